@@ -1,0 +1,103 @@
+"""Where a sick resident goes: a multinomial logit over forgoing care and the facilities open to them.
+
+Utility of option j (a facility of level L) for an episode of resident r:
+
+    trust_initial[L] + trust[r, L] + village_opinion[village(r), L]
+    - capability_preference x max(0, need level - perceived capability[L])
+    - price_sensitivity x expected out-of-pocket / 100 yuan
+    - travel_sensitivity x travel hours - wait_sensitivity x expected wait days
+    + the episode's own Gumbel taste for j
+
+and of forgoing care: forgo_utility - forgo_severity_penalty x severity step (+ Gumbel). The episode picks
+the largest, so choice probabilities are logit. Residents perceive capability by level (what they have
+learned a township centre can do), not a facility's current capability: better care at a township is
+noticed through outcomes and trust (``sim.learning``), not at once.
+
+Expected out-of-pocket cost uses what residents have seen bills come to: running means of outpatient and
+inpatient bills and admission rates by condition, severity and level (``CostBeliefs``), passed through the
+insurance rules of the resident's scheme.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.conditions import Catalogue
+from sim.levels import LEVELS, N_LEVELS
+from sim.payer import InsuranceFund
+from sim.provider import guideline_charges
+from sim.scenario import Scenario
+
+BELIEF_LEARNING_RATE = 0.05  # weight of one day's mean bill in the running belief (assumption)
+FORGO = 0
+
+
+class CostBeliefs:
+    """What residents expect a visit to cost, by [condition, severity, level]."""
+
+    def __init__(self, cat: Catalogue, price_level_by_level: np.ndarray) -> None:
+        c = np.repeat(np.arange(cat.n), 3 * N_LEVELS)
+        s = np.tile(np.repeat(np.arange(3), N_LEVELS), cat.n)
+        lv = np.tile(np.arange(N_LEVELS), 3 * cat.n)
+        out, per_case, daily = guideline_charges(cat, c, s, price_level_by_level[lv])
+        shape = (cat.n, 3, N_LEVELS)
+        self.outpatient_bill = out.sum(1).reshape(shape)
+        self.inpatient_bill = (per_case.sum(1) + daily).reshape(shape)
+        self.admission_rate = np.broadcast_to(cat.admission_need[:, :, None], shape).copy()
+        self.admission_rate[:, :, 0] = 0.0  # village clinics have no beds
+
+    def learn(self, c, s, level, bill, admitted) -> None:
+        """Move beliefs toward today's mean bills and admission rates where cases were seen."""
+        shape = self.outpatient_bill.shape
+        key = np.ravel_multi_index((c, s, level), shape)
+        size = int(np.prod(shape))
+        n = np.bincount(key, minlength=size)
+        seen = n > 0
+        rate = BELIEF_LEARNING_RATE
+        for belief, mask in ((self.outpatient_bill, ~admitted), (self.inpatient_bill, admitted)):
+            cnt = np.bincount(key[mask], minlength=size)
+            tot = np.bincount(key[mask], weights=bill[mask], minlength=size)
+            flat = belief.reshape(-1)
+            upd = cnt > 0
+            flat[upd] += rate * (tot[upd] / cnt[upd] - flat[upd])
+        adm = np.bincount(key, weights=admitted.astype(float), minlength=size)
+        flat = self.admission_rate.reshape(-1)
+        flat[seen] += rate * (adm[seen] / n[seen] - flat[seen])
+
+    def expected_oop(self, fund: InsuranceFund) -> np.ndarray:
+        """Expected out-of-pocket cost [condition, severity, level, scheme] under today's insurance rules."""
+        out = np.empty(self.outpatient_bill.shape + (2,))
+        level = np.broadcast_to(np.arange(N_LEVELS), self.outpatient_bill.shape)
+        for scheme in (0, 1):
+            emp = np.full(level.shape, bool(scheme))
+            oop_out = self.outpatient_bill - fund.fund_share(self.outpatient_bill, level, emp, np.zeros_like(emp))
+            oop_in = self.inpatient_bill - fund.fund_share(self.inpatient_bill, level, emp, np.ones_like(emp))
+            out[..., scheme] = (1 - self.admission_rate) * oop_out + self.admission_rate * oop_in
+        return out
+
+
+class CareSeeking:
+    def __init__(self, scenario: Scenario, cat: Catalogue) -> None:
+        self.r = scenario.behaviour.resident
+        self.cat = cat
+        self.trust_initial = np.array([getattr(self.r.trust_initial, n) for n in LEVELS])
+        self.perceived_capability = np.array([getattr(scenario.facilities, n).capability for n in LEVELS])
+
+    def choose(self, *, condition, severity, resident_trust, village_opinion, employee, option_facility,
+               option_level, option_minutes, expected_wait, open_option, expected_oop, taste,
+               allow_forgo, critical) -> np.ndarray:
+        """Index of the chosen option per episode (0 = forgo; j >= 1 = option j - 1)."""
+        r = self.r
+        c, s = condition[:, None], severity[:, None]
+        lvl = option_level
+        need = self.cat.need_level[condition, severity][:, None]
+        u = (self.trust_initial[lvl] + np.take_along_axis(resident_trust, lvl, 1)
+             + np.take_along_axis(village_opinion, lvl, 1)
+             - r.capability_preference * np.maximum(need - self.perceived_capability[lvl], 0.0)
+             - r.price_sensitivity * expected_oop[c, s, lvl, employee[:, None].astype(np.int64)] / 100.0
+             - r.travel_sensitivity * option_minutes / 60.0
+             - r.wait_sensitivity * np.where(critical[:, None], 0.0, expected_wait[option_facility]))
+        u = np.where(open_option, u + taste[:, 1:], -np.inf)
+        forgo = r.forgo_utility - r.forgo_severity_penalty * (severity + 2.0 * critical) + taste[:, 0]
+        forgo = np.where(allow_forgo, forgo, -np.inf)
+        return np.argmax(np.column_stack([forgo, u]), axis=1)

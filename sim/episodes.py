@@ -1,0 +1,81 @@
+"""Episodes of illness as columns: one row per active episode, removed when the episode ends.
+
+An episode is born at onset (or as a scheduled readmission), chooses a facility, waits in its queue, is
+treated (outpatient, or admitted and discharged later), may be referred up and choose again, and ends in
+exactly one of ``END_STATES``. All the random numbers an episode will ever use are drawn at its birth, so
+two scenarios run on the same seed give the same episode the same luck: differences come from decisions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Active states
+CHOOSING, WAITING, BED_QUEUE, INPATIENT = 0, 1, 2, 3
+# End states (counted, never stored)
+END_STATES = ("recovered", "complication", "died", "forgone")
+RECOVERED, COMPLICATION, DIED, FORGONE = range(4)
+
+COLUMNS = {
+    "resident": np.int32, "condition": np.int16, "severity": np.int8, "seek_day": np.int32,
+    "state": np.int8, "facility": np.int32, "min_level": np.int8, "rechoices": np.int8,
+    "referred": np.bool_, "readmission": np.bool_, "travel_minutes": np.float32,
+    "critical_minutes": np.float32, "patience": np.float32, "admission_benefit": np.float32,
+    "u_death": np.float32, "u_complication": np.float32, "u_readmission": np.float32,
+    "u_readmit_day": np.float32, "u_stay": np.float32,
+    # decided at treatment
+    "intensity": np.float32, "stay_ratio": np.float32, "los_days": np.int16, "admit_day": np.int32,
+    "discharge_day": np.int32,
+}
+
+
+class Episodes:
+    """A growable columnar table. ``taste`` holds each episode's Gumbel shock per care option."""
+
+    def __init__(self, n_options: int, capacity: int = 1024) -> None:
+        self.n = 0
+        self.n_options = n_options
+        self.cols = {k: np.zeros(capacity, dt) for k, dt in COLUMNS.items()}
+        self.taste = np.zeros((capacity, n_options), np.float32)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        cols = self.__dict__.get("cols")
+        if cols is not None and name in cols:
+            return cols[name][: self.n]
+        raise AttributeError(name)
+
+    def add(self, values: dict[str, np.ndarray], taste: np.ndarray) -> np.ndarray:
+        """Append rows; columns not given start at zero. Returns the new rows' positions."""
+        k = len(taste)
+        need = self.n + k
+        cap = len(self.taste)
+        if need > cap:
+            new_cap = max(need, 2 * cap)
+            for name, arr in self.cols.items():
+                grown = np.zeros(new_cap, arr.dtype)
+                grown[: self.n] = arr[: self.n]
+                self.cols[name] = grown
+            grown = np.zeros((new_cap, self.n_options), np.float32)
+            grown[: self.n] = self.taste[: self.n]
+            self.taste = grown
+        rows = np.arange(self.n, need)
+        for name, arr in self.cols.items():
+            arr[rows] = values.get(name, 0)
+        self.taste[rows] = taste
+        self.n = need
+        return rows
+
+    def remove(self, rows: np.ndarray) -> None:
+        """Drop ended episodes, keeping the order of the rest (so queues stay first-come first-served)."""
+        if len(rows) == 0:
+            return
+        keep = np.ones(self.n, bool)
+        keep[rows] = False
+        m = int(keep.sum())
+        for arr in self.cols.values():
+            arr[:m] = arr[: self.n][keep]
+        self.taste[:m] = self.taste[: self.n][keep]
+        self.n = m

@@ -1,0 +1,40 @@
+"""Residents learn from outcomes: trust in a level moves with the surprise of an episode treated there.
+
+surprise = expected bad outcomes (death + complication risk of the case at a capable facility, without
+delay, at guideline care) - realised bad outcomes (1 for a death, 1 for a complication).
+A resident's own trust in the level moves by ``trust_learning_rate x surprise``; the village's shared
+opinion moves by ``word_of_mouth_rate x`` the sum of its residents' surprises. Both decay back toward zero
+(the initial trust) with time scale ``trust_memory_days``. Facilities that treat cases beyond their
+capability, or make them wait, disappoint, and lose patients; facilities that improve gain them, only as
+fast as outcomes accumulate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+from sim.population import Population
+from sim.scenario import ResidentBehaviour
+
+
+class TrustLearning:
+    def __init__(self, behaviour: ResidentBehaviour) -> None:
+        self.own_rate = behaviour.trust_learning_rate
+        self.village_rate = behaviour.word_of_mouth_rate
+        self.memory = behaviour.trust_memory_days
+
+    def learn(self, pop: Population, resident: np.ndarray, level: np.ndarray, day: int,
+              surprise: np.ndarray) -> None:
+        elapsed = day - pop.trust_day[resident]
+        pop.trust[resident] *= np.exp(-elapsed / self.memory).astype(np.float32)[:, None]
+        pop.trust_day[resident] = day
+        np.add.at(pop.trust, (resident, level), (self.own_rate * surprise).astype(np.float32))
+        village = pop.village[resident]
+        np.add.at(pop.village_opinion, (village, level), self.village_rate * surprise)
+
+    def end_of_day(self, pop: Population) -> None:
+        pop.village_opinion *= np.exp(-1.0 / self.memory)
+
+
+

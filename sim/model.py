@@ -1,0 +1,464 @@
+"""HealthSystemModel: the county, its residents and facilities, stepped one day at a time.
+
+The daily step, in order (docs/ODD.md, "Process overview"):
+ 1. timeline          scheduled changes (none in this version's scenarios)
+ 2. onset             new episodes by condition and age band; readmissions that fall due
+ 3. care seeking      episodes that need a facility choose one or forgo care (``sim.care_seeking``)
+ 4. discharges        inpatients whose stay ends leave, are billed and meet their outcomes
+ 5. service           each facility serves its outpatient queue up to its slots, severe and time-critical
+                      first; providers refer, admit or treat (``sim.provider``); admitted cases wait for beds;
+                      those still waiting may balk and choose again
+ 6. billing           every finished case is billed and settled by the fund (``sim.payer``)
+ 7. outcomes          death, complication, readmission, health loss (``sim.outcomes``)
+ 8. learning          residents' trust and cost beliefs follow what they saw (``sim.learning``)
+ 9. recording         the day's row per level (``sim.tally``)
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+from scipy.special import ndtri
+
+from sim import episodes as E
+from sim.care_seeking import CareSeeking, CostBeliefs
+from sim.conditions import AGE_BANDS, POPULATIONS, Catalogue, load_catalogue
+from sim.facilities import FACILITY_CLASSES, build_facilities, facility_name
+from sim.geography import build_geography
+from sim.learning import TrustLearning
+from sim.levels import LEVELS, N_LEVELS
+from sim.outcomes import capability_factor, delay_factor, realise, risks, years_of_life_lost
+from sim.payer import InsuranceFund
+from sim.payment import make_payment
+from sim.population import build_population
+from sim.provider import Cases, Provider, guideline_charges
+from sim.scenario import Scenario
+from sim.tally import MAX_WAIT_DAYS, Tally
+
+STREAMS = ("geography", "population", "onset", "readmission")
+FEMALE_KIND = POPULATIONS.index("female")
+CRITICAL_TRANSFER_PASSES = 3
+
+
+class HealthSystemModel(mesa.Model):
+    """A county health system. ``HealthSystemModel(scenario).run()`` simulates ``scenario.days`` days."""
+
+    def __init__(self, scenario: Scenario, *, seed: int | None = None, catalogue: Catalogue | None = None):
+        super().__init__(rng=scenario.seed if seed is None else seed)
+        self.spec = scenario  # the validated Scenario (Mesa reserves `scenario`)
+        self.day = 0
+        # Each process draws from its own stream, so a policy that changes how many numbers one process
+        # draws does not shift the numbers another process sees (common random numbers).
+        self.streams = dict(zip(STREAMS, self.rng.spawn(len(STREAMS)), strict=True))
+        self.cat = catalogue or load_catalogue(scenario.case_mix.catalogue)
+        self.geo = build_geography(scenario, self.streams["geography"])
+        self.pop = build_population(scenario, self.geo, self.streams["population"])
+        self.facilities = build_facilities(scenario, self.geo)
+        for i, level in enumerate(self.geo.facility_level):
+            FACILITY_CLASSES[level](self, i, facility_name(self.geo, i))
+        self.fund = InsuranceFund(self, scenario.insurance)
+        self.payment = make_payment(scenario.payment)
+        self.provider = Provider(scenario.behaviour.provider, scenario.outcomes, self.cat, self.payment)
+        self.care = CareSeeking(scenario, self.cat)
+        level_price = np.array([getattr(scenario.facilities, n).price_level for n in LEVELS])
+        self.beliefs = CostBeliefs(self.cat, level_price)
+        self.learning = TrustLearning(scenario.behaviour.resident)
+        self.episodes = E.Episodes(n_options=1 + self.geo.options.shape[1])
+        self.option_level = self.geo.facility_level[self.geo.options].astype(np.int64)
+        self.scheduled = {"day": np.zeros(0, np.int32), "resident": np.zeros(0, np.int32),
+                          "condition": np.zeros(0, np.int16), "severity": np.zeros(0, np.int8)}
+        self.tally = Tally(days=scenario.days)
+        self.alive_count = self.pop.size
+
+    # ------------------------------------------------------------------------------------------- running
+    def run(self, progress=None) -> HealthSystemModel:
+        for _ in range(self.spec.days):
+            self.step()
+            if progress is not None:
+                progress(1)
+        return self
+
+    def step(self) -> None:
+        self._onset()
+        self._seek_care()
+        self._discharge()
+        self._serve()
+        self._admit_from_bed_queue()
+        self.learning.end_of_day(self.pop)
+        self._record()
+        self.day += 1
+
+    # ------------------------------------------------------------------------------------------- onset
+    def _onset(self) -> None:
+        cat, pop, rng = self.cat, self.pop, self.streams["onset"]
+        kind = cat.population
+        lam = cat.incidence / 365.0 * pop.pool_size[kind] * self.spec.case_mix.incidence_scale
+        counts = rng.poisson(lam).ravel()
+        total = int(counts.sum())
+        group = np.repeat(np.arange(counts.size), counts)
+        c, band = np.divmod(group, len(AGE_BANDS))
+        pick = pop.pool_start[kind[c], band] + (rng.random(total) * pop.pool_size[kind[c], band]).astype(np.int64)
+        resident = pop.pools[pick]
+        severity = (rng.random(total)[:, None] > cat.severity_cdf[c]).sum(1).clip(0, 2)
+        draws = self._episode_draws(rng, total)
+        keep = pop.alive[resident] & ((kind[c] != FEMALE_KIND) | pop.female[resident])
+        self._add_episodes(resident[keep], c[keep], severity[keep], {k: v[keep] for k, v in draws.items()},
+                           readmission=False)
+        due = self.scheduled["day"] <= self.day
+        if due.any():
+            s = {k: v[due] for k, v in self.scheduled.items()}
+            self.scheduled = {k: v[~due] for k, v in self.scheduled.items()}
+            alive = self.pop.alive[s["resident"]]
+            draws = self._episode_draws(self.streams["readmission"], int(due.sum()))
+            self._add_episodes(s["resident"][alive], s["condition"][alive], s["severity"][alive],
+                               {k: v[alive] for k, v in draws.items()}, readmission=True)
+
+    def _episode_draws(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+        """Every random number an episode will use, drawn at its birth."""
+        return {
+            "taste": rng.gumbel(size=(n, self.episodes.n_options)).astype(np.float32),
+            "patience": rng.exponential(size=n),
+            "admission_noise": rng.standard_normal(n),
+            "u_death": rng.random(n, dtype=np.float32),
+            "u_complication": rng.random(n, dtype=np.float32),
+            "u_readmission": rng.random(n, dtype=np.float32),
+            "u_readmit_day": rng.random(n, dtype=np.float32),
+            "u_stay": rng.random(n, dtype=np.float32),
+        }
+
+    def _add_episodes(self, resident, condition, severity, draws, readmission: bool) -> None:
+        if len(resident) == 0:
+            return
+        cat, out = self.cat, self.spec.outcomes
+        age = self.pop.age[resident]
+        stakes = (cat.death_risk[condition, severity] * years_of_life_lost(age, out)
+                  + cat.complication_risk[condition, severity] * out.complication_daly)
+        need = np.clip(cat.admission_need[condition, severity], 1e-5, 1 - 1e-5)
+        admission_benefit = out.admission_benefit_spread * stakes * (ndtri(need) + draws["admission_noise"])
+        patience = self.spec.behaviour.resident.patience_days * draws["patience"] / (1.0 + severity)
+        self.episodes.add({
+            "resident": resident, "condition": condition, "severity": severity, "seek_day": self.day,
+            "state": E.CHOOSING, "facility": -1, "min_level": 0, "readmission": readmission,
+            "patience": patience, "admission_benefit": admission_benefit,
+            "u_death": draws["u_death"], "u_complication": draws["u_complication"],
+            "u_readmission": draws["u_readmission"], "u_readmit_day": draws["u_readmit_day"],
+            "u_stay": draws["u_stay"],
+        }, draws["taste"])
+        self.tally.episodes_started += len(resident)
+
+    # ------------------------------------------------------------------------------------------- choice
+    def _seek_care(self) -> None:
+        ep = self.episodes
+        rows = np.flatnonzero(ep.state == E.CHOOSING)
+        if len(rows) == 0:
+            return
+        fac_t, pop = self.facilities, self.pop
+        res = ep.resident[rows]
+        village = pop.village[res]
+        options = self.geo.options[village]
+        levels = self.option_level[village]
+        c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
+        critical = self.cat.time_critical[c]
+        open_option = ((fac_t.outpatient_slots()[options] > 0) & (levels >= ep.min_level[rows][:, None])
+                       & (options != np.where(ep.rechoices[rows] > 0, ep.facility[rows], -1)[:, None]))
+        choice = self.care.choose(
+            condition=c, severity=s, resident_trust=pop.trust[res] + pop.trust_base[res],
+            village_opinion=pop.village_opinion[village], employee=pop.employee[res],
+            option_facility=options, option_level=levels, option_minutes=self.geo.option_minutes[village],
+            expected_wait=fac_t.expected_wait_days(), open_option=open_option,
+            expected_oop=self.beliefs.expected_oop(self.fund), taste=ep.taste[rows], allow_forgo=True,
+            critical=critical)
+        forgo = choice == 0
+        forgoing = rows[forgo]
+        go = ~forgo
+        rows, j = rows[go], choice[go] - 1
+        fac = options[go, j]
+        minutes = self.geo.option_minutes[village[go], j]
+        ep.facility[rows] = fac
+        ep.state[rows] = E.WAITING
+        ep.travel_minutes[rows] += minutes
+        ep.critical_minutes[rows] = np.where(critical[go], minutes + fac_t.identification_minutes[fac], 0.0)
+        np.add.at(fac_t.books["arrivals"], fac, 1)
+        np.add.at(fac_t.queue, fac, 1)
+        self.tally.day_row(self.day, "arrivals")[:] += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
+        self._forgo(forgoing)  # removes rows: last
+
+    # ------------------------------------------------------------------------------------------- service
+    def _serve(self) -> None:
+        ep, fac_t = self.episodes, self.facilities
+        slots = fac_t.outpatient_slots().copy()
+        for attempt in range(CRITICAL_TRANSFER_PASSES):
+            rows = np.flatnonzero(ep.state == E.WAITING)
+            if attempt > 0:  # later passes treat only time-critical transfers that arrived this day
+                rows = rows[self.cat.time_critical[ep.condition[rows]]]
+            if len(rows) == 0:
+                break
+            fac = ep.facility[rows]
+            critical = self.cat.time_critical[ep.condition[rows]]
+            priority = ep.severity[rows] + 3 * critical
+            order = np.lexsort((ep.seek_day[rows], -priority, fac))
+            rows, fac, critical = rows[order], fac[order], critical[order]
+            first = np.searchsorted(fac, fac, side="left")
+            rank = np.arange(len(rows)) - first
+            served = (rank < slots[fac]) | critical
+            np.subtract.at(slots, fac[served], 1)
+            np.maximum(slots, 0, out=slots)
+            if attempt == 0:
+                self._balk(rows[~served], (rank[~served] - slots[fac[~served]]))
+            self._treat(rows[served])
+
+    def _balk(self, rows: np.ndarray, ahead: np.ndarray) -> None:
+        """Waiting episodes whose expected remaining wait exceeds their patience choose again."""
+        ep = self.episodes
+        slots = np.maximum(self.facilities.outpatient_slots()[ep.facility[rows]], 1)
+        expected_days = (np.maximum(ahead, 0) + 1) / slots
+        max_rechoices = self.spec.behaviour.resident.max_rechoices
+        leave = (expected_days > ep.patience[rows]) & (ep.rechoices[rows] < max_rechoices)
+        rows = rows[leave]
+        np.subtract.at(self.facilities.queue, ep.facility[rows], 1)
+        ep.state[rows] = E.CHOOSING
+        ep.rechoices[rows] += 1
+
+    def _cases(self, rows: np.ndarray) -> Cases:
+        ep, fac_t, cat = self.episodes, self.facilities, self.cat
+        fac = ep.facility[rows]
+        c = ep.condition[rows].astype(np.int64)
+        return Cases(
+            condition=c, severity=ep.severity[rows].astype(np.int64), age=self.pop.age[ep.resident[rows]],
+            capability=fac_t.capability[fac], price_level=fac_t.price_level[fac], has_beds=fac_t.beds[fac] > 0,
+            occupancy=fac_t.occupancy()[fac],
+            delay=delay_factor(self.day - ep.seek_day[rows], ep.critical_minutes[rows],
+                               cat.delay_harm_per_day[c], cat.critical_harm_per_hour[c], cat.time_critical[c]),
+            admission_benefit=ep.admission_benefit[rows])
+
+    def _treat(self, rows: np.ndarray) -> None:
+        if len(rows) == 0:
+            return
+        ep, fac_t = self.episodes, self.facilities
+        fac = ep.facility[rows]
+        np.subtract.at(fac_t.queue, fac, 1)
+        np.add.at(fac_t.books["visits"], fac, 1)
+        lvl = fac_t.level[fac]
+        self.tally.visits += np.bincount(lvl, minlength=N_LEVELS)
+        self.tally.day_row(self.day, "served")[:] += np.bincount(lvl, minlength=N_LEVELS)
+        d = self.provider.decide(self._cases(rows))
+        ep.intensity[rows] = d.intensity
+        ep.stay_ratio[rows] = d.stay_ratio
+        self._refer(rows[d.refer])
+        admitted = rows[d.admit]
+        ep.state[admitted] = E.BED_QUEUE
+        np.add.at(fac_t.bed_queue, ep.facility[admitted], 1)
+        outpatient = rows[~d.refer & ~d.admit]
+        self._complete(outpatient, inpatient=False)
+
+    def _refer(self, rows: np.ndarray) -> None:
+        """Referral up: time-critical cases are transferred at once to the nearest capable facility; the
+        others choose again among higher levels tomorrow."""
+        if len(rows) == 0:
+            return
+        ep, fac_t, cat = self.episodes, self.facilities, self.cat
+        fac = ep.facility[rows]
+        np.add.at(fac_t.books["referrals_out"], fac, 1)
+        self.tally.referrals_up += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
+        ep.referred[rows] = True
+        critical = cat.time_critical[ep.condition[rows]]
+        later, now = rows[~critical], rows[critical]
+        ep.state[later] = E.CHOOSING
+        ep.min_level[later] = fac_t.level[ep.facility[later]] + 1
+        ep.rechoices[later] = 0
+        if len(now):
+            need = cat.need_level[ep.condition[now], ep.severity[now]]
+            src = ep.facility[now]
+            capable = fac_t.capability[None, :] >= need[:, None]
+            capable &= fac_t.level[None, :] > fac_t.level[src][:, None]  # only up
+            minutes = np.where(capable, self.geo.facility_minutes[src], np.inf)
+            # Nobody capable above: go to the most capable facility there is.
+            best = np.where(np.isfinite(minutes).any(1), minutes.argmin(1), fac_t.capability.argmax())
+            ep.critical_minutes[now] += self.geo.facility_minutes[src, best] + fac_t.identification_minutes[best]
+            ep.travel_minutes[now] += self.geo.facility_minutes[src, best]
+            ep.facility[now] = best
+            ep.state[now] = E.WAITING
+            np.add.at(fac_t.queue, best, 1)
+
+    def _admit_from_bed_queue(self) -> None:
+        ep, fac_t, cat = self.episodes, self.facilities, self.cat
+        rows = np.flatnonzero(ep.state == E.BED_QUEUE)
+        if len(rows) == 0:
+            return
+        fac = ep.facility[rows]
+        critical = cat.time_critical[ep.condition[rows]]
+        order = np.lexsort((ep.seek_day[rows], -(ep.severity[rows] + 3 * critical), fac))
+        rows, fac, critical = rows[order], fac[order], critical[order]
+        rank = np.arange(len(rows)) - np.searchsorted(fac, fac, side="left")
+        free = np.maximum(fac_t.beds - fac_t.occupied, 0)
+        go = (rank < free[fac]) | critical  # time-critical cases get a bed (or a corridor) at once
+        rows, fac = rows[go], fac[go]
+        c, s = ep.condition[rows], ep.severity[rows]
+        los = np.maximum(np.floor(ep.stay_ratio[rows] * cat.clinical_los[c, s] + ep.u_stay[rows]), 1)
+        ep.los_days[rows] = los
+        ep.admit_day[rows] = self.day
+        ep.discharge_day[rows] = self.day + los
+        ep.state[rows] = E.INPATIENT
+        np.add.at(fac_t.occupied, fac, 1)
+        np.subtract.at(fac_t.bed_queue, fac, 1)
+        np.add.at(fac_t.books["admissions"], fac, 1)
+        lvl = fac_t.level[fac]
+        self.tally.admissions += np.bincount(lvl, minlength=N_LEVELS)
+        self.tally.day_row(self.day, "admissions")[:] += np.bincount(lvl, minlength=N_LEVELS)
+
+    def _discharge(self) -> None:
+        ep = self.episodes
+        rows = np.flatnonzero((ep.state == E.INPATIENT) & (ep.discharge_day <= self.day))
+        if len(rows) == 0:
+            return
+        fac = ep.facility[rows]
+        np.subtract.at(self.facilities.occupied, fac, 1)
+        lvl = self.facilities.level[fac]
+        self.tally.discharges += np.bincount(lvl, minlength=N_LEVELS)
+        self.tally.day_row(self.day, "discharges")[:] += np.bincount(lvl, minlength=N_LEVELS)
+        self._complete(rows, inpatient=True)
+
+    # ------------------------------------------------------------------------------------------- endings
+    def _forgo(self, rows: np.ndarray) -> None:
+        """An episode that forgoes care meets its untreated risks."""
+        if len(rows) == 0:
+            return
+        ep, cat, out = self.episodes, self.cat, self.spec.outcomes
+        c, s = ep.condition[rows], ep.severity[rows]
+        ratio = out.untreated_risk_ratio
+        died = ep.u_death[rows] < np.minimum(cat.death_risk[c, s] * ratio, 1)
+        comp = ~died & (ep.u_complication[rows] < np.minimum(cat.complication_risk[c, s] * ratio, 1))
+        age = self.pop.age[ep.resident[rows]]
+        self.tally.health_loss_daly += float(
+            (died * years_of_life_lost(age, out)).sum() + comp.sum() * out.complication_daly
+            + ((s + 1) * out.untreated_daly_per_severity).sum())
+        self._die(ep.resident[rows][died])
+        t = self.tally
+        t.deaths += int(died.sum())
+        t.complications += int(comp.sum())
+        t.ended[E.FORGONE] += len(rows)
+        ep.remove(rows)
+
+    def _complete(self, rows: np.ndarray, *, inpatient: bool) -> None:
+        """Bill, settle, meet outcomes and learn for finished treatment; then end the episodes."""
+        if len(rows) == 0:
+            return
+        ep, cat, fac_t, t = self.episodes, self.cat, self.facilities, self.tally
+        out, prov = self.spec.outcomes, self.spec.behaviour.provider
+        fac = ep.facility[rows]
+        lvl = fac_t.level[fac]
+        c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
+        res = ep.resident[rows]
+        q = ep.intensity[rows].astype(float)
+        stay = (ep.los_days[rows] / cat.clinical_los[c, s]) if inpatient else np.ones(len(rows))
+        treat_day = ep.admit_day[rows] if inpatient else np.full(len(rows), self.day)
+        wait = treat_day - ep.seek_day[rows]
+
+        # Billing: items scale with intensity, the daily bundle with days stayed.
+        outpatient, per_case, daily = guideline_charges(cat, c, s, fac_t.price_level[fac])
+        pay = self.payment
+        if inpatient:
+            items = per_case * q[:, None]
+            days = (daily * stay)[:, None] * cat.cost_split[c]
+            charges = items + days
+            cost = items @ (1 / (1 + pay.item_margin)) + days.sum(1) / (1 + pay.bed_day_margin)
+        else:
+            charges = outpatient * q[:, None]
+            cost = charges @ (1 / (1 + pay.item_margin))
+        bill = charges.sum(1)
+        revenue = pay.case_revenue(bill)
+        fund, oop = self.fund.settle(bill, lvl, self.pop.employee[res], np.full(len(rows), inpatient))
+        books = fac_t.books
+        for name, values in (("revenue", revenue), ("resource_cost", cost), ("fund_income", fund),
+                             ("oop_income", oop)):
+            np.add.at(books[name], fac, values)
+        if inpatient:
+            np.add.at(books["bed_days"], fac, ep.los_days[rows])
+
+        # Outcomes.
+        cap = capability_factor(cat.need_level[c, s], fac_t.capability[fac], out)
+        delay = delay_factor(wait, ep.critical_minutes[rows], cat.delay_harm_per_day[c],
+                             cat.critical_harm_per_hour[c], cat.time_critical[c])
+        p_d, p_c, p_r = risks(cat.death_risk[c, s], cat.complication_risk[c, s], cat.readmission_risk[c, s],
+                              cap, delay, q, stay, prov)
+        died, comp, readmit = realise(p_d, p_c, p_r, ep.u_death[rows], ep.u_complication[rows],
+                                      ep.u_readmission[rows])
+        readmit &= inpatient
+        benefit = ep.admission_benefit[rows]
+        wrong_admission = np.maximum(-benefit, 0) if inpatient else np.maximum(benefit, 0)
+        age = self.pop.age[res]
+        t.health_loss_daly += float((died * years_of_life_lost(age, out)).sum() + comp.sum() * out.complication_daly
+                                    + readmit.sum() * out.readmission_daly + wrong_admission.sum())
+        self._schedule_readmissions(rows[readmit])
+        self._die(res[died])
+        self.learning.learn(self.pop, res, lvl, self.day,
+                            surprise=cat.death_risk[c, s] + cat.complication_risk[c, s] - died - comp)
+        self.beliefs.learn(c, s, lvl, bill, np.full(len(rows), inpatient))
+
+        # Tally.
+        def by_level(w=None):
+            return np.bincount(lvl, weights=w, minlength=N_LEVELS)
+
+        t.treated += by_level()
+        t.charges += np.column_stack([by_level(charges[:, k]) for k in range(3)])
+        (t.inpatient_charges if inpatient else t.outpatient_charges)[:] += by_level(bill)
+        if not inpatient:
+            t.outpatient_episodes += by_level()
+        t.fund += by_level(fund)
+        t.oop += by_level(oop)
+        t.provider_revenue += by_level(revenue)
+        t.provider_cost += by_level(cost)
+        t.intensity_sum += by_level(q)
+        t.appropriate += by_level((fac_t.capability[fac] >= cat.need_level[c, s]).astype(float))
+        t.deaths += int(died.sum())
+        t.complications += int(comp.sum())
+        t.readmissions += int(readmit.sum())
+        t.wait_hist += np.bincount(np.minimum(wait, MAX_WAIT_DAYS), minlength=MAX_WAIT_DAYS + 1)
+        t.travel_minutes_sum += float(ep.travel_minutes[rows].sum())
+        crit = cat.time_critical[c]
+        t.critical_minutes_sum += float(ep.critical_minutes[rows][crit].sum())
+        t.critical_treated += int(crit.sum())
+        if inpatient:
+            t.bed_days += by_level(ep.los_days[rows].astype(float))
+            t.clinical_bed_days += float(cat.clinical_los[c, s].sum())
+        day = self.day
+        t.day_row(day, "wait_days_sum")[:] += by_level(wait.astype(float))
+        t.day_row(day, "treated")[:] += by_level()
+        t.day_row(day, "spending")[:] += by_level(bill)
+        t.day_row(day, "fund")[:] += by_level(fund)
+        t.day_row(day, "oop")[:] += by_level(oop)
+        t.ended += np.bincount(np.where(died, E.DIED, np.where(comp, E.COMPLICATION, E.RECOVERED)),
+                               minlength=len(E.END_STATES))
+        ep.remove(rows)
+
+    def _schedule_readmissions(self, rows: np.ndarray) -> None:
+        if len(rows) == 0:
+            return
+        ep = self.episodes
+        window = self.spec.outcomes.readmission_window_days
+        day = self.day + 1 + np.floor(ep.u_readmit_day[rows] * window).astype(np.int32)
+        new = {"day": day, "resident": ep.resident[rows], "condition": ep.condition[rows],
+               "severity": ep.severity[rows]}
+        self.scheduled = {k: np.concatenate([self.scheduled[k], v.astype(self.scheduled[k].dtype)])
+                          for k, v in new.items()}
+
+    def _die(self, residents: np.ndarray) -> None:
+        residents = np.unique(residents)
+        self.alive_count -= int(self.pop.alive[residents].sum())
+        self.pop.alive[residents] = False
+
+    # ------------------------------------------------------------------------------------------- recording
+    def _record(self) -> None:
+        fac_t, t, d = self.facilities, self.tally, self.day
+        lvl = fac_t.level
+
+        def by_level(w):
+            return np.bincount(lvl, weights=w, minlength=N_LEVELS)
+
+        t.day_row(d, "queue_length")[:] = by_level(fac_t.queue.astype(float))
+        t.day_row(d, "bed_queue_length")[:] = by_level(fac_t.bed_queue.astype(float))
+        t.day_row(d, "occupied_beds")[:] = by_level(fac_t.occupied.astype(float))
+        t.day_row(d, "beds")[:] = by_level(fac_t.beds.astype(float))
+        t.occupied_bed_days += by_level(np.minimum(fac_t.occupied, fac_t.beds).astype(float))
+        t.available_bed_days += by_level(fac_t.beds.astype(float))
+        t.person_days += self.alive_count

@@ -1,0 +1,129 @@
+"""The provider's decisions for the cases it sees: refer up, admit, how much to do, how long to keep.
+
+Each decision maximises the provider's objective (Ellis & McGuire):
+
+    profit_weight x margin  +  benefit_weight x patient benefit (DALY averted x value_per_daly_yuan)
+
+where margin = what the payment model pays - resource cost. With the quadratic risk curvature of
+``sim.outcomes`` the optimal intensity q and stay s (ratios to guideline and clinical stay) are closed-form:
+
+    q* = 1 + profit_weight x m_q / (2 x benefit_weight x value_per_daly x H_q x h)
+
+with m_q the margin of one more unit of intensity, H_q the health stakes (DALY) that intensity moves and h
+the over- or under-treatment curvature on the side the margin pushes toward; likewise s* with the daily
+margin less a bed shadow price that rises as beds fill. Under fee-for-service every extra item and bed-day
+earns a margin, so q* and s* exceed 1 and rise with profit_weight; with profit_weight 0 they are exactly 1.
+
+Referral: refer up when the health gain of a capable facility, valued in yuan, beats the margin lost by
+letting the case go plus the friction of referring. Admission: admit when the episode's admission benefit
+plus the weighted extra margin of an inpatient case is positive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.conditions import Catalogue
+from sim.outcomes import capability_factor, years_of_life_lost
+from sim.scenario import Outcomes, ProviderBehaviour
+
+OCCUPANCY_PRESSURE_START = 0.85  # beds start to feel scarce above this occupancy (assumption)
+
+
+@dataclass
+class Cases:
+    """What the provider knows about the cases in front of it (one row each)."""
+
+    condition: np.ndarray
+    severity: np.ndarray
+    age: np.ndarray
+    capability: np.ndarray        # of the facility seeing the case
+    price_level: np.ndarray
+    has_beds: np.ndarray
+    occupancy: np.ndarray
+    delay: np.ndarray             # delay factor already incurred
+    admission_benefit: np.ndarray  # DALY gained by admitting rather than treating as an outpatient
+
+
+@dataclass
+class Decisions:
+    refer: np.ndarray
+    admit: np.ndarray
+    intensity: np.ndarray
+    stay_ratio: np.ndarray
+
+
+def guideline_charges(cat: Catalogue, c, s, price_level):
+    """Charges at guideline intensity and clinical stay: outpatient [m,3], inpatient per-case [m,3] and
+    the inpatient daily bundle [m] (total over the clinical stay)."""
+    split = cat.cost_split[c]
+    outpatient = (cat.outpatient_cost[c, s] * price_level)[:, None] * split
+    inpatient = cat.inpatient_cost[c, s] * price_level
+    per_day = cat.per_day_share[c]
+    per_case = (inpatient * (1.0 - per_day))[:, None] * split
+    return outpatient, per_case, inpatient * per_day
+
+
+class Provider:
+    """Decision rules shared by every facility; the facility's own numbers come in through ``Cases``."""
+
+    def __init__(self, behaviour: ProviderBehaviour, outcomes: Outcomes, catalogue: Catalogue, payment):
+        self.b = behaviour
+        self.outcomes = outcomes
+        self.cat = catalogue
+        self.payment = payment
+        self.readmission_daly = outcomes.readmission_daly
+
+    def decide(self, cases: Cases) -> Decisions:
+        b, cat, pay = self.b, self.cat, self.payment
+        c, s = cases.condition, cases.severity
+        outpatient, per_case, daily = guideline_charges(cat, c, s, cases.price_level)
+        cost_share = 1.0 / (1.0 + pay.item_margin)
+        mr = pay.marginal_revenue_per_charge
+        # Margin of one more unit of intensity (q) and of stay (s), and margins of whole cases at guideline.
+        m_q_out = outpatient @ (mr - cost_share)
+        m_q_in = per_case @ (mr - cost_share)
+        day_cost = daily / (1.0 + pay.bed_day_margin)
+        pressure = np.clip((cases.occupancy - OCCUPANCY_PRESSURE_START) / (1 - OCCUPANCY_PRESSURE_START), 0, None)
+        m_s = daily * mr - day_cost - b.bed_shadow_price_yuan * cat.clinical_los[c, s] * pressure
+        out_margin = pay.case_revenue(outpatient.sum(1)) - outpatient @ cost_share
+        in_margin = pay.case_revenue(per_case.sum(1) + daily) - per_case @ cost_share - day_cost
+
+        # Health stakes in DALY at guideline treatment, here and at a capable facility.
+        yll = years_of_life_lost(cases.age, self.outcomes)
+        cap = capability_factor(cat.need_level[c, s], cases.capability, self.outcomes)
+        clinical = (cat.death_risk[c, s] * yll + cat.complication_risk[c, s] * self.outcomes.complication_daly)
+        stakes_q = clinical * cap * cases.delay
+        stakes_s = (cat.complication_risk[c, s] * self.outcomes.complication_daly * cap * cases.delay
+                    + cat.readmission_risk[c, s] * self.readmission_daly)
+        value = b.benefit_weight * b.value_per_daly_yuan
+
+        # Admission: benefit of admitting (DALY, valued) plus the weighted extra margin of an inpatient case.
+        admit = cases.has_beds & (value * cases.admission_benefit + b.profit_weight * (in_margin - out_margin) > 0)
+        admit |= cases.has_beds & (cat.admission_need[c, s] >= 1.0)
+        admit &= cat.admission_need[c, s] > 0.0
+
+        # Referral up: health gained at a capable facility vs margin lost and friction.
+        gain = value * clinical * cases.delay * (cap - 1.0)
+        margin_kept = np.where(admit, in_margin, out_margin)
+        needs_bed = ~cases.has_beds & (cases.admission_benefit > 0) & (cat.admission_need[c, s] > 0)
+        refer = (gain > b.profit_weight * margin_kept + b.referral_friction_yuan) | needs_bed
+
+        m_q = np.where(admit, m_q_in, m_q_out)
+        intensity = self._optimum(m_q, stakes_q, b.overtreatment_harm, b.undertreatment_harm,
+                                  b.min_intensity, b.max_intensity)
+        stay = self._optimum(m_s, stakes_s, b.overstay_harm, b.understay_harm, b.min_stay, b.max_stay)
+        return Decisions(refer=refer, admit=admit & ~refer, intensity=intensity, stay_ratio=stay)
+
+    def _optimum(self, margin, stakes, over, under, lo, hi):
+        """argmax of profit_weight x margin x (r - 1) - value x stakes x h x (r - 1)^2 over r in [lo, hi]."""
+        b = self.b
+        curvature = np.where(margin > 0, over, under)
+        denom = 2.0 * b.benefit_weight * b.value_per_daly_yuan * stakes * curvature
+        push = b.profit_weight * margin
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = 1.0 + np.where(denom > 0, push / denom, np.sign(push) * np.inf)
+        ratio = np.where(push == 0, 1.0, ratio)
+        return np.clip(ratio, lo, hi)

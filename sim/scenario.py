@@ -1,0 +1,386 @@
+"""The scenario schema: every input of a run, typed, with units, defaults and sources.
+
+A scenario is a frozen pydantic model. Unknown keys are errors (``extra="forbid"``). Each field's
+description states its unit and either the source of its default or that the default is an assumption.
+Levels of care are always spelt ``village``, ``township``, ``county``, ``out_of_county``.
+
+Policy levers (what a scenario chooses: payment, insurance, facilities) are kept apart from behavioural
+parameters (``behaviour.*``: what is calibrated), as TLOmodel's users asked.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+LEVELS = ("village", "township", "county", "out_of_county")
+PAYMENT_MODELS = ("fee_for_service", "drg", "dip", "global_budget", "capitation")
+IMPLEMENTED_PAYMENT_MODELS = ("fee_for_service",)
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+def param(default: Any, description: str, unit: str, source: str, **constraints: Any) -> Any:
+    """A field whose description carries its unit and source, also exported in the JSON Schema."""
+    return Field(
+        default,
+        description=f"{description} Unit: {unit}. Source: {source}",
+        json_schema_extra={"unit": unit, "source": source},
+        **constraints,
+    )
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# --------------------------------------------------------------------------------------------- population
+class AgeShares(Strict):
+    """Share of residents in each age band; must sum to 1."""
+
+    age_0_4: Share = param(0.05, "Residents aged 0-4.", "share", "2020 census, rural counties (assumption: rounded)")
+    age_5_14: Share = param(0.12, "Residents aged 5-14.", "share", "2020 census, rural counties (rounded)")
+    age_15_44: Share = param(0.36, "Residents aged 15-44.", "share", "2020 census; out-migration of the young")
+    age_45_64: Share = param(0.29, "Residents aged 45-64.", "share", "2020 census, rural counties (rounded)")
+    age_65_plus: Share = param(0.18, "Residents aged 65 and over.", "share", "2020 census: 17.7% rural aged 65+")
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> AgeShares:
+        total = sum(self.model_dump().values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"age shares must sum to 1, they sum to {total:.6g}")
+        return self
+
+    def as_array(self) -> list[float]:
+        return [self.age_0_4, self.age_5_14, self.age_15_44, self.age_45_64, self.age_65_plus]
+
+
+class ChronicPrevalence(Strict):
+    """Prevalence of a chronic condition in each age band (residents under 15 have none)."""
+
+    age_15_44: Share
+    age_45_64: Share
+    age_65_plus: Share
+
+
+class Population(Strict):
+    size: int = param(300_000, "Resident population of the county.", "residents",
+                      "DOMAIN.md: a county holds ~0.3-1 M residents", ge=100, le=20_000_000)
+    age_shares: AgeShares = AgeShares()
+    female_share: Share = param(0.49, "Share of residents who are female.", "share", "2020 census (rounded)")
+    employee_share: Share = param(
+        0.15, "Share of residents in the employee scheme (the rest are in the resident scheme).", "share",
+        "assumption: national employee scheme covers ~28% of the insured; counties have fewer employees")
+    hypertension: ChronicPrevalence = Field(
+        ChronicPrevalence(age_15_44=0.08, age_45_64=0.30, age_65_plus=0.55),
+        description="Hypertension prevalence by age band. Unit: share. Source: China Hypertension Survey "
+        "2012-2015 (23.2% of adults; rising with age), rounded; assumption for the bands.")
+    diabetes: ChronicPrevalence = Field(
+        ChronicPrevalence(age_15_44=0.04, age_45_64=0.14, age_65_plus=0.20),
+        description="Diabetes prevalence by age band. Unit: share. Source: national surveys report ~11-12% "
+        "of adults; bands are an assumption.")
+    copd: ChronicPrevalence = Field(
+        ChronicPrevalence(age_15_44=0.02, age_45_64=0.10, age_65_plus=0.20),
+        description="COPD prevalence by age band. Unit: share. Source: China Pulmonary Health study: 8.6% of "
+        "adults over 20, 13.7% over 40; bands are an assumption.")
+    kidney_failure: ChronicPrevalence = Field(
+        ChronicPrevalence(age_15_44=0.0003, age_45_64=0.0008, age_65_plus=0.0012),
+        description="End-stage kidney disease on dialysis, by age band. Unit: share. Source: assumption "
+        "(~0.05-0.07% of all residents, in line with China's ~0.8 M dialysis patients).")
+
+
+# --------------------------------------------------------------------------------------------- geography
+class Township(Strict):
+    name: str
+    x_km: float = param(0.0, "East-west position of the township seat from the county seat.", "km", "listed")
+    y_km: float = param(0.0, "North-south position of the township seat from the county seat.", "km", "listed")
+    population_share: float = param(1.0, "Relative weight of the township's population.", "relative weight",
+                                    "listed", gt=0)
+    villages: int = param(10, "Number of villages (each with one village clinic).", "villages", "listed",
+                          ge=1, le=200)
+
+
+class Geography(Strict):
+    townships: Annotated[int, Field(ge=1, le=2000)] | Literal["auto"] = param(
+        "auto", "Number of townships, each with one township health centre; 'auto' = population.size / "
+        "residents_per_township.", "townships", "policy lever / county layout")
+    residents_per_township: int = param(15_000, "Residents per township when townships is 'auto'.",
+                                        "residents", "assumption: a county of 300,000 has ~20 townships",
+                                        ge=100)
+    villages_per_township: int = param(10, "Villages per township, each with one village clinic.", "villages",
+                                       "assumption: ~200 administrative villages per county", ge=1, le=100)
+    county_radius_km: float = param(35.0, "Radius of the county; township seats are placed within it.", "km",
+                                    "assumption: a county of ~3,800 km2", gt=0, le=500)
+    village_spread_km: float = param(5.0, "Typical distance from a village to its township seat.", "km",
+                                     "assumption", gt=0, le=100)
+    county_hospitals: int = param(2, "County-level hospitals (people's hospital, TCM hospital) at the seat.",
+                                  "hospitals", "issue: baseline county has 2", ge=1, le=20)
+    out_of_county_hospitals: int = param(1, "Tertiary hospitals outside the county (city or province).",
+                                         "hospitals", "issue: baseline county has 1", ge=1, le=10)
+    out_of_county_distance_km: float = param(90.0, "Road distance from the county seat to the city.", "km",
+                                             "assumption", gt=0, le=2000)
+    road_speed_kmh: float = param(40.0, "Average road speed for trips to care.", "km/h", "assumption", gt=0)
+    road_winding: float = param(1.3, "Ratio of road distance to straight-line distance.", "ratio",
+                                "assumption (typical detour index 1.2-1.4)", ge=1.0, le=3.0)
+    village_walk_minutes: float = param(10.0, "Time to reach one's own village clinic.", "minutes",
+                                        "assumption", ge=0)
+    listed_townships: list[Township] | None = Field(
+        None, description="Townships listed explicitly instead of generated (positions, population weights, "
+        "villages). When given, `townships` and `villages_per_township` are ignored.")
+
+
+# --------------------------------------------------------------------------------------------- facilities
+class LevelFacilities(Strict):
+    """Resources and prices of every facility of one level (per facility)."""
+
+    doctors: float = Field(gt=0, description="Licensed doctors per facility. Unit: doctors.")
+    beds: int = Field(ge=0, description="Inpatient beds per facility (for out-of-county: beds used by this "
+                      "county's residents). Unit: beds.")
+    outpatient_visits_per_doctor_day: float = Field(
+        gt=0, description="Outpatient visits one doctor can give in a day. Unit: visits/doctor/day.")
+    capability: float = Field(
+        ge=0, le=4, description="Highest level of care the facility treats well (0 village, 1 township, "
+        "2 county, 3 tertiary). Cases needing more are treated worse or referred. Unit: level.")
+    price_level: float = Field(gt=0, description="Prices relative to the county hospital fee schedule (the "
+                               "catalogue's costs). Unit: ratio.")
+    identification_minutes: float = Field(
+        ge=0, description="Minutes from arrival to recognising a time-critical case and acting. Unit: minutes.")
+    base_salary_yuan: float = Field(ge=0, description="Annual base pay per doctor. Unit: yuan/year.")
+    surplus_bonus_share: Share = Field(
+        description="Share of the facility's surplus paid to its doctors as bonus. Unit: share.")
+
+
+class Facilities(Strict):
+    reference_population: int = param(
+        300_000, "Population for which the county and out-of-county hospitals' doctors and beds are stated; "
+        "they scale with population.size / reference_population, so a smaller county keeps the same "
+        "resources per resident.", "residents", "the baseline county", ge=1)
+    village: LevelFacilities = Field(LevelFacilities(
+        doctors=1.3, beds=0, outpatient_visits_per_doctor_day=25, capability=0.0, price_level=0.3,
+        identification_minutes=40, base_salary_yuan=30_000,
+        surplus_bonus_share=0.9), description="Village clinics. Sources: 1.33 M village staff for 582 k "
+        "clinics (2023 bulletin) -> ~2.3 staff, ~1.3 doctors; fees, pay: assumption.")
+    township: LevelFacilities = Field(LevelFacilities(
+        doctors=14, beds=30, outpatient_visits_per_doctor_day=22, capability=1.0, price_level=0.55,
+        identification_minutes=25, base_salary_yuan=60_000,
+        surplus_bonus_share=0.3), description="Township health centres. Sources: 1.51 M beds / 33,753 "
+        "centres = 45 beds (2023 bulletin; rural centres smaller); doctors, prices (~100 yuan per visit, ~3,000 per admission), pay: assumption.")
+    county: LevelFacilities = Field(LevelFacilities(
+        doctors=190, beds=480, outpatient_visits_per_doctor_day=14, capability=2.0, price_level=1.0,
+        identification_minutes=10, base_salary_yuan=90_000,
+        surplus_bonus_share=0.3), description="County hospitals. Sources: county bed ratio ~5.5 per 1,000 "
+        "(below the national 7.23, 2023 bulletin); doctors, fees, pay: assumption.")
+    out_of_county: LevelFacilities = Field(LevelFacilities(
+        doctors=120, beds=260, outpatient_visits_per_doctor_day=12, capability=3.0, price_level=1.5,
+        identification_minutes=8, base_salary_yuan=150_000,
+        surplus_bonus_share=0.3), description="The tertiary hospital outside the county: only the doctors "
+        "and beds that serve this county's residents. Sources: assumption.")
+
+
+# --------------------------------------------------------------------------------------------- insurance
+class ByLevel(Strict):
+    village: float
+    township: float
+    county: float
+    out_of_county: float
+
+
+class ShareByLevel(ByLevel):
+    village: Share
+    township: Share
+    county: Share
+    out_of_county: Share
+
+
+class YuanByLevel(ByLevel):
+    village: NonNegative
+    township: NonNegative
+    county: NonNegative
+    out_of_county: NonNegative
+
+
+class Insurance(Strict):
+    reimbursement: ShareByLevel = Field(
+        ShareByLevel(village=0.85, township=0.85, county=0.72, out_of_county=0.55),
+        description="Inpatient: share of eligible cost above the deductible that the fund pays, resident "
+        "scheme. Unit: share. Source: DOMAIN.md (004): ~70% within policy for residents, graded by level.")
+    employee_reimbursement: ShareByLevel = Field(
+        ShareByLevel(village=0.92, township=0.92, county=0.85, out_of_county=0.75),
+        description="Inpatient reimbursement, employee scheme. Unit: share. Source: DOMAIN.md (004): ~80% "
+        "within policy for employees, graded by level (assumption).")
+    outpatient_reimbursement: ShareByLevel = Field(
+        ShareByLevel(village=0.55, township=0.5, county=0.3, out_of_county=0.1),
+        description="Outpatient pooling: share of eligible outpatient cost the fund pays, resident scheme. "
+        "Unit: share. Source: assumption (general outpatient pooling ~50% at primary level).")
+    employee_outpatient_reimbursement: ShareByLevel = Field(
+        ShareByLevel(village=0.7, township=0.7, county=0.5, out_of_county=0.3),
+        description="Outpatient reimbursement, employee scheme (personal accounts and pooling). Unit: share. "
+        "Source: assumption.")
+    deductible: YuanByLevel = Field(
+        YuanByLevel(village=0, township=200, county=600, out_of_county=1500),
+        description="Deductible per admission. Unit: yuan. Source: assumption, typical county schedules.")
+    eligible_share: ShareByLevel = Field(
+        ShareByLevel(village=0.95, township=0.92, county=0.85, out_of_county=0.75),
+        description="Share of billed cost that is within the insurance catalogue. Unit: share. Source: "
+        "assumption (self-paid items rise with level).")
+
+
+# --------------------------------------------------------------------------------------------- payment
+class FeeSchedule(Strict):
+    """Fee-for-service prices relative to providers' resource cost: the margin on each item."""
+
+    services_margin: float = param(0.25, "Mark-up of fees for tests, imaging and procedures over their cost.",
+                                   "share of cost", "assumption: tests and imaging priced above cost", ge=-0.9)
+    drugs_margin: float = param(0.15, "Effective margin on drugs (zero mark-up since 2017; rebates and volume "
+                                "bonuses remain).", "share of cost", "assumption", ge=-0.9)
+    consumables_margin: float = param(0.15, "Effective margin on consumables.", "share of cost", "assumption",
+                                      ge=-0.9)
+    bed_day_margin: float = param(0.10, "Margin of the bed-day fee plus daily nursing over their cost.",
+                                  "share of cost", "assumption: bed fees set near or below cost", ge=-0.9)
+
+
+class Payment(Strict):
+    model: Literal["fee_for_service", "drg", "dip", "global_budget", "capitation"] = param(
+        "fee_for_service", "How the insurance fund pays providers.", "choice", "policy lever")
+    fee_schedule: FeeSchedule = FeeSchedule()
+
+
+# --------------------------------------------------------------------------------------------- behaviour
+class ProviderBehaviour(Strict):
+    profit_weight: float = param(
+        0.5, "Weight the provider (doctor and facility) puts on its margin, relative to benefit_weight on the "
+        "patient's benefit (Ellis & McGuire). 0 = providers weigh only patient benefit.", "dimensionless",
+        "assumption, to calibrate", ge=0, le=10)
+    benefit_weight: float = param(1.0, "Weight on the patient's health benefit valued in yuan.", "dimensionless",
+                                  "normalisation", gt=0, le=10)
+    value_per_daly_yuan: float = param(
+        90_000, "Money value providers put on a disability-adjusted life year of their patient.", "yuan/DALY",
+        "China GDP per capita 2023 ~89,000 yuan, the usual 1x threshold", gt=0)
+    overtreatment_harm: float = param(
+        0.6, "Curvature of outcome risk above guideline intensity: risk x (1 + h (q-1)^2) for q > 1.",
+        "per (intensity ratio)^2", "assumption (iatrogenic harm, resistance; to calibrate)", ge=0)
+    undertreatment_harm: float = param(
+        1.5, "Curvature of outcome risk below guideline intensity: risk x (1 + h (1-q)^2) for q < 1.",
+        "per (intensity ratio)^2", "assumption, to calibrate", ge=0)
+    overstay_harm: float = param(
+        0.2, "Curvature of readmission and complication risk above the clinical stay (hospital infection, "
+        "deconditioning).", "per (stay ratio)^2", "assumption, to calibrate", ge=0)
+    understay_harm: float = param(
+        2.0, "Curvature of readmission and complication risk below the clinical stay (early discharge).",
+        "per (stay ratio)^2", "assumption, to calibrate", ge=0)
+    min_intensity: float = param(0.3, "Lowest intensity a provider may choose.", "ratio to guideline",
+                                 "assumption", gt=0, le=1)
+    max_intensity: float = param(3.0, "Highest intensity a provider may choose.", "ratio to guideline",
+                                 "assumption", ge=1)
+    min_stay: float = param(0.4, "Shortest stay a provider may choose.", "ratio to clinical stay",
+                            "assumption", gt=0, le=1)
+    max_stay: float = param(2.5, "Longest stay a provider may choose.", "ratio to clinical stay",
+                            "assumption", ge=1)
+    referral_friction_yuan: float = param(
+        150, "Provider's cost of referring a case up (paperwork, transfer, loss of face).", "yuan",
+        "assumption", ge=0)
+    bed_shadow_price_yuan: float = param(
+        150, "Shadow price of a bed-day at full occupancy; scales with occupancy above 85%.", "yuan/bed-day",
+        "assumption", ge=0)
+
+
+class ResidentBehaviour(Strict):
+    price_sensitivity: float = param(0.5, "Utility lost per 100 yuan of expected out-of-pocket cost.",
+                                     "utility/100 yuan", "assumption, to calibrate", ge=0)
+    travel_sensitivity: float = param(1.2, "Utility lost per hour of travel.", "utility/hour",
+                                      "assumption, to calibrate", ge=0)
+    wait_sensitivity: float = param(0.4, "Utility lost per day of expected waiting.", "utility/day",
+                                    "assumption, to calibrate", ge=0)
+    capability_preference: float = param(
+        1.2, "Utility gained per level of facility capability, per level of case need (severity-dependent "
+        "preference for bigger hospitals).", "utility/level^2", "assumption, to calibrate", ge=0)
+    trust_initial: ByLevel = Field(
+        ByLevel(village=0.6, township=0.5, county=1.3, out_of_county=1.1),
+        description="Mean initial trust in each level (utility). Unit: utility. Source: assumption: trust "
+        "in primary care is low after years of siphoning (DOMAIN.md).")
+    trust_sd: float = param(0.5, "Spread of initial trust between residents.", "utility", "assumption", ge=0)
+    forgo_utility: float = param(
+        1.0, "Utility of not seeking care for a mild case; severe cases lose forgo_severity_penalty per "
+        "severity step.", "utility", "assumption, to calibrate", le=20, ge=-20)
+    forgo_severity_penalty: float = param(3.0, "Utility lost from forgoing per severity step.", "utility",
+                                          "assumption", ge=0)
+    patience_days: float = param(4.0, "Mean days a mild case is willing to wait before re-choosing; severe "
+                                 "cases wait less.", "days", "assumption", gt=0)
+    max_rechoices: int = param(2, "Times an episode may leave a queue and choose again before forgoing.",
+                               "count", "assumption", ge=0, le=10)
+    trust_learning_rate: float = param(
+        0.5, "Change in a resident's trust in a level per unit of outcome surprise (expected minus realised "
+        "bad outcome, in outcome units) from their own episode.", "utility/outcome", "assumption", ge=0)
+    word_of_mouth_rate: float = param(
+        0.02, "Change in a village's shared opinion of a level per unit of outcome surprise among its "
+        "residents' episodes.", "utility/outcome", "assumption", ge=0)
+    trust_memory_days: float = param(730, "Time scale on which trust returns toward its initial value.",
+                                     "days", "assumption", gt=0)
+
+
+class Behaviour(Strict):
+    provider: ProviderBehaviour = ProviderBehaviour()
+    resident: ResidentBehaviour = ResidentBehaviour()
+
+
+# --------------------------------------------------------------------------------------------- outcomes
+class Outcomes(Strict):
+    capability_risk_ratio: float = param(
+        2.5, "Multiplier on death and complication risk per level of capability shortfall (case need minus "
+        "facility capability).", "ratio per level", "assumption, to calibrate", ge=1)
+    untreated_risk_ratio: float = param(
+        3.0, "Multiplier on death and complication risk of an episode that forgoes care.", "ratio",
+        "assumption", ge=1)
+    readmission_window_days: int = param(30, "Window in which a return admission counts as a readmission.",
+                                         "days", "standard definition", ge=1, le=365)
+    complication_daly: float = param(0.3, "Health loss of a complication.", "DALY", "assumption", ge=0)
+    readmission_daly: float = param(0.02, "Health loss of a readmission (besides its own risks).", "DALY",
+                                    "assumption", ge=0)
+    admission_benefit_spread: float = param(
+        0.5, "Spread between episodes of the health gained by admitting rather than treating as an "
+        "outpatient, as a share of the case's clinical stakes (DALY at risk). The share of episodes with a "
+        "positive gain is the catalogue's admission_need.", "share of stakes", "assumption", gt=0)
+    untreated_daly_per_severity: float = param(
+        0.01, "Health loss of an untreated episode per severity step (1 mild .. 3 severe).", "DALY",
+        "assumption", ge=0)
+    life_expectancy_years: float = param(78.6, "Life expectancy used for years of life lost.", "years",
+                                         "2023 national statistical bulletin: 78.6", gt=0)
+
+
+class CaseMix(Strict):
+    catalogue: str = param("bundled", "Condition catalogue file (YAML), or 'bundled' for sim/data/"
+                           "conditions.yaml. A relative path is read from the scenario's folder.", "path",
+                           "bundled catalogue")
+    incidence_scale: float = param(1.0, "Multiplier on every condition's incidence.", "ratio",
+                                   "1 = the catalogue", gt=0, le=20)
+
+
+# --------------------------------------------------------------------------------------------- scenario
+class Scenario(Strict):
+    """A complete, validated scenario. Build it with :func:`sim.loading.load_scenario`."""
+
+    name: str = param("unnamed", "Name shown in reports.", "text", "scenario author")
+    description: str = param("", "What the scenario represents.", "text", "scenario author")
+    seed: int = param(1, "Seed of the random number generator.", "integer", "scenario author",
+                      ge=0, le=2**63 - 1)
+    days: int = param(365, "Days simulated.", "days", "scenario author", ge=1, le=3650)
+    replicates: int = param(5, "Independent runs with seeds derived from `seed`.", "runs", "scenario author",
+                            ge=1, le=10_000)
+    population: Population = Population()
+    geography: Geography = Geography()
+    facilities: Facilities = Facilities()
+    insurance: Insurance = Insurance()
+    payment: Payment = Payment()
+    behaviour: Behaviour = Behaviour()
+    outcomes: Outcomes = Outcomes()
+    case_mix: CaseMix = CaseMix()
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a scenario file, for editors and validators."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "triangle scenario"
+    return schema

@@ -1,0 +1,62 @@
+"""Running totals of a run: what the metrics are computed from. Metrics read these; nothing writes back.
+
+Everything is an aggregate (sums, counts, histograms), so memory does not grow with the number of episodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.levels import N_LEVELS
+
+MAX_WAIT_DAYS = 400
+DAILY_COLUMNS = ("arrivals", "served", "admissions", "discharges", "queue_length", "bed_queue_length",
+                 "wait_days_sum", "treated", "occupied_beds", "beds", "spending", "fund", "oop")
+
+
+def _levels() -> np.ndarray:
+    return np.zeros(N_LEVELS)
+
+
+@dataclass
+class Tally:
+    days: int
+    person_days: float = 0.0
+    episodes_started: int = 0
+    ended: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))  # by END_STATES
+    visits: np.ndarray = field(default_factory=_levels)
+    admissions: np.ndarray = field(default_factory=_levels)
+    discharges: np.ndarray = field(default_factory=_levels)
+    bed_days: np.ndarray = field(default_factory=_levels)
+    occupied_bed_days: np.ndarray = field(default_factory=_levels)
+    available_bed_days: np.ndarray = field(default_factory=_levels)
+    treated: np.ndarray = field(default_factory=_levels)
+    outpatient_episodes: np.ndarray = field(default_factory=_levels)
+    appropriate: np.ndarray = field(default_factory=_levels)
+    referrals_up: np.ndarray = field(default_factory=_levels)
+    charges: np.ndarray = field(default_factory=lambda: np.zeros((N_LEVELS, 3)))  # services, drugs, consumables
+    inpatient_charges: np.ndarray = field(default_factory=_levels)
+    outpatient_charges: np.ndarray = field(default_factory=_levels)
+    fund: np.ndarray = field(default_factory=_levels)
+    oop: np.ndarray = field(default_factory=_levels)
+    provider_revenue: np.ndarray = field(default_factory=_levels)
+    provider_cost: np.ndarray = field(default_factory=_levels)
+    intensity_sum: np.ndarray = field(default_factory=_levels)
+    deaths: int = 0
+    complications: int = 0
+    readmissions: int = 0
+    health_loss_daly: float = 0.0
+    wait_hist: np.ndarray = field(default_factory=lambda: np.zeros(MAX_WAIT_DAYS + 1, np.int64))
+    travel_minutes_sum: float = 0.0
+    critical_minutes_sum: float = 0.0
+    critical_treated: int = 0
+    clinical_bed_days: float = 0.0
+    daily: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.daily = np.zeros((self.days, N_LEVELS, len(DAILY_COLUMNS)))
+
+    def day_row(self, day: int, column: str) -> np.ndarray:
+        return self.daily[day, :, DAILY_COLUMNS.index(column)]
