@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 from sim.population import Population
 from sim.scenario import ResidentBehaviour
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+from mesa.agent import AgentSet
 from scipy.special import ndtri
 
 from sim import episodes as E
@@ -35,7 +36,7 @@ from sim.provider import Cases, Provider, guideline_charges
 from sim.scenario import Scenario
 from sim.tally import MAX_WAIT_DAYS, Tally
 
-STREAMS = ("geography", "population", "onset", "readmission")
+STREAMS = ("population", "onset", "readmission")
 FEMALE_KIND = POPULATIONS.index("female")
 CRITICAL_TRANSFER_PASSES = 3
 
@@ -51,11 +52,13 @@ class HealthSystemModel(mesa.Model):
         # draws does not shift the numbers another process sees (common random numbers).
         self.streams = dict(zip(STREAMS, self.rng.spawn(len(STREAMS)), strict=True))
         self.cat = catalogue or load_catalogue(scenario.case_mix.catalogue)
-        self.geo = build_geography(scenario, self.streams["geography"])
+        # The county's map is part of the scenario: drawn from the scenario's seed, the same in every replicate.
+        self.geo = build_geography(scenario, np.random.default_rng([scenario.seed, 0x6E0]))
         self.pop = build_population(scenario, self.geo, self.streams["population"])
         self.facilities = build_facilities(scenario, self.geo)
-        for i, level in enumerate(self.geo.facility_level):
-            FACILITY_CLASSES[level](self, i, facility_name(self.geo, i))
+        self.facility_agents = AgentSet(
+            [FACILITY_CLASSES[level](self, i, facility_name(self.geo, i))
+             for i, level in enumerate(self.geo.facility_level)], random=self.random)
         self.fund = InsuranceFund(self, scenario.insurance)
         self.payment = make_payment(scenario.payment)
         self.provider = Provider(scenario.behaviour.provider, scenario.outcomes, self.cat, self.payment)

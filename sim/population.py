@@ -81,6 +81,7 @@ def build_population(scenario: Scenario, geo: Geography, rng: np.random.Generato
         pools.append(members)
         offset += len(members)
     return Population(age=age, band=band, female=female, village=village, employee=employee,
-                      chronic=chronic, trust_base=trust_base, trust=np.zeros((n, N_LEVELS), np.float32), trust_day=np.zeros(n, np.int32),
+                      chronic=chronic, trust_base=trust_base,
+                      trust=np.zeros((n, N_LEVELS), np.float32), trust_day=np.zeros(n, np.int32),
                       alive=np.ones(n, bool), village_opinion=np.zeros((geo.n_villages, N_LEVELS)),
                       pools=np.concatenate(pools).astype(np.int32), pool_start=start, pool_size=size)

@@ -166,7 +166,8 @@ class Facilities(Strict):
         doctors=14, beds=30, outpatient_visits_per_doctor_day=22, capability=1.0, price_level=0.55,
         identification_minutes=25, base_salary_yuan=60_000,
         surplus_bonus_share=0.3), description="Township health centres. Sources: 1.51 M beds / 33,753 "
-        "centres = 45 beds (2023 bulletin; rural centres smaller); doctors, prices (~100 yuan per visit, ~3,000 per admission), pay: assumption.")
+        "centres = 45 beds (2023 bulletin; rural centres smaller); doctors, prices (~100 yuan per visit, "
+        "~3,000 per admission), pay: assumption.")
     county: LevelFacilities = Field(LevelFacilities(
         doctors=190, beds=480, outpatient_visits_per_doctor_day=14, capability=2.0, price_level=1.0,
         identification_minutes=10, base_salary_yuan=90_000,

@@ -1,0 +1,134 @@
+"""The ``triangle`` command: run, check and describe scenarios.
+
+User errors (bad scenario files, impossible requests) print a clear message and exit with status 2;
+no Python traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_USER_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="triangle",
+        description="Agent-based simulation of a county health system: cost, access and quality under "
+        "payment models and reforms.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a scenario with replicates and print the triangle",
+                         description="Run a scenario and print cost / access / quality metrics with 95% "
+                         "intervals over replicates.")
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a value by its dotted key, e.g. --set population.size=50000 (repeatable)")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--replicates", type=int, help="override the number of replicates")
+    run.add_argument("--workers", type=int, help="worker processes for replicates (default: all cores)")
+    run.add_argument("--out", type=Path, help="write summary.json, daily.parquet, facilities.parquet, "
+                     "runs.parquet, scenario.yaml and provenance.json to this folder")
+    run.add_argument("--force", action="store_true", help="replace --out if it exists")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout, nothing else")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    check = sub.add_parser("check", help="validate scenario files without running them")
+    check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    metrics = sub.add_parser("metrics", help="list every metric with its unit and formula")
+    metrics.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from sim.conditions import CatalogueError
+    from sim.loading import ScenarioError
+    from sim.payment import PaymentNotImplemented
+    from sim.runner import InsufficientMemory
+
+    try:
+        return {"run": _run, "check": _check, "schema": _schema, "metrics": _metrics}[args.command](args)
+    except (ScenarioError, CatalogueError, PaymentNotImplemented, InsufficientMemory, FileExistsError) as err:
+        print(f"triangle {args.command}: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
+    from sim import report, runner
+    from sim.loading import load_scenario, scenario_to_yaml
+
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if args.replicates is not None:
+        overrides.append(f"replicates={args.replicates}")
+    scenario = load_scenario(args.scenario, overrides)
+    from sim.payment import make_payment
+
+    make_payment(scenario.payment)  # fail early on a payment model this version lacks
+    results = runner.run_replicates(scenario, workers=args.workers, progress=not args.quiet)
+    summary = runner.summarise(results)
+    doc = report.summary_json(scenario.name, len(results), summary)
+    if args.out:
+        report.write_outputs(args.out, scenario_yaml=scenario_to_yaml(scenario), summary=doc, results=results,
+                             seed_info={"seed": scenario.seed, "replicate_seeds": [r.seed for r in results]},
+                             force=args.force)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(report.table(scenario.name, len(results), summary), end="")
+        if args.out:
+            print(f"outputs written to {args.out}/")
+    return 0
+
+
+def _check(args) -> int:
+    from sim.conditions import load_catalogue
+    from sim.loading import ScenarioError, load_scenario
+
+    failed = 0
+    for path in args.scenarios:
+        try:
+            s = load_scenario(path, args.overrides)
+            load_catalogue(s.case_mix.catalogue)
+        except ScenarioError as err:
+            print(err, file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{path}: ok ({s.name}: {s.population.size:,} residents, {s.days} days, {s.payment.model})")
+    return EXIT_USER_ERROR if failed else 0
+
+
+def _schema(args) -> int:
+    from sim.scenario import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _metrics(args) -> int:
+    from sim.metrics import GROUPS, METRICS
+
+    if args.json:
+        print(json.dumps({m.name: {"group": m.group, "unit": m.unit, "formula": m.formula}
+                          for m in METRICS.values()}, indent=2))
+        return 0
+    for group in GROUPS:
+        print(group.upper())
+        for m in (m for m in METRICS.values() if m.group == group):
+            print(f"  {m.name} [{m.unit}]: {m.formula}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""Every reported figure, defined once: name, corner of the triangle, unit, and formula (in the docstring).
+
+Metrics are plain functions of a finished model's running totals (``model.tally``) and facility books;
+they read state and never change it. "person-years" = resident-days alive / 365.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.episodes import FORGONE
+from sim.levels import COUNTY, IN_COUNTY, OUT_OF_COUNTY, PRIMARY, TOWNSHIP, VILLAGE
+
+GROUPS = ("cost", "access", "quality", "providers")
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    group: str
+    unit: str
+    fn: Callable
+    lower_is_better: bool | None
+
+    @property
+    def formula(self) -> str:
+        return (self.fn.__doc__ or "").strip()
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def metric(group: str, unit: str, lower_is_better: bool | None = None):
+    def register(fn):
+        METRICS[fn.__name__] = Metric(fn.__name__, group, unit, fn, lower_is_better)
+        return fn
+    return register
+
+
+def _div(a, b) -> float:
+    return float(a) / float(b) if b else float("nan")
+
+
+def _person_years(m) -> float:
+    return m.tally.person_days / 365.0
+
+
+# ----------------------------------------------------------------------------------------------- cost
+@metric("cost", "yuan/resident-year", True)
+def spending_per_capita(m):
+    """sum of all bills (fund + out-of-pocket) / person-years"""
+    return _div(m.tally.charges.sum(), _person_years(m))
+
+
+@metric("cost", "yuan/resident-year", True)
+def fund_spending_per_capita(m):
+    """fund payments / person-years"""
+    return _div(m.tally.fund.sum(), _person_years(m))
+
+
+@metric("cost", "yuan/resident-year", True)
+def oop_per_capita(m):
+    """out-of-pocket payments / person-years"""
+    return _div(m.tally.oop.sum(), _person_years(m))
+
+
+@metric("cost", "share", True)
+def oop_share(m):
+    """out-of-pocket / (fund + out-of-pocket)"""
+    return _div(m.tally.oop.sum(), m.tally.oop.sum() + m.tally.fund.sum())
+
+
+@metric("cost", "yuan/visit", True)
+def cost_per_visit(m):
+    """bills of episodes treated as outpatients / number of such episodes"""
+    return _div(m.tally.outpatient_charges.sum(), m.tally.outpatient_episodes.sum())
+
+
+@metric("cost", "yuan/admission", True)
+def cost_per_admission(m):
+    """bills of discharged inpatients / discharges"""
+    return _div(m.tally.inpatient_charges.sum(), m.tally.discharges.sum())
+
+
+@metric("cost", "share", True)
+def drug_share(m):
+    """drug charges / all charges (药占比)"""
+    return _div(m.tally.charges[:, 1].sum(), m.tally.charges.sum())
+
+
+@metric("cost", "share", True)
+def consumables_share(m):
+    """consumable charges / all charges (耗占比)"""
+    return _div(m.tally.charges[:, 2].sum(), m.tally.charges.sum())
+
+
+@metric("cost", "share", True)
+def out_of_county_fund_share(m):
+    """fund payments to out-of-county hospitals / all fund payments (医保基金域外使用率)"""
+    return _div(m.tally.fund[OUT_OF_COUNTY], m.tally.fund.sum())
+
+
+@metric("cost", "share")
+def primary_fund_share(m):
+    """fund payments to village clinics and township centres / all fund payments"""
+    return _div(m.tally.fund[list(PRIMARY)].sum(), m.tally.fund.sum())
+
+
+# ----------------------------------------------------------------------------------------------- access
+@metric("access", "days", True)
+def wait_days_mean(m):
+    """mean over treated episodes of (day treated or admitted - day care was first sought)"""
+    h = m.tally.wait_hist
+    return _div((np.arange(len(h)) * h).sum(), h.sum())
+
+
+@metric("access", "days", True)
+def wait_days_p90(m):
+    """90th percentile of the same waits (from the integer-day histogram)"""
+    h = m.tally.wait_hist
+    if h.sum() == 0:
+        return float("nan")
+    return float(np.searchsorted(np.cumsum(h), 0.9 * h.sum()))
+
+
+@metric("access", "minutes", True)
+def travel_minutes_mean(m):
+    """travel minutes to every facility an episode went to, summed per episode, mean over treated episodes"""
+    return _div(m.tally.travel_minutes_sum, m.tally.treated.sum())
+
+
+@metric("access", "share", True)
+def forgone_care_rate(m):
+    """episodes that forwent care / episodes ended"""
+    return _div(m.tally.ended[FORGONE], m.tally.ended.sum())
+
+
+@metric("access", "days")
+def los_mean(m):
+    """bed-days of discharged inpatients / discharges"""
+    return _div(m.tally.bed_days.sum(), m.tally.discharges.sum())
+
+
+@metric("access", "share")
+def bed_occupancy(m):
+    """occupied bed-days / available bed-days, in-county facilities with beds"""
+    levels = [TOWNSHIP, COUNTY]
+    return _div(m.tally.occupied_bed_days[levels].sum(), m.tally.available_bed_days[levels].sum())
+
+
+@metric("access", "share")
+def in_county_rate(m):
+    """treated episodes whose final facility is in the county / treated episodes (县域内就诊率)"""
+    return _div(m.tally.treated[list(IN_COUNTY)].sum(), m.tally.treated.sum())
+
+
+@metric("access", "share")
+def primary_visit_share(m):
+    """outpatient visits at village clinics and township centres / all outpatient visits"""
+    return _div(m.tally.visits[list(PRIMARY)].sum(), m.tally.visits.sum())
+
+
+@metric("access", "visits/resident-year")
+def visits_per_capita(m):
+    """outpatient and emergency visits (every consultation, including those leading to admission or
+    referral) / person-years"""
+    return _div(m.tally.visits.sum(), _person_years(m))
+
+
+@metric("access", "visits/resident-year")
+def primary_visits_per_capita(m):
+    """visits at village clinics and township centres / person-years"""
+    return _div(m.tally.visits[list(PRIMARY)].sum(), _person_years(m))
+
+
+@metric("access", "admissions/1,000 resident-years")
+def admissions_per_1000(m):
+    """admissions / person-years x 1,000"""
+    return _div(m.tally.admissions.sum() * 1000, _person_years(m))
+
+
+@metric("access", "admissions/1,000 resident-years")
+def primary_admissions_per_1000(m):
+    """admissions to township centres (village clinics have no beds) / person-years x 1,000"""
+    return _div(m.tally.admissions[[VILLAGE, TOWNSHIP]].sum() * 1000, _person_years(m))
+
+
+# ----------------------------------------------------------------------------------------------- quality
+@metric("quality", "deaths/1,000 episodes", True)
+def deaths_per_1000_episodes(m):
+    """deaths (treated or untreated) / episodes ended x 1,000"""
+    return _div(m.tally.deaths * 1000, m.tally.ended.sum())
+
+
+@metric("quality", "share", True)
+def complication_rate(m):
+    """complications / episodes ended"""
+    return _div(m.tally.complications, m.tally.ended.sum())
+
+
+@metric("quality", "share", True)
+def readmission_rate_30d(m):
+    """readmissions within 30 days of discharge / discharges"""
+    return _div(m.tally.readmissions, m.tally.discharges.sum())
+
+
+@metric("quality", "minutes", True)
+def critical_minutes_to_treatment(m):
+    """mean minutes from onset to treatment at the treating facility for chest pain, stroke and trauma
+    (travel + recognition + transfers)"""
+    return _div(m.tally.critical_minutes_sum, m.tally.critical_treated)
+
+
+@metric("quality", "share")
+def appropriate_level_rate(m):
+    """treated episodes whose facility's capability meets the case's need level / treated episodes"""
+    return _div(m.tally.appropriate.sum(), m.tally.treated.sum())
+
+
+@metric("quality", "DALY/1,000 resident-years", True)
+def health_loss_per_1000(m):
+    """health loss (years of life lost + complications + readmissions + untreated illness + wrong
+    admission decisions, in DALY) / person-years x 1,000"""
+    return _div(m.tally.health_loss_daly * 1000, _person_years(m))
+
+
+# ----------------------------------------------------------------------------------------------- providers
+def _staff_income(m, levels) -> float:
+    fac = m.facilities
+    years = m.tally.days / 365.0
+    sel = np.isin(fac.level, levels)
+    surplus = fac.books["revenue"][sel] - fac.books["resource_cost"][sel]
+    pay = fac.base_salary[sel] * fac.doctors[sel] * years + fac.surplus_bonus_share[sel] * np.maximum(surplus, 0)
+    return _div(pay.sum(), fac.doctors[sel].sum() * years)
+
+
+@metric("providers", "yuan/doctor-year")
+def staff_income_primary(m):
+    """(base salary x doctors + bonus share x positive surplus), summed over village clinics and township
+    centres / their doctor-years"""
+    return _staff_income(m, list(PRIMARY))
+
+
+@metric("providers", "yuan/doctor-year")
+def staff_income_county(m):
+    """the same for county hospitals"""
+    return _staff_income(m, [COUNTY])
+
+
+@metric("providers", "yuan/resident-year")
+def provider_surplus_per_capita(m):
+    """provider revenue - resource cost, all facilities / person-years"""
+    return _div(m.tally.provider_revenue.sum() - m.tally.provider_cost.sum(), _person_years(m))
+
+
+@metric("providers", "ratio to guideline")
+def intensity_mean(m):
+    """mean over treated episodes of the intensity chosen by the provider (1 = guideline)"""
+    return _div(m.tally.intensity_sum.sum(), m.tally.treated.sum())
+
+
+def compute(model) -> dict[str, float]:
+    """All metrics of a finished model, in definition order."""
+    return {name: float(spec.fn(model)) for name, spec in METRICS.items()}
