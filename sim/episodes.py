@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# Active states
-CHOOSING, WAITING, BED_QUEUE, INPATIENT = 0, 1, 2, 3
+# Active states, and ENDED: counted and awaiting removal at the end of the day
+CHOOSING, WAITING, BED_QUEUE, INPATIENT, ENDED = 0, 1, 2, 3, 9
 # End states (counted, never stored)
 END_STATES = ("recovered", "complication", "died", "forgone")
 RECOVERED, COMPLICATION, DIED, FORGONE = range(4)
@@ -68,13 +68,19 @@ class Episodes:
         self.n = need
         return rows
 
-    def remove(self, rows: np.ndarray) -> None:
+    def end(self, rows: np.ndarray) -> None:
+        """Mark episodes ended; row positions stay valid until ``compact`` at the end of the day."""
+        self.cols["state"][rows] = ENDED
+
+    def active(self) -> int:
+        return int((self.state != ENDED).sum())
+
+    def compact(self) -> None:
         """Drop ended episodes, keeping the order of the rest (so queues stay first-come first-served)."""
-        if len(rows) == 0:
-            return
-        keep = np.ones(self.n, bool)
-        keep[rows] = False
+        keep = self.state != ENDED
         m = int(keep.sum())
+        if m == self.n:
+            return
         for arr in self.cols.values():
             arr[:m] = arr[: self.n][keep]
         self.taste[:m] = self.taste[: self.n][keep]

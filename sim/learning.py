@@ -25,12 +25,14 @@ class TrustLearning:
 
     def learn(self, pop: Population, resident: np.ndarray, level: np.ndarray, day: int,
               surprise: np.ndarray) -> None:
-        elapsed = day - pop.trust_day[resident]
-        pop.trust[resident] *= np.exp(-elapsed / self.memory).astype(np.float32)[:, None]
-        pop.trust_day[resident] = day
-        np.add.at(pop.trust, (resident, level), (self.own_rate * surprise).astype(np.float32))
-        village = pop.village[resident]
-        np.add.at(pop.village_opinion, (village, level), self.village_rate * surprise)
+        # A resident rarely ends two episodes at one level on one day; if so, the last one counts.
+        elapsed = day - pop.trust_day[resident, level]
+        decay = np.exp(-elapsed / self.memory)
+        pop.trust[resident, level] = pop.trust[resident, level] * decay + self.own_rate * surprise
+        pop.trust_day[resident, level] = day
+        opinion = pop.village_opinion.reshape(-1)
+        cell = pop.village[resident].astype(np.int64) * pop.village_opinion.shape[1] + level
+        opinion += self.village_rate * np.bincount(cell, surprise, minlength=opinion.size)
 
     def end_of_day(self, pop: Population) -> None:
         pop.village_opinion *= np.exp(-1.0 / self.memory)

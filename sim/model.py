@@ -41,6 +41,11 @@ FEMALE_KIND = POPULATIONS.index("female")
 CRITICAL_TRANSFER_PASSES = 3
 
 
+def count(into: np.ndarray, index: np.ndarray, weights=None, sign: int = 1) -> None:
+    """into[index] += weights (or 1), with repeated indices added up (np.add.at, but fast)."""
+    into += (sign * np.bincount(index, weights, minlength=len(into))).astype(into.dtype)
+
+
 class HealthSystemModel(mesa.Model):
     """A county health system. ``HealthSystemModel(scenario).run()`` simulates ``scenario.days`` days."""
 
@@ -89,6 +94,7 @@ class HealthSystemModel(mesa.Model):
         self._admit_from_bed_queue()
         self.learning.end_of_day(self.pop)
         self._record()
+        self.episodes.compact()
         self.day += 1
 
     # ------------------------------------------------------------------------------------------- onset
@@ -119,7 +125,8 @@ class HealthSystemModel(mesa.Model):
     def _episode_draws(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         """Every random number an episode will use, drawn at its birth."""
         return {
-            "taste": rng.gumbel(size=(n, self.episodes.n_options)).astype(np.float32),
+            "taste": -np.log(-np.log(rng.random((n, self.episodes.n_options), dtype=np.float32)
+                                     .clip(1e-7, 1 - 1e-7))),
             "patience": rng.exponential(size=n),
             "admission_noise": rng.standard_normal(n),
             "u_death": rng.random(n, dtype=np.float32),
@@ -181,8 +188,8 @@ class HealthSystemModel(mesa.Model):
         ep.state[rows] = E.WAITING
         ep.travel_minutes[rows] += minutes
         ep.critical_minutes[rows] = np.where(critical[go], minutes + fac_t.identification_minutes[fac], 0.0)
-        np.add.at(fac_t.books["arrivals"], fac, 1)
-        np.add.at(fac_t.queue, fac, 1)
+        count(fac_t.books["arrivals"], fac)
+        count(fac_t.queue, fac)
         self.tally.day_row(self.day, "arrivals")[:] += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
         self._forgo(forgoing)  # removes rows: last
 
@@ -204,7 +211,7 @@ class HealthSystemModel(mesa.Model):
             first = np.searchsorted(fac, fac, side="left")
             rank = np.arange(len(rows)) - first
             served = (rank < slots[fac]) | critical
-            np.subtract.at(slots, fac[served], 1)
+            count(slots, fac[served], sign=-1)
             np.maximum(slots, 0, out=slots)
             if attempt == 0:
                 self._balk(rows[~served], (rank[~served] - slots[fac[~served]]))
@@ -218,7 +225,7 @@ class HealthSystemModel(mesa.Model):
         max_rechoices = self.spec.behaviour.resident.max_rechoices
         leave = (expected_days > ep.patience[rows]) & (ep.rechoices[rows] < max_rechoices)
         rows = rows[leave]
-        np.subtract.at(self.facilities.queue, ep.facility[rows], 1)
+        count(self.facilities.queue, ep.facility[rows], sign=-1)
         ep.state[rows] = E.CHOOSING
         ep.rechoices[rows] += 1
 
@@ -239,8 +246,8 @@ class HealthSystemModel(mesa.Model):
             return
         ep, fac_t = self.episodes, self.facilities
         fac = ep.facility[rows]
-        np.subtract.at(fac_t.queue, fac, 1)
-        np.add.at(fac_t.books["visits"], fac, 1)
+        count(fac_t.queue, fac, sign=-1)
+        count(fac_t.books["visits"], fac)
         lvl = fac_t.level[fac]
         self.tally.visits += np.bincount(lvl, minlength=N_LEVELS)
         self.tally.day_row(self.day, "served")[:] += np.bincount(lvl, minlength=N_LEVELS)
@@ -250,7 +257,7 @@ class HealthSystemModel(mesa.Model):
         self._refer(rows[d.refer])
         admitted = rows[d.admit]
         ep.state[admitted] = E.BED_QUEUE
-        np.add.at(fac_t.bed_queue, ep.facility[admitted], 1)
+        count(fac_t.bed_queue, ep.facility[admitted])
         outpatient = rows[~d.refer & ~d.admit]
         self._complete(outpatient, inpatient=False)
 
@@ -261,7 +268,7 @@ class HealthSystemModel(mesa.Model):
             return
         ep, fac_t, cat = self.episodes, self.facilities, self.cat
         fac = ep.facility[rows]
-        np.add.at(fac_t.books["referrals_out"], fac, 1)
+        count(fac_t.books["referrals_out"], fac)
         self.tally.referrals_up += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
         ep.referred[rows] = True
         critical = cat.time_critical[ep.condition[rows]]
@@ -281,7 +288,7 @@ class HealthSystemModel(mesa.Model):
             ep.travel_minutes[now] += self.geo.facility_minutes[src, best]
             ep.facility[now] = best
             ep.state[now] = E.WAITING
-            np.add.at(fac_t.queue, best, 1)
+            count(fac_t.queue, best)
 
     def _admit_from_bed_queue(self) -> None:
         ep, fac_t, cat = self.episodes, self.facilities, self.cat
@@ -302,9 +309,9 @@ class HealthSystemModel(mesa.Model):
         ep.admit_day[rows] = self.day
         ep.discharge_day[rows] = self.day + los
         ep.state[rows] = E.INPATIENT
-        np.add.at(fac_t.occupied, fac, 1)
-        np.subtract.at(fac_t.bed_queue, fac, 1)
-        np.add.at(fac_t.books["admissions"], fac, 1)
+        count(fac_t.occupied, fac)
+        count(fac_t.bed_queue, fac, sign=-1)
+        count(fac_t.books["admissions"], fac)
         lvl = fac_t.level[fac]
         self.tally.admissions += np.bincount(lvl, minlength=N_LEVELS)
         self.tally.day_row(self.day, "admissions")[:] += np.bincount(lvl, minlength=N_LEVELS)
@@ -315,7 +322,7 @@ class HealthSystemModel(mesa.Model):
         if len(rows) == 0:
             return
         fac = ep.facility[rows]
-        np.subtract.at(self.facilities.occupied, fac, 1)
+        count(self.facilities.occupied, fac, sign=-1)
         lvl = self.facilities.level[fac]
         self.tally.discharges += np.bincount(lvl, minlength=N_LEVELS)
         self.tally.day_row(self.day, "discharges")[:] += np.bincount(lvl, minlength=N_LEVELS)
@@ -340,7 +347,7 @@ class HealthSystemModel(mesa.Model):
         t.deaths += int(died.sum())
         t.complications += int(comp.sum())
         t.ended[E.FORGONE] += len(rows)
-        ep.remove(rows)
+        ep.end(rows)
 
     def _complete(self, rows: np.ndarray, *, inpatient: bool) -> None:
         """Bill, settle, meet outcomes and learn for finished treatment; then end the episodes."""
@@ -374,9 +381,9 @@ class HealthSystemModel(mesa.Model):
         books = fac_t.books
         for name, values in (("revenue", revenue), ("resource_cost", cost), ("fund_income", fund),
                              ("oop_income", oop)):
-            np.add.at(books[name], fac, values)
+            count(books[name], fac, values)
         if inpatient:
-            np.add.at(books["bed_days"], fac, ep.los_days[rows])
+            count(books["bed_days"], fac, ep.los_days[rows])
 
         # Outcomes.
         cap = capability_factor(cat.need_level[c, s], fac_t.capability[fac], out)
@@ -432,7 +439,7 @@ class HealthSystemModel(mesa.Model):
         t.day_row(day, "oop")[:] += by_level(oop)
         t.ended += np.bincount(np.where(died, E.DIED, np.where(comp, E.COMPLICATION, E.RECOVERED)),
                                minlength=len(E.END_STATES))
-        ep.remove(rows)
+        ep.end(rows)
 
     def _schedule_readmissions(self, rows: np.ndarray) -> None:
         if len(rows) == 0:

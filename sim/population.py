@@ -35,7 +35,7 @@ class Population:
     chronic: np.ndarray        # [n, len(CHRONIC)] bool
     trust_base: np.ndarray     # [n, 4] float32, the resident's own lasting deviation from the mean
     trust: np.ndarray          # [n, 4] float32, learned from own outcomes; decays back to 0
-    trust_day: np.ndarray      # [n] int32, day the personal trust was last updated
+    trust_day: np.ndarray      # [n, 4] int16, day each personal trust was last updated
     alive: np.ndarray          # [n] bool
     village_opinion: np.ndarray  # [villages, 4] float64 shared opinion per village and level
     pools: np.ndarray          # concatenated resident ids: eligible pool per (population kind, band)
@@ -82,6 +82,6 @@ def build_population(scenario: Scenario, geo: Geography, rng: np.random.Generato
         offset += len(members)
     return Population(age=age, band=band, female=female, village=village, employee=employee,
                       chronic=chronic, trust_base=trust_base,
-                      trust=np.zeros((n, N_LEVELS), np.float32), trust_day=np.zeros(n, np.int32),
+                      trust=np.zeros((n, N_LEVELS), np.float32), trust_day=np.zeros((n, N_LEVELS), np.int16),
                       alive=np.ones(n, bool), village_opinion=np.zeros((geo.n_villages, N_LEVELS)),
                       pools=np.concatenate(pools).astype(np.int32), pool_start=start, pool_size=size)

@@ -223,7 +223,7 @@ class Insurance(Strict):
         YuanByLevel(village=0, township=200, county=600, out_of_county=1500),
         description="Deductible per admission. Unit: yuan. Source: assumption, typical county schedules.")
     eligible_share: ShareByLevel = Field(
-        ShareByLevel(village=0.95, township=0.92, county=0.85, out_of_county=0.75),
+        ShareByLevel(village=0.95, township=0.93, county=0.88, out_of_county=0.8),
         description="Share of billed cost that is within the insurance catalogue. Unit: share. Source: "
         "assumption (self-paid items rise with level).")
 
@@ -288,9 +288,9 @@ class ProviderBehaviour(Strict):
 
 
 class ResidentBehaviour(Strict):
-    price_sensitivity: float = param(0.5, "Utility lost per 100 yuan of expected out-of-pocket cost.",
+    price_sensitivity: float = param(0.06, "Utility lost per 100 yuan of expected out-of-pocket cost.",
                                      "utility/100 yuan", "assumption, to calibrate", ge=0)
-    travel_sensitivity: float = param(1.2, "Utility lost per hour of travel.", "utility/hour",
+    travel_sensitivity: float = param(0.8, "Utility lost per hour of travel.", "utility/hour",
                                       "assumption, to calibrate", ge=0)
     wait_sensitivity: float = param(0.4, "Utility lost per day of expected waiting.", "utility/day",
                                     "assumption, to calibrate", ge=0)
@@ -298,14 +298,14 @@ class ResidentBehaviour(Strict):
         1.2, "Utility gained per level of facility capability, per level of case need (severity-dependent "
         "preference for bigger hospitals).", "utility/level^2", "assumption, to calibrate", ge=0)
     trust_initial: ByLevel = Field(
-        ByLevel(village=0.6, township=0.5, county=1.3, out_of_county=1.1),
+        ByLevel(village=1.1, township=0.7, county=1.0, out_of_county=1.8),
         description="Mean initial trust in each level (utility). Unit: utility. Source: assumption: trust "
         "in primary care is low after years of siphoning (DOMAIN.md).")
     trust_sd: float = param(0.5, "Spread of initial trust between residents.", "utility", "assumption", ge=0)
     forgo_utility: float = param(
-        1.0, "Utility of not seeking care for a mild case; severe cases lose forgo_severity_penalty per "
+        -0.5, "Utility of not seeking care for a mild case; severe cases lose forgo_severity_penalty per "
         "severity step.", "utility", "assumption, to calibrate", le=20, ge=-20)
-    forgo_severity_penalty: float = param(3.0, "Utility lost from forgoing per severity step.", "utility",
+    forgo_severity_penalty: float = param(2.5, "Utility lost from forgoing per severity step.", "utility",
                                           "assumption", ge=0)
     patience_days: float = param(4.0, "Mean days a mild case is willing to wait before re-choosing; severe "
                                  "cases wait less.", "days", "assumption", gt=0)

@@ -1,0 +1,62 @@
+"""Speed and memory of one run of the baseline county: wall seconds, resident-days per second, peak RSS.
+
+    python benchmarks/scale.py                      # 100,000 and 1,000,000 residents x 365 days
+    python benchmarks/scale.py --residents 300000 --days 365
+
+Townships scale with the population (scenarios/baseline.yaml uses townships: auto), and hospital capacity
+with population / facilities.reference_population, so every size is the same county per resident.
+Targets on a 2-core machine, one process: 1,000,000 x 365 in <= 10 s and <= 1.5 GB peak RSS;
+100,000 x 365 in <= 1.5 s. Each size runs in a fresh process so peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure(residents: int, days: int) -> dict:
+    from sim.loading import load_scenario
+    from sim.model import HealthSystemModel
+
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml",
+                             [f"population.size={residents}", f"days={days}", "replicates=1"])
+    start = time.perf_counter()
+    model = HealthSystemModel(scenario)
+    built = time.perf_counter()
+    model.run()
+    done = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"residents": residents, "days": days, "build_seconds": round(built - start, 3),
+            "run_seconds": round(done - built, 3), "wall_seconds": round(done - start, 3),
+            "resident_days_per_second": round(residents * days / (done - start)),
+            "peak_rss_mb": round(peak / 2**20), "episodes": model.tally.episodes_started}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--residents", type=int, nargs="*", default=[100_000, 1_000_000])
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.residents[0], args.days)))
+        return
+    print(f"{'residents':>10} {'days':>5} {'wall s':>8} {'build s':>8} {'resident-days/s':>16} {'peak RSS MB':>12}")
+    for n in args.residents:
+        out = subprocess.run([sys.executable, __file__, "--child", "--residents", str(n), "--days", str(args.days)],
+                             check=True, capture_output=True, text=True).stdout
+        r = json.loads(out)
+        print(f"{r['residents']:>10,} {r['days']:>5} {r['wall_seconds']:>8.2f} {r['build_seconds']:>8.2f} "
+              f"{r['resident_days_per_second']:>16,} {r['peak_rss_mb']:>12,}")
+
+
+if __name__ == "__main__":
+    main()
