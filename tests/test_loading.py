@@ -436,3 +436,13 @@ def test_load_scenario_text_uses_the_given_name_in_errors():
     assert str(info.value).startswith("notebook cell: 1 problem")
     assert "line 1: days = -1" in str(info.value)
     assert load_scenario_text("days: 7\n", overrides=["days=9"]).days == 9
+
+
+def test_partial_mapping_is_an_overlay_on_the_defaults():
+    from sim.scenario import Scenario
+
+    s = load_scenario_text("insurance:\n  reimbursement:\n    county: 0.8\n")
+    default = Scenario().insurance.reimbursement
+    assert s.insurance.reimbursement.county == 0.8
+    assert s.insurance.reimbursement.village == default.village
+    assert s.insurance.reimbursement.out_of_county == default.out_of_county
