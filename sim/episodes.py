@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# Active states, and ENDED: counted and awaiting removal at the end of the day
-CHOOSING, WAITING, BED_QUEUE, INPATIENT, ENDED = 0, 1, 2, 3, 9
+# Active states; TREATED: treatment finished today, billed at the end of the day; ENDED: awaiting removal
+CHOOSING, WAITING, BED_QUEUE, INPATIENT, TREATED, ENDED = 0, 1, 2, 3, 8, 9
 # End states (counted, never stored)
 END_STATES = ("recovered", "complication", "died", "forgone")
 RECOVERED, COMPLICATION, DIED, FORGONE = range(4)

@@ -4,7 +4,7 @@ surprise = expected bad outcomes (death + complication risk of the case at a cap
 delay, at guideline care) - realised bad outcomes (1 for a death, 1 for a complication).
 A resident's own trust in the level moves by ``trust_learning_rate x surprise``; the village's shared
 opinion moves by ``word_of_mouth_rate x`` the sum of its residents' surprises. Both decay back toward zero
-(the initial trust) with time scale ``trust_memory_days``. Facilities that treat cases beyond their
+(the resident's initial trust) with time scale ``trust_memory_days``. Facilities that treat cases beyond their
 capability, or make them wait, disappoint, and lose patients; facilities that improve gain them, only as
 fast as outcomes accumulate.
 """
@@ -28,7 +28,8 @@ class TrustLearning:
         # A resident rarely ends two episodes at one level on one day; if so, the last one counts.
         elapsed = day - pop.trust_day[resident, level]
         decay = np.exp(-elapsed / self.memory)
-        pop.trust[resident, level] = pop.trust[resident, level] * decay + self.own_rate * surprise
+        base = pop.trust_base[resident, level]
+        pop.trust[resident, level] = base + (pop.trust[resident, level] - base) * decay + self.own_rate * surprise
         pop.trust_day[resident, level] = day
         opinion = pop.village_opinion.reshape(-1)
         cell = pop.village[resident].astype(np.int64) * pop.village_opinion.shape[1] + level

@@ -39,6 +39,7 @@ from sim.tally import MAX_WAIT_DAYS, Tally
 STREAMS = ("population", "onset", "readmission")
 FEMALE_KIND = POPULATIONS.index("female")
 CRITICAL_TRANSFER_PASSES = 3
+OOP_REFRESH_DAYS = 7  # assumption: residents update their price expectations about weekly
 
 
 def count(into: np.ndarray, index: np.ndarray, weights=None, sign: int = 1) -> None:
@@ -77,6 +78,7 @@ class HealthSystemModel(mesa.Model):
                           "condition": np.zeros(0, np.int16), "severity": np.zeros(0, np.int8)}
         self.tally = Tally(days=scenario.days)
         self.alive_count = self.pop.size
+        self._oop_cache = None
 
     # ------------------------------------------------------------------------------------------- running
     def run(self, progress=None) -> HealthSystemModel:
@@ -92,6 +94,7 @@ class HealthSystemModel(mesa.Model):
         self._discharge()
         self._serve()
         self._admit_from_bed_queue()
+        self._complete()
         self.learning.end_of_day(self.pop)
         self._record()
         self.episodes.compact()
@@ -172,11 +175,11 @@ class HealthSystemModel(mesa.Model):
         open_option = ((fac_t.outpatient_slots()[options] > 0) & (levels >= ep.min_level[rows][:, None])
                        & (options != np.where(ep.rechoices[rows] > 0, ep.facility[rows], -1)[:, None]))
         choice = self.care.choose(
-            condition=c, severity=s, resident_trust=pop.trust[res] + pop.trust_base[res],
+            condition=c, severity=s, resident_trust=pop.trust[res],
             village_opinion=pop.village_opinion[village], employee=pop.employee[res],
             option_facility=options, option_level=levels, option_minutes=self.geo.option_minutes[village],
             expected_wait=fac_t.expected_wait_days(), open_option=open_option,
-            expected_oop=self.beliefs.expected_oop(self.fund), taste=ep.taste[rows], allow_forgo=True,
+            expected_oop=self._expected_oop(), taste=ep.taste[rows], allow_forgo=True,
             critical=critical)
         forgo = choice == 0
         forgoing = rows[forgo]
@@ -192,6 +195,13 @@ class HealthSystemModel(mesa.Model):
         count(fac_t.queue, fac)
         self.tally.day_row(self.day, "arrivals")[:] += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
         self._forgo(forgoing)  # removes rows: last
+
+    def _expected_oop(self) -> np.ndarray:
+        """Residents' expected out-of-pocket cost, refreshed weekly (news of prices travels slowly); set
+        ``self._oop_cache = None`` when insurance rules change to refresh at once."""
+        if self._oop_cache is None or self.day % OOP_REFRESH_DAYS == 0:
+            self._oop_cache = self.beliefs.expected_oop(self.fund)
+        return self._oop_cache
 
     # ------------------------------------------------------------------------------------------- service
     def _serve(self) -> None:
@@ -258,8 +268,7 @@ class HealthSystemModel(mesa.Model):
         admitted = rows[d.admit]
         ep.state[admitted] = E.BED_QUEUE
         count(fac_t.bed_queue, ep.facility[admitted])
-        outpatient = rows[~d.refer & ~d.admit]
-        self._complete(outpatient, inpatient=False)
+        ep.state[rows[~d.refer & ~d.admit]] = E.TREATED  # billed with today's discharges
 
     def _refer(self, rows: np.ndarray) -> None:
         """Referral up: time-critical cases are transferred at once to the nearest capable facility; the
@@ -326,7 +335,7 @@ class HealthSystemModel(mesa.Model):
         lvl = self.facilities.level[fac]
         self.tally.discharges += np.bincount(lvl, minlength=N_LEVELS)
         self.tally.day_row(self.day, "discharges")[:] += np.bincount(lvl, minlength=N_LEVELS)
-        self._complete(rows, inpatient=True)
+        ep.state[rows] = E.TREATED
 
     # ------------------------------------------------------------------------------------------- endings
     def _forgo(self, rows: np.ndarray) -> None:
@@ -349,41 +358,38 @@ class HealthSystemModel(mesa.Model):
         t.ended[E.FORGONE] += len(rows)
         ep.end(rows)
 
-    def _complete(self, rows: np.ndarray, *, inpatient: bool) -> None:
-        """Bill, settle, meet outcomes and learn for finished treatment; then end the episodes."""
+    def _complete(self) -> None:
+        """Bill, settle, meet outcomes and learn for every treatment finished today (outpatients treated and
+        inpatients discharged); then end the episodes."""
+        ep, cat, fac_t, t = self.episodes, self.cat, self.facilities, self.tally
+        rows = np.flatnonzero(ep.state == E.TREATED)
         if len(rows) == 0:
             return
-        ep, cat, fac_t, t = self.episodes, self.cat, self.facilities, self.tally
         out, prov = self.spec.outcomes, self.spec.behaviour.provider
         fac = ep.facility[rows]
         lvl = fac_t.level[fac]
         c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
         res = ep.resident[rows]
         q = ep.intensity[rows].astype(float)
-        stay = (ep.los_days[rows] / cat.clinical_los[c, s]) if inpatient else np.ones(len(rows))
-        treat_day = ep.admit_day[rows] if inpatient else np.full(len(rows), self.day)
-        wait = treat_day - ep.seek_day[rows]
+        los = ep.los_days[rows].astype(float)
+        inpatient = los > 0
+        stay = np.where(inpatient, los / cat.clinical_los[c, s], 1.0)
+        wait = np.where(inpatient, ep.admit_day[rows], self.day) - ep.seek_day[rows]
 
-        # Billing: items scale with intensity, the daily bundle with days stayed.
+        # Billing: items scale with intensity, an inpatient's daily bundle with days stayed.
         outpatient, per_case, daily = guideline_charges(cat, c, s, fac_t.price_level[fac])
         pay = self.payment
-        if inpatient:
-            items = per_case * q[:, None]
-            days = (daily * stay)[:, None] * cat.cost_split[c]
-            charges = items + days
-            cost = items @ (1 / (1 + pay.item_margin)) + days.sum(1) / (1 + pay.bed_day_margin)
-        else:
-            charges = outpatient * q[:, None]
-            cost = charges @ (1 / (1 + pay.item_margin))
+        items = np.where(inpatient[:, None], per_case, outpatient) * q[:, None]
+        days = np.where(inpatient, daily * stay, 0.0)
+        charges = items + days[:, None] * cat.cost_split[c]
+        cost = items @ (1 / (1 + pay.item_margin)) + days / (1 + pay.bed_day_margin)
         bill = charges.sum(1)
         revenue = pay.case_revenue(bill)
-        fund, oop = self.fund.settle(bill, lvl, self.pop.employee[res], np.full(len(rows), inpatient))
+        fund, oop = self.fund.settle(bill, lvl, self.pop.employee[res], inpatient)
         books = fac_t.books
         for name, values in (("revenue", revenue), ("resource_cost", cost), ("fund_income", fund),
-                             ("oop_income", oop)):
+                             ("oop_income", oop), ("bed_days", los)):
             count(books[name], fac, values)
-        if inpatient:
-            count(books["bed_days"], fac, ep.los_days[rows])
 
         # Outcomes.
         cap = capability_factor(cat.need_level[c, s], fac_t.capability[fac], out)
@@ -395,48 +401,39 @@ class HealthSystemModel(mesa.Model):
                                       ep.u_readmission[rows])
         readmit &= inpatient
         benefit = ep.admission_benefit[rows]
-        wrong_admission = np.maximum(-benefit, 0) if inpatient else np.maximum(benefit, 0)
-        age = self.pop.age[res]
-        t.health_loss_daly += float((died * years_of_life_lost(age, out)).sum() + comp.sum() * out.complication_daly
+        wrong_admission = np.maximum(np.where(inpatient, -benefit, benefit), 0.0)
+        yll = years_of_life_lost(self.pop.age[res], out)
+        t.health_loss_daly += float(died @ yll + comp.sum() * out.complication_daly
                                     + readmit.sum() * out.readmission_daly + wrong_admission.sum())
         self._schedule_readmissions(rows[readmit])
         self._die(res[died])
         self.learning.learn(self.pop, res, lvl, self.day,
                             surprise=cat.death_risk[c, s] + cat.complication_risk[c, s] - died - comp)
-        self.beliefs.learn(c, s, lvl, bill, np.full(len(rows), inpatient))
+        self.beliefs.learn(c, s, lvl, bill, inpatient)
 
-        # Tally.
-        def by_level(w=None):
-            return np.bincount(lvl, weights=w, minlength=N_LEVELS)
-
-        t.treated += by_level()
-        t.charges += np.column_stack([by_level(charges[:, k]) for k in range(3)])
-        (t.inpatient_charges if inpatient else t.outpatient_charges)[:] += by_level(bill)
-        if not inpatient:
-            t.outpatient_episodes += by_level()
-        t.fund += by_level(fund)
-        t.oop += by_level(oop)
-        t.provider_revenue += by_level(revenue)
-        t.provider_cost += by_level(cost)
-        t.intensity_sum += by_level(q)
-        t.appropriate += by_level((fac_t.capability[fac] >= cat.need_level[c, s]).astype(float))
+        # Tally: every per-level sum in one matrix product.
+        crit = cat.time_critical[c]
+        columns = np.column_stack([
+            np.ones(len(rows)), charges, np.where(inpatient, bill, 0.0), np.where(inpatient, 0.0, bill),
+            ~inpatient, fund, oop, revenue, cost, q, fac_t.capability[fac] >= cat.need_level[c, s], los, wait])
+        sums = (lvl[:, None] == np.arange(N_LEVELS)).T.astype(float) @ columns
+        (t.treated, t.charges, t.inpatient_charges, t.outpatient_charges, t.outpatient_episodes, t.fund, t.oop,
+         t.provider_revenue, t.provider_cost, t.intensity_sum, t.appropriate, t.bed_days) = (
+            t.treated + sums[:, 0], t.charges + sums[:, 1:4], t.inpatient_charges + sums[:, 4],
+            t.outpatient_charges + sums[:, 5], t.outpatient_episodes + sums[:, 6], t.fund + sums[:, 7],
+            t.oop + sums[:, 8], t.provider_revenue + sums[:, 9], t.provider_cost + sums[:, 10],
+            t.intensity_sum + sums[:, 11], t.appropriate + sums[:, 12], t.bed_days + sums[:, 13])
         t.deaths += int(died.sum())
         t.complications += int(comp.sum())
         t.readmissions += int(readmit.sum())
         t.wait_hist += np.bincount(np.minimum(wait, MAX_WAIT_DAYS), minlength=MAX_WAIT_DAYS + 1)
         t.travel_minutes_sum += float(ep.travel_minutes[rows].sum())
-        crit = cat.time_critical[c]
-        t.critical_minutes_sum += float(ep.critical_minutes[rows][crit].sum())
+        t.critical_minutes_sum += float(ep.critical_minutes[rows] @ crit)
         t.critical_treated += int(crit.sum())
-        if inpatient:
-            t.bed_days += by_level(ep.los_days[rows].astype(float))
-            t.clinical_bed_days += float(cat.clinical_los[c, s].sum())
+        t.clinical_bed_days += float(cat.clinical_los[c, s] @ inpatient)
         day = self.day
-        t.day_row(day, "wait_days_sum")[:] += by_level(wait.astype(float))
-        t.day_row(day, "treated")[:] += by_level()
-        t.day_row(day, "spending")[:] += by_level(bill)
-        t.day_row(day, "fund")[:] += by_level(fund)
-        t.day_row(day, "oop")[:] += by_level(oop)
+        for name, col in (("wait_days_sum", 14), ("treated", 0), ("spending", (1, 4)), ("fund", 7), ("oop", 8)):
+            t.day_row(day, name)[:] += sums[:, col] if isinstance(col, int) else sums[:, col[0]:col[1]].sum(1)
         t.ended += np.bincount(np.where(died, E.DIED, np.where(comp, E.COMPLICATION, E.RECOVERED)),
                                minlength=len(E.END_STATES))
         ep.end(rows)

@@ -3,10 +3,10 @@
 Every resident is an individual with its own age, village, sex, insurance scheme, chronic conditions and
 trust in each level of care; the rules that use them are evaluated over whole arrays at once.
 
-Trust is the intercept of a resident's utility for a level (see ``sim.care_seeking``). It has two parts:
-a personal part (``trust``), moved by the resident's own outcomes, and the village's shared opinion
-(``village_opinion``), moved by word of mouth. Both drift back to their initial values over
-``trust_memory_days``.
+Trust is the intercept of a resident's utility for a level (see ``sim.care_seeking``): the level's mean
+initial trust, plus a personal part (``trust``, starting at the resident's own ``trust_base`` and moved by
+their outcomes), plus the village's shared opinion (``village_opinion``, moved by word of mouth). Both
+drift back to their initial values over ``trust_memory_days``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ class Population:
     village: np.ndarray        # [n] int32
     employee: np.ndarray       # [n] bool: employee scheme (else resident scheme)
     chronic: np.ndarray        # [n, len(CHRONIC)] bool
-    trust_base: np.ndarray     # [n, 4] float32, the resident's own lasting deviation from the mean
-    trust: np.ndarray          # [n, 4] float32, learned from own outcomes; decays back to 0
+    trust_base: np.ndarray     # [n, 4] float32, the resident's initial deviation from the level's mean trust
+    trust: np.ndarray          # [n, 4] float32, current deviation: moved by own outcomes, decays to trust_base
     trust_day: np.ndarray      # [n, 4] int16, day each personal trust was last updated
     alive: np.ndarray          # [n] bool
     village_opinion: np.ndarray  # [villages, 4] float64 shared opinion per village and level
@@ -82,6 +82,6 @@ def build_population(scenario: Scenario, geo: Geography, rng: np.random.Generato
         offset += len(members)
     return Population(age=age, band=band, female=female, village=village, employee=employee,
                       chronic=chronic, trust_base=trust_base,
-                      trust=np.zeros((n, N_LEVELS), np.float32), trust_day=np.zeros((n, N_LEVELS), np.int16),
+                      trust=trust_base.copy(), trust_day=np.zeros((n, N_LEVELS), np.int16),
                       alive=np.ones(n, bool), village_opinion=np.zeros((geo.n_villages, N_LEVELS)),
                       pools=np.concatenate(pools).astype(np.int32), pool_start=start, pool_size=size)
