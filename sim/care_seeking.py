@@ -77,27 +77,42 @@ class CostBeliefs:
 
 
 class CareSeeking:
-    def __init__(self, scenario: Scenario, cat: Catalogue) -> None:
+    """The choice model. Every village has the same kinds of option in the same columns (own clinic, own
+    township centre, each county hospital, each out-of-county hospital), so option levels are one row
+    (``option_level``) and the terms shared by a village, or by a kind of case, are computed once a day."""
+
+    def __init__(self, scenario: Scenario, cat: Catalogue, option_level: np.ndarray) -> None:
         self.r = scenario.behaviour.resident
         self.cat = cat
+        self.option_level = option_level
         self.trust_initial = np.array([getattr(self.r.trust_initial, n) for n in LEVELS])
         self.perceived_capability = np.array([getattr(scenario.facilities, n).capability for n in LEVELS])
 
-    def choose(self, *, condition, severity, resident_trust, village_opinion, employee, option_facility,
-               option_level, option_minutes, expected_wait, open_option, expected_oop, taste,
-               allow_forgo, critical) -> np.ndarray:
-        """Index of the chosen option per episode (0 = forgo; j >= 1 = option j - 1)."""
-        r = self.r
-        c, s = condition[:, None], severity[:, None]
-        lvl = option_level
-        need = self.cat.need_level[condition, severity][:, None]
-        u = (self.trust_initial[lvl] + np.take_along_axis(resident_trust, lvl, 1)
-             + np.take_along_axis(village_opinion, lvl, 1)
-             - r.capability_preference * np.maximum(need - self.perceived_capability[lvl], 0.0)
-             - r.price_sensitivity * expected_oop[c, s, lvl, employee[:, None].astype(np.int64)] / 100.0
-             - r.travel_sensitivity * option_minutes / 60.0
-             - r.wait_sensitivity * np.where(critical[:, None], 0.0, expected_wait[option_facility]))
-        u = np.where(open_option, u + taste[:, 1:], -np.inf)
+    def village_terms(self, option_minutes: np.ndarray, option_wait: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[village, option] utility shared by every episode of a village: initial trust and travel; and the
+        expected-wait term, kept apart because time-critical cases ignore it."""
+        r, lvl = self.r, self.option_level
+        return (self.trust_initial[lvl] - r.travel_sensitivity * option_minutes / 60.0,
+                -r.wait_sensitivity * option_wait)
+
+    def case_terms(self, expected_oop: np.ndarray) -> np.ndarray:
+        """[condition, severity, scheme, option] utility of the case's needs and expected out-of-pocket cost."""
+        r, lvl = self.r, self.option_level
+        need = self.cat.need_level[:, :, None, None]
+        shortfall = np.maximum(need - self.perceived_capability[lvl], 0.0)
+        oop = np.moveaxis(expected_oop, 3, 2)[..., lvl]  # [c, s, scheme, option]
+        return -r.capability_preference * shortfall - r.price_sensitivity * oop / 100.0
+
+    def choose(self, *, condition, severity, scheme, personal_trust, village_opinion, village_term, wait_term,
+               case_term, open_option, taste, critical) -> np.ndarray:
+        """Index of the chosen option per episode (0 = forgo; j >= 1 = option j - 1).
+
+        personal_trust and village_opinion are [m, level]; village_term, wait_term, open_option and taste
+        are [m, option] (taste has the forgo column first); case_term is the [c, s, scheme, option] table."""
+        r, lvl = self.r, self.option_level
+        u = (village_term + np.where(critical[:, None], 0.0, wait_term) + personal_trust[:, lvl]
+             + village_opinion[:, lvl] + case_term[condition, severity, scheme] + taste[:, 1:])
+        u[~open_option] = -np.inf
         forgo = r.forgo_utility - r.forgo_severity_penalty * (severity + 2.0 * critical) + taste[:, 0]
-        forgo = np.where(allow_forgo, forgo, -np.inf)
-        return np.argmax(np.column_stack([forgo, u]), axis=1)
+        best = u.argmax(1)
+        return np.where(u[np.arange(len(u)), best] > forgo, best + 1, 0)

@@ -68,17 +68,17 @@ class HealthSystemModel(mesa.Model):
         self.fund = InsuranceFund(self, scenario.insurance)
         self.payment = make_payment(scenario.payment)
         self.provider = Provider(scenario.behaviour.provider, scenario.outcomes, self.cat, self.payment)
-        self.care = CareSeeking(scenario, self.cat)
+        self.option_level = self.geo.facility_level[self.geo.options[0]].astype(np.int64)
+        self.care = CareSeeking(scenario, self.cat, self.option_level)
         level_price = np.array([getattr(scenario.facilities, n).price_level for n in LEVELS])
         self.beliefs = CostBeliefs(self.cat, level_price)
         self.learning = TrustLearning(scenario.behaviour.resident)
         self.episodes = E.Episodes(n_options=1 + self.geo.options.shape[1])
-        self.option_level = self.geo.facility_level[self.geo.options].astype(np.int64)
         self.scheduled = {"day": np.zeros(0, np.int32), "resident": np.zeros(0, np.int32),
                           "condition": np.zeros(0, np.int16), "severity": np.zeros(0, np.int8)}
         self.tally = Tally(days=scenario.days)
         self.alive_count = self.pop.size
-        self._oop_cache = None
+        self._case_cache = None
 
     # ------------------------------------------------------------------------------------------- running
     def run(self, progress=None) -> HealthSystemModel:
@@ -165,28 +165,26 @@ class HealthSystemModel(mesa.Model):
         rows = np.flatnonzero(ep.state == E.CHOOSING)
         if len(rows) == 0:
             return
-        fac_t, pop = self.facilities, self.pop
+        fac_t, pop, geo = self.facilities, self.pop, self.geo
         res = ep.resident[rows]
         village = pop.village[res]
-        options = self.geo.options[village]
-        levels = self.option_level[village]
-        c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
+        c, s = ep.condition[rows], ep.severity[rows]
         critical = self.cat.time_critical[c]
-        open_option = ((fac_t.outpatient_slots()[options] > 0) & (levels >= ep.min_level[rows][:, None])
-                       & (options != np.where(ep.rechoices[rows] > 0, ep.facility[rows], -1)[:, None]))
+        village_term, wait_term = self.care.village_terms(geo.option_minutes, fac_t.expected_wait_days()[geo.options])
+        open_village = fac_t.outpatient_slots()[geo.options] > 0
+        open_option = (open_village[village] & (self.option_level >= ep.min_level[rows][:, None])
+                       & (geo.options[village] != np.where(ep.rechoices[rows] > 0, ep.facility[rows], -1)[:, None]))
         choice = self.care.choose(
-            condition=c, severity=s, resident_trust=pop.trust[res],
-            village_opinion=pop.village_opinion[village], employee=pop.employee[res],
-            option_facility=options, option_level=levels, option_minutes=self.geo.option_minutes[village],
-            expected_wait=fac_t.expected_wait_days(), open_option=open_option,
-            expected_oop=self._expected_oop(), taste=ep.taste[rows], allow_forgo=True,
-            critical=critical)
+            condition=c, severity=s, scheme=pop.employee[res].view(np.int8), personal_trust=pop.trust[res],
+            village_opinion=pop.village_opinion[village], village_term=village_term[village],
+            wait_term=wait_term[village], case_term=self._case_terms(), open_option=open_option,
+            taste=ep.taste[rows], critical=critical)
         forgo = choice == 0
         forgoing = rows[forgo]
         go = ~forgo
         rows, j = rows[go], choice[go] - 1
-        fac = options[go, j]
-        minutes = self.geo.option_minutes[village[go], j]
+        fac = geo.options[village[go], j]
+        minutes = geo.option_minutes[village[go], j]
         ep.facility[rows] = fac
         ep.state[rows] = E.WAITING
         ep.travel_minutes[rows] += minutes
@@ -196,12 +194,12 @@ class HealthSystemModel(mesa.Model):
         self.tally.day_row(self.day, "arrivals")[:] += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
         self._forgo(forgoing)  # removes rows: last
 
-    def _expected_oop(self) -> np.ndarray:
-        """Residents' expected out-of-pocket cost, refreshed weekly (news of prices travels slowly); set
-        ``self._oop_cache = None`` when insurance rules change to refresh at once."""
-        if self._oop_cache is None or self.day % OOP_REFRESH_DAYS == 0:
-            self._oop_cache = self.beliefs.expected_oop(self.fund)
-        return self._oop_cache
+    def _case_terms(self) -> np.ndarray:
+        """Utility of each kind of case at each option from expected out-of-pocket cost, refreshed weekly (news
+        of prices travels slowly); set ``self._case_cache = None`` when insurance rules change."""
+        if self._case_cache is None or self.day % OOP_REFRESH_DAYS == 0:
+            self._case_cache = self.care.case_terms(self.beliefs.expected_oop(self.fund))
+        return self._case_cache
 
     # ------------------------------------------------------------------------------------------- service
     def _serve(self) -> None:
