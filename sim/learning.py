@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.levels import N_LEVELS
 from sim.population import Population
 from sim.scenario import ResidentBehaviour
 
@@ -26,11 +27,12 @@ class TrustLearning:
     def learn(self, pop: Population, resident: np.ndarray, level: np.ndarray, day: int,
               surprise: np.ndarray) -> None:
         # A resident rarely ends two episodes at one level on one day; if so, the last one counts.
-        elapsed = day - pop.trust_day[resident, level]
-        decay = np.exp(-elapsed / self.memory)
-        base = pop.trust_base[resident, level]
-        pop.trust[resident, level] = base + (pop.trust[resident, level] - base) * decay + self.own_rate * surprise
-        pop.trust_day[resident, level] = day
+        cell = resident.astype(np.int64) * N_LEVELS + level
+        trust, base, last = pop.trust.reshape(-1), pop.trust_base.reshape(-1), pop.trust_day.reshape(-1)
+        b = base[cell]
+        decay = np.exp(-(day - last[cell]) / self.memory)
+        trust[cell] = b + (trust[cell] - b) * decay + self.own_rate * surprise
+        last[cell] = day
         opinion = pop.village_opinion.reshape(-1)
         cell = pop.village[resident].astype(np.int64) * pop.village_opinion.shape[1] + level
         opinion += self.village_rate * np.bincount(cell, surprise, minlength=opinion.size)

@@ -175,8 +175,9 @@ class HealthSystemModel(mesa.Model):
         open_option = (open_village[village] & (self.option_level >= ep.min_level[rows][:, None])
                        & (geo.options[village] != np.where(ep.rechoices[rows] > 0, ep.facility[rows], -1)[:, None]))
         choice = self.care.choose(
-            condition=c, severity=s, scheme=pop.employee[res].view(np.int8), personal_trust=pop.trust[res],
-            village_opinion=pop.village_opinion[village], village_term=village_term[village],
+            condition=c, severity=s, scheme=pop.employee[res].view(np.int8),
+            personal_trust=np.take(pop.trust, res, axis=0),
+            village_opinion=np.take(pop.village_opinion, village, axis=0), village_term=village_term[village],
             wait_term=wait_term[village], case_term=self._case_terms(), open_option=open_option,
             taste=ep.taste[rows], critical=critical)
         forgo = choice == 0
@@ -401,7 +402,7 @@ class HealthSystemModel(mesa.Model):
         benefit = ep.admission_benefit[rows]
         wrong_admission = np.maximum(np.where(inpatient, -benefit, benefit), 0.0)
         yll = years_of_life_lost(self.pop.age[res], out)
-        t.health_loss_daly += float(died @ yll + comp.sum() * out.complication_daly
+        t.health_loss_daly += float(yll[died].sum() + comp.sum() * out.complication_daly
                                     + readmit.sum() * out.readmission_daly + wrong_admission.sum())
         self._schedule_readmissions(rows[readmit])
         self._die(res[died])
@@ -426,9 +427,9 @@ class HealthSystemModel(mesa.Model):
         t.readmissions += int(readmit.sum())
         t.wait_hist += np.bincount(np.minimum(wait, MAX_WAIT_DAYS), minlength=MAX_WAIT_DAYS + 1)
         t.travel_minutes_sum += float(ep.travel_minutes[rows].sum())
-        t.critical_minutes_sum += float(ep.critical_minutes[rows] @ crit)
+        t.critical_minutes_sum += float(ep.critical_minutes[rows][crit].sum())
         t.critical_treated += int(crit.sum())
-        t.clinical_bed_days += float(cat.clinical_los[c, s] @ inpatient)
+        t.clinical_bed_days += float(cat.clinical_los[c, s][inpatient].sum())
         day = self.day
         for name, col in (("wait_days_sum", 14), ("treated", 0), ("spending", (1, 4)), ("fund", 7), ("oop", 8)):
             t.day_row(day, name)[:] += sums[:, col] if isinstance(col, int) else sums[:, col[0]:col[1]].sum(1)
