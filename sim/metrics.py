@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.episodes import FORGONE
+from sim.episodes import BED_QUEUE, FORGONE, WAITING
 from sim.levels import COUNTY, IN_COUNTY, OUT_OF_COUNTY, PRIMARY, TOWNSHIP, VILLAGE
 
 GROUPS = ("cost", "access", "quality", "providers")
@@ -161,6 +161,15 @@ def in_county_rate(m):
 def primary_visit_share(m):
     """outpatient visits at village clinics and township centres / all outpatient visits"""
     return _div(m.tally.visits[list(PRIMARY)].sum(), m.tally.visits.sum())
+
+
+@metric("access", "episodes/1,000 residents", True)
+def waiting_at_end_per_1000(m):
+    """episodes still waiting for an outpatient slot or a bed on the last day / residents alive x 1,000 (the
+    waits of these episodes are not yet in wait_days_mean)"""
+    state = m.episodes.state
+    waiting = int(((state == WAITING) | (state == BED_QUEUE)).sum())
+    return _div(waiting * 1000, m.alive_count)
 
 
 @metric("access", "visits/resident-year")

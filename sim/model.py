@@ -79,6 +79,7 @@ class HealthSystemModel(mesa.Model):
         self.tally = Tally(days=scenario.days)
         self.alive_count = self.pop.size
         self._case_cache = None
+        self.top_level = int(self.facilities.level.max())
 
     # ------------------------------------------------------------------------------------------- running
     def run(self, progress=None) -> HealthSystemModel:
@@ -193,7 +194,7 @@ class HealthSystemModel(mesa.Model):
         count(fac_t.books["arrivals"], fac)
         count(fac_t.queue, fac)
         self.tally.day_row(self.day, "arrivals")[:] += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
-        self._forgo(forgoing)  # removes rows: last
+        self._forgo(forgoing)
 
     def _case_terms(self) -> np.ndarray:
         """Utility of each kind of case at each option from expected out-of-pocket cost, refreshed weekly (news
@@ -227,16 +228,22 @@ class HealthSystemModel(mesa.Model):
             self._treat(rows[served])
 
     def _balk(self, rows: np.ndarray, ahead: np.ndarray) -> None:
-        """Waiting episodes whose expected remaining wait exceeds their patience choose again."""
+        """Waiting episodes whose expected remaining wait exceeds their patience leave the queue."""
         ep = self.episodes
         slots = np.maximum(self.facilities.outpatient_slots()[ep.facility[rows]], 1)
         expected_days = (np.maximum(ahead, 0) + 1) / slots
-        max_rechoices = self.spec.behaviour.resident.max_rechoices
-        leave = (expected_days > ep.patience[rows]) & (ep.rechoices[rows] < max_rechoices)
-        rows = rows[leave]
+        rows = rows[expected_days > ep.patience[rows]]
         count(self.facilities.queue, ep.facility[rows], sign=-1)
-        ep.state[rows] = E.CHOOSING
-        ep.rechoices[rows] += 1
+        self._give_up_or_choose_again(rows)
+
+    def _give_up_or_choose_again(self, rows: np.ndarray) -> None:
+        """Episodes leaving a queue choose again (the facility they leave excluded) while they have re-choices
+        left (``max_rechoices``); after that they give up and go untreated."""
+        ep = self.episodes
+        again = ep.rechoices[rows] < self.spec.behaviour.resident.max_rechoices
+        ep.state[rows[again]] = E.CHOOSING
+        ep.rechoices[rows[again]] += 1
+        self._forgo(rows[~again])
 
     def _cases(self, rows: np.ndarray) -> Cases:
         ep, fac_t, cat = self.episodes, self.facilities, self.cat
@@ -245,6 +252,7 @@ class HealthSystemModel(mesa.Model):
         return Cases(
             condition=c, severity=ep.severity[rows].astype(np.int64), age=self.pop.age[ep.resident[rows]],
             capability=fac_t.capability[fac], price_level=fac_t.price_level[fac], has_beds=fac_t.beds[fac] > 0,
+            can_refer=fac_t.level[fac] < self.top_level,
             occupancy=fac_t.occupancy()[fac],
             delay=delay_factor(self.day - ep.seek_day[rows], ep.critical_minutes[rows],
                                cat.delay_harm_per_day[c], cat.critical_harm_per_hour[c], cat.time_critical[c]),
@@ -266,6 +274,7 @@ class HealthSystemModel(mesa.Model):
         self._refer(rows[d.refer])
         admitted = rows[d.admit]
         ep.state[admitted] = E.BED_QUEUE
+        ep.admit_day[admitted] = self.day  # day of the decision to admit, until a bed is found
         count(fac_t.bed_queue, ep.facility[admitted])
         ep.state[rows[~d.refer & ~d.admit]] = E.TREATED  # billed with today's discharges
 
@@ -290,8 +299,10 @@ class HealthSystemModel(mesa.Model):
             capable = fac_t.capability[None, :] >= need[:, None]
             capable &= fac_t.level[None, :] > fac_t.level[src][:, None]  # only up
             minutes = np.where(capable, self.geo.facility_minutes[src], np.inf)
-            # Nobody capable above: go to the most capable facility there is.
-            best = np.where(np.isfinite(minutes).any(1), minutes.argmin(1), fac_t.capability.argmax())
+            # Nobody capable above: go to the most capable facility of a higher level.
+            above = fac_t.level[None, :] > fac_t.level[src][:, None]
+            most_capable = np.where(above, fac_t.capability[None, :], -np.inf).argmax(1)
+            best = np.where(np.isfinite(minutes).any(1), minutes.argmin(1), most_capable)
             ep.critical_minutes[now] += self.geo.facility_minutes[src, best] + fac_t.identification_minutes[best]
             ep.travel_minutes[now] += self.geo.facility_minutes[src, best]
             ep.facility[now] = best
@@ -310,6 +321,7 @@ class HealthSystemModel(mesa.Model):
         rank = np.arange(len(rows)) - np.searchsorted(fac, fac, side="left")
         free = np.maximum(fac_t.beds - fac_t.occupied, 0)
         go = (rank < free[fac]) | critical  # time-critical cases get a bed (or a corridor) at once
+        self._leave_bed_queue(rows[~go])
         rows, fac = rows[go], fac[go]
         c, s = ep.condition[rows], ep.severity[rows]
         los = np.maximum(np.floor(ep.stay_ratio[rows] * cat.clinical_los[c, s] + ep.u_stay[rows]), 1)
@@ -323,6 +335,13 @@ class HealthSystemModel(mesa.Model):
         lvl = fac_t.level[fac]
         self.tally.admissions += np.bincount(lvl, minlength=N_LEVELS)
         self.tally.day_row(self.day, "admissions")[:] += np.bincount(lvl, minlength=N_LEVELS)
+
+    def _leave_bed_queue(self, rows: np.ndarray) -> None:
+        """Cases waiting for a bed longer than their patience leave the bed queue."""
+        ep = self.episodes
+        rows = rows[self.day - ep.admit_day[rows] >= ep.patience[rows]]
+        count(self.facilities.bed_queue, ep.facility[rows], sign=-1)
+        self._give_up_or_choose_again(rows)
 
     def _discharge(self) -> None:
         ep = self.episodes

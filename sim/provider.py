@@ -42,6 +42,7 @@ class Cases:
     capability: np.ndarray        # of the facility seeing the case
     price_level: np.ndarray
     has_beds: np.ndarray
+    can_refer: np.ndarray         # a facility of a higher level exists to refer to
     occupancy: np.ndarray
     delay: np.ndarray             # delay factor already incurred
     admission_benefit: np.ndarray  # DALY gained by admitting rather than treating as an outpatient
@@ -109,7 +110,7 @@ class Provider:
         gain = value * clinical * cases.delay * (cap - 1.0)
         margin_kept = np.where(admit, in_margin, out_margin)
         needs_bed = ~cases.has_beds & (cases.admission_benefit > 0) & (cat.admission_need[c, s] > 0)
-        refer = (gain > b.profit_weight * margin_kept + b.referral_friction_yuan) | needs_bed
+        refer = ((gain > b.profit_weight * margin_kept + b.referral_friction_yuan) | needs_bed) & cases.can_refer
 
         m_q = np.where(admit, m_q_in, m_q_out)
         intensity = self._optimum(m_q, stakes_q, b.overtreatment_harm, b.undertreatment_harm,
