@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# Active states; TREATED: treatment finished today, billed at the end of the day; ENDED: awaiting removal
-CHOOSING, WAITING, BED_QUEUE, INPATIENT, TREATED, ENDED = 0, 1, 2, 3, 8, 9
+# Active states; UNTREATED / TREATED: forwent care / finished treatment today, settled at the end of the day;
+# ENDED: awaiting removal
+CHOOSING, WAITING, BED_QUEUE, INPATIENT, UNTREATED, TREATED, ENDED = 0, 1, 2, 3, 7, 8, 9
 # End states (counted, never stored)
 END_STATES = ("recovered", "complication", "died", "forgone")
 RECOVERED, COMPLICATION, DIED, FORGONE = range(4)

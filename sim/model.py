@@ -95,6 +95,7 @@ class HealthSystemModel(mesa.Model):
         self._discharge()
         self._serve()
         self._admit_from_bed_queue()
+        self._end_untreated()
         self._complete()
         self.learning.end_of_day(self.pop)
         self._record()
@@ -115,16 +116,20 @@ class HealthSystemModel(mesa.Model):
         severity = (rng.random(total)[:, None] > cat.severity_cdf[c]).sum(1).clip(0, 2)
         draws = self._episode_draws(rng, total)
         keep = pop.alive[resident] & ((kind[c] != FEMALE_KIND) | pop.female[resident])
-        self._add_episodes(resident[keep], c[keep], severity[keep], {k: v[keep] for k, v in draws.items()},
-                           readmission=False)
+        parts = [(resident[keep], c[keep], severity[keep], {k: v[keep] for k, v in draws.items()},
+                  np.zeros(int(keep.sum()), bool))]
         due = self.scheduled["day"] <= self.day
         if due.any():
             s = {k: v[due] for k, v in self.scheduled.items()}
             self.scheduled = {k: v[~due] for k, v in self.scheduled.items()}
             alive = self.pop.alive[s["resident"]]
             draws = self._episode_draws(self.streams["readmission"], int(due.sum()))
-            self._add_episodes(s["resident"][alive], s["condition"][alive], s["severity"][alive],
-                               {k: v[alive] for k, v in draws.items()}, readmission=True)
+            parts.append((s["resident"][alive], s["condition"][alive], s["severity"][alive],
+                          {k: v[alive] for k, v in draws.items()}, np.ones(int(alive.sum()), bool)))
+        # New episodes first, then readmissions; each drew its numbers from its own stream.
+        resident, c, severity, readmission = (np.concatenate([p[i] for p in parts]) for i in (0, 1, 2, 4))
+        draws = {k: np.concatenate([p[3][k] for p in parts]) for k in parts[0][3]}
+        self._add_episodes(resident, c, severity, draws, readmission)
 
     def _episode_draws(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         """Every random number an episode will use, drawn at its birth."""
@@ -140,7 +145,7 @@ class HealthSystemModel(mesa.Model):
             "u_stay": rng.random(n, dtype=np.float32),
         }
 
-    def _add_episodes(self, resident, condition, severity, draws, readmission: bool) -> None:
+    def _add_episodes(self, resident, condition, severity, draws, readmission) -> None:
         if len(resident) == 0:
             return
         cat, out = self.cat, self.spec.outcomes
@@ -357,10 +362,15 @@ class HealthSystemModel(mesa.Model):
 
     # ------------------------------------------------------------------------------------------- endings
     def _forgo(self, rows: np.ndarray) -> None:
-        """An episode that forgoes care meets its untreated risks."""
+        """Episodes that forgo care (or give up waiting) end untreated at the end of the day."""
+        self.episodes.state[rows] = E.UNTREATED
+
+    def _end_untreated(self) -> None:
+        """Episodes that forwent care today meet their untreated risks."""
+        ep, cat, out = self.episodes, self.cat, self.spec.outcomes
+        rows = np.flatnonzero(ep.state == E.UNTREATED)
         if len(rows) == 0:
             return
-        ep, cat, out = self.episodes, self.cat, self.spec.outcomes
         c, s = ep.condition[rows], ep.severity[rows]
         ratio = out.untreated_risk_ratio
         died = ep.u_death[rows] < np.minimum(cat.death_risk[c, s] * ratio, 1)
