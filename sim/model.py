@@ -97,7 +97,7 @@ class HealthSystemModel(mesa.Model):
         self._admit_from_bed_queue()
         self._end_untreated()
         self._complete()
-        self.learning.end_of_day(self.pop)
+        self.learning.end_of_day(self.pop, self.day)
         self._record()
         self.episodes.compact()
         self.day += 1
@@ -113,7 +113,8 @@ class HealthSystemModel(mesa.Model):
         c, band = np.divmod(group, len(AGE_BANDS))
         pick = pop.pool_start[kind[c], band] + (rng.random(total) * pop.pool_size[kind[c], band]).astype(np.int64)
         resident = pop.pools[pick]
-        severity = (rng.random(total)[:, None] > cat.severity_cdf[c]).sum(1).clip(0, 2)
+        u = rng.random(total)
+        severity = (u > cat.severity_cdf[c, 0]).astype(np.int8) + (u > cat.severity_cdf[c, 1])
         draws = self._episode_draws(rng, total)
         keep = pop.alive[resident] & ((kind[c] != FEMALE_KIND) | pop.female[resident])
         parts = [(resident[keep], c[keep], severity[keep], {k: v[keep] for k, v in draws.items()},

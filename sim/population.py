@@ -35,7 +35,6 @@ class Population:
     chronic: np.ndarray        # [n, len(CHRONIC)] bool
     trust_base: np.ndarray     # [n, 4] float32, the resident's initial deviation from the level's mean trust
     trust: np.ndarray          # [n, 4] float32, current deviation: moved by own outcomes, decays to trust_base
-    trust_day: np.ndarray      # [n, 4] int16, day each personal trust was last updated
     alive: np.ndarray          # [n] bool
     village_opinion: np.ndarray  # [villages, 4] float64 shared opinion per village and level
     pools: np.ndarray          # concatenated resident ids: eligible pool per (population kind, band)
@@ -82,6 +81,6 @@ def build_population(scenario: Scenario, geo: Geography, rng: np.random.Generato
         offset += len(members)
     return Population(age=age, band=band, female=female, village=village, employee=employee,
                       chronic=chronic, trust_base=trust_base,
-                      trust=trust_base.copy(), trust_day=np.zeros((n, N_LEVELS), np.int16),
+                      trust=trust_base.copy(),
                       alive=np.ones(n, bool), village_opinion=np.zeros((geo.n_villages, N_LEVELS)),
                       pools=np.concatenate(pools).astype(np.int32), pool_start=start, pool_size=size)
