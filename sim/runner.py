@@ -22,7 +22,7 @@ from sim.levels import LEVELS
 from sim.scenario import Scenario
 from sim.tally import DAILY_COLUMNS
 
-BYTES_PER_RESIDENT = 120  # measured peak resident state plus episode tables, with margin (benchmarks/scale.py)
+BYTES_PER_RESIDENT = 120  # benchmarks/scale.py: 1 M residents peak at ~240 MB in all, ~140 B/resident above start-up
 BYTES_PER_RUN_OVERHEAD = 250e6  # interpreter, numpy, Mesa, catalogue
 
 

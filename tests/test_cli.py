@@ -228,3 +228,15 @@ def test_installed_executable_runs_from_any_folder(tmp_path):
     assert "Traceback" not in proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["replicates"] == 1 and set(doc["metrics"]) == set(METRICS)
+
+
+def test_a_county_too_big_for_memory_is_refused_before_running(tmp_path, monkeypatch):
+    import sim.runner
+
+    monkeypatch.setattr(sim.runner, "available_memory_bytes", lambda: 50e6)
+    out = tmp_path / "out"
+    status, stdout, stderr = run_cli(["run", BASELINE, *SMALL, "--workers", "1", "--quiet", "--out", out])
+    assert status == 2
+    assert "GiB" in stderr and "population.size" in stderr
+    assert "Traceback" not in stderr
+    assert not out.exists()
