@@ -87,7 +87,7 @@ class Provider:
         m_q_out = outpatient @ (mr - cost_share)
         m_q_in = per_case @ (mr - cost_share)
         day_cost = daily / (1.0 + pay.bed_day_margin)
-        pressure = np.clip((cases.occupancy - OCCUPANCY_PRESSURE_START) / (1 - OCCUPANCY_PRESSURE_START), 0, None)
+        pressure = np.maximum((cases.occupancy - OCCUPANCY_PRESSURE_START) / (1 - OCCUPANCY_PRESSURE_START), 0.0)
         m_s = daily * mr - day_cost - b.bed_shadow_price_yuan * cat.clinical_los[c, s] * pressure
         out_margin = pay.case_revenue(outpatient.sum(1)) - outpatient @ cost_share
         in_margin = pay.case_revenue(per_case.sum(1) + daily) - per_case @ cost_share - day_cost
@@ -124,7 +124,7 @@ class Provider:
         curvature = np.where(margin > 0, over, under)
         denom = 2.0 * b.benefit_weight * b.value_per_daly_yuan * stakes * curvature
         push = b.profit_weight * margin
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = 1.0 + np.where(denom > 0, push / denom, np.sign(push) * np.inf)
-        ratio = np.where(push == 0, 1.0, ratio)
-        return np.clip(ratio, lo, hi)
+        # Where the stakes are zero, any push goes to the bound; no push leaves the guideline.
+        unbounded = np.where(push > 0, np.inf, np.where(push < 0, -np.inf, 0.0))
+        ratio = 1.0 + np.divide(push, denom, out=unbounded, where=denom > 0)
+        return np.minimum(np.maximum(ratio, lo), hi)
