@@ -484,10 +484,10 @@ def _resolve_catalogue(data: dict, base: Path, overridden: bool) -> dict:
 _DEFAULTS = Scenario().model_dump(mode="json")
 
 
-def _overlay(defaults: Any, given: Any) -> Any:
+def overlay(defaults: Any, given: Any) -> Any:
     """A scenario is an overlay on the defaults: mappings merge key by key, anything else replaces."""
     if isinstance(defaults, dict) and isinstance(given, dict):
-        return {**defaults, **{k: _overlay(defaults.get(k), v) for k, v in given.items()}}
+        return {**defaults, **{k: overlay(defaults.get(k), v) for k, v in given.items()}}
     return given
 
 
@@ -500,7 +500,7 @@ def _build(text: str, name: str, base: Path, overrides: Sequence[str], source: s
     catalogue_path = ("case_mix", "catalogue")
     overridden = any(catalogue_path[:len(p)] == p for p, _ in parsed)
     data = _resolve_catalogue(data, base, overridden)
-    data = _overlay(_DEFAULTS, data)
+    data = overlay(_DEFAULTS, data)
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:

@@ -7,8 +7,6 @@ values, so the tests survive re-calibration of the defaults.
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 
@@ -16,6 +14,7 @@ from sim import metrics
 from sim.conditions import load_catalogue
 from sim.episodes import FORGONE
 from sim.levels import COUNTY, LEVELS, TOWNSHIP
+from sim.loading import overlay
 from sim.model import HealthSystemModel
 from sim.payment import make_payment
 from sim.provider import Cases, Provider, guideline_charges
@@ -27,27 +26,16 @@ SIZE = 30_000   # residents: two townships, two county hospitals, one city hospi
 DAYS = 150
 
 
-def _merge(base: dict, over: dict) -> dict:
-    """``base`` with ``over`` merged in, key by key at every depth (neither input is changed)."""
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def small_county(overrides: dict | None = None, *, size: int = SIZE, days: int = DAYS) -> Scenario:
     """A small county with every default of the schema, then ``overrides`` (a nested dict) merged in.
 
     Overrides are merged into the full default scenario so that a partial facility level
     (``{"facilities": {"county": {"doctors": 5}}}``) keeps the level's other default values.
     """
-    data = _merge(Scenario().model_dump(mode="json"),
+    data = overlay(Scenario().model_dump(mode="json"),
                   {"name": "small county", "seed": SEED, "days": days, "replicates": 1,
                    "population": {"size": size}})
-    return Scenario.model_validate(_merge(data, overrides or {}))
+    return Scenario.model_validate(overlay(data, overrides or {}))
 
 
 def run(overrides: dict | None = None, *, seed: int = SEED, **kwargs) -> tuple[HealthSystemModel, dict]:
@@ -174,8 +162,8 @@ def test_profit_weight_zero_treats_exactly_to_the_guideline():
 
 
 def test_fee_schedule_margins_do_not_matter_when_providers_ignore_profit():
-    _, thin = run(_merge(profit_weight(0.0), margins(0.05)))
-    _, fat = run(_merge(profit_weight(0.0), margins(0.6)))
+    _, thin = run(overlay(profit_weight(0.0), margins(0.05)))
+    _, fat = run(overlay(profit_weight(0.0), margins(0.6)))
     assert fat["los_mean"] == thin["los_mean"]
     assert fat["intensity_mean"] == thin["intensity_mean"]
     # Margins change what care costs the providers, so their books, and nothing else: same seed, same decisions.
@@ -187,8 +175,8 @@ def test_fee_schedule_margins_do_not_matter_when_providers_ignore_profit():
 
 
 def test_fee_schedule_margins_raise_stays_and_intensity_when_providers_weigh_profit():
-    thin_model, thin = run(_merge(profit_weight(0.5), margins(0.05)))
-    fat_model, fat = run(_merge(profit_weight(0.5), margins(0.6)))
+    thin_model, thin = run(overlay(profit_weight(0.5), margins(0.05)))
+    fat_model, fat = run(overlay(profit_weight(0.5), margins(0.6)))
     assert fat["los_mean"] > thin["los_mean"]
     assert fat["intensity_mean"] > thin["intensity_mean"]
     assert stay_ratio(fat_model) > stay_ratio(thin_model)

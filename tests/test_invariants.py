@@ -7,7 +7,6 @@ Random small scenarios come from hypothesis; the assertions hold whatever the ca
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from sim import episodes as E
 from sim import metrics
 from sim.levels import LEVELS, N_LEVELS, OUT_OF_COUNTY
+from sim.loading import overlay
 from sim.model import HealthSystemModel
 from sim.runner import run_replicates
 from sim.scenario import Scenario
@@ -29,23 +29,12 @@ MARGINS = ("services_margin", "drugs_margin", "consumables_margin", "bed_day_mar
 BEDDED_LEVELS = ("township", "county", "out_of_county")
 
 
-def _merge(base: dict, over: dict) -> dict:
-    """``base`` with ``over`` merged in, key by key at every depth (neither input is changed)."""
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def small_county(overrides: dict | None = None, *, size: int = 5_000, days: int = 40, seed: int = 7) -> Scenario:
     """A small county: every schema default, then ``overrides`` (a nested dict) merged in key by key."""
-    data = _merge(Scenario().model_dump(mode="json"),
+    data = overlay(Scenario().model_dump(mode="json"),
                   {"name": "small county", "seed": seed, "days": days, "replicates": 1,
                    "population": {"size": size}})
-    return Scenario.model_validate(_merge(data, overrides or {}))
+    return Scenario.model_validate(overlay(data, overrides or {}))
 
 
 def comparable(result: dict[str, float]) -> dict[str, float | None]:
