@@ -239,7 +239,7 @@ def health_loss_per_1000(m):
 # ----------------------------------------------------------------------------------------------- providers
 def _staff_income(m, levels) -> float:
     fac = m.facilities
-    years = m.tally.days / 365.0
+    years = m.day / 365.0
     sel = np.isin(fac.level, levels)
     surplus = fac.books["revenue"][sel] - fac.books["resource_cost"][sel]
     pay = fac.base_salary[sel] * fac.doctors[sel] * years + fac.surplus_bonus_share[sel] * np.maximum(surplus, 0)

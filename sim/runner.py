@@ -53,8 +53,8 @@ def run_once(scenario: Scenario, seed: int, progress: Callable[[int], None] | No
 def daily_table(model) -> pd.DataFrame:
     """One row per (day, level): flows, queues, waits, beds and money of that day."""
     t = model.tally
-    days, levels = t.daily.shape[:2]
-    frame = pd.DataFrame(t.daily.reshape(days * levels, -1), columns=list(DAILY_COLUMNS))
+    days, levels = model.day, t.daily.shape[1]
+    frame = pd.DataFrame(t.daily[:days].reshape(days * levels, -1), columns=list(DAILY_COLUMNS))
     frame.insert(0, "level", pd.Categorical(np.tile(LEVELS, days), categories=list(LEVELS)))
     frame.insert(0, "day", np.repeat(np.arange(days), levels))
     with np.errstate(invalid="ignore", divide="ignore"):

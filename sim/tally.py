@@ -59,4 +59,8 @@ class Tally:
         self.daily = np.zeros((self.days, N_LEVELS, len(DAILY_COLUMNS)))
 
     def day_row(self, day: int, column: str) -> np.ndarray:
+        """The day's row of one column by level (a view to add into). A model stepped past ``days`` (by hand,
+        or in the web view) grows the table."""
+        if day >= len(self.daily):
+            self.daily = np.concatenate([self.daily, np.zeros_like(self.daily[: max(day + 1 - len(self.daily), 30)])])
         return self.daily[day, :, DAILY_COLUMNS.index(column)]

@@ -184,3 +184,14 @@ def test_the_top_level_refers_nobody_in_the_default_county():
     assert model.tally.referrals_up[OUT_OF_COUNTY] == 0
     ep = model.episodes
     assert not (model.cat.time_critical[ep.condition] & (ep.state == E.WAITING)).any()
+
+
+def test_a_model_can_be_stepped_past_its_scenario_days():
+    """The web view and notebooks step by hand; tables grow and metrics use the days actually run."""
+    from sim.runner import daily_table
+
+    model = HealthSystemModel(small_county(size=3_000, days=10))
+    for _ in range(25):
+        model.step()
+    assert len(daily_table(model)) == 25 * 4
+    assert math.isfinite(metrics.compute(model)["staff_income_county"])
