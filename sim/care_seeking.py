@@ -29,7 +29,6 @@ from sim.provider import guideline_charges
 from sim.scenario import Scenario
 
 BELIEF_LEARNING_RATE = 0.05  # weight of one day's mean bill in the running belief (assumption)
-FORGO = 0
 
 
 class CostBeliefs:

@@ -73,9 +73,6 @@ class Episodes:
         """Mark episodes ended; row positions stay valid until ``compact`` at the end of the day."""
         self.cols["state"][rows] = ENDED
 
-    def active(self) -> int:
-        return int((self.state != ENDED).sum())
-
     def compact(self) -> None:
         """Drop ended episodes, keeping the order of the rest (so queues stay first-come first-served)."""
         keep = self.state != ENDED

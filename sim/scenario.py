@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 LEVELS = ("village", "township", "county", "out_of_county")
-PAYMENT_MODELS = ("fee_for_service", "drg", "dip", "global_budget", "capitation")
+PaymentModel = Literal["fee_for_service", "drg", "dip", "global_budget", "capitation"]
 IMPLEMENTED_PAYMENT_MODELS = ("fee_for_service",)
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -243,7 +243,7 @@ class FeeSchedule(Strict):
 
 
 class Payment(Strict):
-    model: Literal["fee_for_service", "drg", "dip", "global_budget", "capitation"] = param(
+    model: PaymentModel = param(
         "fee_for_service", "How the insurance fund pays providers.", "choice", "policy lever")
     fee_schedule: FeeSchedule = FeeSchedule()
 
