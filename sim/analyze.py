@@ -7,7 +7,7 @@ writes the folder ``analysis/`` of the store:
 
 | file | contents |
 | --- | --- |
-| runs.parquet, runs.csv | one row per planned run: point, replicate, seed, key, status, error, each parameter, each kept metric |
+| runs.parquet, runs.csv | one row per planned run: point, replicate, seed, key, status, error, parameters, metrics |
 | points.csv | one row per point: its parameters, runs done, and per metric the mean and 95% t-interval |
 | pareto.csv | the points on the Pareto front with their three corner metrics |
 | sobol.csv | (sobol designs) first-order and total indices with intervals, per metric and parameter |

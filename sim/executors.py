@@ -167,8 +167,8 @@ def execute(plan: Plan, store: Store, executor, progress: bool = True) -> Outcom
     done = failed = 0
     run_seconds = 0.0
     last_manifest = time.monotonic()
-    with tqdm(total=planned, initial=planned - len(tasks), unit="run", desc=plan.sweep.name, disable=not progress,
-              dynamic_ncols=True) as bar:
+    with tqdm(total=planned, initial=planned - len(tasks), unit="run", desc=f"{plan.sweep.name}: runs done",
+              disable=not progress, dynamic_ncols=True) as bar:
         bar.set_postfix(failed=0)
         try:
             for record in _results(executor, tasks):

@@ -48,6 +48,7 @@ from sim.scenario import Scenario
 
 MetricName = Literal[tuple(METRICS)]  # type: ignore[valid-type]
 RESERVED_KEYS = ("seed", "replicates", "name", "description")  # set by the sweep itself
+PATH_KEYS = ("case_mix.catalogue",)  # values that name files: a relative one is read from the sweep's folder
 _EXPECTED = "sweep keys (name, base, parameters, design, ...)"
 _MAX_PROBLEMS = 12
 
@@ -245,6 +246,15 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _resolve_paths(settings: dict[str, Any], folder: Path) -> dict[str, Any]:
+    out = dict(settings)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str) and value and value != "bundled" and not Path(value).expanduser().is_absolute():
+            out[key] = str((folder / value).resolve())
+    return out
+
+
 def _apply(base: dict, settings: dict[str, Any]) -> dict:
     data = dict(base)
     for key, value in settings.items():
@@ -266,7 +276,7 @@ def load_sweep(path: str | Path) -> Plan:
         raise ScenarioError.from_problems(name, problems)
     base = _base(sweep, file.parent.absolute(), name, lines)
     points = _points(sweep, base["seed"])
-    return _plan(sweep, base, points, name, lines)
+    return _plan(sweep, base, points, name, lines, file.parent.absolute())
 
 
 def _line(lines: dict, *path: Any) -> int | None:
@@ -357,7 +367,7 @@ def _base(sweep: Sweep, folder: Path, name: str, lines: dict) -> dict:
     data = scenario.model_dump(mode="json")
     data.update(name=sweep.name, seed=scenario.seed if sweep.seed is None else sweep.seed, replicates=1)
     labels = {}
-    for key, value in sweep.set.items():
+    for key, value in _resolve_paths(sweep.set, folder).items():
         try:
             path = key_path(key, "set")
         except ScenarioError as err:
@@ -400,7 +410,7 @@ def _points(sweep: Sweep, seed: int) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in combos]
 
 
-def _plan(sweep: Sweep, base: dict, values: list[dict[str, Any]], name: str, lines: dict) -> Plan:
+def _plan(sweep: Sweep, base: dict, values: list[dict[str, Any]], name: str, lines: dict, folder: Path) -> Plan:
     seeds = [replicate_seed(base["seed"], r) for r in range(sweep.replicates)]
     points, runs, problems, seen = [], [], [], set()
     for index, point_values in enumerate(values):
@@ -409,6 +419,7 @@ def _plan(sweep: Sweep, base: dict, values: list[dict[str, Any]], name: str, lin
             for key, v in sweep.parameters[pname].settings(pname, value).items():
                 settings[key] = v
                 labels[key_path(key, "parameters")] = ("parameters", pname)
+        settings = _resolve_paths(settings, folder)
         try:
             data = _apply(base, settings)
         except ScenarioError as err:
