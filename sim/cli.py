@@ -174,28 +174,29 @@ def _sweep(args) -> int:
     if args.sweep is None:
         if not args.resume:
             raise ScenarioError("give a sweep file, or --resume to continue the sweep stored in --out")
-        store = Store.read(args.out)
-        plan = store.plan()
+        plan = Store.read(args.out).plan()
     else:
         plan = load_sweep(args.sweep)
-        store = Store.create_or_open(args.out, plan, read_text(args.sweep, "sweep file"))
+        sweep_text = read_text(args.sweep, "sweep file")
+        Store.check(args.out, plan)
     if args.scheduler is None:
         largest = max(plan.points, key=lambda p: p.settings.get("population.size", 0))
         check_memory(plan.scenario(largest), args.workers or os.cpu_count() or 1)
-    with store.locked():
-        try:
-            executor = (executors.DaskCluster(scheduler=args.scheduler) if args.scheduler else
-                        executors.DaskCluster(local_workers=args.workers) if args.cluster else
-                        executors.LocalProcesses(args.workers))
-        except (OSError, TimeoutError) as err:
-            raise ScenarioError(f"cannot reach the Dask scheduler {args.scheduler}: {err}") from None
-        try:
+    try:  # reach the workers before writing anything
+        executor = (executors.DaskCluster(scheduler=args.scheduler) if args.scheduler else
+                    executors.DaskCluster(local_workers=args.workers) if args.cluster else
+                    executors.LocalProcesses(args.workers))
+    except (OSError, TimeoutError) as err:
+        raise ScenarioError(f"cannot reach the Dask scheduler {args.scheduler}: {err}") from None
+    try:
+        store = Store.read(args.out) if args.sweep is None else Store.create_or_open(args.out, plan, sweep_text)
+        with store.locked():
             if not args.quiet:
                 print(f"{plan.sweep.name}: {len(plan.points)} points x {plan.sweep.replicates} replicate(s) on "
                       f"{executor.describe()}", file=sys.stderr)
             outcome = executors.execute(plan, store, executor, progress=not args.quiet)
-        finally:
-            executor.close()
+    finally:
+        executor.close()
     manifest = json.loads((args.out / "manifest.json").read_text())
     print(f"{plan.sweep.name}: {outcome.planned} runs: {outcome.done} done now, {outcome.skipped} already done, "
           f"{outcome.failed} failed; {outcome.seconds:.1f} s. Store: {args.out}/ "

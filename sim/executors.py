@@ -59,7 +59,13 @@ def _failure(task: Task, err: BaseException) -> dict:
 
 
 def _warm() -> None:
-    import sim.model  # noqa: F401  (import the model while the pool starts, not during the first run)
+    """Start-up of a local worker: import the model now, not during the first run, and leave Ctrl-C to the
+    sweep's own process, which stops the pool (so an interrupted run is never recorded as a failure)."""
+    import signal
+
+    import sim.model  # noqa: F401
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class LocalProcesses:
@@ -112,7 +118,11 @@ class DaskCluster:
             self.client = Client(self.cluster)
 
     def describe(self) -> str:
-        workers = len(self.client.scheduler_info(n_workers=-1)["workers"])
+        try:
+            info = self.client.scheduler_info(n_workers=-1)  # newer distributed lists only some workers by default
+        except TypeError:
+            info = self.client.scheduler_info()
+        workers = len(info["workers"])
         where = "a local Dask cluster" if self.cluster is not None else f"Dask at {self.client.scheduler.address}"
         return f"{where} ({workers} worker{'s' if workers != 1 else ''})"
 

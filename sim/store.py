@@ -52,9 +52,9 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def to_json(doc: Any) -> str:
-    """Canonical JSON: sorted keys, no NaN (non-finite numbers become null)."""
-    return json.dumps(_finite(doc), indent=1, sort_keys=True, allow_nan=False) + "\n"
+def to_json(doc: Any, sort_keys: bool = True) -> str:
+    """JSON without NaN (non-finite numbers become null), keys sorted unless their order means something."""
+    return json.dumps(_finite(doc), indent=1, sort_keys=sort_keys, allow_nan=False) + "\n"
 
 
 def _finite(obj: Any) -> Any:
@@ -78,6 +78,20 @@ class Store:
     @classmethod
     def create_or_open(cls, root: Path, plan: Plan, sweep_text: str) -> Store:
         """The store for ``plan`` in ``root``: a new one, or the one already there if it holds the same sweep."""
+        store = cls.check(root, plan)
+        if store.plan_path.exists():
+            return store
+        root.mkdir(parents=True, exist_ok=True)
+        store.runs_dir.mkdir(exist_ok=True)
+        write_atomic(root / "sweep.yaml", sweep_text)
+        # The order of the parameters is that of the design's columns: keep it. Written last: its presence
+        # marks a store.
+        write_atomic(store.plan_path, to_json(plan.to_json(), sort_keys=False))
+        return store
+
+    @classmethod
+    def check(cls, root: Path, plan: Plan) -> Store:
+        """Refuse a folder that holds another sweep, or anything but a store; nothing is written."""
         store = cls(root)
         if store.plan_path.exists():
             stored = store.plan()
@@ -85,14 +99,9 @@ class Store:
                 raise StoreError(f"{root} holds another sweep ({stored.sweep.name!r}, {len(stored.runs)} runs"
                                  "); choose another --out, or continue that sweep with --resume and no "
                                  "sweep file", source=str(root))
-            return store
-        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        elif root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise StoreError(f"{root} exists and is not a sweep store (no plan.json); choose another --out",
                              source=str(root))
-        root.mkdir(parents=True, exist_ok=True)
-        store.runs_dir.mkdir(exist_ok=True)
-        write_atomic(root / "sweep.yaml", sweep_text)
-        write_atomic(store.plan_path, to_json(plan.to_json()))  # last: its presence marks a store
         return store
 
     @classmethod
