@@ -30,8 +30,8 @@ from scipy import stats
 
 from sim import pareto, sensitivity
 from sim.metrics import METRICS
+from sim.plan import Plan
 from sim.store import Store
-from sim.sweep import Plan
 
 
 def runs_table(plan: Plan, records: dict[str, dict]) -> pd.DataFrame:

@@ -19,9 +19,9 @@ import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from sim.plan import Plan
 from sim.scenario import Scenario
 from sim.store import MANIFEST_EVERY_SECONDS, Store
-from sim.sweep import Plan
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.loading import ScenarioError
-from sim.sweep import Plan
+from sim.plan import Plan
 
 MANIFEST_EVERY_SECONDS = 5.0
 

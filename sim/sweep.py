@@ -20,17 +20,14 @@ replicates.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim import __version__, designs
+from sim import designs
 from sim.loading import (
     Problem,
     ScenarioError,
@@ -43,6 +40,7 @@ from sim.loading import (
     validation_problems,
 )
 from sim.metrics import METRICS
+from sim.plan import Plan, Point, Run, apply_settings, run_key
 from sim.runner import replicate_seed
 from sim.scenario import Scenario
 
@@ -168,76 +166,6 @@ class Sweep(_Strict):
         return [name for name in METRICS if name in wanted]
 
 
-# --------------------------------------------------------------------------------------------- the plan
-@dataclass(frozen=True)
-class Point:
-    index: int
-    values: dict[str, Any]  # parameter name -> value
-    settings: dict[str, Any]  # dotted scenario key -> value
-
-
-@dataclass(frozen=True)
-class Run:
-    key: str  # hash of the resolved scenario, the seed and the package version
-    point: int
-    replicate: int
-    seed: int
-
-
-@dataclass
-class Plan:
-    """A sweep expanded: the base scenario (resolved, with `set` applied), its points and its runs."""
-
-    sweep: Sweep
-    base: dict
-    points: list[Point]
-    runs: list[Run]
-
-    @property
-    def metrics(self) -> list[str]:
-        return self.sweep.kept_metrics()
-
-    @property
-    def seed(self) -> int:
-        return self.base["seed"]
-
-    def scenario(self, point: Point) -> Scenario:
-        return Scenario.model_validate(_apply(self.base, point.settings))
-
-    def unique_runs(self) -> list[Run]:
-        """Runs with distinct keys, first occurrence first: two points that resolve to the same scenario run once."""
-        return list({run.key: run for run in reversed(self.runs)}.values())[::-1]
-
-    def to_json(self) -> dict:
-        return {
-            "sweep": self.sweep.model_dump(mode="json"),
-            "base": self.base,
-            "points": [{"values": p.values, "settings": p.settings} for p in self.points],
-            "runs": [[r.key, r.point, r.replicate, r.seed] for r in self.runs],
-        }
-
-    @classmethod
-    def from_json(cls, doc: dict) -> Plan:
-        points = [Point(i, p["values"], p["settings"]) for i, p in enumerate(doc["points"])]
-        runs = [Run(key, point, replicate, seed) for key, point, replicate, seed in doc["runs"]]
-        return cls(Sweep.model_validate(doc["sweep"]), doc["base"], points, runs)
-
-    @property
-    def identity(self) -> str:
-        """What makes two plans the same sweep: the same runs (scenarios, seeds, version), points and metrics."""
-        doc = {"runs": self.to_json()["runs"], "points": self.to_json()["points"], "metrics": self.metrics}
-        return _digest(doc)
-
-
-def run_key(scenario: Scenario, seed: int) -> str:
-    return _digest({"scenario": scenario.model_dump(mode="json"), "seed": seed, "version": __version__})
-
-
-def _digest(doc: Any) -> str:
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
 def _tidy(value: float, integer: bool) -> float | int:
     return round(value) if integer else float(f"{value:.12g}")  # 0.6 rather than 0.6000000000000001
 
@@ -253,13 +181,6 @@ def _resolve_paths(settings: dict[str, Any], folder: Path) -> dict[str, Any]:
         if isinstance(value, str) and value and value != "bundled" and not Path(value).expanduser().is_absolute():
             out[key] = str((folder / value).resolve())
     return out
-
-
-def _apply(base: dict, settings: dict[str, Any]) -> dict:
-    data = dict(base)
-    for key, value in settings.items():
-        set_value(data, key_path(key), value, f"{key}={value!r}", "sweep")
-    return data
 
 
 # --------------------------------------------------------------------------------------------- loading
@@ -421,7 +342,7 @@ def _plan(sweep: Sweep, base: dict, values: list[dict[str, Any]], name: str, lin
                 labels[key_path(key, "parameters")] = ("parameters", pname)
         settings = _resolve_paths(settings, folder)
         try:
-            data = _apply(base, settings)
+            data = apply_settings(base, settings)
         except ScenarioError as err:
             pname = next(iter(point_values))
             raise ScenarioError.from_problems(name, [Problem(
@@ -440,11 +361,4 @@ def _plan(sweep: Sweep, base: dict, values: list[dict[str, Any]], name: str, lin
         problems.sort(key=lambda p: (p.line is None, p.line or 0))
         raise ScenarioError.from_problems(name, problems)
     return Plan(sweep, base, points, runs)
-
-
-def sweep_schema() -> dict:
-    """The JSON Schema of sweep files."""
-    schema = Sweep.model_json_schema()
-    schema["title"] = "triangle sweep"
-    return schema
 

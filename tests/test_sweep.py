@@ -159,8 +159,10 @@ def test_seeds_depend_on_sweep_seed_and_replicate_only_so_points_share_random_nu
 
 
 def test_points_that_resolve_to_the_same_scenario_run_once(tmp_path):
-    plan = load_sweep(small_sweep(tmp_path, values="[0.5, 0.5]"))
-    assert len(plan.runs) == 8 and len(plan.unique_runs()) == 4
+    plan = load_sweep(small_sweep(tmp_path, values="[0.5, 1.0, 0.5]"))
+    assert len(plan.runs) == 12 and len(plan.unique_runs()) == 8
+    assert [(r.point, r.replicate) for r in plan.unique_runs()] == [(p, r) for p in range(4) for r in range(2)]
+    assert [r.key for r in plan.runs[8:]] == [r.key for r in plan.runs[:4]]
 
 
 def test_latin_hypercube_hits_every_stratum_once_and_is_reproducible(tmp_path):
