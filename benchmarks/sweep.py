@@ -3,6 +3,7 @@
     python benchmarks/sweep.py                        # the three measurements below, once
     python benchmarks/sweep.py --repeat 2             # each measurement twice
     python benchmarks/sweep.py --only local --runs 200
+    python benchmarks/sweep.py --only dask-2          # the 200-run sweep on a 2-worker Dask LocalCluster
 
 Measurements, on a sweep of the baseline county at --residents (50,000) for --days (365):
 
@@ -84,7 +85,8 @@ def main() -> None:
     p.add_argument("--residents", type=int, default=50_000, help="population.size (default 50,000)")
     p.add_argument("--days", type=int, default=365, help="days (default 365)")
     p.add_argument("--workers", type=int, default=2, help="workers of the local sweep (default 2)")
-    p.add_argument("--only", choices=["local", "dask"], help="only one of the measurements")
+    p.add_argument("--only", choices=["local", "dask", "dask-2"],
+                   help="only one of the measurements; dask-2: a 2-worker LocalCluster on the --runs sweep")
     p.add_argument("--repeat", type=int, default=1, help="repeat each measurement (default 1)")
     p.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = p.parse_args()
@@ -95,6 +97,10 @@ def main() -> None:
         for _ in range(args.repeat):
             if args.only in (None, "local"):
                 r = measure(sweep_file(Path(tmp), args.runs, args.residents, args.days), "local", args.workers)
+                show(r)
+                results.append(r)
+            if args.only == "dask-2":
+                r = measure(sweep_file(Path(tmp), args.runs, args.residents, args.days), "dask", 2)
                 show(r)
                 results.append(r)
             if args.only in (None, "dask"):
