@@ -36,6 +36,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout, nothing else")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    compare = sub.add_parser(
+        "compare", help="run scenarios on common random numbers and print paired differences",
+        description="Run two or more scenarios on the same seeds (common random numbers: the same residents "
+        "fall ill the same way in every arm, so differences come from policy) and print each arm's metrics "
+        "and its paired difference from the first arm, with 95% intervals.")
+    compare.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files (two or more)")
+    compare.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a value in every arm (repeatable)")
+    compare.add_argument("--seed", type=int, help="seed of every arm (default: the first scenario's)")
+    compare.add_argument("--replicates", type=int, help="replicates per arm (default: the first scenario's)")
+    compare.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON, nothing else")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+
     check = sub.add_parser("check", help="validate scenario files without running them")
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -50,12 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from sim.conditions import CatalogueError
     from sim.loading import ScenarioError
-    from sim.payment import PaymentNotImplemented
     from sim.runner import InsufficientMemory
 
     try:
-        return {"run": _run, "check": _check, "schema": _schema, "metrics": _metrics}[args.command](args)
-    except (ScenarioError, CatalogueError, PaymentNotImplemented, InsufficientMemory, FileExistsError) as err:
+        return {"run": _run, "compare": _compare, "check": _check, "schema": _schema,
+                "metrics": _metrics}[args.command](args)
+    except (ScenarioError, CatalogueError, InsufficientMemory, FileExistsError) as err:
         print(f"triangle {args.command}: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
@@ -73,12 +87,10 @@ def _run(args) -> int:
     if args.replicates is not None:
         overrides.append(f"replicates={args.replicates}")
     scenario = load_scenario(args.scenario, overrides)
-    from sim.payment import make_payment
-
-    make_payment(scenario.payment)  # fail early on a payment model this version lacks
     results = runner.run_replicates(scenario, workers=args.workers, progress=not args.quiet)
     summary = runner.summarise(results)
-    doc = report.summary_json(scenario.name, len(results), summary)
+    periods = runner.summarise_periods(results)
+    doc = report.summary_json(scenario.name, len(results), summary, periods)
     if args.out:
         report.write_outputs(args.out, scenario_yaml=scenario_to_yaml(scenario), summary=doc, results=results,
                              seed_info={"seed": scenario.seed, "replicate_seeds": [r.seed for r in results]},
@@ -87,8 +99,42 @@ def _run(args) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(report.table(scenario.name, len(results), summary), end="")
+        if periods:
+            print("\n" + report.period_table(periods), end="")
         if args.out:
             print(f"outputs written to {args.out}/")
+    return 0
+
+
+def _compare(args) -> int:
+    from sim import report, runner
+    from sim.loading import ScenarioError, load_scenario
+
+    if len(args.scenarios) < 2:
+        raise ScenarioError("compare needs two or more scenario files")
+    first = load_scenario(args.scenarios[0], args.overrides)
+    seed = first.seed if args.seed is None else args.seed
+    replicates = args.replicates or first.replicates
+    # Every arm on the same seed and replicates: the same map, residents and illness draws.
+    common = [*args.overrides, f"seed={seed}", f"replicates={replicates}"]
+    arms = [load_scenario(path, common) for path in args.scenarios]
+    names = [a.name if a.name != "unnamed" else Path(p).stem for a, p in zip(arms, args.scenarios, strict=True)]
+    if len(set(names)) < len(names):
+        names = [str(p) for p in args.scenarios]
+    if len({a.population.size for a in arms}) > 1:
+        print("triangle compare: warning: the arms have different population sizes, so their residents differ "
+              "and differences are not paired on the same people", file=sys.stderr)
+    results = [runner.run_replicates(a, workers=args.workers, progress=not args.quiet) for a in arms]
+    summaries = [runner.summarise(r) for r in results]
+    base = [r.metrics for r in results[0]]
+    differences = [runner.paired(base, [r.metrics for r in arm]) for arm in results[1:]]
+    if args.json:
+        doc = {"scenarios": names, "seed": seed, "replicates": replicates,
+               "metrics": dict(zip(names, summaries, strict=True)),
+               "differences": {f"{n} - {names[0]}": d for n, d in zip(names[1:], differences, strict=True)}}
+        print(json.dumps(report._clean(doc), indent=2))
+    else:
+        print(report.compare_table(names, replicates, summaries, differences), end="")
     return 0
 
 

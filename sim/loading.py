@@ -502,9 +502,26 @@ def _build(text: str, name: str, base: Path, overrides: Sequence[str], source: s
     data = _resolve_catalogue(data, base, overridden)
     data = overlay(_DEFAULTS, data)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError.from_problems(name, _problems(err, data, lines, parsed, source)) from None
+    _check_timeline(scenario, name, lines)
+    return scenario
+
+
+def _check_timeline(scenario: Scenario, name: str, lines: dict[Path_, int]) -> None:
+    """Every timeline entry must change only what may change mid-run, and leave a valid scenario."""
+    from sim.timeline import TimelineInvalid, resolve
+
+    try:
+        resolve(scenario)
+    except TimelineInvalid as err:
+        problems = []
+        for p in err.problems:
+            where: Path_ = ("timeline", p.index, "set") + ((p.key,) if p.key is not None else ())
+            line = lines.get(where) or lines.get(("timeline", p.index))
+            problems.append(Problem(p.message, path=_format_path(where), line=line))
+        raise ScenarioError.from_problems(name, problems) from None
 
 
 # --------------------------------------------------------------------------------------------- public API
