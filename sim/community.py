@@ -16,7 +16,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.levels import IN_COUNTY, LEVELS, N_LEVELS
+from sim.levels import IN_COUNTY, N_LEVELS
 from sim.scenario import GlobalBudget, Scenario
 
 
@@ -34,8 +34,6 @@ class MedicalCommunity(mesa.Agent):
         self.received = 0.0        # from the fund, instalments and settlements
         self.claims_paid = 0.0
         self.settlements: list[dict] = []
-        price = {name: getattr(model.spec.facilities, name).price_level for name in LEVELS}
-        self.out_of_county_price_ratio = price["out_of_county"] / price["county"]
 
     def set_rules(self, rules: GlobalBudget) -> None:
         self.rules = rules

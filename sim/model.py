@@ -71,8 +71,8 @@ class HealthSystemModel(mesa.Model):
         # Each resident's place in the queue for a family-doctor contract: enrolled when below the share.
         self.enrolment_draw = self.streams["enrolment"].random(self.pop.size, dtype=np.float32)
         self.option_level = self.geo.facility_level[self.geo.options[0]].astype(np.int64)
-        level_price = np.array([getattr(scenario.facilities, n).price_level for n in LEVELS])
-        self.beliefs = CostBeliefs(self.cat, level_price)
+        self.level_price = np.array([getattr(scenario.facilities, n).price_level for n in LEVELS])
+        self.beliefs = CostBeliefs(self.cat, self.level_price)
         self.fund = InsuranceFund(self, scenario.insurance)
         self.community = None
         self.payment = None
@@ -105,6 +105,7 @@ class HealthSystemModel(mesa.Model):
                                  profit_weight=effective_profit_weight(spec))
         self.care = CareSeeking(spec, self.cat, self.option_level)
         self.learning = TrustLearning(spec.behaviour.resident)
+        self.level_price = np.array([getattr(spec.facilities, n).price_level for n in LEVELS])
         if before is not None and before.facilities != spec.facilities:
             fresh = build_facilities(spec, self.geo)
             for name in ("doctors", "beds", "capability", "price_level", "identification_minutes",
@@ -310,6 +311,7 @@ class HealthSystemModel(mesa.Model):
         c = ep.condition[rows].astype(np.int64)
         res = ep.resident[rows]
         level = fac_t.level[fac].astype(np.int64)
+        up = np.minimum(level + 1, self.top_level)
         employee = self.pop.employee[res]
         return Cases(
             condition=c, severity=ep.severity[rows].astype(np.int64), age=self.pop.age[res], level=level,
@@ -322,6 +324,9 @@ class HealthSystemModel(mesa.Model):
             admission_benefit=ep.admission_benefit[rows],
             fund_rate_out=self.fund.marginal_rate(level, employee, inpatient=False),
             fund_rate_in=self.fund.marginal_rate(level, employee, inpatient=True),
+            fund_rate_up_out=self.fund.marginal_rate(up, employee, inpatient=False),
+            fund_rate_up_in=self.fund.marginal_rate(up, employee, inpatient=True),
+            price_ratio_up=self.level_price[up] / self.level_price[level],
             capitated=self._capitated(rows, fac),
             scruple=ep.scruple[rows] * self.spec.behaviour.provider.upcoding_scruple_yuan)
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from sim.conditions import Catalogue
 from sim.drg import POINTS_PER_WEIGHT, TOP_SEVERITY, Grouper, upcode
-from sim.levels import COUNTY, LEVELS, TOWNSHIP, VILLAGE
+from sim.levels import LEVELS, TOWNSHIP, VILLAGE
 from sim.scenario import Scenario
 
 CLAIM_MODELS = ("fee_for_service", "drg", "dip", "capitation")
@@ -139,10 +139,11 @@ class PaymentSystem:
             marginal_in = (1.0 - k) * marginal_in + k * (1.0 - fund_rate_in)
             fixed_out = (1.0 - k) * fixed_out
             marginal_out = (1.0 - k) * marginal_out + k * (1.0 - fund_rate_out)
-            # A county hospital that refers up sends the case out of the county, where the community pays the
-            # fund's part of a tertiary bill.
-            away = np.where(level == COUNTY, k * self.community.out_of_county_price_ratio, 0.0)
-            referral_cost_out, referral_cost_in = away * fund_rate_out * bill_out, away * fund_rate_in * bill_in
+            # A case referred up is paid for elsewhere, and the community pays the fund's part of that bill too
+            # (a member's, or the out-of-county hospital's).
+            away = k * cases.price_ratio_up
+            referral_cost_out = away * cases.fund_rate_up_out * bill_out
+            referral_cost_in = away * cases.fund_rate_up_in * bill_in
         return Terms(fixed_out, marginal_out, fixed_in, marginal_in, code_up, referral_cost_out, referral_cost_in)
 
     # ----------------------------------------------------------------------------------- billing

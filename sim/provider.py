@@ -57,6 +57,9 @@ class Cases:
     admission_benefit: np.ndarray  # DALY gained by admitting rather than treating as an outpatient
     fund_rate_out: np.ndarray     # share of one more yuan of an outpatient bill the fund pays
     fund_rate_in: np.ndarray      # ... of an inpatient bill
+    fund_rate_up_out: np.ndarray  # the same shares at the level a referral would go to
+    fund_rate_up_in: np.ndarray
+    price_ratio_up: np.ndarray    # that level's prices relative to this facility's
     capitated: np.ndarray         # enrolled resident at their own primary facility
     scruple: np.ndarray           # the provider's cost of coding this case up (yuan)
 

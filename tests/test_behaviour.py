@@ -139,7 +139,9 @@ def test_the_same_case_is_billed_more_at_higher_profit_weight():
                       capability=np.full(n, fac.capability), price_level=price, cost_factor=np.ones(n),
                       has_beds=np.ones(n, bool), occupancy=np.full(n, 0.5), delay=np.ones(n),
                       admission_benefit=np.zeros(n), can_refer=np.ones(n, bool), fund_rate_out=np.full(n, 0.5),
-                      fund_rate_in=np.full(n, 0.7), capitated=np.zeros(n, bool), scruple=np.full(n, np.inf))
+                      fund_rate_in=np.full(n, 0.7), fund_rate_up_out=np.full(n, 0.4),
+                      fund_rate_up_in=np.full(n, 0.6), price_ratio_up=np.full(n, 1.5),
+                      capitated=np.zeros(n, bool), scruple=np.full(n, np.inf))
         bills = {}
         for w in (0.25, 1.5):
             behaviour = d.behaviour.provider.model_copy(update={"profit_weight": w})
