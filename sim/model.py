@@ -193,7 +193,6 @@ class HealthSystemModel(mesa.Model):
             "u_stay": rng.random(n, dtype=np.float32),
             "z_cost": rng.standard_normal(n, dtype=np.float32),
             "scruple": rng.exponential(size=n).astype(np.float32),
-            "u_audit": rng.random(n, dtype=np.float32),
             "u_review": rng.random(n, dtype=np.float32),
         }
 
@@ -214,8 +213,8 @@ class HealthSystemModel(mesa.Model):
             "patience": patience, "admission_benefit": admission_benefit,
             "u_death": draws["u_death"], "u_complication": draws["u_complication"],
             "u_readmission": draws["u_readmission"], "u_readmit_day": draws["u_readmit_day"],
-            "u_stay": draws["u_stay"], "scruple": draws["scruple"], "u_audit": draws["u_audit"],
-            "u_review": draws["u_review"],
+            "u_stay": draws["u_stay"], "scruple": draws["scruple"],
+            "u_review": draws["u_review"],  # whether the fund reviews this claim (coding and need alike)
             "cost_factor": np.exp(sd * draws["z_cost"] - sd * sd / 2),  # lognormal, mean 1
         }, draws["taste"])
         self.tally.episodes_started += len(resident)
@@ -312,6 +311,7 @@ class HealthSystemModel(mesa.Model):
         res = ep.resident[rows]
         level = fac_t.level[fac].astype(np.int64)
         up = np.minimum(level + 1, self.top_level)
+        community = self.payment.community is not None
         employee = self.pop.employee[res]
         return Cases(
             condition=c, severity=ep.severity[rows].astype(np.int64), age=self.pop.age[res], level=level,
@@ -324,9 +324,10 @@ class HealthSystemModel(mesa.Model):
             admission_benefit=ep.admission_benefit[rows],
             fund_rate_out=self.fund.marginal_rate(level, employee, inpatient=False),
             fund_rate_in=self.fund.marginal_rate(level, employee, inpatient=True),
-            fund_rate_up_out=self.fund.marginal_rate(up, employee, inpatient=False),
-            fund_rate_up_in=self.fund.marginal_rate(up, employee, inpatient=True),
-            price_ratio_up=self.level_price[up] / self.level_price[level],
+            # what a referral costs elsewhere matters only to a medical community's members
+            fund_rate_up_out=self.fund.marginal_rate(up, employee, inpatient=False) if community else 0.0,
+            fund_rate_up_in=self.fund.marginal_rate(up, employee, inpatient=True) if community else 0.0,
+            price_ratio_up=self.level_price[up] / self.level_price[level] if community else 0.0,
             capitated=self._capitated(rows, fac),
             scruple=ep.scruple[rows] * self.spec.behaviour.provider.upcoding_scruple_yuan)
 
@@ -511,7 +512,7 @@ class HealthSystemModel(mesa.Model):
         claims = pay.settle(self.fund, fac_t, fac=fac, level=lvl, c=c, s=s, coded_s=coded, cc=cc,
                             inpatient=inpatient, bill=bill, employee=self.pop.employee[res],
                             capitated=self._capitated(rows, fac), admission_benefit=benefit,
-                            u_audit=ep.u_audit[rows], u_review=ep.u_review[rows])
+                            u_review=ep.u_review[rows])
         revenue, fund, oop = claims.revenue, claims.fund, claims.oop
         books = fac_t.books
         for name, values in (("revenue", revenue), ("resource_cost", cost), ("fund_income", fund),

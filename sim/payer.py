@@ -37,6 +37,8 @@ class InsuranceFund(mesa.Agent):
                                           _by_level(insurance.employee_outpatient_reimbursement)])
         self.deductible = _by_level(insurance.deductible)
         self.eligible_share = _by_level(insurance.eligible_share)
+        # [inpatient, scheme, level]: the fund's share of one more yuan (inpatients: above the deductible)
+        self._marginal = np.stack([self.outpatient_rate, self.inpatient_rate]) * self.eligible_share
 
     def fund_share(self, bill: np.ndarray, level: np.ndarray, employee: np.ndarray,
                    inpatient: np.ndarray) -> np.ndarray:
@@ -49,9 +51,7 @@ class InsuranceFund(mesa.Agent):
 
     def marginal_rate(self, level: np.ndarray, employee: np.ndarray, inpatient: bool) -> np.ndarray:
         """Share of one more yuan of a bill that the fund pays (inpatients: above the deductible)."""
-        scheme = employee.astype(np.int64)
-        rate = self.inpatient_rate if inpatient else self.outpatient_rate
-        return self.eligible_share[level] * rate[scheme, level]
+        return self._marginal[int(inpatient)][employee.view(np.int8), level]
 
     def book(self, fund: np.ndarray, oop: np.ndarray, level: np.ndarray) -> None:
         """Record claims paid (the fund part, negative when an audit recovers more than it pays) and

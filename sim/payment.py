@@ -148,7 +148,7 @@ class PaymentSystem:
 
     # ----------------------------------------------------------------------------------- billing
     def settle(self, fund_agent, facilities, *, fac, level, c, s, coded_s, cc, inpatient, bill, employee,
-               capitated, admission_benefit, u_audit, u_review) -> Claims:
+               capitated, admission_benefit, u_review) -> Claims:
         """Pay every case finished today: returns revenue, fund and out-of-pocket per case, books the fund
         (and the community's purse under a global budget)."""
         oop = bill - fund_agent.fund_share(bill, level, employee, inpatient)
@@ -156,7 +156,8 @@ class PaymentSystem:
         price = facilities.price_level[fac]
         revenue = bill.copy()
         n = len(bill)
-        coded_weight = np.where(inpatient, self.grouper.case_weight(c, coded_s, cc), 0.0)
+        coded_weight = np.zeros(n)
+        coded_weight[inpatient] = self.grouper.case_weight(c[inpatient], coded_s[inpatient], cc[inpatient])
         upcoded = inpatient & (coded_s > s)
         recovered = np.zeros(n)
         refused = np.zeros(n, bool)
@@ -166,7 +167,7 @@ class PaymentSystem:
             pay = self.grouper.case_weight(c, coded_s, cc) * price * self.base_rate
             threshold = self.drg.outlier_threshold * pay
             pay = pay + self.drg.outlier_share * np.maximum(bill - threshold, 0.0)
-            audited = upcoded & (u_audit < self.drg.audit_rate)
+            audited = upcoded & (u_review < self.drg.audit_rate)
             overpaid = (self.grouper.case_weight(c, coded_s, cc) - self.grouper.case_weight(c, s, cc)) \
                 * price * self.base_rate
             recovered = np.where(drg & audited, (1.0 + self.drg.penalty_multiple) * overpaid, 0.0)
