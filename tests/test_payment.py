@@ -81,6 +81,25 @@ def test_readmissions_rise_when_stays_are_cut_below_need():
     assert cutting["readmission_rate_30d"] > honest["readmission_rate_30d"]
 
 
+def test_drg_sends_costly_cases_away_and_only_because_costs_differ_within_a_group():
+    county = 2
+    ffs_model, _ = run(pay("fee_for_service"))
+    drg_model, _ = run(pay("drg"))
+    flat_model, _ = run(pay("drg", case_mix={"cost_dispersion": 0.0}))
+    ffs, drg, flat = (m.tally.referrals_up[county] for m in (ffs_model, drg_model, flat_model))
+    assert drg > 2 * max(ffs, 1)       # a case whose cost exceeds its DRG payment is worth referring up
+    assert flat < drg / 3              # with every case of a group costing the same, there is little to dump
+
+
+def test_payment_models_mix_by_level():
+    _, ffs = run(pay("fee_for_service"))
+    _, drg = run(pay("drg"))
+    _, county_only = run(pay("fee_for_service", payment={"by_level": {"county": "drg"}}))
+    assert drg["stay_ratio_mean"] < county_only["stay_ratio_mean"] < ffs["stay_ratio_mean"]
+    with pytest.raises(ValueError, match="capitation pays primary care"):
+        county(pay("fee_for_service", payment={"by_level": {"county": "capitation"}}))
+
+
 def test_admission_review_refuses_unneeded_admissions_and_deters_them():
     open_model, open_ = run(pay("drg"))
     reviewed_model, reviewed = run(pay("drg", payment={"drg": {"admission_review_rate": 1.0}}))
