@@ -278,8 +278,8 @@ class DIP(Strict):
     fund_budget_per_resident_year_yuan: float = param(
         1_100, "Fund budget for inpatient care paid by DIP, per resident-year. The point value of a period is "
         "(budget + patients' payments for DIP cases) / points earned.", "yuan/resident-year",
-        "assumption: near the baseline county's fee-for-service inpatient fund spending (~1,080 measured with "
-        "`triangle run scenarios/baseline.yaml`)", gt=0)
+        "assumption: near the baseline county's fee-for-service inpatient fund spending (~1,140 yuan per "
+        "resident-year, measured on a 30,000-resident baseline county)", gt=0)
     settlement_days: int = param(30, "Days between settlements of the point value.", "days",
                                  "monthly settlement with annual clearing, as in most DIP regions", ge=1,
                                  le=365)
@@ -294,8 +294,9 @@ class GlobalBudget(Strict):
 
     budget_per_resident_year_yuan: float = param(
         1_150, "Fund budget per covered resident-year; it must also pay for residents' out-of-county care.",
-        "yuan/resident-year", "assumption: the baseline county's fee-for-service fund spending (~1,120 "
-        "measured with `triangle run scenarios/baseline.yaml`) plus ~3% growth", gt=0)
+        "yuan/resident-year", "assumption: a budget set to save, ~6% below the baseline county's "
+        "fee-for-service fund spending (1,219 measured with `triangle run scenarios/baseline.yaml "
+        "--replicates 2`)", gt=0)
     savings_retained_share: float = param(
         1.0, "Share of a year's saving (budget - claims) the community keeps.", "share",
         "DOMAIN.md: 结余留用 (savings retained), Sanming and Youxi", ge=0, le=1)
@@ -312,8 +313,9 @@ class Capitation(Strict):
     yuan_per_enrolled_year: float = param(
         180, "Fund payment per enrolled resident-year for outpatient care at their own village clinic and "
         "township centre.", "yuan/enrolled resident-year",
-        "assumption: near the fund's fee-for-service primary outpatient spending per resident in the baseline "
-        "county", ge=0)
+        "assumption: above the fund's fee-for-service outpatient spending at every level (~120 yuan per "
+        "resident-year, measured on a 30,000-resident baseline county), as contracts also pay for "
+        "management", ge=0)
     enrolment_share: float = param(
         0.43, "Share of residents enrolled (contracted with a family doctor team).", "share",
         "DOMAIN.md (Xiangtan): 43% of households contracted", ge=0, le=1)
