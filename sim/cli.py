@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="replace --out if it exists")
     run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout, nothing else")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--plot", type=Path, metavar="DIR", help="write the triangle, daily series, spending by "
+                     "payer and before/after bars as PNGs and a self-contained report.html to this folder")
 
     compare = sub.add_parser(
         "compare", help="run scenarios on common random numbers and print paired differences",
@@ -49,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON, nothing else")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.add_argument("--report", type=Path, metavar="DIR", help="write the arms' triangle, daily series and "
+                         "spending by payer as PNGs and a self-contained report.html to this folder")
 
     check = sub.add_parser("check", help="validate scenario files without running them")
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
@@ -103,7 +107,22 @@ def _run(args) -> int:
             print("\n" + report.period_table(periods), end="")
         if args.out:
             print(f"outputs written to {args.out}/")
+    if args.plot:
+        _pictures(args.plot, {scenario.name: results}, {scenario.name: summary}, json_only=args.json,
+                  periods={scenario.name: periods}, reform_days=[entry.day for entry in scenario.timeline])
     return 0
+
+
+def _pictures(folder: Path, results: dict, summaries: dict, *, json_only: bool, **extra) -> None:
+    """``--plot`` / ``--report``: the pictures of finished runs (sim.plots), said on stderr under --json."""
+    import pandas as pd
+
+    from sim import plots
+
+    daily = {name: pd.concat([r.daily.assign(replicate=i) for i, r in enumerate(runs)], ignore_index=True)
+             for name, runs in results.items()}
+    page = plots.write_report(folder, summaries, daily=daily, title=f"triangle: {', '.join(summaries)}", **extra)
+    print(f"pictures written to {folder}/ ({page.name})", file=sys.stderr if json_only else sys.stdout)
 
 
 def _compare(args) -> int:
@@ -135,6 +154,12 @@ def _compare(args) -> int:
         print(json.dumps(report._clean(doc), indent=2))
     else:
         print(report.compare_table(names, replicates, summaries, differences), end="")
+    if args.report:
+        _pictures(args.report, dict(zip(names, results, strict=True)), dict(zip(names, summaries, strict=True)),
+                  json_only=args.json, differences={f"{n} - {names[0]}": d for n, d in zip(names[1:], differences,
+                                                                                            strict=True)},
+                  note=f"{len(names)} scenarios on common random numbers, {replicates} replicate(s) each; "
+                  f"differences are paired over replicates.")
     return 0
 
 
