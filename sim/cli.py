@@ -58,6 +58,15 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
+    demo = sub.add_parser("demo", help="serve the classroom demo (a web page) on this machine",
+                          description="Serve a web page where a small county runs beside its baseline: controls "
+                          "for the levers, Play / Step / Reset, and live views of the triangle, waits, spending "
+                          "and the county map. Works offline.")
+    demo.add_argument("scenario", type=Path, nargs="?", help="base scenario YAML (default: the schema's defaults)")
+    demo.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
+    demo.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
+    demo.add_argument("--open", action="store_true", help="open the page in a browser")
+
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     metrics = sub.add_parser("metrics", help="list every metric with its unit and formula")
     metrics.add_argument("--json", action="store_true")
@@ -71,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from sim.runner import InsufficientMemory
 
     try:
-        return {"run": _run, "compare": _compare, "check": _check, "schema": _schema,
+        return {"run": _run, "compare": _compare, "demo": _demo, "check": _check, "schema": _schema,
                 "metrics": _metrics}[args.command](args)
     except (ScenarioError, CatalogueError, InsufficientMemory, FileExistsError) as err:
         print(f"triangle {args.command}: {err}", file=sys.stderr)
@@ -161,6 +170,12 @@ def _compare(args) -> int:
                   note=f"{len(names)} scenarios on common random numbers, {replicates} replicate(s) each; "
                   f"differences are paired over replicates.")
     return 0
+
+
+def _demo(args) -> int:
+    from sim import demo
+
+    return demo.serve(args.scenario, args.host, args.port, open_browser=args.open)
 
 
 def _check(args) -> int:

@@ -91,7 +91,7 @@ def triangle_points(summaries: Mapping[str, Summary], reference: str | None = No
 
 
 def triangle(summaries: Mapping[str, Summary], reference: str | None = None, *, title: str | None = None,
-             corners: Sequence[tuple[str, str]] = TRIANGLE) -> Figure:
+             corners: Sequence[tuple[str, str]] = TRIANGLE, size: tuple[float, float] = (6.4, 6.0)) -> Figure:
     """The impossible triangle: each scenario a triangle on cost / wait / quality axes, each axis the ratio to
     the reference scenario (1 = reference, drawn dashed), with the 95% interval as a bar along the axis.
     Every corner is "lower is better", so a scenario whose triangle lies inside another's is better on all."""
@@ -101,7 +101,7 @@ def triangle(summaries: Mapping[str, Summary], reference: str | None = None, *, 
     direction = np.column_stack([np.cos(angles), np.sin(angles)])
     extent = np.nanmax(np.r_[points[["mean", "hi"]].to_numpy(dtype=float).ravel(), 1.0])
     extent = max(1.25, 1.12 * extent)
-    fig = _figure(6.4, 6.0)
+    fig = _figure(*size)
     ax = fig.add_subplot()
     ax.set_aspect("equal")
     ax.axis("off")
@@ -114,10 +114,9 @@ def triangle(summaries: Mapping[str, Summary], reference: str | None = None, *, 
     for k, (corner, metric) in enumerate(corners):
         ax.plot([0, direction[k, 0] * extent], [0, direction[k, 1] * extent], color="0.8", lw=0.8, zorder=0)
         ref = points[(points.scenario == reference) & (points.corner == corner)]["value"].iloc[0]
-        ha = "center" if k == 0 else ("right" if direction[k, 0] < 0 else "left")
-        ax.annotate(f"{corner.upper()}\n{metric}\n{reference}: {_fmt(ref)} {_unit(metric)}",
-                    direction[k] * extent, ha=ha, va="bottom" if k == 0 else "top", fontsize=8,
-                    xytext=(0, 6 if k == 0 else -6), textcoords="offset points")
+        ax.annotate(f"{corner.upper()} ({metric})\n{reference}: {_fmt(ref)} {_unit(metric)}",
+                    direction[k] * extent, ha="center", va="bottom" if k == 0 else "top", fontsize=7.5,
+                    xytext=(0, 4 if k == 0 else -4), textcoords="offset points")
     colours = [f"C{i}" for i in range(len(summaries))]
     for colour, (name, rows) in zip(colours, points.groupby("scenario", sort=False), strict=False):
         r = rows["mean"].to_numpy(dtype=float)
@@ -133,11 +132,11 @@ def triangle(summaries: Mapping[str, Summary], reference: str | None = None, *, 
             if np.isfinite(lo) and np.isfinite(hi):
                 seg = direction[k] * np.array([[lo], [hi]])
                 ax.plot(seg[:, 0], seg[:, 1], color=colour, lw=4, alpha=0.45, solid_capstyle="butt", zorder=3)
-    ax.set_xlim(-extent * 1.25, extent * 1.25)
-    ax.set_ylim(-extent * 0.75, extent * 1.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False)
-    ax.set_title(title or f"cost / wait / quality as a ratio to {reference} (smaller is better; bars: 95% interval)",
-                 fontsize=9)
+    ax.set_xlim(-extent * 1.3, extent * 1.3)
+    ax.set_ylim(-extent * 0.82, extent * 1.22)
+    fig.legend(loc="outside lower center", fontsize=7.5, frameon=False)
+    fig.suptitle(title or f"cost / wait / quality as a ratio to {reference} (smaller is better; bars: 95% "
+                 "interval)", fontsize=9)
     return fig
 
 
@@ -162,10 +161,11 @@ def daily_series(daily: pd.DataFrame, column: str, by: str | None = "level") -> 
 
 
 def time_series(daily: pd.DataFrame | Mapping[str, pd.DataFrame], columns: Sequence[str] = ("wait_days_mean",),
-                *, reform_days: Sequence[int] = (), smooth_days: int = 7, title: str | None = None) -> Figure:
+                *, reform_days: Sequence[int] = (), smooth_days: int = 7, title: str | None = None,
+                size: tuple[float, float] | None = None) -> Figure:
     """Daily columns over time, one panel per column: lines per level for one daily table, or per scenario
     (levels pooled) for a mapping of them; a ``smooth_days`` rolling mean; each reform day a dotted line."""
-    fig = _figure(8.0, 2.4 * len(columns) + 0.4)
+    fig = _figure(*(size or (8.0, 2.4 * len(columns) + 0.4)))
     axes = fig.subplots(len(columns), 1, sharex=True, squeeze=False)[:, 0]
     for ax, column in zip(axes, columns, strict=True):
         if isinstance(daily, Mapping):
@@ -234,12 +234,13 @@ def before_after(periods: Sequence[Mapping], metrics: Sequence[str] = BEFORE_AFT
                 title=title or "before and after: mean and 95% interval over replicates")
 
 
-def spending_by_payer(summaries: Mapping[str, Summary], *, title: str | None = None) -> Figure:
+def spending_by_payer(summaries: Mapping[str, Summary], *, title: str | None = None,
+                      size: tuple[float, float] | None = None) -> Figure:
     """Spending per resident-year split into what the insurance fund paid and what patients paid out of
     pocket, one stacked bar per scenario, each part with its 95% interval."""
     labels = list(summaries)
     x = np.arange(len(labels))
-    fig = _figure(max(3.5, 1.3 * len(labels) + 2), 3.4)
+    fig = _figure(*(size or (max(3.5, 1.3 * len(labels) + 2), 3.4)))
     ax = fig.add_subplot()
     bottom = np.zeros(len(labels))
     for metric, label, colour in (("fund_spending_per_capita", "insurance fund", "#1f77b4"),
@@ -354,13 +355,14 @@ def lever_effects(runs: pd.DataFrame, parameters: Sequence[str],
 
 
 # ------------------------------------------------------------------------------------------------ the map
-def county_map(facilities: pd.DataFrame, *, load_max: float = 1.5, title: str | None = None) -> Figure:
+def county_map(facilities: pd.DataFrame, *, load_max: float = 1.5, title: str | None = None,
+               size: tuple[float, float] = (6.4, 4.8)) -> Figure:
     """Facilities at their sites (columns ``x_km``, ``y_km``, ``level``, ``load``), coloured by load: 0 idle,
     1 full (queue as large as a day's outpatient slots, or every bed taken), above 1 overloaded."""
     from matplotlib.colors import Normalize
 
     style = {"village": ("o", 14), "township": ("s", 70), "county": ("^", 160), "out_of_county": ("*", 260)}
-    fig = _figure(6.4, 4.8)
+    fig = _figure(*size)
     ax = fig.add_subplot()
     norm = Normalize(0, load_max)
     points = None
