@@ -40,8 +40,15 @@ BEFORE_AFTER_METRICS = ("spending_per_capita", "oop_share", "wait_days_mean", "l
                         "health_loss_per_1000", "deaths_per_1000_episodes")
 
 
+class Picture(Figure):
+    """A matplotlib Figure that shows itself as a PNG in notebooks, whatever the notebook's backend."""
+
+    def _repr_png_(self) -> bytes:
+        return png_bytes(self)
+
+
 def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Picture(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
@@ -180,7 +187,7 @@ def time_series(daily: pd.DataFrame | Mapping[str, pd.DataFrame], columns: Seque
             ax.plot(smooth.index, smooth.to_numpy(dtype=float), label=name, color=colours[name], lw=1.4)
         for day in reform_days:
             ax.axvline(day, color="0.3", ls=":", lw=1.2)
-            ax.annotate(f"reform, day {day}", (day, 1), xycoords=("data", "axes fraction"), xytext=(3, -10),
+            ax.annotate(f"reform, day {day}", (day, 0), xycoords=("data", "axes fraction"), xytext=(3, 3),
                         textcoords="offset points", fontsize=7, color="0.3")
         ax.set_ylabel(column.replace("_", " "), fontsize=8)
         ax.legend(fontsize=7, ncol=4, loc="upper left", frameon=False)
