@@ -241,13 +241,15 @@ def reform_days(scenario: Scenario) -> list[int]:
 
 
 def describe(demo: DemoModel) -> str:
-    """One line on what is running: day, residents and the levers that differ from the baseline."""
-    changed = [f"{c.label.lower()}: {demo.controls[c.name]}" for c in available_controls()
-               if c.name in demo.controls and c.name not in ("population_size", "payment_model")
-               and c.overrides(demo.controls[c.name], demo.base) != c.overrides(c.default(demo.base), demo.base)]
-    levers = "; ".join(changed) if changed else "same levers as the baseline"
+    """One line on what is running: day, residents, payment model in force and the levers moved from the
+    baseline."""
+    moved = [c for c in available_controls() if c.name in demo.controls and c.name != "population_size"
+             and c.overrides(demo.controls[c.name], demo.base) != c.overrides(c.default(demo.base), demo.base)]
+    shown = [f"{c.label.lower()}: {demo.controls[c.name]}" for c in moved if c.name != "payment_model"]
+    levers = "; ".join(shown) if shown else ("other levers as the baseline" if moved else
+                                              "same levers as the baseline")
     return (f"Day {demo.day} of {demo.days} · {demo.spec.population.size:,} residents · "
-            f"payment: {demo.spec.payment.model} · {levers} (controls take effect on Reset)")
+            f"payment: {demo.county.spec.payment.model} · {levers} (controls take effect on Reset)")
 
 
 # ------------------------------------------------------------------------------------------------ serving

@@ -18,11 +18,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from test_cli import BASELINE, run_cli
 
 from sim import demo
 from sim.loading import ScenarioError, load_scenario_text
 from sim.scenario import IMPLEMENTED_PAYMENT_MODELS
-from tests.test_cli import BASELINE, run_cli
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SMALL = 15_000
@@ -112,7 +112,7 @@ def chromium() -> str:
     else:
         pytest.skip("chromium is not installed and installing it with apt-get needs root")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in ([apt, "update"], [apt, "install", "-y", "--no-install-recommends", "chromium"]):
+    for command in ([apt, "update"], [apt, "install", "-y", "chromium"]):
         done = subprocess.run(prefix + command, capture_output=True, text=True, env=env, timeout=900)
         assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stderr[-2000:]}"
     found = shutil.which("chromium")

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_cli import BASELINE, ROOT, TINY, run_cli
 
 from sim import plots
 from sim.metrics import METRICS
-from tests.test_cli import BASELINE, ROOT, TINY, run_cli
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
