@@ -31,10 +31,16 @@ __all__ = [
     "Problem",
     "ScenarioError",
     "apply_overrides",
+    "format_path",
+    "key_path",
     "load_scenario",
     "load_scenario_text",
+    "parse_mapping",
+    "read_text",
     "scenario_to_yaml",
+    "set_value",
     "validate_file",
+    "validation_problems",
 ]
 
 Path_ = tuple[Any, ...]  # a key path: mapping keys and list indices
@@ -164,8 +170,12 @@ def _yaml_problem(name: str, err: yaml.YAMLError) -> ScenarioError:
     return ScenarioError(f"{name}: invalid YAML: {err}", source=name)
 
 
-def _parse_yaml(text: str, name: str) -> tuple[dict, dict[Path_, int]]:
-    """The top-level mapping of a scenario document and the line of every key in it."""
+_SCENARIO_KEYS = "scenario keys (name, days, population, payment, ...)"
+
+
+def _parse_yaml(text: str, name: str, expected: str = _SCENARIO_KEYS) -> tuple[dict, dict[Path_, int]]:
+    """The top-level mapping of a document and the line of every key in it; ``expected`` names what the
+    mapping should hold, for the messages."""
     loader = _ScenarioLoader(text)
     try:
         node = loader.get_single_node()
@@ -176,13 +186,12 @@ def _parse_yaml(text: str, name: str) -> tuple[dict, dict[Path_, int]]:
     finally:
         loader.dispose()
     if data is None:
-        raise ScenarioError(f"{name}: the file is empty; expected a mapping of scenario keys "
-                            "(name, days, population, payment, ...)", source=name)
+        raise ScenarioError(f"{name}: the file is empty; expected a mapping of {expected}", source=name)
     if not isinstance(data, dict):
         kind = {list: "a list", str: "a string", int: "a number", float: "a number",
                 bool: "a boolean"}.get(type(data), f"a {type(data).__name__}")
         raise ScenarioError(f"{name}: line {node.start_mark.line + 1}: the top level must be a mapping of "
-                            f"scenario keys (name, days, population, payment, ...), not {kind}", source=name)
+                            f"{expected}, not {kind}", source=name)
     if loader.duplicates:
         problems = [Problem(f"{key}: duplicate key (first given on line {first}); each key may appear only "
                             "once in a mapping", line=line) for key, line, first in loader.duplicates]
@@ -347,8 +356,8 @@ def _field_paths(root: type[BaseModel] = Scenario) -> dict[str, list[str]]:
     return found
 
 
-def _unknown_key_message(parent: Path_, key: Any) -> str:
-    model = _model_at(parent)
+def _unknown_key_message(parent: Path_, key: Any, root: type[BaseModel] = Scenario) -> str:
+    model = _model_at(parent, root)
     if model is None:
         return "unknown key"
     allowed = list(model.model_fields)
@@ -356,7 +365,7 @@ def _unknown_key_message(parent: Path_, key: Any) -> str:
     if match:
         return f"unknown key; did you mean '{match[0]}'?"
     here = _format_path(parent) or "the top level"
-    elsewhere = [p for p in _field_paths().get(str(key), []) if p != here]
+    elsewhere = [p for p in _field_paths(root).get(str(key), []) if p != here]
     hint = f" ('{key}' is a key of {' and '.join(elsewhere[:3])})" if elsewhere else ""
     return f"unknown key{hint}; allowed keys at {here}: {', '.join(allowed)}"
 
@@ -377,10 +386,10 @@ def _show(value: Any) -> str:
     return text if len(text) <= _MAX_VALUE_CHARS else text[:_MAX_VALUE_CHARS - 3] + "..."
 
 
-def _data_path(loc: tuple, data: Any, error_type: str) -> Path_:
+def _data_path(loc: tuple, data: Any, error_type: str, root: type[BaseModel] = Scenario) -> Path_:
     """The part of a pydantic error location that names keys and items (union member tags dropped)."""
     path: list[Any] = []
-    annotation: Any = Scenario
+    annotation: Any = root
     node = data
     for position, key in enumerate(loc):
         last = position == len(loc) - 1
@@ -424,16 +433,16 @@ def _short(text: str) -> str:
 
 
 def _problems(err: ValidationError, data: dict, lines: dict[Path_, int],
-              overrides: list[tuple[Path_, str]], source: str) -> list[Problem]:
+              overrides: list[tuple[Path_, str]], source: str, root: type[BaseModel] = Scenario) -> list[Problem]:
     grouped: dict[Path_, dict[str, Any]] = {}
     for error in err.errors(include_url=False):
         kind = error["type"]
-        path = _data_path(tuple(error["loc"]), data, kind)
+        path = _data_path(tuple(error["loc"]), data, kind, root)
         msg = error["msg"]
         if kind == "value_error" and msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         if kind == "extra_forbidden":
-            msg = _unknown_key_message(path[:-1], path[-1] if path else "")
+            msg = _unknown_key_message(path[:-1], path[-1] if path else "", root)
         elif kind == "invalid_key":
             key = error.get("input")
             msg = (f"the key {key!r} is not a string (YAML reads it as {type(key).__name__}); "
@@ -441,7 +450,7 @@ def _problems(err: ValidationError, data: dict, lines: dict[Path_, int],
         elif kind == "missing":
             msg = "required key is missing"
         elif kind in ("model_type", "model_attributes_type", "dict_type"):
-            model = _model_at(path)
+            model = _model_at(path, root)
             if model is not None:
                 msg = f"expected a mapping with keys {', '.join(model.model_fields)}"
         entry = grouped.setdefault(path, {"messages": [], "input": error.get("input"), "kind": kind})
@@ -554,20 +563,51 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     A relative ``case_mix.catalogue`` in the file is resolved against the file's folder (one given in an
     override, against the current folder), so the scenario holds an absolute path.
     """
-    name = str(path)
     file = Path(path)
+    return _build(read_text(file), str(path), file.parent.absolute(), overrides)
+
+
+def read_text(path: str | Path, kind: str = "scenario file") -> str:
+    """A UTF-8 file's text, or a :class:`ScenarioError` saying why it cannot be read."""
+    name = str(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError(f"{name}: no such scenario file", source=name) from None
+        raise ScenarioError(f"{name}: no such {kind}", source=name) from None
     except IsADirectoryError:
-        raise ScenarioError(f"{name}: is a folder, not a scenario file", source=name) from None
+        raise ScenarioError(f"{name}: is a folder, not a {kind}", source=name) from None
     except UnicodeDecodeError as err:
         raise ScenarioError(f"{name}: not UTF-8 text (bad byte at offset {err.start})", source=name) from None
     except OSError as err:
-        raise ScenarioError(f"{name}: cannot read the scenario file: {err.strerror or err}",
-                            source=name) from None
-    return _build(text, name, file.parent.absolute(), overrides)
+        raise ScenarioError(f"{name}: cannot read the {kind}: {err.strerror or err}", source=name) from None
+
+
+def parse_mapping(text: str, name: str, expected: str) -> tuple[dict, dict[Path_, int]]:
+    """A YAML document read with the safe loader of scenario files: its top-level mapping and the line of
+    every key, keyed by key path. Refused tags, YAML errors and duplicate keys raise :class:`ScenarioError`."""
+    return _parse_yaml(text, name, expected)
+
+
+def validation_problems(err: ValidationError, data: dict, lines: dict[Path_, int], root: type[BaseModel],
+                        overrides: Sequence[tuple[Path_, str]] = (), source: str = "--set") -> list[Problem]:
+    """The problems pydantic found in ``data`` (validated as ``root``), each with its line, dotted key path,
+    bad value and what is allowed, in the form scenario errors take."""
+    return _problems(err, data, lines, list(overrides), source, root)
+
+
+def key_path(key: str, source: str = "--set") -> Path_:
+    """``"a.b[2].c"`` -> ``("a", "b", 2, "c")``; a malformed key raises :class:`ScenarioError`."""
+    return _parse_key(key, key, source)
+
+
+def set_value(data: dict, path: Path_, value: Any, text: str, source: str = "--set") -> None:
+    """Set ``value`` at ``path`` inside ``data`` in place, copying the mappings on the way (as overrides do)."""
+    _set_path(data, path, value, text, source)
+
+
+def format_path(path: Path_) -> str:
+    """("a", "b", 2) -> "a.b[2]"."""
+    return _format_path(path)
 
 
 def load_scenario_text(text: str, *, name: str = "<string>", overrides: Sequence[str] = ()) -> Scenario:
