@@ -36,10 +36,37 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="replace --out if it exists")
     run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout, nothing else")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--plot", type=Path, metavar="DIR", help="write the triangle, daily series, spending by "
+                     "payer and before/after bars as PNGs and a self-contained report.html to this folder")
+
+    compare = sub.add_parser(
+        "compare", help="run scenarios on common random numbers and print paired differences",
+        description="Run two or more scenarios on the same seeds (common random numbers: the same residents "
+        "fall ill the same way in every arm, so differences come from policy) and print each arm's metrics "
+        "and its paired difference from the first arm, with 95% intervals.")
+    compare.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files (two or more)")
+    compare.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a value in every arm (repeatable)")
+    compare.add_argument("--seed", type=int, help="seed of every arm (default: the first scenario's)")
+    compare.add_argument("--replicates", type=int, help="replicates per arm (default: the first scenario's)")
+    compare.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON, nothing else")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.add_argument("--report", type=Path, metavar="DIR", help="write the arms' triangle, daily series and "
+                         "spending by payer as PNGs and a self-contained report.html to this folder")
 
     check = sub.add_parser("check", help="validate scenario files without running them")
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    demo = sub.add_parser("demo", help="serve the classroom demo (a web page) on this machine",
+                          description="Serve a web page where a small county runs beside its baseline: controls "
+                          "for the levers, Play / Step / Reset, and live views of the triangle, waits, spending "
+                          "and the county map. Works offline.")
+    demo.add_argument("scenario", type=Path, nargs="?", help="base scenario YAML (default: the schema's defaults)")
+    demo.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
+    demo.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
+    demo.add_argument("--open", action="store_true", help="open the page in a browser")
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     metrics = sub.add_parser("metrics", help="list every metric with its unit and formula")
@@ -52,14 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from sim.conditions import CatalogueError
     from sim.loading import ScenarioError
-    from sim.payment import PaymentNotImplemented
     from sim.runner import InsufficientMemory
 
     try:
-        handler = getattr(args, "handler", None) or {"run": _run, "check": _check, "schema": _schema,
-                                                     "metrics": _metrics}[args.command]
+        handler = getattr(args, "handler", None) or {
+            "run": _run, "compare": _compare, "demo": _demo, "check": _check, "schema": _schema,
+            "metrics": _metrics}[args.command]
         return handler(args)
-    except (ScenarioError, CatalogueError, PaymentNotImplemented, InsufficientMemory, FileExistsError) as err:
+    except (ScenarioError, CatalogueError, InsufficientMemory, FileExistsError) as err:
         print(f"triangle {args.command}: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
@@ -77,12 +104,10 @@ def _run(args) -> int:
     if args.replicates is not None:
         overrides.append(f"replicates={args.replicates}")
     scenario = load_scenario(args.scenario, overrides)
-    from sim.payment import make_payment
-
-    make_payment(scenario.payment)  # fail early on a payment model this version lacks
     results = runner.run_replicates(scenario, workers=args.workers, progress=not args.quiet)
     summary = runner.summarise(results)
-    doc = report.summary_json(scenario.name, len(results), summary)
+    periods = runner.summarise_periods(results)
+    doc = report.summary_json(scenario.name, len(results), summary, periods)
     if args.out:
         report.write_outputs(args.out, scenario_yaml=scenario_to_yaml(scenario), summary=doc, results=results,
                              seed_info={"seed": scenario.seed, "replicate_seeds": [r.seed for r in results]},
@@ -91,9 +116,70 @@ def _run(args) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(report.table(scenario.name, len(results), summary), end="")
+        if periods:
+            print("\n" + report.period_table(periods), end="")
         if args.out:
             print(f"outputs written to {args.out}/")
+    if args.plot:
+        _pictures(args.plot, {scenario.name: results}, {scenario.name: summary}, json_only=args.json,
+                  periods={scenario.name: periods}, reform_days=[entry.day for entry in scenario.timeline])
     return 0
+
+
+def _pictures(folder: Path, results: dict, summaries: dict, *, json_only: bool, **extra) -> None:
+    """``--plot`` / ``--report``: the pictures of finished runs (sim.plots), said on stderr under --json."""
+    import pandas as pd
+
+    from sim import plots
+
+    daily = {name: pd.concat([r.daily.assign(replicate=i) for i, r in enumerate(runs)], ignore_index=True)
+             for name, runs in results.items()}
+    page = plots.write_report(folder, summaries, daily=daily, title=f"triangle: {', '.join(summaries)}", **extra)
+    print(f"pictures written to {folder}/ ({page.name})", file=sys.stderr if json_only else sys.stdout)
+
+
+def _compare(args) -> int:
+    from sim import report, runner
+    from sim.loading import ScenarioError, load_scenario
+
+    if len(args.scenarios) < 2:
+        raise ScenarioError("compare needs two or more scenario files")
+    first = load_scenario(args.scenarios[0], args.overrides)
+    seed = first.seed if args.seed is None else args.seed
+    replicates = args.replicates or first.replicates
+    # Every arm on the same seed and replicates: the same map, residents and illness draws.
+    common = [*args.overrides, f"seed={seed}", f"replicates={replicates}"]
+    arms = [load_scenario(path, common) for path in args.scenarios]
+    names = [a.name if a.name != "unnamed" else Path(p).stem for a, p in zip(arms, args.scenarios, strict=True)]
+    if len(set(names)) < len(names):
+        names = [str(p) for p in args.scenarios]
+    if len({a.population.size for a in arms}) > 1:
+        print("triangle compare: warning: the arms have different population sizes, so their residents differ "
+              "and differences are not paired on the same people", file=sys.stderr)
+    results = [runner.run_replicates(a, workers=args.workers, progress=not args.quiet) for a in arms]
+    summaries = [runner.summarise(r) for r in results]
+    base = [r.metrics for r in results[0]]
+    differences = [runner.paired(base, [r.metrics for r in arm]) for arm in results[1:]]
+    if args.json:
+        doc = {"scenarios": names, "seed": seed, "replicates": replicates,
+               "metrics": dict(zip(names, summaries, strict=True)),
+               "differences": {f"{n} - {names[0]}": d for n, d in zip(names[1:], differences, strict=True)}}
+        print(json.dumps(report._clean(doc), indent=2))
+    else:
+        print(report.compare_table(names, replicates, summaries, differences), end="")
+    if args.report:
+        _pictures(args.report, dict(zip(names, results, strict=True)), dict(zip(names, summaries, strict=True)),
+                  json_only=args.json, differences={f"{n} - {names[0]}": d for n, d in zip(names[1:], differences,
+                                                                                            strict=True)},
+                  note=f"{len(names)} scenarios on common random numbers, {replicates} replicate(s) each; "
+                  f"differences are paired over replicates.")
+    return 0
+
+
+def _demo(args) -> int:
+    from sim import demo
+
+    return demo.serve(args.scenario, args.host, args.port, open_browser=args.open)
 
 
 def _check(args) -> int:

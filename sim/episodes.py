@@ -23,10 +23,11 @@ COLUMNS = {
     "referred": np.bool_, "readmission": np.bool_, "travel_minutes": np.float32,
     "critical_minutes": np.float32, "patience": np.float32, "admission_benefit": np.float32,
     "u_death": np.float32, "u_complication": np.float32, "u_readmission": np.float32,
-    "u_readmit_day": np.float32, "u_stay": np.float32,
+    "u_readmit_day": np.float32, "u_stay": np.float32, "cost_factor": np.float32, "scruple": np.float32,
+    "u_review": np.float32,
     # decided at treatment
-    "intensity": np.float32, "stay_ratio": np.float32, "los_days": np.int16, "admit_day": np.int32,
-    "discharge_day": np.int32,
+    "intensity": np.float32, "stay_ratio": np.float32, "coded_severity": np.int8, "los_days": np.int16,
+    "admit_day": np.int32, "discharge_day": np.int32,
 }
 
 

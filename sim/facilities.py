@@ -19,7 +19,7 @@ from sim.scenario import Scenario
 
 # Per-facility running books; each is a float64 column summed over the run.
 BOOKS = ("visits", "admissions", "bed_days", "revenue", "resource_cost", "fund_income", "oop_income",
-         "referrals_out", "arrivals")
+         "referrals_out", "arrivals", "good_outcomes")
 
 
 @dataclass

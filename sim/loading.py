@@ -500,8 +500,31 @@ def overlay(defaults: Any, given: Any) -> Any:
     return given
 
 
+def _extended(data: dict, name: str, base: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """A scenario with ``extends: other.yaml`` is an overlay on that scenario (read from this file's folder),
+    so a reform is written as what it changes."""
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent:
+        raise ScenarioError(f"{name}: extends = {parent!r}: expected the path of a scenario file", source=name)
+    path = (base / parent).resolve()
+    if path in seen:
+        raise ScenarioError(f"{name}: extends = {parent!r}: scenarios extend each other in a loop", source=name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise ScenarioError(f"{name}: extends = {parent!r}: no such scenario file ({path})", source=name) from None
+    parent_data, _ = _parse_yaml(text, str(path))
+    parent_data = _extended(parent_data, str(path), path.parent, (*seen, path))
+    parent_data = _resolve_catalogue(parent_data, path.parent, False)
+    own = {k: v for k, v in data.items() if k != "extends"}
+    return overlay(parent_data, own)
+
+
 def _build(text: str, name: str, base: Path, overrides: Sequence[str], source: str = "--set") -> Scenario:
     data, lines = _parse_yaml(text, name)
+    data = _extended(data, name, base)
     if isinstance(overrides, str):
         overrides = [overrides]
     parsed = [(_parse_override(o, source)[0], o) for o in overrides]
@@ -511,9 +534,26 @@ def _build(text: str, name: str, base: Path, overrides: Sequence[str], source: s
     data = _resolve_catalogue(data, base, overridden)
     data = overlay(_DEFAULTS, data)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError.from_problems(name, _problems(err, data, lines, parsed, source)) from None
+    _check_timeline(scenario, name, lines)
+    return scenario
+
+
+def _check_timeline(scenario: Scenario, name: str, lines: dict[Path_, int]) -> None:
+    """Every timeline entry must change only what may change mid-run, and leave a valid scenario."""
+    from sim.timeline import TimelineInvalid, resolve
+
+    try:
+        resolve(scenario)
+    except TimelineInvalid as err:
+        problems = []
+        for p in err.problems:
+            where: Path_ = ("timeline", p.index, "set") + ((p.key,) if p.key is not None else ())
+            line = lines.get(where) or lines.get(("timeline", p.index))
+            problems.append(Problem(p.message, path=_format_path(where), line=line))
+        raise ScenarioError.from_problems(name, problems) from None
 
 
 # --------------------------------------------------------------------------------------------- public API

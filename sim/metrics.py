@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.episodes import BED_QUEUE, FORGONE, WAITING
+from sim.episodes import FORGONE
 from sim.levels import COUNTY, IN_COUNTY, OUT_OF_COUNTY, PRIMARY, TOWNSHIP, VILLAGE
 
-GROUPS = ("cost", "access", "quality", "providers")
+GROUPS = ("cost", "access", "quality", "providers", "payment")
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,21 @@ def _person_years(m) -> float:
 
 
 # ----------------------------------------------------------------------------------------------- cost
+def _fund_outlays(m) -> float:
+    return float(m.tally.fund.sum() + m.tally.community_net)
+
+
 @metric("cost", "yuan/resident-year", True)
 def spending_per_capita(m):
-    """sum of all bills (fund + out-of-pocket) / person-years"""
-    return _div(m.tally.charges.sum(), _person_years(m))
+    """(fund outlays + out-of-pocket) / person-years: what payers spent (equal to all bills under
+    fee-for-service)"""
+    return _div(_fund_outlays(m) + m.tally.oop.sum(), _person_years(m))
 
 
 @metric("cost", "yuan/resident-year", True)
 def fund_spending_per_capita(m):
-    """fund payments / person-years"""
-    return _div(m.tally.fund.sum(), _person_years(m))
+    """fund outlays / person-years"""
+    return _div(_fund_outlays(m), _person_years(m))
 
 
 @metric("cost", "yuan/resident-year", True)
@@ -69,8 +74,8 @@ def oop_per_capita(m):
 
 @metric("cost", "share", True)
 def oop_share(m):
-    """out-of-pocket / (fund + out-of-pocket)"""
-    return _div(m.tally.oop.sum(), m.tally.oop.sum() + m.tally.fund.sum())
+    """out-of-pocket / (fund outlays + out-of-pocket)"""
+    return _div(m.tally.oop.sum(), m.tally.oop.sum() + _fund_outlays(m))
 
 
 @metric("cost", "yuan/visit", True)
@@ -144,6 +149,13 @@ def los_mean(m):
     return _div(m.tally.bed_days.sum(), m.tally.discharges.sum())
 
 
+@metric("access", "ratio to clinical stay")
+def stay_ratio_mean(m):
+    """bed-days of discharged inpatients / the clinical stays of the same cases (1 = stays as the case needs;
+    above 1 kept longer, below 1 discharged early)"""
+    return _div(m.tally.bed_days.sum(), m.tally.clinical_bed_days)
+
+
 @metric("access", "share")
 def bed_occupancy(m):
     """occupied bed-days / available bed-days, in-county facilities with beds"""
@@ -167,9 +179,7 @@ def primary_visit_share(m):
 def waiting_at_end_per_1000(m):
     """episodes still waiting for an outpatient slot or a bed on the last day / residents alive x 1,000 (the
     waits of these episodes are not yet in wait_days_mean)"""
-    state = m.episodes.state
-    waiting = int(((state == WAITING) | (state == BED_QUEUE)).sum())
-    return _div(waiting * 1000, m.alive_count)
+    return _div(m.tally.waiting_now * 1000, m.tally.alive_now)
 
 
 @metric("access", "visits/resident-year")
@@ -241,6 +251,15 @@ def _staff_income(m, levels) -> float:
     fac = m.facilities
     years = m.day / 365.0
     sel = np.isin(fac.level, levels)
+    reform = m.spec.policies.salary_reform
+    if reform.enabled:
+        # Annual salary, plus a bonus pool from the community's retained savings shared by good outcomes.
+        in_county = np.isin(fac.level, IN_COUNTY)
+        good = fac.books["good_outcomes"]
+        pool = reform.bonus_pool_share * max(m.tally.community_net, 0.0)
+        bonus = pool * _div(good[sel].sum(), good[in_county].sum()) if good[in_county].sum() else 0.0
+        pay = fac.base_salary[sel] * (1 + reform.salary_uplift) * fac.doctors[sel] * years
+        return _div(pay.sum() + bonus, fac.doctors[sel].sum() * years)
     surplus = fac.books["revenue"][sel] - fac.books["resource_cost"][sel]
     pay = fac.base_salary[sel] * fac.doctors[sel] * years + fac.surplus_bonus_share[sel] * np.maximum(surplus, 0)
     return _div(pay.sum(), fac.doctors[sel].sum() * years)
@@ -249,7 +268,8 @@ def _staff_income(m, levels) -> float:
 @metric("providers", "yuan/doctor-year")
 def staff_income_primary(m):
     """(base salary x doctors + bonus share x positive surplus), summed over village clinics and township
-    centres / their doctor-years"""
+    centres / their doctor-years; under salary reform, (base salary x (1 + salary_uplift) x doctors + their
+    share, by good outcomes, of bonus_pool_share x the community's retained savings) / doctor-years"""
     return _staff_income(m, list(PRIMARY))
 
 
@@ -269,6 +289,40 @@ def provider_surplus_per_capita(m):
 def intensity_mean(m):
     """mean over treated episodes of the intensity chosen by the provider (1 = guideline)"""
     return _div(m.tally.intensity_sum.sum(), m.tally.treated.sum())
+
+
+# ----------------------------------------------------------------------------------------------- payment
+@metric("payment", "relative weight")
+def case_mix_index(m):
+    """mean DRG relative weight of discharges as coded (CMI); rises with upcoding"""
+    return _div(m.tally.coded_weight_sum, m.tally.discharges.sum())
+
+
+@metric("payment", "share", True)
+def upcoding_rate(m):
+    """discharges coded one severity above the case's severity / discharges"""
+    return _div(m.tally.upcoded, m.tally.discharges.sum())
+
+
+@metric("payment", "yuan/point")
+def dip_point_value(m):
+    """points-weighted mean of the DIP point values set at the settlements (nan without DIP)"""
+    return _div(m.tally.dip_settled_value, m.tally.dip_settled_points)
+
+
+@metric("payment", "points/resident-year")
+def dip_points_per_capita(m):
+    """DIP points settled / person-years (nan without DIP)"""
+    if not m.tally.dip_settled_points:
+        return float("nan")
+    return _div(m.tally.dip_settled_points, _person_years(m))
+
+
+@metric("payment", "yuan/resident-year")
+def community_retained_per_capita(m):
+    """change in the medical community's net position (budget received - claims paid, after settlements) /
+    person-years (0 without a global budget)"""
+    return _div(m.tally.community_net, _person_years(m))
 
 
 def compute(model) -> dict[str, float]:

@@ -23,6 +23,7 @@ from scipy.special import ndtri
 
 from sim import episodes as E
 from sim.care_seeking import CareSeeking, CostBeliefs
+from sim.community import build_community
 from sim.conditions import AGE_BANDS, POPULATIONS, Catalogue, load_catalogue
 from sim.facilities import FACILITY_CLASSES, build_facilities, facility_name
 from sim.geography import build_geography
@@ -30,13 +31,15 @@ from sim.learning import TrustLearning
 from sim.levels import LEVELS, N_LEVELS
 from sim.outcomes import capability_factor, delay_factor, realise, risks, years_of_life_lost
 from sim.payer import InsuranceFund
-from sim.payment import make_payment
+from sim.payment import effective_profit_weight, make_payment
+from sim.periods import snapshot
 from sim.population import build_population
 from sim.provider import Cases, Provider, guideline_charges
 from sim.scenario import Scenario
 from sim.tally import MAX_WAIT_DAYS, Tally
+from sim.timeline import resolve
 
-STREAMS = ("population", "onset", "readmission")
+STREAMS = ("population", "onset", "readmission", "enrolment")
 FEMALE_KIND = POPULATIONS.index("female")
 CRITICAL_TRANSFER_PASSES = 3
 OOP_REFRESH_DAYS = 7  # assumption: residents update their price expectations about weekly
@@ -65,14 +68,18 @@ class HealthSystemModel(mesa.Model):
         self.facility_agents = AgentSet(
             [FACILITY_CLASSES[level](self, i, facility_name(self.geo, i))
              for i, level in enumerate(self.geo.facility_level)], random=self.random)
-        self.fund = InsuranceFund(self, scenario.insurance)
-        self.payment = make_payment(scenario.payment)
-        self.provider = Provider(scenario.behaviour.provider, scenario.outcomes, self.cat, self.payment)
+        # Each resident's place in the queue for a family-doctor contract: enrolled when below the share.
+        self.enrolment_draw = self.streams["enrolment"].random(self.pop.size, dtype=np.float32)
         self.option_level = self.geo.facility_level[self.geo.options[0]].astype(np.int64)
-        self.care = CareSeeking(scenario, self.cat, self.option_level)
-        level_price = np.array([getattr(scenario.facilities, n).price_level for n in LEVELS])
-        self.beliefs = CostBeliefs(self.cat, level_price)
-        self.learning = TrustLearning(scenario.behaviour.resident)
+        self.level_price = np.array([getattr(scenario.facilities, n).price_level for n in LEVELS])
+        self.beliefs = CostBeliefs(self.cat, self.level_price)
+        self.fund = InsuranceFund(self, scenario.insurance)
+        self.community = None
+        self.payment = None
+        self._configure(scenario)
+        # Scenario changes scheduled by the timeline, and the tally at each period's start.
+        self.changes = resolve(scenario)
+        self.period_starts: list = []
         self.episodes = E.Episodes(n_options=1 + self.geo.options.shape[1])
         self.scheduled = {"day": np.zeros(0, np.int32), "resident": np.zeros(0, np.int32),
                           "condition": np.zeros(0, np.int16), "severity": np.zeros(0, np.int8)}
@@ -80,6 +87,38 @@ class HealthSystemModel(mesa.Model):
         self.alive_count = self.pop.size
         self._case_cache = None
         self.top_level = int(self.facilities.level.max())
+
+    def _configure(self, spec: Scenario) -> None:
+        """Put a scenario's levers in force: at the start, and on each timeline day."""
+        before, self.spec = getattr(self, "spec_in_force", None), spec
+        self.spec_in_force = spec
+        self.fund.set_rules(spec.insurance)
+        self._case_cache = None  # prices after insurance have changed
+        if spec.payment.model == "global_budget":
+            if self.community is None:
+                self.community = build_community(self, spec, start_day=self.day)
+            self.community.set_rules(spec.payment.global_budget)
+        community = self.community if spec.payment.model == "global_budget" else None
+        dip_state = self.payment.dip if self.payment is not None else None
+        self.payment = make_payment(spec, self.cat, community, dip_state)
+        self.provider = Provider(spec.behaviour.provider, spec.outcomes, self.cat, self.payment,
+                                 profit_weight=effective_profit_weight(spec))
+        self.care = CareSeeking(spec, self.cat, self.option_level)
+        self.learning = TrustLearning(spec.behaviour.resident)
+        self.level_price = np.array([getattr(spec.facilities, n).price_level for n in LEVELS])
+        if before is not None and before.facilities != spec.facilities:
+            fresh = build_facilities(spec, self.geo)
+            for name in ("doctors", "beds", "capability", "price_level", "identification_minutes",
+                         "base_salary", "surplus_bonus_share"):
+                for level, level_name in enumerate(LEVELS):
+                    if getattr(before.facilities, level_name) != getattr(spec.facilities, level_name):
+                        at = self.facilities.level == level
+                        getattr(self.facilities, name)[at] = getattr(fresh, name)[at]
+
+    @property
+    def enrolled(self) -> np.ndarray:
+        """Residents enrolled with a family doctor (capitation)."""
+        return self.enrolment_draw < self.spec.payment.capitation.enrolment_share
 
     # ------------------------------------------------------------------------------------------- running
     def run(self, progress=None) -> HealthSystemModel:
@@ -90,6 +129,13 @@ class HealthSystemModel(mesa.Model):
         return self
 
     def step(self) -> None:
+        for day, spec in self.changes:
+            if day == self.day:
+                self._configure(spec)
+        if self.day == 0 or any(day == self.day for day, _ in self.changes):
+            self.period_starts.append(snapshot(self))
+        if self.community is not None and self.spec.payment.model == "global_budget":
+            self.fund.to_community += self.community.receive_instalment(self.alive_count)
         self._onset()
         self._seek_care()
         self._discharge()
@@ -97,6 +143,7 @@ class HealthSystemModel(mesa.Model):
         self._admit_from_bed_queue()
         self._end_untreated()
         self._complete()
+        self._settle_periodic()
         self.learning.end_of_day(self.pop, self.day)
         self._record()
         self.episodes.compact()
@@ -144,12 +191,16 @@ class HealthSystemModel(mesa.Model):
             "u_readmission": rng.random(n, dtype=np.float32),
             "u_readmit_day": rng.random(n, dtype=np.float32),
             "u_stay": rng.random(n, dtype=np.float32),
+            "z_cost": rng.standard_normal(n, dtype=np.float32),
+            "scruple": rng.exponential(size=n).astype(np.float32),
+            "u_review": rng.random(n, dtype=np.float32),
         }
 
     def _add_episodes(self, resident, condition, severity, draws, readmission) -> None:
         if len(resident) == 0:
             return
         cat, out = self.cat, self.spec.outcomes
+        sd = self.spec.case_mix.cost_dispersion
         age = self.pop.age[resident]
         stakes = (cat.death_risk[condition, severity] * years_of_life_lost(age, out)
                   + cat.complication_risk[condition, severity] * out.complication_daly)
@@ -162,7 +213,9 @@ class HealthSystemModel(mesa.Model):
             "patience": patience, "admission_benefit": admission_benefit,
             "u_death": draws["u_death"], "u_complication": draws["u_complication"],
             "u_readmission": draws["u_readmission"], "u_readmit_day": draws["u_readmit_day"],
-            "u_stay": draws["u_stay"],
+            "u_stay": draws["u_stay"], "scruple": draws["scruple"],
+            "u_review": draws["u_review"],  # whether the fund reviews this claim (coding and need alike)
+            "cost_factor": np.exp(sd * draws["z_cost"] - sd * sd / 2),  # lognormal, mean 1
         }, draws["taste"])
         self.tally.episodes_started += len(resident)
 
@@ -255,14 +308,36 @@ class HealthSystemModel(mesa.Model):
         ep, fac_t, cat = self.episodes, self.facilities, self.cat
         fac = ep.facility[rows]
         c = ep.condition[rows].astype(np.int64)
+        res = ep.resident[rows]
+        level = fac_t.level[fac].astype(np.int64)
+        up = np.minimum(level + 1, self.top_level)
+        community = self.payment.community is not None
+        employee = self.pop.employee[res]
         return Cases(
-            condition=c, severity=ep.severity[rows].astype(np.int64), age=self.pop.age[ep.resident[rows]],
-            capability=fac_t.capability[fac], price_level=fac_t.price_level[fac], has_beds=fac_t.beds[fac] > 0,
-            can_refer=fac_t.level[fac] < self.top_level,
+            condition=c, severity=ep.severity[rows].astype(np.int64), age=self.pop.age[res], level=level,
+            capability=fac_t.capability[fac], price_level=fac_t.price_level[fac],
+            cost_factor=ep.cost_factor[rows].astype(float), has_beds=fac_t.beds[fac] > 0,
+            can_refer=level < self.top_level,
             occupancy=fac_t.occupancy()[fac],
             delay=delay_factor(self.day - ep.seek_day[rows], ep.critical_minutes[rows],
                                cat.delay_harm_per_day[c], cat.critical_harm_per_hour[c], cat.time_critical[c]),
-            admission_benefit=ep.admission_benefit[rows])
+            admission_benefit=ep.admission_benefit[rows],
+            fund_rate_out=self.fund.marginal_rate(level, employee, inpatient=False),
+            fund_rate_in=self.fund.marginal_rate(level, employee, inpatient=True),
+            # what a referral costs elsewhere matters only to a medical community's members
+            fund_rate_up_out=self.fund.marginal_rate(up, employee, inpatient=False) if community else 0.0,
+            fund_rate_up_in=self.fund.marginal_rate(up, employee, inpatient=True) if community else 0.0,
+            price_ratio_up=self.level_price[up] / self.level_price[level] if community else 0.0,
+            capitated=self._capitated(rows, fac),
+            scruple=ep.scruple[rows] * self.spec.behaviour.provider.upcoding_scruple_yuan)
+
+    def _capitated(self, rows: np.ndarray, fac: np.ndarray) -> np.ndarray:
+        """Enrolled residents at their own village clinic or township centre (covered by capitation)."""
+        if not self.payment.uses_capitation:
+            return np.zeros(len(rows), bool)
+        res = self.episodes.resident[rows]
+        own = self.geo.options[self.pop.village[res], :2]
+        return self.enrolled[res] & ((own[:, 0] == fac) | (own[:, 1] == fac))
 
     def _treat(self, rows: np.ndarray) -> None:
         if len(rows) == 0:
@@ -277,6 +352,7 @@ class HealthSystemModel(mesa.Model):
         d = self.provider.decide(self._cases(rows))
         ep.intensity[rows] = d.intensity
         ep.stay_ratio[rows] = d.stay_ratio
+        ep.coded_severity[rows] = ep.severity[rows] + d.code_up
         self._refer(rows[d.refer])
         admitted = rows[d.admit]
         ep.state[admitted] = E.BED_QUEUE
@@ -405,21 +481,6 @@ class HealthSystemModel(mesa.Model):
         stay = np.where(inpatient, los / cat.clinical_los[c, s], 1.0)
         wait = np.where(inpatient, ep.admit_day[rows], self.day) - ep.seek_day[rows]
 
-        # Billing: items scale with intensity, an inpatient's daily bundle with days stayed.
-        outpatient, per_case, daily = guideline_charges(cat, c, s, fac_t.price_level[fac])
-        pay = self.payment
-        items = np.where(inpatient[:, None], per_case, outpatient) * q[:, None]
-        days = np.where(inpatient, daily * stay, 0.0)
-        charges = items + days[:, None] * cat.cost_split[c]
-        cost = items @ (1 / (1 + pay.item_margin)) + days / (1 + pay.bed_day_margin)
-        bill = charges.sum(1)
-        revenue = pay.case_revenue(bill)
-        fund, oop = self.fund.settle(bill, lvl, self.pop.employee[res], inpatient)
-        books = fac_t.books
-        for name, values in (("revenue", revenue), ("resource_cost", cost), ("fund_income", fund),
-                             ("oop_income", oop), ("bed_days", los)):
-            count(books[name], fac, values)
-
         # Outcomes.
         cap = capability_factor(cat.need_level[c, s], fac_t.capability[fac], out)
         delay = delay_factor(wait, ep.critical_minutes[rows], cat.delay_harm_per_day[c],
@@ -434,6 +495,34 @@ class HealthSystemModel(mesa.Model):
         yll = years_of_life_lost(self.pop.age[res], out)
         t.health_loss_daly += float(yll[died].sum() + comp.sum() * out.complication_daly
                                     + readmit.sum() * out.readmission_daly + wrong_admission.sum())
+
+        # Billing: items scale with intensity, an inpatient's daily bundle with days stayed, and an inpatient
+        # complication adds its treatment. The case's own resource use scales the whole bill.
+        pay = self.payment
+        price = fac_t.price_level[fac] * ep.cost_factor[rows]
+        outpatient, per_case, daily = guideline_charges(cat, c, s, price)
+        items = np.where(inpatient[:, None], per_case, outpatient) * q[:, None]
+        cc = inpatient & comp
+        items += (cc * out.complication_cost_share * (per_case.sum(1) + daily))[:, None] * cat.cost_split[c]
+        days = np.where(inpatient, daily * stay, 0.0)
+        charges = items + days[:, None] * cat.cost_split[c]
+        cost = items @ (1 / (1 + pay.item_margin)) + days / (1 + pay.bed_day_margin)
+        bill = charges.sum(1)
+        coded = np.where(inpatient, ep.coded_severity[rows], s).astype(np.int64)
+        claims = pay.settle(self.fund, fac_t, fac=fac, level=lvl, c=c, s=s, coded_s=coded, cc=cc,
+                            inpatient=inpatient, bill=bill, employee=self.pop.employee[res],
+                            capitated=self._capitated(rows, fac), admission_benefit=benefit,
+                            u_review=ep.u_review[rows])
+        revenue, fund, oop = claims.revenue, claims.fund, claims.oop
+        books = fac_t.books
+        for name, values in (("revenue", revenue), ("resource_cost", cost), ("fund_income", fund),
+                             ("oop_income", oop), ("bed_days", los), ("good_outcomes", ~died & ~comp)):
+            count(books[name], fac, values)
+        t.coded_weight_sum += float(claims.coded_weight.sum())
+        t.upcoded += int(claims.upcoded.sum())
+        t.audit_recovered += float(claims.recovered.sum())
+        t.admissions_refused += int(claims.refused.sum())
+
         self._schedule_readmissions(rows[readmit])
         self._die(res[died])
         self.learning.learn(self.pop, res, lvl, self.day,
@@ -461,11 +550,37 @@ class HealthSystemModel(mesa.Model):
         t.critical_treated += int(crit.sum())
         t.clinical_bed_days += float(cat.clinical_los[c, s][inpatient].sum())
         day = self.day
-        for name, col in (("wait_days_sum", 14), ("treated", 0), ("spending", (1, 4)), ("fund", 7), ("oop", 8)):
+        for name, col in (("wait_days_sum", 14), ("treated", 0), ("spending", 9), ("fund", 7), ("oop", 8)):
             t.day_row(day, name)[:] += sums[:, col] if isinstance(col, int) else sums[:, col[0]:col[1]].sum(1)
         t.ended += np.bincount(np.where(died, E.DIED, np.where(comp, E.COMPLICATION, E.RECOVERED)),
                                minlength=len(E.END_STATES))
         ep.end(rows)
+
+    def _settle_periodic(self) -> None:
+        """Payments due at the end of the day: DIP settlements, capitation instalments, the community's budget
+        settlement."""
+        paid = self.payment.end_of_day(self)
+        if paid.any():
+            fac_t = self.facilities
+            count(fac_t.books["revenue"], np.arange(fac_t.n), paid)
+            count(fac_t.books["fund_income"], np.arange(fac_t.n), paid)
+            by_level = np.bincount(fac_t.level, paid, minlength=N_LEVELS)
+            self.fund.spending += by_level
+            self.tally.fund += by_level
+            self.tally.provider_revenue += by_level
+            self.tally.day_row(self.day, "fund")[:] += by_level
+            self.tally.day_row(self.day, "spending")[:] += by_level
+            if self.community is not None and self.payment.community is not None:
+                self.community.pay_claims(float(paid.sum()))
+        if self.community is not None and self.payment.community is not None:
+            self.fund.to_community += self.community.settle_if_due(self.day)
+        if self.community is not None:
+            self.tally.community_net = self.community.net_position
+        history = self.payment.dip["history"]
+        if history and history[-1][0] == self.day:
+            _, value, points = history[-1]
+            self.tally.dip_settled_points += points
+            self.tally.dip_settled_value += value * points
 
     def _schedule_readmissions(self, rows: np.ndarray) -> None:
         if len(rows) == 0:
@@ -498,3 +613,6 @@ class HealthSystemModel(mesa.Model):
         t.occupied_bed_days += by_level(np.minimum(fac_t.occupied, fac_t.beds).astype(float))
         t.available_bed_days += by_level(fac_t.beds.astype(float))
         t.person_days += self.alive_count
+        t.alive_now = self.alive_count
+        state = self.episodes.state
+        t.waiting_now = int(((state == E.WAITING) | (state == E.BED_QUEUE)).sum())

@@ -1,8 +1,10 @@
 """The insurance fund (医保): an agent with its own books that turns a bill into fund and out-of-pocket shares.
 
-Inpatient bills: the fund pays ``reimbursement[scheme, level]`` of the eligible cost above the level's
-deductible. Outpatient bills: the fund pays ``outpatient_reimbursement[scheme, level]`` of the eligible cost.
-The resident pays the rest, so fund + out-of-pocket = bill, to the yuan.
+Inpatient bills: the resident pays the deductible, the ineligible part, and ``1 - reimbursement[scheme,
+level]`` of the eligible cost above the deductible. Outpatient bills: ``1 - outpatient_reimbursement``
+of the eligible cost plus the ineligible part. The copayment is always computed from the itemised bill, as
+in China under every payment model; what the fund pays is then whatever the payment model pays the provider
+less the copayment (``sim.payment``), so provider revenue = fund + out-of-pocket, to the yuan.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ class InsuranceFund(mesa.Agent):
     def __init__(self, model: mesa.Model, insurance: Insurance) -> None:
         super().__init__(model)
         self.set_rules(insurance)
-        self.spending = np.zeros(N_LEVELS)          # fund paid, by level of the treating facility
+        self.spending = np.zeros(N_LEVELS)          # fund money that reached providers, by level
         self.out_of_pocket = np.zeros(N_LEVELS)     # residents paid, by level
+        self.to_community = 0.0                     # budget instalments and settlements (global budget)
 
     def set_rules(self, insurance: Insurance) -> None:
         self.inpatient_rate = np.vstack([_by_level(insurance.reimbursement),
@@ -34,6 +37,8 @@ class InsuranceFund(mesa.Agent):
                                           _by_level(insurance.employee_outpatient_reimbursement)])
         self.deductible = _by_level(insurance.deductible)
         self.eligible_share = _by_level(insurance.eligible_share)
+        # [inpatient, scheme, level]: the fund's share of one more yuan (inpatients: above the deductible)
+        self._marginal = np.stack([self.outpatient_rate, self.inpatient_rate]) * self.eligible_share
 
     def fund_share(self, bill: np.ndarray, level: np.ndarray, employee: np.ndarray,
                    inpatient: np.ndarray) -> np.ndarray:
@@ -44,11 +49,12 @@ class InsuranceFund(mesa.Agent):
         rate = np.where(inpatient, self.inpatient_rate[scheme, level], self.outpatient_rate[scheme, level])
         return above * rate
 
-    def settle(self, bill: np.ndarray, level: np.ndarray, employee: np.ndarray,
-               inpatient: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pay claims: returns (fund, out_of_pocket) per bill and books them by level."""
-        fund = self.fund_share(bill, level, employee, inpatient)
-        oop = bill - fund
+    def marginal_rate(self, level: np.ndarray, employee: np.ndarray, inpatient: bool) -> np.ndarray:
+        """Share of one more yuan of a bill that the fund pays (inpatients: above the deductible)."""
+        return self._marginal[int(inpatient)][employee.view(np.int8), level]
+
+    def book(self, fund: np.ndarray, oop: np.ndarray, level: np.ndarray) -> None:
+        """Record claims paid (the fund part, negative when an audit recovers more than it pays) and
+        residents' payments, by level of the treating facility."""
         self.spending += np.bincount(level, weights=fund, minlength=N_LEVELS)
         self.out_of_pocket += np.bincount(level, weights=oop, minlength=N_LEVELS)
-        return fund, oop

@@ -11,12 +11,19 @@ where margin = what the payment model pays - resource cost. With the quadratic r
 
 with m_q the margin of one more unit of intensity, H_q the health stakes (DALY) that intensity moves and h
 the over- or under-treatment curvature on the side the margin pushes toward; likewise s* with the daily
-margin less a bed shadow price that rises as beds fill. Under fee-for-service every extra item and bed-day
-earns a margin, so q* and s* exceed 1 and rise with profit_weight; with profit_weight 0 they are exactly 1.
+margin less a bed shadow price that rises as beds fill. The payment model (``sim.payment``) enters only
+through the revenue terms ``fixed + marginal x bill``: under fee-for-service every extra item and bed-day
+earns more than it costs, so q* and s* exceed 1 and rise with profit_weight; under DRG and DIP the marginal
+item earns nothing, so they fall below 1; a member of a medical community under a global budget sees the fund's
+part of every yuan cost its community, so it rations too. With profit_weight 0, q* = s* = 1 under every
+payment model.
 
-Referral: refer up when the health gain of a capable facility, valued in yuan, beats the margin lost by
-letting the case go plus the friction of referring. Admission: admit when the episode's admission benefit
-plus the weighted extra margin of an inpatient case is positive.
+Admission: admit when the episode's admission benefit (valued) plus the weighted difference between the
+margins of the case admitted and treated as an outpatient, each at its chosen q and s, is positive: a DRG
+payment that exceeds the cost of a short stay makes marginal admissions pay. Referral: refer up when the
+health gain of a capable facility, valued in yuan, beats the margin lost by letting the case go (a costly
+case under DRG has a negative margin, so it goes more easily), plus the friction of referring. Coding: see
+``sim.drg``.
 """
 
 from __future__ import annotations
@@ -39,13 +46,22 @@ class Cases:
     condition: np.ndarray
     severity: np.ndarray
     age: np.ndarray
+    level: np.ndarray             # of the facility seeing the case
     capability: np.ndarray        # of the facility seeing the case
-    price_level: np.ndarray
+    price_level: np.ndarray       # of the facility (its level coefficient under DRG and DIP)
+    cost_factor: np.ndarray       # the case's own resource use relative to its group (seen by the provider)
     has_beds: np.ndarray
     can_refer: np.ndarray         # a facility of a higher level exists to refer to
     occupancy: np.ndarray
     delay: np.ndarray             # delay factor already incurred
     admission_benefit: np.ndarray  # DALY gained by admitting rather than treating as an outpatient
+    fund_rate_out: np.ndarray     # share of one more yuan of an outpatient bill the fund pays
+    fund_rate_in: np.ndarray      # ... of an inpatient bill
+    fund_rate_up_out: np.ndarray  # the same shares at the level a referral would go to
+    fund_rate_up_in: np.ndarray
+    price_ratio_up: np.ndarray    # that level's prices relative to this facility's
+    capitated: np.ndarray         # enrolled resident at their own primary facility
+    scruple: np.ndarray           # the provider's cost of coding this case up (yuan)
 
 
 @dataclass
@@ -54,6 +70,7 @@ class Decisions:
     admit: np.ndarray
     intensity: np.ndarray
     stay_ratio: np.ndarray
+    code_up: np.ndarray
 
 
 def guideline_charges(cat: Catalogue, c, s, price_level):
@@ -70,8 +87,11 @@ def guideline_charges(cat: Catalogue, c, s, price_level):
 class Provider:
     """Decision rules shared by every facility; the facility's own numbers come in through ``Cases``."""
 
-    def __init__(self, behaviour: ProviderBehaviour, outcomes: Outcomes, catalogue: Catalogue, payment):
+    def __init__(self, behaviour: ProviderBehaviour, outcomes: Outcomes, catalogue: Catalogue, payment,
+                 profit_weight: float | None = None):
         self.b = behaviour
+        # The weight on margin in force: behaviour.profit_weight, lowered under salary reform.
+        self.profit_weight = behaviour.profit_weight if profit_weight is None else profit_weight
         self.outcomes = outcomes
         self.cat = catalogue
         self.payment = payment
@@ -79,18 +99,19 @@ class Provider:
 
     def decide(self, cases: Cases) -> Decisions:
         b, cat, pay = self.b, self.cat, self.payment
+        pw = self.profit_weight
         c, s = cases.condition, cases.severity
-        outpatient, per_case, daily = guideline_charges(cat, c, s, cases.price_level)
+        outpatient, per_case, daily = guideline_charges(cat, c, s, cases.price_level * cases.cost_factor)
+        bill_out, items_in = outpatient.sum(1), per_case.sum(1)
+        t = pay.terms(cases, bill_out, items_in + daily, pw)
         cost_share = 1.0 / (1.0 + pay.item_margin)
-        mr = pay.marginal_revenue_per_charge
-        # Margin of one more unit of intensity (q) and of stay (s), and margins of whole cases at guideline.
-        m_q_out = outpatient @ (mr - cost_share)
-        m_q_in = per_case @ (mr - cost_share)
+        # Margin of one more unit of intensity (q) and of stay (s): revenue = fixed + marginal x bill.
+        cost_out, cost_in = outpatient @ cost_share, per_case @ cost_share
         day_cost = daily / (1.0 + pay.bed_day_margin)
+        m_q_out = t.marginal_out * bill_out - cost_out
+        m_q_in = t.marginal_in * items_in - cost_in
         pressure = np.maximum((cases.occupancy - OCCUPANCY_PRESSURE_START) / (1 - OCCUPANCY_PRESSURE_START), 0.0)
-        m_s = daily * mr - day_cost - b.bed_shadow_price_yuan * cat.clinical_los[c, s] * pressure
-        out_margin = pay.case_revenue(outpatient.sum(1)) - outpatient @ cost_share
-        in_margin = pay.case_revenue(per_case.sum(1) + daily) - per_case @ cost_share - day_cost
+        m_s = t.marginal_in * daily - day_cost - b.bed_shadow_price_yuan * cat.clinical_los[c, s] * pressure
 
         # Health stakes in DALY at guideline treatment, here and at a capable facility.
         yll = years_of_life_lost(cases.age, self.outcomes)
@@ -101,29 +122,38 @@ class Provider:
                     + cat.readmission_risk[c, s] * self.readmission_daly)
         value = b.benefit_weight * b.value_per_daly_yuan
 
+        q_out = self._optimum(pw, m_q_out, stakes_q, b.overtreatment_harm, b.undertreatment_harm,
+                              b.min_intensity, b.max_intensity)
+        q_in = self._optimum(pw, m_q_in, stakes_q, b.overtreatment_harm, b.undertreatment_harm,
+                             b.min_intensity, b.max_intensity)
+        stay = self._optimum(pw, m_s, stakes_s, b.overstay_harm, b.understay_harm, b.min_stay, b.max_stay)
+        # Margins of the whole case as the provider would treat it, as an outpatient or admitted.
+        out_margin = t.fixed_out + m_q_out * q_out
+        in_margin = t.fixed_in + m_q_in * q_in + m_s * stay
+
         # Admission: benefit of admitting (DALY, valued) plus the weighted extra margin of an inpatient case.
-        admit = cases.has_beds & (value * cases.admission_benefit + b.profit_weight * (in_margin - out_margin) > 0)
+        admit = cases.has_beds & (value * cases.admission_benefit + pw * (in_margin - out_margin) > 0)
         admit |= cases.has_beds & (cat.admission_need[c, s] >= 1.0)
         admit &= cat.admission_need[c, s] > 0.0
 
-        # Referral up: health gained at a capable facility vs margin lost and friction.
+        # Referral up: health gained at a capable facility vs margin lost (and, for a community member, the
+        # fund money its community pays elsewhere) plus friction.
         gain = value * clinical * cases.delay * (cap - 1.0)
-        margin_kept = np.where(admit, in_margin, out_margin)
+        margin_kept = np.where(admit, in_margin + t.referral_cost_in, out_margin + t.referral_cost_out)
         needs_bed = ~cases.has_beds & (cases.admission_benefit > 0) & (cat.admission_need[c, s] > 0)
-        refer = ((gain > b.profit_weight * margin_kept + b.referral_friction_yuan) | needs_bed) & cases.can_refer
+        refer = ((gain > pw * margin_kept + b.referral_friction_yuan) | needs_bed) & cases.can_refer
 
-        m_q = np.where(admit, m_q_in, m_q_out)
-        intensity = self._optimum(m_q, stakes_q, b.overtreatment_harm, b.undertreatment_harm,
-                                  b.min_intensity, b.max_intensity)
-        stay = self._optimum(m_s, stakes_s, b.overstay_harm, b.understay_harm, b.min_stay, b.max_stay)
-        return Decisions(refer=refer, admit=admit & ~refer, intensity=intensity, stay_ratio=stay)
+        intensity = np.where(admit, q_in, q_out)
+        admit &= ~refer
+        return Decisions(refer=refer, admit=admit, intensity=intensity, stay_ratio=stay,
+                         code_up=admit & t.code_up)
 
-    def _optimum(self, margin, stakes, over, under, lo, hi):
+    def _optimum(self, profit_weight, margin, stakes, over, under, lo, hi):
         """argmax of profit_weight x margin x (r - 1) - value x stakes x h x (r - 1)^2 over r in [lo, hi]."""
         b = self.b
         curvature = np.where(margin > 0, over, under)
         denom = 2.0 * b.benefit_weight * b.value_per_daly_yuan * stakes * curvature
-        push = b.profit_weight * margin
+        push = profit_weight * margin
         # Where the stakes are zero, any push goes to the bound; no push leaves the guideline.
         unbounded = np.where(push > 0, np.inf, np.where(push < 0, -np.inf, 0.0))
         ratio = 1.0 + np.divide(push, denom, out=unbounded, where=denom > 0)

@@ -31,15 +31,57 @@ def _fmt(x: float | None) -> str:
 
 
 def table(name: str, replicates: int, summary: dict[str, dict]) -> str:
-    """The summary grouped as cost / access / quality / providers, one metric a line."""
+    """The summary grouped as cost / access / quality / providers / payment, one metric a line."""
     lines = [f"{name}: {replicates} replicate(s); mean and 95% interval over replicates", ""]
     for group in GROUPS:
         lines.append(group.upper())
         for metric in (m for m in METRICS.values() if m.group == group):
             s = summary[metric.name]
-            ci = s["ci95"]
-            interval = f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
-            lines.append(f"  {metric.name:<32}{_fmt(s['mean']):>12}  {interval:<26}{metric.unit}")
+            lines.append(f"  {metric.name:<32}{_fmt(s['mean']):>12}  {_interval(s):<26}{metric.unit}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _interval(s: dict) -> str:
+    ci = s["ci95"]
+    return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
+
+
+def period_table(periods: list[dict]) -> str:
+    """Before / after / change (paired, with interval) for each timeline period after the first."""
+    if len(periods) < 2:
+        return ""
+    lines = []
+    first = periods[0]
+    for p in periods[1:]:
+        lines.append(f"PERIODS: days {first['start_day']}-{first['end_day'] - 1} (before) vs days "
+                     f"{p['start_day']}-{p['end_day'] - 1} (after); change is paired over replicates")
+        lines.append(f"  {'metric':<32}{'before':>12}{'after':>12}{'change':>12}  {'95% interval of change':<26}")
+        for group in GROUPS:
+            for metric in (m for m in METRICS.values() if m.group == group):
+                b, a = first["metrics"][metric.name], p["metrics"][metric.name]
+                ch = p["change_from_first"][metric.name]
+                lines.append(f"  {metric.name:<32}{_fmt(b['mean']):>12}{_fmt(a['mean']):>12}"
+                             f"{_fmt(ch['mean']):>12}  {_interval(ch):<26}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def compare_table(names: list[str], replicates: int, summaries: list[dict], differences: list[dict]) -> str:
+    """Each arm's mean and each later arm's paired difference from the first, with its interval."""
+    lines = [f"{len(names)} scenarios on common random numbers, {replicates} replicate(s) each; differences are "
+             f"paired (arm - {names[0]}), mean and 95% interval", ""]
+    head = f"  {'metric':<32}" + "".join(f"{n[:14]:>15}" for n in names)
+    head += "".join(f"  {'diff ' + n[:20]:<40}" for n in names[1:])
+    for group in GROUPS:
+        lines.append(group.upper())
+        lines.append(head)
+        for metric in (m for m in METRICS.values() if m.group == group):
+            row = f"  {metric.name:<32}" + "".join(f"{_fmt(s[metric.name]['mean']):>15}" for s in summaries)
+            for d in differences:
+                cell = f"{_fmt(d[metric.name]['mean'])} {_interval(d[metric.name])}"
+                row += f"  {cell:<40}"
+            lines.append(row)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -55,8 +97,11 @@ def _clean(obj):
     return obj
 
 
-def summary_json(name: str, replicates: int, summary: dict[str, dict]) -> dict:
-    return _clean({"scenario": name, "replicates": replicates, "metrics": summary})
+def summary_json(name: str, replicates: int, summary: dict[str, dict], periods: list[dict] | None = None) -> dict:
+    doc = {"scenario": name, "replicates": replicates, "metrics": summary}
+    if periods:
+        doc["periods"] = periods
+    return _clean(doc)
 
 
 def write_outputs(out: Path, *, scenario_yaml: str, summary: dict, results, seed_info: dict,

@@ -10,7 +10,7 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 
 import numpy as np
@@ -36,6 +36,7 @@ class RunResult:
     metrics: dict[str, float]
     daily: pd.DataFrame
     facilities: pd.DataFrame
+    periods: list[dict] = field(default_factory=list)  # by timeline period; empty without a timeline
 
 
 def replicate_seed(seed: int, replicate: int) -> int:
@@ -45,9 +46,11 @@ def replicate_seed(seed: int, replicate: int) -> int:
 
 def run_once(scenario: Scenario, seed: int, progress: Callable[[int], None] | None = None) -> RunResult:
     from sim.model import HealthSystemModel  # imported here so worker processes import lazily
+    from sim.periods import period_metrics
 
     model = HealthSystemModel(scenario, seed=seed).run(progress)
-    return RunResult(seed, M.compute(model), daily_table(model), facility_table(model))
+    periods = period_metrics(model) if scenario.timeline else []
+    return RunResult(seed, M.compute(model), daily_table(model), facility_table(model), periods)
 
 
 def daily_table(model) -> pd.DataFrame:
@@ -125,19 +128,40 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, workers: i
     return results
 
 
+def interval(values) -> dict:
+    """Mean and 95% t-interval of the finite values (interval null with fewer than two)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return {"mean": None, "ci95": None}
+    mean = float(values.mean())
+    if len(values) < 2:
+        return {"mean": mean, "ci95": None}
+    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    return {"mean": mean, "ci95": [mean - half, mean + half]}
+
+
 def summarise(results: list[RunResult]) -> dict[str, dict]:
     """Mean and 95% t-interval over replicates for every metric (interval null with one replicate)."""
-    out = {}
-    for name in M.METRICS:
-        values = np.array([r.metrics[name] for r in results], dtype=float)
-        values = values[np.isfinite(values)]
-        if len(values) == 0:
-            out[name] = {"mean": None, "ci95": None}
-            continue
-        mean = float(values.mean())
-        if len(values) < 2:
-            out[name] = {"mean": mean, "ci95": None}
-            continue
-        half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
-        out[name] = {"mean": mean, "ci95": [mean - half, mean + half]}
+    return {name: interval([r.metrics[name] for r in results]) for name in M.METRICS}
+
+
+def paired(a: list[dict], b: list[dict]) -> dict[str, dict]:
+    """Paired differences b - a, replicate by replicate (both arms on the same seeds), with intervals."""
+    return {name: interval([y[name] - x[name] for x, y in zip(a, b, strict=True)]) for name in M.METRICS}
+
+
+def summarise_periods(results: list[RunResult]) -> list[dict]:
+    """Per period: metrics over replicates and the paired change from the first period."""
+    if not results or not results[0].periods:
+        return []
+    first = [r.periods[0]["metrics"] for r in results]
+    out = []
+    for i, period in enumerate(results[0].periods):
+        these = [r.periods[i]["metrics"] for r in results]
+        entry = {"start_day": period["start_day"], "end_day": period["end_day"],
+                 "metrics": {name: interval([m[name] for m in these]) for name in M.METRICS}}
+        if i > 0:
+            entry["change_from_first"] = paired(first, these)
+        out.append(entry)
     return out

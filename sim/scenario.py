@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 LEVELS = ("village", "township", "county", "out_of_county")
 PaymentModel = Literal["fee_for_service", "drg", "dip", "global_budget", "capitation"]
-IMPLEMENTED_PAYMENT_MODELS = ("fee_for_service",)
+IMPLEMENTED_PAYMENT_MODELS = ("fee_for_service", "drg", "dip", "global_budget", "capitation")
+# How a facility's claims are valued (a global budget is a purse around the claims, not a way to value them).
+ClaimModel = Literal["fee_for_service", "drg", "dip", "capitation"]
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -242,10 +244,129 @@ class FeeSchedule(Strict):
                                   "share of cost", "assumption: bed fees set near or below cost", ge=-0.9)
 
 
+class DRG(Strict):
+    """Diagnosis-related groups (按病种分组付费): a fixed payment per inpatient case by its group."""
+
+    base_rate_yuan: float | None = param(
+        None, "Payment for a case of relative weight 1 at county-hospital prices; each facility's payment is "
+        "multiplied by its level's price_level (the level coefficient). null = budget-neutral: the mean "
+        "guideline inpatient bill of the catalogue's admissions at county prices.", "yuan/case",
+        "assumption: budget neutrality at guideline care, as DRG pilots set base rates from history", gt=0)
+    outlier_threshold: float = param(
+        2.5, "A case whose bill exceeds this multiple of its DRG payment is a high-cost outlier.", "ratio",
+        "assumption, typical of CHS-DRG local rules (2-3x)", gt=1)
+    outlier_share: float = param(
+        0.7, "Share of the bill above the outlier threshold that the fund pays on top of the DRG payment.",
+        "share", "assumption", ge=0, le=1)
+    audit_rate: float = param(
+        0.05, "Share of DRG claims the fund audits for coding; an upcoded claim found is recovered and fined.",
+        "share of claims", "assumption", ge=0, le=1)
+    penalty_multiple: float = param(
+        2.0, "Fine on an upcoded claim found by audit, as a multiple of the overpayment (on top of recovering "
+        "it).", "x overpayment", "Regulations on the supervision of medical insurance funds (2021): fines of "
+        "2-5x the amount obtained", ge=0)
+    admission_review_rate: float = param(
+        0.0, "Share of DRG admissions the fund reviews before paying; a reviewed admission that was not "
+        "needed (its admission benefit is negative) is not paid by the fund.", "share of admissions",
+        "policy lever (0 = no review)", ge=0, le=1)
+
+
+class DIP(Strict):
+    """Diagnosis-intervention packet (按病种分值付费): cases earn points; a point's money value is set at each
+    settlement from the regional budget, so one hospital's extra volume lowers every hospital's price."""
+
+    fund_budget_per_resident_year_yuan: float = param(
+        1_100, "Fund budget for inpatient care paid by DIP, per resident-year. The point value of a period is "
+        "(budget + patients' payments for DIP cases) / points earned.", "yuan/resident-year",
+        "assumption: near the baseline county's fee-for-service inpatient fund spending (~1,140 yuan per "
+        "resident-year, measured on a 30,000-resident baseline county)", gt=0)
+    settlement_days: int = param(30, "Days between settlements of the point value.", "days",
+                                 "monthly settlement with annual clearing, as in most DIP regions", ge=1,
+                                 le=365)
+    initial_point_value_yuan: float | None = param(
+        None, "Point value providers expect before the first settlement. null = the DRG base rate / 100 "
+        "(budget neutral at guideline care).", "yuan/point", "assumption", gt=0)
+
+
+class GlobalBudget(Strict):
+    """A prospective budget to the medical community (医共体总额付费): it pays its members' claims and its
+    residents' out-of-county care from the budget, and keeps or bears part of the difference."""
+
+    budget_per_resident_year_yuan: float = param(
+        1_150, "Fund budget per covered resident-year; it must also pay for residents' out-of-county care.",
+        "yuan/resident-year", "assumption: a budget set to save, ~6% below the baseline county's "
+        "fee-for-service fund spending (1,219 measured with `triangle run scenarios/baseline.yaml "
+        "--replicates 2`)", gt=0)
+    savings_retained_share: float = param(
+        1.0, "Share of a year's saving (budget - claims) the community keeps.", "share",
+        "DOMAIN.md: 结余留用 (savings retained), Sanming and Youxi", ge=0, le=1)
+    overspend_shared_share: float = param(
+        1.0, "Share of a year's overspend the community bears (1 = 超支不补, overspend not covered).",
+        "share", "DOMAIN.md: 超支不补 (overspend not covered), Sanming", ge=0, le=1)
+    settlement_days: int = param(365, "Days between settlements of the budget.", "days", "annual settlement",
+                                 ge=30, le=3650)
+
+
+class Capitation(Strict):
+    """A sum per enrolled resident for primary outpatient care (按人头付费), enrolled through family doctors."""
+
+    yuan_per_enrolled_year: float = param(
+        180, "Fund payment per enrolled resident-year for outpatient care at their own village clinic and "
+        "township centre.", "yuan/enrolled resident-year",
+        "assumption: above the fund's fee-for-service outpatient spending at every level (~120 yuan per "
+        "resident-year, measured on a 30,000-resident baseline county), as contracts also pay for "
+        "management", ge=0)
+    enrolment_share: float = param(
+        0.43, "Share of residents enrolled (contracted with a family doctor team).", "share",
+        "DOMAIN.md (Xiangtan): 43% of households contracted", ge=0, le=1)
+    township_share: float = param(
+        0.5, "Share of each enrollee's capitation paid to the township centre (the rest to the village "
+        "clinic).", "share", "assumption", ge=0, le=1)
+
+
+class PaymentByLevel(Strict):
+    """Per-level claim models overriding `model` (null = follow `model`)."""
+
+    village: ClaimModel | None = None
+    township: ClaimModel | None = None
+    county: ClaimModel | None = None
+    out_of_county: ClaimModel | None = None
+
+
 class Payment(Strict):
     model: PaymentModel = param(
-        "fee_for_service", "How the insurance fund pays providers.", "choice", "policy lever")
+        "fee_for_service", "How the insurance fund pays providers: fee_for_service (every item and bed-day), "
+        "drg and dip (inpatient cases by group or points; outpatient care stays fee-for-service), capitation "
+        "(primary outpatient care of enrolled residents; the rest fee-for-service), global_budget (the "
+        "in-county facilities form a medical community paid a budget per resident; claims inside it are "
+        "valued fee-for-service unless `by_level` says otherwise).", "choice", "policy lever")
+    by_level: PaymentByLevel = Field(
+        PaymentByLevel(), description="Per-level mixes, e.g. {village: capitation, township: capitation, "
+        "county: drg}. Capitation is allowed at village and township only.")
     fee_schedule: FeeSchedule = FeeSchedule()
+    drg: DRG = DRG()
+    dip: DIP = DIP()
+    global_budget: GlobalBudget = GlobalBudget()
+    capitation: Capitation = Capitation()
+
+    @model_validator(mode="after")
+    def _capitation_is_primary(self) -> Payment:
+        for level in ("county", "out_of_county"):
+            if getattr(self.by_level, level) == "capitation":
+                raise ValueError(f"by_level.{level} = 'capitation': capitation pays primary care; allowed at "
+                                 "village and township only")
+        return self
+
+    def claim_model(self, level: str) -> str:
+        """How claims of a facility of this level are valued."""
+        chosen = getattr(self.by_level, level)
+        if chosen is not None:
+            return chosen
+        if self.model == "global_budget":
+            return "fee_for_service"
+        if self.model == "capitation":
+            return "capitation" if level in ("village", "township") else "fee_for_service"
+        return self.model
 
 
 # --------------------------------------------------------------------------------------------- behaviour
@@ -269,8 +390,9 @@ class ProviderBehaviour(Strict):
         0.2, "Curvature of readmission and complication risk above the clinical stay (hospital infection, "
         "deconditioning).", "per (stay ratio)^2", "assumption, to calibrate", ge=0)
     understay_harm: float = param(
-        2.0, "Curvature of readmission and complication risk below the clinical stay (early discharge).",
-        "per (stay ratio)^2", "assumption, to calibrate", ge=0)
+        15.0, "Curvature of readmission and complication risk below the clinical stay (early discharge).",
+        "per (stay ratio)^2", "calibrated: with it, DRG brings the baseline county's stays from ~9.3 to ~6.9 "
+        "days (stay ratio 1.24 -> 0.94), against Xiangtan's 9 -> 7.2 (DOMAIN.md)", ge=0)
     min_intensity: float = param(0.3, "Lowest intensity a provider may choose.", "ratio to guideline",
                                  "assumption", gt=0, le=1)
     max_intensity: float = param(3.0, "Highest intensity a provider may choose.", "ratio to guideline",
@@ -285,6 +407,15 @@ class ProviderBehaviour(Strict):
     bed_shadow_price_yuan: float = param(
         150, "Shadow price of a bed-day at full occupancy; scales with occupancy above 85%.", "yuan/bed-day",
         "assumption", ge=0)
+    community_weight: float = param(
+        0.5, "Weight a member of a medical community puts on the community's result relative to its own "
+        "(1 = one purse in all but name, tight integration; 0 = members mind only their own books).",
+        "share", "assumption, to calibrate", ge=0, le=1)
+    upcoding_scruple_yuan: float = param(
+        12_000, "Mean non-monetary cost to a provider of coding a case into a heavier group than its severity "
+        "(ethics, reputation); each case's scruple is drawn from an exponential with this mean, and the case "
+        "is coded up when profit_weight x the expected gain after audits and fines exceeds it.", "yuan",
+        "calibrated: ~15% of DRG discharges coded up at the default audit rate (assumption)", ge=0)
 
 
 class ResidentBehaviour(Strict):
@@ -337,7 +468,7 @@ class Outcomes(Strict):
     readmission_window_days: int = param(30, "Window in which a return admission counts as a readmission.",
                                          "days", "standard definition", ge=1, le=365)
     complication_daly: float = param(0.3, "Health loss of a complication.", "DALY", "assumption", ge=0)
-    readmission_daly: float = param(0.02, "Health loss of a readmission (besides its own risks).", "DALY",
+    readmission_daly: float = param(0.1, "Health loss of a readmission (besides its own risks).", "DALY",
                                     "assumption", ge=0)
     admission_benefit_spread: float = param(
         0.5, "Spread between episodes of the health gained by admitting rather than treating as an "
@@ -346,6 +477,10 @@ class Outcomes(Strict):
     untreated_daly_per_severity: float = param(
         0.01, "Health loss of an untreated episode per severity step (1 mild .. 3 severe).", "DALY",
         "assumption", ge=0)
+    complication_cost_share: float = param(
+        0.5, "Extra cost of an inpatient complication, as a share of the case's guideline inpatient bill; "
+        "billed under fee-for-service and paid through the with-complication DRG.", "share",
+        "assumption", ge=0, le=5)
     life_expectancy_years: float = param(78.6, "Life expectancy used for years of life lost.", "years",
                                          "2023 national statistical bulletin: 78.6", gt=0)
 
@@ -356,6 +491,38 @@ class CaseMix(Strict):
                            "bundled catalogue")
     incidence_scale: float = param(1.0, "Multiplier on every condition's incidence.", "ratio",
                                    "1 = the catalogue", gt=0, le=20)
+    cost_dispersion: float = param(
+        0.3, "Spread of resource use between cases of the same condition and severity: each episode's bills "
+        "are multiplied by a lognormal factor of mean 1 with this standard deviation of its logarithm; the "
+        "treating provider sees it.", "sd of log", "assumption: within-DRG cost variation of ~30%", ge=0, le=2)
+
+
+# --------------------------------------------------------------------------------------------- policies
+class SalaryReform(Strict):
+    """Doctors paid an annual salary decoupled from revenue (年薪制, Sanming)."""
+
+    enabled: bool = param(False, "Whether doctors are paid an annual salary instead of a surplus bonus.",
+                          "switch", "policy lever")
+    profit_weight_share: float = param(
+        0.3, "Share of behaviour.provider.profit_weight that remains when doctors' pay no longer depends on "
+        "revenue: the facility still minds its balance, its doctors no longer do.", "share",
+        "assumption, to calibrate", ge=0, le=1)
+    salary_uplift: float = param(
+        0.3, "Rise of base pay under the annual salary (bonuses are no longer paid from surplus).", "share",
+        "assumption: Sanming raised doctors' pay when it introduced annual salaries (DOMAIN.md)", ge=0, le=5)
+    bonus_pool_share: float = param(
+        0.5, "Share of the medical community's retained savings paid to its doctors as a bonus for health "
+        "results (allocated by good outcomes per doctor).", "share", "assumption", ge=0, le=1)
+
+
+class Policies(Strict):
+    salary_reform: SalaryReform = SalaryReform()
+
+
+class TimelineEntry(Strict):
+    day: int = param(..., "Day (0-based) at the start of which the change takes effect.", "day",
+                     "scenario author", ge=0)
+    set: dict[str, Any] = Field(description="Dotted keys and their new values, e.g. {payment.model: drg}.")
 
 
 # --------------------------------------------------------------------------------------------- scenario
@@ -377,6 +544,18 @@ class Scenario(Strict):
     behaviour: Behaviour = Behaviour()
     outcomes: Outcomes = Outcomes()
     case_mix: CaseMix = CaseMix()
+    policies: Policies = Policies()
+    timeline: list[TimelineEntry] = Field(
+        [], description="Scheduled changes: [{day: N, set: {dotted.key: value}}], applied at the start of day N "
+        "in order. Keys under payment, insurance, behaviour, policies and facilities.<level> (prices, pay, "
+        "doctors, beds, capability) may change; the county itself (population, geography, case mix) may not.")
+
+    @model_validator(mode="after")
+    def _timeline_in_run(self) -> Scenario:
+        for i, entry in enumerate(self.timeline):
+            if entry.day >= self.days:
+                raise ValueError(f"timeline[{i}].day = {entry.day} is not within the run's {self.days} days")
+        return self
 
 
 def json_schema() -> dict:

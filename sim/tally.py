@@ -5,7 +5,8 @@ Everything is an aggregate (sums, counts, histograms), so memory does not grow w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -53,10 +54,39 @@ class Tally:
     critical_minutes_sum: float = 0.0
     critical_treated: int = 0
     clinical_bed_days: float = 0.0
+    coded_weight_sum: float = 0.0      # DRG relative weights of discharges as coded
+    upcoded: int = 0                   # discharges coded one severity up
+    audit_recovered: float = 0.0       # yuan recovered and fined by DRG audits
+    admissions_refused: int = 0        # DRG admissions the fund refused after review
+    dip_settled_points: float = 0.0    # DIP points settled
+    dip_settled_value: float = 0.0     # sum of points x point value at each settlement
+    # Stocks (a period's value is the change, or the value at its end)
+    community_net: float = 0.0         # money the medical community holds beyond the claims it paid
+    alive_now: int = 0
+    waiting_now: int = 0
     daily: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.daily = np.zeros((self.days, N_LEVELS, len(DAILY_COLUMNS)))
+
+    STOCKS = ("alive_now", "waiting_now")  # a period's value is its end value, not a difference
+
+    def totals(self) -> Tally:
+        """A copy of the running totals (the daily table left out), to subtract at a period's end."""
+        daily, self.daily = self.daily, np.zeros((0, N_LEVELS, len(DAILY_COLUMNS)))
+        try:
+            return copy.deepcopy(self)
+        finally:
+            self.daily = daily
+
+    def since(self, start: Tally) -> Tally:
+        """The totals accumulated since ``start`` (a copy made by ``totals``)."""
+        out = self.totals()
+        for f in fields(self):
+            if f.name in ("days", "daily") or f.name in self.STOCKS:
+                continue
+            setattr(out, f.name, getattr(self, f.name) - getattr(start, f.name))
+        return out
 
     def day_row(self, day: int, column: str) -> np.ndarray:
         """The day's row of one column by level (a view to add into). A model stepped past ``days`` (by hand,

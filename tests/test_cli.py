@@ -25,7 +25,7 @@ TINY = ["--set", "population.size=2000", "--set", "days=10"]
 OUTPUT_FILES = {"summary.json", "daily.parquet", "facilities.parquet", "runs.parquet", "scenario.yaml",
                 "provenance.json"}
 # A metric may be undefined (no interval) only when a tiny county can have no case in its denominator.
-MAY_BE_UNDEFINED = {"critical_minutes_to_treatment"}
+MAY_BE_UNDEFINED = {"critical_minutes_to_treatment", "dip_point_value", "dip_points_per_capita"}
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
@@ -79,7 +79,7 @@ def test_run_table_groups_metrics_by_corner_of_the_triangle(outputs):
     _, table = outputs
     lines = table.splitlines()
     headers = [g.upper() for g in GROUPS]
-    assert headers == ["COST", "ACCESS", "QUALITY", "PROVIDERS"]
+    assert headers == ["COST", "ACCESS", "QUALITY", "PROVIDERS", "PAYMENT"]
     positions = [lines.index(h) for h in headers]  # each group is a line of its own, in this order
     assert positions == sorted(positions)
     bounds = [*positions, len(lines)]
@@ -174,12 +174,12 @@ def test_misspelt_override_exits_2(capsys):
     assert "Traceback" not in captured.err
 
 
-def test_unimplemented_payment_model_exits_2(capsys):
-    status = main(["run", str(BASELINE), *TINY, "--set", "payment.model=drg", "--quiet"])
+def test_unknown_payment_model_exits_2(capsys):
+    status = main(["run", str(BASELINE), *TINY, "--set", "payment.model=per_diem", "--quiet"])
     captured = capsys.readouterr()
     assert status == 2
-    assert "drg" in captured.err
-    assert "not implemented in this version" in captured.err
+    assert "payment.model" in captured.err and "per_diem" in captured.err
+    assert "'drg'" in captured.err  # what is allowed
     assert captured.out == ""
 
 

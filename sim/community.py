@@ -1,0 +1,85 @@
+"""The medical community (医共体) under a global budget: an agent with its own purse.
+
+The fund pays the community a budget per covered resident-year, in daily instalments. The community pays
+every fund claim of its residents from that purse: its members' and the out-of-county hospitals' alike. At
+each settlement (yearly by default) it keeps ``savings_retained_share`` of a saving, returning the rest to the
+fund, or bears ``overspend_shared_share`` of an overspend, the fund covering the rest (DOMAIN.md: 结余留用,
+超支不补).
+
+Members weigh the community's margin: a yuan of fund money spent costs the community ``k``, the share of the
+difference it keeps or bears, so ``margin_weight`` is what turns a budget into a different incentive in
+``sim.payment``. Money is conserved: what the fund sent = claims paid + the purse + what the community kept.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim.levels import IN_COUNTY, N_LEVELS
+from sim.scenario import GlobalBudget, Scenario
+
+
+class MedicalCommunity(mesa.Agent):
+    """The county's in-county facilities under one budget."""
+
+    def __init__(self, model: mesa.Model, rules: GlobalBudget, start_day: int, members: np.ndarray) -> None:
+        super().__init__(model)
+        self.rules = rules
+        self.start_day = start_day
+        self.members = members                      # facility indices
+        self.is_member_level = np.isin(np.arange(N_LEVELS), IN_COUNTY)
+        self.purse = 0.0           # budget received - claims paid since the last settlement
+        self.kept = 0.0            # savings kept less overspend borne, over the run
+        self.received = 0.0        # from the fund, instalments and settlements
+        self.claims_paid = 0.0
+        self.settlements: list[dict] = []
+
+    def set_rules(self, rules: GlobalBudget) -> None:
+        self.rules = rules
+
+    def margin_weight(self, level: np.ndarray | int) -> np.ndarray | float:
+        """k: what one yuan of fund money spent costs a member: the share of a saving the community keeps
+        while its purse is in surplus (the share of an overspend it bears once in deficit), times the weight
+        members put on the community's result (``behaviour.provider.community_weight``)."""
+        r = self.rules
+        share = r.savings_retained_share if self.purse >= 0 else r.overspend_shared_share
+        return share * self.model.spec.behaviour.provider.community_weight
+
+    def receive_instalment(self, residents: int) -> float:
+        amount = self.rules.budget_per_resident_year_yuan * residents / 365.0
+        self.purse += amount
+        self.received += amount
+        return amount
+
+    def pay_claims(self, amount: float) -> None:
+        self.purse -= amount
+        self.claims_paid += amount
+
+    def settle_if_due(self, day: int) -> float:
+        """At the end of a settlement period: returns the fund's payment to the community (negative when
+        savings go back to the fund)."""
+        if (day + 1 - self.start_day) % self.rules.settlement_days != 0:
+            return 0.0
+        r, balance = self.rules, self.purse
+        if balance >= 0:
+            kept = r.savings_retained_share * balance
+            to_community = -(balance - kept)
+        else:
+            kept = -r.overspend_shared_share * -balance
+            to_community = -balance - r.overspend_shared_share * -balance
+        self.received += to_community
+        self.kept += kept
+        self.purse = 0.0
+        self.settlements.append({"day": day, "balance": balance, "kept": kept, "fund_paid": to_community})
+        return to_community
+
+    @property
+    def net_position(self) -> float:
+        """Money the community holds from the fund beyond the claims it paid (purse + kept)."""
+        return self.purse + self.kept
+
+
+def build_community(model, spec: Scenario, start_day: int) -> MedicalCommunity:
+    members = np.flatnonzero(np.isin(model.facilities.level, IN_COUNTY))
+    return MedicalCommunity(model, spec.payment.global_budget, start_day, members)
