@@ -12,7 +12,7 @@ writes the folder ``analysis/`` of the store:
 | pareto.csv | the points on the Pareto front with their three corner metrics |
 | sobol.csv | (sobol designs) first-order and total indices with intervals, per metric and parameter |
 | summary.json | the same document as ``triangle analyze --json`` |
-| pareto.png, effects.png | the front, and each parameter's effect on the three corners |
+| pareto.png, effects.png | the front, and each parameter's effect on the three corners (sim/plots.py) |
 """
 
 from __future__ import annotations
@@ -212,10 +212,24 @@ def sobol_table(analysis: dict) -> pd.DataFrame | None:
     return pd.DataFrame(rows, columns=["metric", "order", "parameter", "index", "conf95"])
 
 
+def _plots(analysis: dict, points: pd.DataFrame, runs: pd.DataFrame, folder: Path) -> None:
+    """pareto.png: the points on each pair of corners, the front in red. effects.png: each parameter's effect
+    on the three corners, mean and 95% interval over the runs at each value (or quantile bin)."""
+    from sim import plots
+
+    corners = {corner: c["metric"] for corner, c in analysis["pareto"]["corners"].items()}
+    higher = [c["metric"] for c in analysis["pareto"]["corners"].values() if c["better"] == "higher"]
+    figure = plots.triangle_front(points, corners, analysis["pareto"]["front"], higher_is_better=higher,
+                                  title=f"{analysis['sweep']}: points no other point beats on all three corners")
+    figure.savefig(folder / "pareto.png", dpi=110)
+    if len(runs):
+        figure = plots.lever_effects(runs, analysis["parameters"], list(corners.values()),
+                                     title=f"{analysis['sweep']}: each parameter's effect, mean and 95% interval")
+        figure.savefig(folder / "effects.png", dpi=100)
+
+
 def write(store: Store, analysis: dict) -> Path:
     """Write ``analysis/`` in the store; it is built in a temporary folder and swapped in whole."""
-    from sim import sweep_plots
-
     plan = store.plan()
     target = store.root / "analysis"
     tmp = Path(tempfile.mkdtemp(prefix=".analysis.", dir=store.root))
@@ -232,8 +246,7 @@ def write(store: Store, analysis: dict) -> Path:
         if sobol is not None:
             sobol.to_csv(tmp / "sobol.csv", index=False)
         (tmp / "summary.json").write_text(as_json(analysis))
-        sweep_plots.front(analysis, points, tmp / "pareto.png")
-        sweep_plots.effects(analysis, points, tmp / "effects.png")
+        _plots(analysis, points, runs[runs["status"] == "done"], tmp)
         old = store.root / ".analysis.old"
         shutil.rmtree(old, ignore_errors=True)
         if target.exists():

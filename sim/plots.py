@@ -318,6 +318,29 @@ def pareto_front(runs: pd.DataFrame, x: str = "spending_per_capita", y: str = "h
     return fig
 
 
+def triangle_front(points: pd.DataFrame, corners: Mapping[str, str], front: Sequence[int], *,
+                   higher_is_better: Sequence[str] = (), title: str | None = None) -> Figure:
+    """A sweep's points (one row each, with a ``point`` column) on each pair of the three corners (``{"cost":
+    metric, "access": metric, "quality": metric}``), those on the three-corner Pareto front ``front`` (point
+    numbers, as ``triangle analyze`` finds them) in red: a red point may look beaten in one panel, never in all."""
+    on_front = points["point"].isin(list(front)).to_numpy()
+    names = list(corners)
+    fig = _figure(15, 4.8)
+    for ax, (x, y) in zip(fig.subplots(1, 3), ((names[0], names[1]), (names[0], names[2]), (names[1], names[2])),
+                          strict=True):
+        xs, ys = points[corners[x]], points[corners[y]]
+        ax.scatter(xs[~on_front], ys[~on_front], s=14, color="0.65", label="beaten on all three")
+        ax.scatter(xs[on_front], ys[on_front], s=22, color="tab:red", label="Pareto front")
+        for axis, corner in ((ax.set_xlabel, x), (ax.set_ylabel, y)):
+            better = "higher" if not _lower_is_better(corners[corner], higher_is_better) else "lower"
+            axis(f"{corner}: {corners[corner]} [{_unit(corners[corner])}] ({better} is better)", fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.axes[0].legend(fontsize=8, frameon=False)
+    fig.suptitle(title or f"Pareto front: {int(on_front.sum())} of {len(points)} points that no other point beats "
+                 "on all three corners (means over replicates)", fontsize=10)
+    return fig
+
+
 def lever_table(runs: pd.DataFrame, parameter: str, metric: str, max_bins: int = 6) -> pd.DataFrame:
     """Mean and 95% interval of a metric at each value of a parameter (numeric parameters with more than
     ``max_bins`` values are cut into quantile bins, labelled by their mean)."""
