@@ -55,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--report", type=Path, metavar="DIR", help="write the arms' triangle, daily series and "
                          "spending by payer as PNGs and a self-contained report.html to this folder")
 
-    check = sub.add_parser("check", help="validate scenario files without running them")
-    check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
+    check = sub.add_parser("check", help="validate scenario and sweep files without running them")
+    check.add_argument("scenarios", type=Path, nargs="+", help="scenario or sweep YAML files")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
     demo = sub.add_parser("demo", help="serve the classroom demo (a web page) on this machine",
@@ -189,6 +189,16 @@ def _check(args) -> int:
     failed = 0
     for path in args.scenarios:
         try:
+            if _is_sweep_file(path):
+                from sim.sweep import load_sweep
+
+                if args.overrides:
+                    raise ScenarioError(f"{path}: is a sweep file; --set applies to scenario files only (a sweep "
+                                        "fixes keys under `set:`)")
+                plan = load_sweep(path)
+                print(f"{path}: ok (sweep {plan.sweep.name}: {plan.sweep.design} design, {len(plan.points)} points "
+                      f"x {plan.sweep.replicates} replicate(s))")
+                continue
             s = load_scenario(path, args.overrides)
             load_catalogue(s.case_mix.catalogue)
         except ScenarioError as err:
@@ -197,6 +207,17 @@ def _check(args) -> int:
             continue
         print(f"{path}: ok ({s.name}: {s.population.size:,} residents, {s.days} days, {s.payment.model})")
     return EXIT_USER_ERROR if failed else 0
+
+
+def _is_sweep_file(path: Path) -> bool:
+    """A sweep file names a base scenario and the parameters to vary; no scenario has those keys."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # the scenario loader reports why
+    return isinstance(doc, dict) and "base" in doc and "parameters" in doc
 
 
 def _schema(args) -> int:

@@ -355,3 +355,23 @@ def test_a_run_that_raises_is_recorded_as_failed_and_the_others_finish(tmp_path)
     status, stdout, _ = run_cli(["sweep", path, "--out", out, "--workers", "1", "--quiet"])
     assert status == 1 and "0 done now, 2 already done, 2 failed" in stdout
     assert len(list(out.glob("runs/*/*.json"))) == 4
+
+
+def test_check_validates_sweep_files_like_scenarios(tmp_path):
+    good = small_sweep(tmp_path)
+    status, out, err = run_cli(["check", str(good)])
+    assert status == 0, err
+    assert "ok (sweep" in out and "points" in out
+    bad = write(tmp_path, f"""
+        name: bad
+        base: {ROOT / 'scenarios' / 'baseline.yaml'}
+        design: grid
+        replicates: 1
+        parameters:
+          behaviour.provider.profit_weight: {{values: [0.0, -1.0]}}
+        """, name="bad.yaml")
+    status, out, err = run_cli(["check", str(bad)])
+    assert status == 2
+    assert "bad.yaml" in err and "line 6" in err and "profit_weight" in err and "-1" in err
+    status, _, err = run_cli(["check", str(good), "--set", "days=10"])
+    assert status == 2 and "--set applies to scenario files only" in err
