@@ -39,15 +39,16 @@ class Episodes:
         self.n_options = n_options
         self.cols = {k: np.zeros(capacity, dt) for k, dt in COLUMNS.items()}
         self.taste = np.zeros((capacity, n_options), np.float32)
+        self._refresh_views()
 
     def __len__(self) -> int:
         return self.n
 
-    def __getattr__(self, name: str) -> np.ndarray:
-        cols = self.__dict__.get("cols")
-        if cols is not None and name in cols:
-            return cols[name][: self.n]
-        raise AttributeError(name)
+    def _refresh_views(self) -> None:
+        """``episodes.state`` etc. are views of the first ``n`` rows, kept as plain attributes (cheaper to reach
+        than through ``__getattr__``, and read tens of thousands of times a year)."""
+        for name, arr in self.cols.items():
+            self.__dict__[name] = arr[: self.n]
 
     def add(self, values: dict[str, np.ndarray], taste: np.ndarray) -> np.ndarray:
         """Append rows; columns not given start at zero. Returns the new rows' positions."""
@@ -68,6 +69,7 @@ class Episodes:
             arr[rows] = values.get(name, 0)
         self.taste[rows] = taste
         self.n = need
+        self._refresh_views()
         return rows
 
     def end(self, rows: np.ndarray) -> None:
@@ -84,3 +86,4 @@ class Episodes:
             arr[:m] = arr[: self.n][keep]
         self.taste[:m] = self.taste[: self.n][keep]
         self.n = m
+        self._refresh_views()

@@ -266,10 +266,16 @@ class HealthSystemModel(mesa.Model):
     def _serve(self) -> None:
         ep, fac_t = self.episodes, self.facilities
         slots = fac_t.outpatient_slots().copy()
+        self._transferred = 0
         for attempt in range(CRITICAL_TRANSFER_PASSES):
-            rows = np.flatnonzero(ep.state == E.WAITING)
-            if attempt > 0:  # later passes treat only time-critical transfers that arrived this day
+            if attempt > 0:  # later passes treat only time-critical transfers that arrived in the pass before
+                if not self._transferred:
+                    break
+                self._transferred = 0
+                rows = np.flatnonzero(ep.state == E.WAITING)
                 rows = rows[self.cat.time_critical[ep.condition[rows]]]
+            else:
+                rows = np.flatnonzero(ep.state == E.WAITING)
             if len(rows) == 0:
                 break
             fac = ep.facility[rows]
@@ -390,6 +396,7 @@ class HealthSystemModel(mesa.Model):
             ep.facility[now] = best
             ep.state[now] = E.WAITING
             count(fac_t.queue, best)
+            self._transferred += len(now)
 
     def _admit_from_bed_queue(self) -> None:
         ep, fac_t, cat = self.episodes, self.facilities, self.cat
