@@ -31,6 +31,7 @@ from scipy import stats
 from sim import pareto, sensitivity
 from sim.metrics import METRICS
 from sim.plan import Plan
+from sim.report import json_safe
 from sim.store import Store
 
 
@@ -92,7 +93,7 @@ def analyse(store: Store) -> dict:
                        "metrics": {name: {"mean": s["mean"], "ci95": s["ci95"]} for name, s in summary.items()}})
     counts = runs["status"].value_counts()
     failures = runs[runs["status"] == "failed"]
-    return _finite({
+    return json_safe({
         "sweep": plan.sweep.name,
         "design": plan.sweep.design,
         "seed": plan.seed,
@@ -141,18 +142,6 @@ def _sobol(plan: Plan, points: list[dict]) -> dict:
         else:
             out[metric] = sensitivity.sobol_indices(names, response, plan.sweep.second_order, plan.seed)
     return out
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float | np.floating):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 def as_json(analysis: dict) -> str:

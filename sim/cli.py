@@ -164,7 +164,7 @@ def _compare(args) -> int:
         doc = {"scenarios": names, "seed": seed, "replicates": replicates,
                "metrics": dict(zip(names, summaries, strict=True)),
                "differences": {f"{n} - {names[0]}": d for n, d in zip(names[1:], differences, strict=True)}}
-        print(json.dumps(report._clean(doc), indent=2))
+        print(json.dumps(report.json_safe(doc), indent=2))
     else:
         print(report.compare_table(names, replicates, summaries, differences), end="")
     if args.report:

@@ -23,11 +23,10 @@ from sim.scenario import GlobalBudget, Scenario
 class MedicalCommunity(mesa.Agent):
     """The county's in-county facilities under one budget."""
 
-    def __init__(self, model: mesa.Model, rules: GlobalBudget, start_day: int, members: np.ndarray) -> None:
+    def __init__(self, model: mesa.Model, rules: GlobalBudget, start_day: int) -> None:
         super().__init__(model)
         self.rules = rules
         self.start_day = start_day
-        self.members = members                      # facility indices
         self.is_member_level = np.isin(np.arange(N_LEVELS), IN_COUNTY)
         self.purse = 0.0           # budget received - claims paid since the last settlement
         self.kept = 0.0            # savings kept less overspend borne, over the run
@@ -38,7 +37,7 @@ class MedicalCommunity(mesa.Agent):
     def set_rules(self, rules: GlobalBudget) -> None:
         self.rules = rules
 
-    def margin_weight(self, level: np.ndarray | int) -> np.ndarray | float:
+    def margin_weight(self) -> float:
         """k: what one yuan of fund money spent costs a member: the share of a saving the community keeps
         while its purse is in surplus (the share of an overspend it bears once in deficit), times the weight
         members put on the community's result (``behaviour.provider.community_weight``)."""
@@ -81,5 +80,5 @@ class MedicalCommunity(mesa.Agent):
 
 
 def build_community(model, spec: Scenario, start_day: int) -> MedicalCommunity:
-    members = np.flatnonzero(np.isin(model.facilities.level, IN_COUNTY))
-    return MedicalCommunity(model, spec.payment.global_budget, start_day, members)
+    """Every in-county facility is a member (village clinics, township centres, county hospitals)."""
+    return MedicalCommunity(model, spec.payment.global_budget, start_day)

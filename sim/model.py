@@ -90,8 +90,7 @@ class HealthSystemModel(mesa.Model):
 
     def _configure(self, spec: Scenario) -> None:
         """Put a scenario's levers in force: at the start, and on each timeline day."""
-        before, self.spec = getattr(self, "spec_in_force", None), spec
-        self.spec_in_force = spec
+        before, self.spec = self.spec, spec
         self.fund.set_rules(spec.insurance)
         self._case_cache = None  # prices after insurance have changed
         if spec.payment.model == "global_budget":
@@ -106,7 +105,7 @@ class HealthSystemModel(mesa.Model):
         self.care = CareSeeking(spec, self.cat, self.option_level)
         self.learning = TrustLearning(spec.behaviour.resident)
         self.level_price = np.array([getattr(spec.facilities, n).price_level for n in LEVELS])
-        if before is not None and before.facilities != spec.facilities:
+        if before.facilities != spec.facilities:
             fresh = build_facilities(spec, self.geo)
             for name in ("doctors", "beds", "capability", "price_level", "identification_minutes",
                          "base_salary", "surplus_bonus_share"):

@@ -29,15 +29,16 @@ instalments).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 
 from sim.conditions import Catalogue
 from sim.drg import POINTS_PER_WEIGHT, TOP_SEVERITY, Grouper, upcode
 from sim.levels import LEVELS, TOWNSHIP, VILLAGE
-from sim.scenario import Scenario
+from sim.scenario import ClaimModel, Scenario
 
-CLAIM_MODELS = ("fee_for_service", "drg", "dip", "capitation")
+CLAIM_MODELS = get_args(ClaimModel)
 FFS, DRG, DIP, CAPITATION = range(4)
 CAPITATION_INSTALMENT_DAYS = 30
 
@@ -115,7 +116,7 @@ class PaymentSystem:
             up = np.minimum(s + 1, TOP_SEVERITY)
             gain = np.where(drg, self.case_payment(c, up, no_cc, level, cases.price_level) - fixed_in, 0.0)
             if self.community is not None:  # a member's gain is the fund's money its community then pays
-                gain = gain * (1.0 - self.community.margin_weight(level))
+                gain = gain * (1.0 - self.community.margin_weight())
             code_up, expected = upcode(gain, self.drg.audit_rate, self.drg.penalty_multiple, profit_weight,
                                        cases.scruple)
             fixed_in = fixed_in + expected
@@ -131,7 +132,7 @@ class PaymentSystem:
 
         referral_cost_out, referral_cost_in = np.zeros(n), np.zeros(n)
         if self.community is not None:
-            k = self.community.margin_weight(level)
+            k = self.community.margin_weight()
             member = self.community.is_member_level[level]
             k = np.where(member, k, 0.0)
             # revenue - k x (revenue - copayment): the fund's part costs the community k per yuan.

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim import __version__
@@ -86,14 +87,16 @@ def compare_table(names: list[str], replicates: int, summaries: list[dict], diff
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _clean(obj):
-    """JSON without NaN: non-finite numbers become null."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
+def json_safe(obj):
+    """A copy fit for strict JSON: non-finite numbers become null, numpy scalars plain numbers."""
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
     if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
+        return [json_safe(v) for v in obj]
     return obj
 
 
@@ -101,7 +104,7 @@ def summary_json(name: str, replicates: int, summary: dict[str, dict], periods: 
     doc = {"scenario": name, "replicates": replicates, "metrics": summary}
     if periods:
         doc["periods"] = periods
-    return _clean(doc)
+    return json_safe(doc)
 
 
 def write_outputs(out: Path, *, scenario_yaml: str, summary: dict, results, seed_info: dict,

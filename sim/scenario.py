@@ -10,13 +10,13 @@ parameters (``behaviour.*``: what is calibrated), as TLOmodel's users asked.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 LEVELS = ("village", "township", "county", "out_of_county")
 PaymentModel = Literal["fee_for_service", "drg", "dip", "global_budget", "capitation"]
-IMPLEMENTED_PAYMENT_MODELS = ("fee_for_service", "drg", "dip", "global_budget", "capitation")
+IMPLEMENTED_PAYMENT_MODELS = get_args(PaymentModel)
 # How a facility's claims are valued (a global budget is a purse around the claims, not a way to value them).
 ClaimModel = Literal["fee_for_service", "drg", "dip", "capitation"]
 

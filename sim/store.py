@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from typing import Any
 
 from sim.loading import ScenarioError
 from sim.plan import Plan
+from sim.report import json_safe
 
 MANIFEST_EVERY_SECONDS = 5.0
 
@@ -54,17 +54,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def to_json(doc: Any, sort_keys: bool = True) -> str:
     """JSON without NaN (non-finite numbers become null), keys sorted unless their order means something."""
-    return json.dumps(_finite(doc), indent=1, sort_keys=sort_keys, allow_nan=False) + "\n"
-
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj
+    return json.dumps(json_safe(doc), indent=1, sort_keys=sort_keys, allow_nan=False) + "\n"
 
 
 class Store:
