@@ -46,12 +46,14 @@ class Grouper:
 
 
 def upcode(gain_if_unaudited: np.ndarray, audit_rate: float, penalty_multiple: float, profit_weight: float,
-           scruple: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which cases are coded one severity up, and the provider's expected gain from it.
+           scruple: np.ndarray, kept_share: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Which cases are coded one severity up, and the expected extra payment from it.
 
     Expected gain = gain x (1 - audit_rate) - audit_rate x penalty_multiple x gain: the overpayment is kept
-    unless audited, and an audited one is recovered and fined.
+    unless audited, and an audited one is recovered and fined. ``kept_share`` is the part of a yuan of payment
+    the provider counts as its own (below 1 for a member of a medical community, whose extra payment is fund
+    money the community then pays); the returned gain is the payment's, before that share.
     """
     expected = gain_if_unaudited * (1.0 - audit_rate * (1.0 + penalty_multiple))
-    code_up = (gain_if_unaudited > 0) & (profit_weight * expected > scruple)
+    code_up = (gain_if_unaudited > 0) & (profit_weight * kept_share * expected > scruple)
     return code_up, np.where(code_up, expected, 0.0)

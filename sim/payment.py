@@ -106,6 +106,10 @@ class PaymentSystem:
         case_based = (model == DRG) | (model == DIP)
         c, s = cases.condition, cases.severity
         no_cc = np.zeros(n, bool)
+        # k: what a yuan of fund money spent costs a member of a medical community (0 for everyone else)
+        k = 0.0
+        if self.community is not None:
+            k = np.where(self.community.is_member_level[level], self.community.margin_weight(), 0.0)
         fixed_in = np.where(case_based, self.case_payment(c, s, no_cc, level, cases.price_level), 0.0)
         marginal_in = np.where(case_based, 0.0, 1.0)
 
@@ -115,10 +119,9 @@ class PaymentSystem:
         if drg.any():
             up = np.minimum(s + 1, TOP_SEVERITY)
             gain = np.where(drg, self.case_payment(c, up, no_cc, level, cases.price_level) - fixed_in, 0.0)
-            if self.community is not None:  # a member's gain is the fund's money its community then pays
-                gain = gain * (1.0 - self.community.margin_weight())
+            # a member keeps 1 - k of the extra payment (the community transform below applies it to fixed_in)
             code_up, expected = upcode(gain, self.drg.audit_rate, self.drg.penalty_multiple, profit_weight,
-                                       cases.scruple)
+                                       cases.scruple, kept_share=1.0 - k)
             fixed_in = fixed_in + expected
         # Admission review (DRG): an admission that was not needed loses the fund's part of its payment.
         if self.drg.admission_review_rate > 0:
@@ -132,9 +135,6 @@ class PaymentSystem:
 
         referral_cost_out, referral_cost_in = np.zeros(n), np.zeros(n)
         if self.community is not None:
-            k = self.community.margin_weight()
-            member = self.community.is_member_level[level]
-            k = np.where(member, k, 0.0)
             # revenue - k x (revenue - copayment): the fund's part costs the community k per yuan.
             fixed_in = (1.0 - k) * fixed_in
             marginal_in = (1.0 - k) * marginal_in + k * (1.0 - fund_rate_in)
