@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     metrics = sub.add_parser("metrics", help="list every metric with its unit and formula")
     metrics.add_argument("--json", action="store_true")
     _add_sweep_parsers(sub)
+    _add_facts_parser(sub)
     return p
 
 
@@ -239,6 +240,48 @@ def _metrics(args) -> int:
         for m in (m for m in METRICS.values() if m.group == group):
             print(f"  {m.name} [{m.unit}]: {m.formula}")
     return 0
+
+
+# --------------------------------------------------------------------------------------------- facts
+def _add_facts_parser(sub) -> None:
+    facts = sub.add_parser(
+        "facts", help="run the seed facts (seeds/facts.yaml) and print observed vs simulated",
+        description="Run every scenario the seed facts name (replicates on common random numbers) and print, "
+        "per fact, the observed figure, the simulated mean with its 95%% interval, and whether it falls within "
+        "the fact's tolerance. Exit code 0 when every fact passes or fails only as recorded (known_failure), "
+        "1 when a fact fails unexpectedly.")
+    facts.add_argument("file", type=Path, nargs="?", help="facts file (default: the project's seeds/facts.yaml)")
+    facts.add_argument("--fast", action="store_true", help="small counties and two replicates (a check that "
+                       "takes about a minute; the figures are noisier)")
+    facts.add_argument("--only", action="append", default=[], metavar="ID", help="run only this fact (repeatable)")
+    facts.add_argument("--seed", type=int, help="override every scenario's seed")
+    facts.add_argument("--workers", type=int, help="worker processes for replicates (default: all cores)")
+    facts.add_argument("--json", action="store_true", help='print {"facts": [{"id", "observed", "simulated", '
+                       '"ci95", "pass", ...}]} and nothing else')
+    facts.add_argument("--quiet", action="store_true", help="no progress bar")
+    facts.set_defaults(handler=_facts)
+
+
+def _facts(args) -> int:
+    from sim import facts as F
+    from sim.loading import ScenarioError
+    from sim.report import json_safe
+
+    chosen = F.load_facts(args.file or F.FACTS_FILE)
+    if args.only:
+        unknown = sorted(set(args.only) - {f.id for f in chosen})
+        if unknown:
+            raise ScenarioError(f"--only {', '.join(unknown)}: no such fact; known: "
+                                f"{', '.join(f.id for f in chosen)}")
+        chosen = [f for f in chosen if f.id in args.only]
+    findings = F.evaluate(chosen, fast=args.fast, workers=args.workers, progress=not (args.quiet or args.json),
+                          seed=args.seed)
+    if args.json:
+        print(json.dumps(json_safe({"fast": args.fast, "facts": [f.as_json() for f in findings]}), indent=2))
+    else:
+        print(F.table(findings), end="")
+    unexpected = [f for f in findings if not f.passed and not f.fact.known_failure]
+    return 1 if unexpected else 0
 
 
 # --------------------------------------------------------------------------------------------- sweep, analyze
