@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     metrics.add_argument("--json", action="store_true")
     _add_sweep_parsers(sub)
     _add_facts_parser(sub)
+    _add_calibrate_parser(sub)
     return p
 
 
@@ -282,6 +283,53 @@ def _facts(args) -> int:
         print(F.table(findings), end="")
     unexpected = [f for f in findings if not f.passed and not f.fact.known_failure]
     return 1 if unexpected else 0
+
+
+def _add_calibrate_parser(sub) -> None:
+    cal = sub.add_parser(
+        "calibrate", help="fit behavioural parameters to the seed facts and write seeds/calibrated.yaml",
+        description="Fit the behavioural parameters a calibration file names (behaviour.*, outcomes.*) to the "
+        "seed facts it names: a Latin hypercube over the bounds, then Nelder-Mead, each evaluation running the "
+        "facts' scenarios on small counties with a fixed seed. Writes the fitted values as a scenario overlay "
+        "with the fit's quality in its header; the bundled baseline extends it.")
+    cal.add_argument("file", type=Path, nargs="?", help="calibration file (default: seeds/calibration.yaml)")
+    cal.add_argument("--out", type=Path, help="where to write the fitted overlay (default: seeds/calibrated.yaml "
+                     "beside the calibration file)")
+    cal.add_argument("--evaluations", type=int, help="override the file's budget of evaluations")
+    cal.add_argument("--workers", type=int, default=1, help="worker processes per scenario run (default: 1; "
+                     "runs are small, so process start-up outweighs the gain)")
+    cal.add_argument("--json", action="store_true", help="print the fit as JSON (values, loss, facts)")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal.set_defaults(handler=_calibrate)
+
+
+def _calibrate(args) -> int:
+    from sim import calibrate as C
+    from sim.facts import table
+    from sim.loading import ScenarioError
+    from sim.report import json_safe
+
+    path = args.file or C.CALIBRATION_FILE
+    cal, facts = C.load_calibration(path)
+    if args.evaluations is not None:
+        if args.evaluations <= cal.start_samples:
+            raise ScenarioError(f"--evaluations {args.evaluations}: must exceed the file's start_samples "
+                                f"({cal.start_samples})")
+        cal = cal.model_copy(update={"evaluations": args.evaluations})
+    result = C.fit(cal, facts, workers=args.workers, progress=not (args.quiet or args.json))
+    out = args.out or Path(path).resolve().with_name("calibrated.yaml")
+    written = C.write_calibrated(result, out, command="triangle " + " ".join(sys.argv[1:]))
+    if args.json:
+        print(json.dumps(json_safe({"values": result.best, "loss": result.loss, "start_loss": result.start_loss,
+                                    "evaluations": result.evaluations, "out": str(written),
+                                    "facts": [f.as_json() for f in result.findings]}), indent=2))
+    else:
+        print(f"loss {result.start_loss:.4g} -> {result.loss:.4g} in {result.evaluations} evaluations")
+        for key, value in result.best.items():
+            print(f"  {key} = {value:g}")
+        print(table(result.findings), end="")
+        print(f"written to {written}")
+    return 0
 
 
 # --------------------------------------------------------------------------------------------- sweep, analyze

@@ -24,6 +24,7 @@ Nothing is ever loosened to pass: tolerances are set from the figure's own uncer
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -172,8 +173,9 @@ def _runs_needed(facts: list[Fact], fast: bool) -> dict[tuple, tuple[str, tuple[
 
 
 def evaluate(facts: list[Fact], *, fast: bool = False, workers: int | None = None, progress: bool = True,
-             seed: int | None = None) -> list[Finding]:
-    """Run what the facts need and read each fact. ``against`` arms run on their fact's seed and replicates."""
+             seed: int | None = None, overrides: Sequence[str] = ()) -> list[Finding]:
+    """Run what the facts need and read each fact. ``against`` arms run on their fact's seed and replicates;
+    ``overrides`` (``key=value``) apply to every scenario, after the fast ones."""
     from tqdm import tqdm
 
     from sim import runner
@@ -184,8 +186,7 @@ def evaluate(facts: list[Fact], *, fast: bool = False, workers: int | None = Non
     keys = _runs_needed(facts, fast)
     with tqdm(total=len(keys), unit="scenario", desc="facts", disable=not progress) as bar:
         for key, (path, extra) in keys.items():
-            overrides = list(extra) + ([f"seed={seed}"] if seed is not None else [])
-            scenario = load_scenario(path, overrides)
+            scenario = load_scenario(path, [*extra, *overrides, *([f"seed={seed}"] if seed is not None else [])])
             results[key] = runner.run_replicates(scenario, workers=workers, progress=False)
             bar.update(1)
     findings = []
