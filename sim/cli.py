@@ -68,7 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
     demo.add_argument("--open", action="store_true", help="open the page in a browser")
 
-    sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema = sub.add_parser("schema", help="print the JSON Schema of scenario files (or of sweep, facts or "
+                            "calibration files)")
+    schema.add_argument("kind", nargs="?", default="scenario", choices=["scenario", "sweep", "facts", "calibration"],
+                        help="which file format (default: scenario)")
     metrics = sub.add_parser("metrics", help="list every metric with its unit and formula")
     metrics.add_argument("--json", action="store_true")
     _add_sweep_parsers(sub)
@@ -225,7 +228,18 @@ def _is_sweep_file(path: Path) -> bool:
 def _schema(args) -> int:
     from sim.scenario import json_schema
 
-    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+    if args.kind == "scenario":
+        schema = json_schema()
+    else:
+        from sim.calibrate import Calibration
+        from sim.facts import FactsFile
+        from sim.sweep import Sweep
+
+        model = {"sweep": Sweep, "facts": FactsFile, "calibration": Calibration}[args.kind]
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = f"triangle {args.kind} file"
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
     return 0
 
 
@@ -346,6 +360,8 @@ def _add_sweep_parsers(sub) -> None:
     where.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask distributed scheduler, "
                        "e.g. tcp://10.0.0.5:8786")
     where.add_argument("--cluster", choices=["local"], help="local: start a Dask LocalCluster on 127.0.0.1")
+    sweep.add_argument("--scheduler-timeout", type=float, default=30.0, metavar="SECONDS",
+                       help="give up reaching --scheduler after this long (default: 30)")
     sweep.add_argument("--resume", action="store_true", help="continue the sweep stored in --out; the sweep file "
                        "may be omitted")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -381,7 +397,8 @@ def _sweep(args) -> int:
         largest = max(plan.points, key=lambda p: p.settings.get("population.size", 0))
         check_memory(plan.scenario(largest), args.workers or os.cpu_count() or 1)
     try:  # reach the workers before writing anything
-        executor = (executors.DaskCluster(scheduler=args.scheduler) if args.scheduler else
+        executor = (executors.DaskCluster(scheduler=args.scheduler, timeout=args.scheduler_timeout)
+                    if args.scheduler else
                     executors.DaskCluster(local_workers=args.workers) if args.cluster else
                     executors.LocalProcesses(args.workers))
     except (OSError, TimeoutError) as err:

@@ -103,14 +103,14 @@ class LocalProcesses:
 class DaskCluster:
     """Runs on a Dask distributed cluster: an existing scheduler, or a LocalCluster on 127.0.0.1."""
 
-    def __init__(self, scheduler: str | None = None, local_workers: int | None = None):
+    def __init__(self, scheduler: str | None = None, local_workers: int | None = None, timeout: float = 30.0):
         import logging
 
         from distributed import Client, LocalCluster
 
         self.cluster = None
         if scheduler:
-            self.client = Client(scheduler, timeout="30s")
+            self.client = Client(scheduler, timeout=f"{timeout}s")
         else:
             self.cluster = LocalCluster(n_workers=max(1, local_workers or os.cpu_count() or 1),
                                         threads_per_worker=1, processes=True, host="127.0.0.1",

@@ -202,6 +202,16 @@ def test_check_fails_on_a_bad_file(tmp_path, capsys):
     assert ": ok (" in captured.out  # the good file is still reported
 
 
+@pytest.mark.parametrize(("kind", "keys"), [("sweep", {"base", "parameters", "design"}),
+                                           ("facts", {"facts"}), ("calibration", {"facts", "parameters"})])
+def test_schema_of_other_files(capsys, kind, keys):
+    """Sweep, facts and calibration files have their schemas too, for editors."""
+    assert main(["schema", kind]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == f"triangle {kind} file"
+    assert keys <= set(schema["properties"])
+
+
 def test_schema_prints_json_schema(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)

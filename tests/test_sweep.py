@@ -142,6 +142,24 @@ def test_cli_reports_a_bad_sweep_file_with_status_2_and_writes_nothing(tmp_path)
     assert not (tmp_path / "out").exists()
 
 
+def test_an_unreachable_scheduler_is_a_clear_error_and_writes_nothing(tmp_path):
+    """--scheduler at an address where nothing listens: exit 2 within the timeout, naming the address."""
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port that was free a moment ago, so nothing listens on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    started = time.monotonic()
+    status, _, err = run_cli(["sweep", small_sweep(tmp_path), "--out", tmp_path / "out", "--scheduler", address,
+                              "--scheduler-timeout", "2", "--quiet"])
+    assert status == 2, err
+    assert f"cannot reach the Dask scheduler {address}" in err and "Traceback" not in err
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "out").exists()
+
+
 # --------------------------------------------------------------------------------------------- designs, seeds
 def test_grid_expands_every_combination_first_parameter_slowest(tmp_path):
     plan = load_sweep(small_sweep(tmp_path, values="[0.0, 0.5, 1.0]"))
