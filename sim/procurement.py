@@ -19,13 +19,16 @@ Income effect (target income; Evans 1974, Rice 1983, McGuire & Pauly 1991). A fa
 revenue with the revenue it is used to, both moving averages of its daily revenue (time scales
 ``income_recent_days`` and ``income_reference_days``), and puts the weight
 
-    profit_weight_f = profit_weight x clip((reference_f / recent_f) ^ income_effect_elasticity, 1/M, M)
+    profit_weight_f = profit_weight x min(max(reference_f / recent_f, 1) ^ income_effect_elasticity, M)
 
-on its margin (M = ``income_effect_max``). A facility whose revenue fell (a price cut, lost patients) then
-prescribes, tests, admits and keeps more: supplier-induced volume that makes up part of the loss. With the
-elasticity at 0 (the default) the factor is exactly 1 and lower drug prices only weaken the incentive to
-prescribe. Both averages are computed by the same formula from the same series, so a county in a steady state
-has a factor near 1; the reference drifts toward the new revenue, so the effect fades as targets adjust.
+on its margin (M = ``income_effect_max``). A facility whose revenue fell below its reference (a price cut,
+lost patients) then prescribes, tests, admits and keeps more: supplier-induced volume that makes up part of the
+loss. The response is to shortfalls only, as physicians' reference-income behaviour is loss-averse (Rizzo &
+Zeckhauser 2003); a facility earning more than it is used to (as every facility does while a run that starts
+empty fills up) keeps its weight. With the elasticity at 0 (the default) the factor is exactly 1 and lower drug
+prices only weaken the incentive to prescribe. Both averages are computed by the same formula from the same
+series, so a county in a steady state has a factor near 1; the reference drifts toward the new revenue, so the
+effect fades as targets adjust.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ class TargetIncome:
         recent = self.recent / (1.0 - (1.0 - a_rec) ** self.days)
         known = (reference > 0) & (recent > 0)
         ratio = np.divide(reference, recent, out=np.ones_like(reference), where=known)
-        return np.clip(ratio ** b.income_effect_elasticity, 1.0 / b.income_effect_max, b.income_effect_max)
+        return np.minimum(np.maximum(ratio, 1.0) ** b.income_effect_elasticity, b.income_effect_max)
 
 
 def bill_split(cat, c: np.ndarray, factors: np.ndarray | None) -> np.ndarray:

@@ -412,11 +412,12 @@ class ProviderBehaviour(Strict):
         "(1 = one purse in all but name, tight integration; 0 = members mind only their own books).",
         "share", "assumption, to calibrate", ge=0, le=1)
     income_effect_elasticity: float = param(
-        0.0, "Target-income behaviour: a facility's weight on margin is profit_weight x (reference revenue / "
-        "recent revenue)^elasticity, so a facility whose revenue fell below what it was used to minds its "
-        "margin more and makes up volume (sim.procurement). 0 = no income effect.", "dimensionless",
-        "Evans (1974), Rice (1983), McGuire & Pauly (1991); assumption: 0 by default; 1 as a study value "
-        "(Yip 1998: surgeons made up ~70% of a Medicare fee cut with volume)", ge=0, le=5)
+        0.0, "Target-income behaviour: a facility whose recent revenue fell below its reference revenue puts "
+        "the weight profit_weight x (reference / recent)^elasticity on its margin, and makes up volume "
+        "(sim.procurement); no change when revenue is at or above the reference. 0 = no income effect.",
+        "dimensionless", "Evans (1974), Rice (1983), McGuire & Pauly (1991); loss-averse reference income: "
+        "Rizzo & Zeckhauser (2003); assumption: 0 by default, 1 as a study value (Yip 1998: surgeons made up "
+        "~70% of a Medicare fee cut with volume)", ge=0, le=5)
     income_reference_days: float = param(
         365, "Time scale of the reference revenue (a facility's moving average of daily revenue).", "days",
         "assumption: last year's income", gt=1)
@@ -424,7 +425,7 @@ class ProviderBehaviour(Strict):
         30, "Time scale of the recent revenue compared with the reference.", "days",
         "assumption: a month's income", gt=1)
     income_effect_max: float = param(
-        3.0, "Largest multiple (and 1 / smallest) the income effect can put on profit_weight.", "ratio",
+        3.0, "Largest multiple the income effect can put on profit_weight.", "ratio",
         "assumption", ge=1)
     upcoding_scruple_yuan: float = param(
         12_000, "Mean non-monetary cost to a provider of coding a case into a heavier group than its severity "

@@ -103,47 +103,43 @@ def test_the_cut_reaches_primary_facilities_through_pass_through_or_unified_proc
 
 
 # ----------------------------------------------------------------------------------------------- income effect
-def cut_on_day(**behaviour) -> dict:
-    """Xiangtan's cuts from CUT_DAY on, so facilities have a revenue to compare with."""
+INCOME_DAYS, INCOME_CUT_DAY = 240, 150  # the run fills up over ~100 days; facilities then know their revenue
+
+
+def cut_on_day(cut: bool = True, **behaviour) -> dict:
+    """Xiangtan's cuts (or a cut of 0) from INCOME_CUT_DAY on, so facilities have a revenue to compare with."""
     return overlay(provider(**behaviour),
-                   {"timeline": [{"day": CUT_DAY, "set": {f"policies.procurement.{k}": v
-                                                          for k, v in XIANGTAN.items()}}]})
+                   {"timeline": [{"day": INCOME_CUT_DAY, "set": {f"policies.procurement.{k}": v if cut else 0.0
+                                                                 for k, v in XIANGTAN.items()}}]})
 
 
 def after_cut(overrides: dict) -> dict:
-    model, _ = run(overrides)
+    model = HealthSystemModel(county(overrides, days=INCOME_DAYS), seed=SEED).run()
     periods = period_metrics(model)
-    assert periods[-1]["start_day"] == CUT_DAY
+    assert periods[-1]["start_day"] == INCOME_CUT_DAY
     return periods[-1]["metrics"]
 
 
 def test_income_effect_makes_up_lost_revenue_with_volume_under_fee_for_service():
-    """With target-income behaviour, hospitals that lost drug revenue treat more intensively and admit more
-    than the same hospitals without it; without it, the cut (thinner margins) does not raise intensity."""
-    target, plain = 1.5, 0.0
-    cut_target = after_cut(cut_on_day(income_effect_elasticity=target))
-    cut_plain = after_cut(cut_on_day(income_effect_elasticity=plain))
-    no_cut_target = after_cut(overlay(provider(income_effect_elasticity=target), _no_op_timeline()))
-    no_cut_plain = after_cut(overlay(provider(income_effect_elasticity=plain), _no_op_timeline()))
-    # The cut's effect on intensity at county hospitals (which get the whole cut), with and without the income
-    # effect: volume rises only with it.
-    with_effect = cut_target["intensity_county"] - no_cut_target["intensity_county"]
-    without = cut_plain["intensity_county"] - no_cut_plain["intensity_county"]
-    assert without <= 0.0
-    assert with_effect > without + 0.01
-    assert cut_target["intensity_county"] > cut_plain["intensity_county"]
-    assert cut_target["admissions_per_1000"] > cut_plain["admissions_per_1000"]
-    assert cut_target["services_share"] > cut_plain["services_share"]
-
-
-def _no_op_timeline() -> dict:
-    """A timeline entry on CUT_DAY that changes nothing, so both arms have the same periods."""
-    return {"timeline": [{"day": CUT_DAY, "set": {"policies.procurement.drug_price_cut": 0.0}}]}
+    """A cut thins the margin on drugs and consumables, so without an income effect hospitals treat less
+    intensively, keep patients shorter and admit fewer; with target-income behaviour they make up part of the
+    lost revenue with volume, so each of these falls less."""
+    effect = {}
+    for elasticity in (0.0, 1.0):
+        before = after_cut(cut_on_day(False, income_effect_elasticity=elasticity))
+        after = after_cut(cut_on_day(True, income_effect_elasticity=elasticity))
+        effect[elasticity] = {k: after[k] - before[k] for k in ("intensity_county", "stay_ratio_mean",
+                                                                "admissions_per_1000")}
+    plain, target = effect[0.0], effect[1.0]
+    assert plain["intensity_county"] < 0 and plain["stay_ratio_mean"] < 0 and plain["admissions_per_1000"] <= 0
+    assert target["intensity_county"] > plain["intensity_county"] + 0.005
+    assert target["stay_ratio_mean"] > plain["stay_ratio_mean"]
+    assert target["admissions_per_1000"] > plain["admissions_per_1000"]
 
 
 def test_income_effect_needs_a_weight_on_profit():
-    _, plain = run(overlay(cut_on_day(income_effect_elasticity=0.0), provider(profit_weight=0.0)))
-    _, target = run(overlay(cut_on_day(income_effect_elasticity=1.5), provider(profit_weight=0.0)))
+    _, plain = run(overlay(procurement(**XIANGTAN), provider(profit_weight=0.0, income_effect_elasticity=0.0)))
+    _, target = run(overlay(procurement(**XIANGTAN), provider(profit_weight=0.0, income_effect_elasticity=2.0)))
     assert not same_numbers(plain, target)
 
 
@@ -153,56 +149,58 @@ def test_income_windows_are_checked():
 
 
 # ----------------------------------------------------------------------------------------------- integration
-def test_shared_diagnostics_raise_township_capability_and_speed_chest_pain_recognition():
+def diagnostics_only(**extra) -> dict:
+    """Integration whose members put no weight on the community's result: shared diagnostics alone."""
+    return integration("tight", tight_community_weight=0.0, **extra)
+
+
+def test_shared_diagnostics_keep_cases_at_township_centres():
     none_model, none = run(integration("none"))
-    tight_model, tight = run(integration("tight"))
-    # more cases treated at a capable level, fewer township referrals up, faster chest pain care
-    assert tight["appropriate_level_rate"] > none["appropriate_level_rate"]
-    assert tight_model.tally.referrals_up[TOWNSHIP] < none_model.tally.referrals_up[TOWNSHIP]
-    assert tight["critical_minutes_to_treatment"] < none["critical_minutes_to_treatment"]
-    # the county's care is kept in the county
-    assert tight["out_of_county_fund_share"] < none["out_of_county_fund_share"]
+    shared_model, _ = run(diagnostics_only())
+    # a township centre that diagnoses like the county refers fewer cases up and treats more itself
+    assert shared_model.tally.referrals_up[TOWNSHIP] < none_model.tally.referrals_up[TOWNSHIP]
+    assert shared_model.tally.treated[TOWNSHIP] > none_model.tally.treated[TOWNSHIP]
+    # without shared diagnostics (and no weight on the community) nothing changes
+    _, off = run(diagnostics_only(shared_diagnostics=False))
+    assert not same_numbers(none, off)
 
 
-def test_without_shared_diagnostics_township_capability_is_its_own():
+def test_a_read_ecg_shortens_chest_pain_time_to_treatment():
     none_model, none = run(integration("none"))
-    off_model, off = run(integration("tight", shared_diagnostics=False))
-    assert off["appropriate_level_rate"] == none["appropriate_level_rate"] or \
-        off_model.tally.appropriate[TOWNSHIP] / off_model.tally.treated[TOWNSHIP] == pytest.approx(
-            none_model.tally.appropriate[TOWNSHIP] / none_model.tally.treated[TOWNSHIP], abs=0.02)
-    assert off["critical_minutes_to_treatment"] >= none["critical_minutes_to_treatment"] - 1.0
+    ecg_model, _ = run(diagnostics_only(diagnostic_capability_gain=0.0))
+    assert ecg_model.tally.critical_minutes_sum < none_model.tally.critical_minutes_sum
+    # an ECG read no faster than the centre recognises chest pain alone changes nothing
+    own = Scenario().facilities.township.identification_minutes
+    _, slow = run(diagnostics_only(diagnostic_capability_gain=0.0, ecg_identification_minutes=own))
+    assert not same_numbers(none, slow)
 
 
-def test_one_account_makes_internal_referral_cheaper_under_fee_for_service():
-    """Without shared diagnostics, the one account is the only change: members referring up to a member keep
-    the case's margin in the community, so township centres and village clinics refer more; with no weight on
-    profit, nothing changes."""
-    none_model, _ = run(integration("none"))
-    tight_model, _ = run(integration("tight", shared_diagnostics=False, unified_procurement=False))
-    assert tight_model.tally.referrals_up[[VILLAGE, TOWNSHIP]].sum() > none_model.tally.referrals_up[
-        [VILLAGE, TOWNSHIP]].sum()
+def test_one_account_under_fee_for_service_pulls_patients_up_inside_the_community():
+    """With one account a referral to a member keeps the case's margin in the community, and the county
+    hospital earns more on a case than a township centre: primary facilities refer more (the community's own
+    siphon). With no weight on profit, or none on the community, nothing changes."""
+    one_account = integration("tight", shared_diagnostics=False)
+    none_model, none = run(integration("none"))
+    tight_model, _ = run(one_account)
+    primary = [VILLAGE, TOWNSHIP]
+    assert tight_model.tally.referrals_up[primary].sum() > none_model.tally.referrals_up[primary].sum()
     _, none0 = run(overlay(integration("none"), provider(profit_weight=0.0)))
-    _, tight0 = run(overlay(integration("tight", shared_diagnostics=False, unified_procurement=False),
-                            provider(profit_weight=0.0)))
+    _, tight0 = run(overlay(one_account, provider(profit_weight=0.0)))
     assert not same_numbers(none0, tight0)
+    _, weightless = run(integration("tight", shared_diagnostics=False, tight_community_weight=0.0))
+    assert not same_numbers(none, weightless)
 
 
-def test_tight_community_under_a_global_budget_weighs_its_purse_more_than_a_loose_one():
-    _, loose = run(overlay({"payment": {"model": "global_budget"}},
-                           integration("loose", shared_diagnostics=False, unified_procurement=False)))
-    _, tight = run(overlay({"payment": {"model": "global_budget"}},
-                           integration("tight", shared_diagnostics=False, unified_procurement=False)))
-    assert tight["fund_spending_per_capita"] < loose["fund_spending_per_capita"]
-    assert tight["intensity_mean"] < loose["intensity_mean"]
-
-
-def test_loose_integration_with_the_default_weight_is_the_global_budget_community():
-    """A global budget without integration forms a community weighed with behaviour.provider.community_weight;
-    loose integration with the same weight differs only by the referral credit, which is zero at the county."""
+def test_a_tight_community_under_a_global_budget_rations_more_than_a_loose_one():
     gb = {"payment": {"model": "global_budget"}}
+    _, loose = run(overlay(gb, integration("loose", shared_diagnostics=False)))
+    _, tight = run(overlay(gb, integration("tight", shared_diagnostics=False)))
+    assert tight["intensity_mean"] < loose["intensity_mean"]
+    assert tight["admissions_per_1000"] < loose["admissions_per_1000"]
+    # the integration's weight replaces behaviour.provider.community_weight only when integrated
     _, plain = run(gb)
-    _, same = run(overlay(gb, provider(community_weight=0.5)))
-    assert not same_numbers(plain, same)
+    _, unused = run(overlay(gb, {"policies": {"integration": {"tight_community_weight": 0.2}}}))
+    assert not same_numbers(plain, unused)
 
 
 def test_unified_procurement_passes_the_cut_to_township_centres():
