@@ -7,7 +7,7 @@ bonus to anyone's utility, each changes what a member can do or what it gains.
 One account (一本账). A member weighs the community's result beside its own books with weight w =
 ``loose_community_weight`` or ``tight_community_weight``. Under a global budget this w replaces
 ``behaviour.provider.community_weight`` in the community's margin weight k (``sim.community``), so a tight
-community rations harder and keeps patients in the county more than a loose one. Under every payment model,
+community rations harder than a loose one. Under every payment model,
 including fee-for-service where there is no budget, one account also means that a case referred to another
 member keeps its margin in the community: a member referring a case up to a member counts as lost only
 
@@ -15,7 +15,10 @@ member keeps its margin in the community: a member referring a case up to a memb
 
 (the case's margin at the next level, approximated by this facility's margin scaled by the price ratio), while
 a referral out of the county loses the whole margin, as before. Members therefore refer up inside the county more
-readily, and a county hospital's referrals out of the county lose relatively more than internal ones. Without
+readily (the county hospital's prices are higher, so under fee-for-service the community gains by moving a case
+up: integration without payment reform pulls patients up inside the community), and a county hospital's
+referrals out of the county lose relatively more than internal ones. The member assumes the patient it refers
+stays in the community; residents referred up still choose among the hospitals above. Without
 integration (``none``) nothing changes: a global budget still forms a community weighed with
 ``community_weight``, and no referral keeps anything.
 
