@@ -16,6 +16,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from sim.integration import community_weight
 from sim.levels import IN_COUNTY, N_LEVELS
 from sim.scenario import GlobalBudget, Scenario
 
@@ -40,10 +41,11 @@ class MedicalCommunity(mesa.Agent):
     def margin_weight(self) -> float:
         """k: what one yuan of fund money spent costs a member: the share of a saving the community keeps
         while its purse is in surplus (the share of an overspend it bears once in deficit), times the weight
-        members put on the community's result (``behaviour.provider.community_weight``)."""
+        members put on the community's result (``behaviour.provider.community_weight``, or the integration
+        level's weight under ``policies.integration``, ``sim.integration``)."""
         r = self.rules
         share = r.savings_retained_share if self.purse >= 0 else r.overspend_shared_share
-        return share * self.model.spec.behaviour.provider.community_weight
+        return share * community_weight(self.model.spec)
 
     def receive_instalment(self, residents: int) -> float:
         amount = self.rules.budget_per_resident_year_yuan * residents / 365.0

@@ -102,6 +102,13 @@ def consumables_share(m):
     return _div(m.tally.charges[:, 2].sum(), m.tally.charges.sum())
 
 
+@metric("cost", "share")
+def services_share(m):
+    """service charges (tests, imaging, procedures, nursing, beds) / all charges: rises when drug prices fall,
+    and more when providers make up lost drug revenue with services"""
+    return _div(m.tally.charges[:, 0].sum(), m.tally.charges.sum())
+
+
 @metric("cost", "share", True)
 def out_of_county_fund_share(m):
     """fund payments to out-of-county hospitals / all fund payments (医保基金域外使用率)"""
@@ -289,6 +296,18 @@ def provider_surplus_per_capita(m):
 def intensity_mean(m):
     """mean over treated episodes of the intensity chosen by the provider (1 = guideline)"""
     return _div(m.tally.intensity_sum.sum(), m.tally.treated.sum())
+
+
+@metric("providers", "ratio to guideline")
+def intensity_primary(m):
+    """the same mean over episodes treated at village clinics and township centres"""
+    return _div(m.tally.intensity_sum[list(PRIMARY)].sum(), m.tally.treated[list(PRIMARY)].sum())
+
+
+@metric("providers", "ratio to guideline")
+def intensity_county(m):
+    """the same mean over episodes treated at county hospitals"""
+    return _div(m.tally.intensity_sum[COUNTY], m.tally.treated[COUNTY])
 
 
 # ----------------------------------------------------------------------------------------------- payment

@@ -27,6 +27,7 @@ from sim.community import build_community
 from sim.conditions import AGE_BANDS, POPULATIONS, Catalogue, load_catalogue
 from sim.facilities import FACILITY_CLASSES, build_facilities, facility_name
 from sim.geography import build_geography
+from sim.integration import CommunityIntegration
 from sim.learning import TrustLearning
 from sim.levels import LEVELS, N_LEVELS
 from sim.outcomes import capability_factor, delay_factor, realise, risks, years_of_life_lost
@@ -34,6 +35,7 @@ from sim.payer import InsuranceFund
 from sim.payment import effective_profit_weight, make_payment
 from sim.periods import snapshot
 from sim.population import build_population
+from sim.procurement import TargetIncome, bill_split, price_factors
 from sim.provider import Cases, Provider, guideline_charges
 from sim.scenario import Scenario
 from sim.tally import MAX_WAIT_DAYS, Tally
@@ -76,6 +78,7 @@ class HealthSystemModel(mesa.Model):
         self.fund = InsuranceFund(self, scenario.insurance)
         self.community = None
         self.payment = None
+        self.income = TargetIncome(self.facilities.n)
         self._configure(scenario)
         # Scenario changes scheduled by the timeline, and the tally at each period's start.
         self.changes = resolve(scenario)
@@ -113,6 +116,8 @@ class HealthSystemModel(mesa.Model):
                     if getattr(before.facilities, level_name) != getattr(spec.facilities, level_name):
                         at = self.facilities.level == level
                         getattr(self.facilities, name)[at] = getattr(fresh, name)[at]
+        self.price_factors = price_factors(spec, self.facilities.level)  # procurement's cuts, by facility
+        self.integration = CommunityIntegration(spec, self.cat, self.facilities, self.level_price)
 
     @property
     def enrolled(self) -> np.ndarray:
@@ -143,6 +148,7 @@ class HealthSystemModel(mesa.Model):
         self._end_untreated()
         self._complete()
         self._settle_periodic()
+        self.income.end_of_day(self.facilities.books["revenue"], self.spec.behaviour.provider)
         self.learning.end_of_day(self.pop, self.day)
         self._record()
         self.episodes.compact()
@@ -248,7 +254,8 @@ class HealthSystemModel(mesa.Model):
         ep.facility[rows] = fac
         ep.state[rows] = E.WAITING
         ep.travel_minutes[rows] += minutes
-        ep.critical_minutes[rows] = np.where(critical[go], minutes + fac_t.identification_minutes[fac], 0.0)
+        ep.critical_minutes[rows] = np.where(critical[go], minutes + self.integration.identification_minutes(
+            fac, c[go]), 0.0)
         count(fac_t.books["arrivals"], fac)
         count(fac_t.queue, fac)
         self.tally.day_row(self.day, "arrivals")[:] += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
@@ -318,9 +325,12 @@ class HealthSystemModel(mesa.Model):
         up = np.minimum(level + 1, self.top_level)
         community = self.payment.community is not None
         employee = self.pop.employee[res]
+        severity = ep.severity[rows].astype(np.int64)
+        income = self.income.factor
         return Cases(
-            condition=c, severity=ep.severity[rows].astype(np.int64), age=self.pop.age[res], level=level,
-            capability=fac_t.capability[fac], price_level=fac_t.price_level[fac],
+            condition=c, severity=severity, age=self.pop.age[res], level=level,
+            capability=self.integration.capability(fac, cat.need_level[c, severity]),
+            price_level=fac_t.price_level[fac],
             cost_factor=ep.cost_factor[rows].astype(float), has_beds=fac_t.beds[fac] > 0,
             can_refer=level < self.top_level,
             occupancy=fac_t.occupancy()[fac],
@@ -334,7 +344,10 @@ class HealthSystemModel(mesa.Model):
             fund_rate_up_in=self.fund.marginal_rate(up, employee, inpatient=True) if community else 0.0,
             price_ratio_up=self.level_price[up] / self.level_price[level] if community else 0.0,
             capitated=self._capitated(rows, fac),
-            scruple=ep.scruple[rows] * self.spec.behaviour.provider.upcoding_scruple_yuan)
+            scruple=ep.scruple[rows] * self.spec.behaviour.provider.upcoding_scruple_yuan,
+            category_price=None if self.price_factors is None else self.price_factors[fac],
+            profit_weight_factor=None if income is None else income[fac],
+            referral_credit=self.integration.referral_credit(level))
 
     def _capitated(self, rows: np.ndarray, fac: np.ndarray) -> np.ndarray:
         """Enrolled residents at their own village clinic or township centre (covered by capitation)."""
@@ -390,7 +403,8 @@ class HealthSystemModel(mesa.Model):
             above = fac_t.level[None, :] > fac_t.level[src][:, None]
             most_capable = np.where(above, fac_t.capability[None, :], -np.inf).argmax(1)
             best = np.where(np.isfinite(minutes).any(1), minutes.argmin(1), most_capable)
-            ep.critical_minutes[now] += self.geo.facility_minutes[src, best] + fac_t.identification_minutes[best]
+            ep.critical_minutes[now] += (self.geo.facility_minutes[src, best]
+                                         + self.integration.identification_minutes(best, ep.condition[now]))
             ep.travel_minutes[now] += self.geo.facility_minutes[src, best]
             ep.facility[now] = best
             ep.state[now] = E.WAITING
@@ -488,7 +502,8 @@ class HealthSystemModel(mesa.Model):
         wait = np.where(inpatient, ep.admit_day[rows], self.day) - ep.seek_day[rows]
 
         # Outcomes.
-        cap = capability_factor(cat.need_level[c, s], fac_t.capability[fac], out)
+        capability = self.integration.capability(fac, cat.need_level[c, s])
+        cap = capability_factor(cat.need_level[c, s], capability, out)
         delay = delay_factor(wait, ep.critical_minutes[rows], cat.delay_harm_per_day[c],
                              cat.critical_harm_per_hour[c], cat.time_critical[c])
         p_d, p_c, p_r = risks(cat.death_risk[c, s], cat.complication_risk[c, s], cat.readmission_risk[c, s],
@@ -506,12 +521,14 @@ class HealthSystemModel(mesa.Model):
         # complication adds its treatment. The case's own resource use scales the whole bill.
         pay = self.payment
         price = fac_t.price_level[fac] * ep.cost_factor[rows]
-        outpatient, per_case, daily = guideline_charges(cat, c, s, price)
+        factors = None if self.price_factors is None else self.price_factors[fac]
+        outpatient, per_case, daily = guideline_charges(cat, c, s, price, factors)
+        split = bill_split(cat, c, factors)
         items = np.where(inpatient[:, None], per_case, outpatient) * q[:, None]
         cc = inpatient & comp
-        items += (cc * out.complication_cost_share * (per_case.sum(1) + daily))[:, None] * cat.cost_split[c]
+        items += (cc * out.complication_cost_share * (per_case.sum(1) + daily))[:, None] * split
         days = np.where(inpatient, daily * stay, 0.0)
-        charges = items + days[:, None] * cat.cost_split[c]
+        charges = items + days[:, None] * split
         cost = items @ (1 / (1 + pay.item_margin)) + days / (1 + pay.bed_day_margin)
         bill = charges.sum(1)
         coded = np.where(inpatient, ep.coded_severity[rows], s).astype(np.int64)
@@ -539,7 +556,7 @@ class HealthSystemModel(mesa.Model):
         crit = cat.time_critical[c]
         columns = np.column_stack([
             np.ones(len(rows)), charges, np.where(inpatient, bill, 0.0), np.where(inpatient, 0.0, bill),
-            ~inpatient, fund, oop, revenue, cost, q, fac_t.capability[fac] >= cat.need_level[c, s], los, wait])
+            ~inpatient, fund, oop, revenue, cost, q, capability >= cat.need_level[c, s], los, wait])
         sums = (lvl[:, None] == np.arange(N_LEVELS)).T.astype(float) @ columns
         (t.treated, t.charges, t.inpatient_charges, t.outpatient_charges, t.outpatient_episodes, t.fund, t.oop,
          t.provider_revenue, t.provider_cost, t.intensity_sum, t.appropriate, t.bed_days) = (

@@ -62,6 +62,10 @@ class Cases:
     price_ratio_up: np.ndarray    # that level's prices relative to this facility's
     capitated: np.ndarray         # enrolled resident at their own primary facility
     scruple: np.ndarray           # the provider's cost of coding this case up (yuan)
+    category_price: np.ndarray | None = None  # [m, 3] procurement's price factors (sim.procurement); None = 1
+    profit_weight_factor: np.ndarray | None = None  # the facility's income effect on profit_weight; None = 1
+    referral_credit: np.ndarray | None = None  # share of the margin a referral up keeps in an integrated
+    #                                            community (sim.integration); None = nothing kept
 
 
 @dataclass
@@ -73,15 +77,27 @@ class Decisions:
     code_up: np.ndarray
 
 
-def guideline_charges(cat: Catalogue, c, s, price_level):
-    """Charges at guideline intensity and clinical stay: outpatient [m,3], inpatient per-case [m,3] and
-    the inpatient daily bundle [m] (total over the clinical stay)."""
+def item_split(cat: Catalogue, c, category_price=None):
+    """[m,3] yuan charged in each category (services, drugs, consumables) per listed yuan of the case's bill:
+    the catalogue's cost split, times procurement's price factors when given (then summing below 1)."""
     split = cat.cost_split[c]
+    return split if category_price is None else split * category_price
+
+
+def guideline_charges(cat: Catalogue, c, s, price_level, category_price=None):
+    """Charges at guideline intensity and clinical stay: outpatient [m,3], inpatient per-case [m,3] and
+    the inpatient daily bundle [m] (total over the clinical stay). ``category_price`` ([m,3], optional) is
+    procurement's factor on each category's prices (``sim.procurement``); the daily bundle's drugs and
+    consumables fall with it too."""
+    split = item_split(cat, c, category_price)
     outpatient = (cat.outpatient_cost[c, s] * price_level)[:, None] * split
     inpatient = cat.inpatient_cost[c, s] * price_level
     per_day = cat.per_day_share[c]
     per_case = (inpatient * (1.0 - per_day))[:, None] * split
-    return outpatient, per_case, inpatient * per_day
+    daily = inpatient * per_day
+    if category_price is not None:
+        daily = daily * split.sum(1)
+    return outpatient, per_case, daily
 
 
 class Provider:
@@ -100,8 +116,11 @@ class Provider:
     def decide(self, cases: Cases) -> Decisions:
         b, cat, pay = self.b, self.cat, self.payment
         pw = self.profit_weight
+        if cases.profit_weight_factor is not None:  # target income (sim.procurement)
+            pw = pw * cases.profit_weight_factor
         c, s = cases.condition, cases.severity
-        outpatient, per_case, daily = guideline_charges(cat, c, s, cases.price_level * cases.cost_factor)
+        outpatient, per_case, daily = guideline_charges(cat, c, s, cases.price_level * cases.cost_factor,
+                                                        cases.category_price)
         bill_out, items_in = outpatient.sum(1), per_case.sum(1)
         t = pay.terms(cases, bill_out, items_in + daily, pw)
         cost_share = 1.0 / (1.0 + pay.item_margin)
@@ -140,6 +159,8 @@ class Provider:
         # fund money its community pays elsewhere) plus friction.
         gain = value * clinical * cases.delay * (cap - 1.0)
         margin_kept = np.where(admit, in_margin + t.referral_cost_in, out_margin + t.referral_cost_out)
+        if cases.referral_credit is not None:  # one account: a referral to a member keeps its margin
+            margin_kept = margin_kept - cases.referral_credit * np.maximum(np.where(admit, in_margin, out_margin), 0)
         needs_bed = ~cases.has_beds & (cases.admission_benefit > 0) & (cat.admission_need[c, s] > 0)
         refer = ((gain > pw * margin_kept + b.referral_friction_yuan) | needs_bed) & cases.can_refer
 

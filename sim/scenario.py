@@ -411,11 +411,35 @@ class ProviderBehaviour(Strict):
         0.5, "Weight a member of a medical community puts on the community's result relative to its own "
         "(1 = one purse in all but name, tight integration; 0 = members mind only their own books).",
         "share", "assumption, to calibrate", ge=0, le=1)
+    income_effect_elasticity: float = param(
+        0.0, "Target-income behaviour: a facility whose recent revenue fell below its reference revenue puts "
+        "the weight profit_weight x (reference / recent)^elasticity on its margin, and makes up volume "
+        "(sim.procurement); no change when revenue is at or above the reference. 0 = no income effect.",
+        "dimensionless", "Evans (1974), Rice (1983), McGuire & Pauly (1991); loss-averse reference income: "
+        "Rizzo & Zeckhauser (2003); assumption: 0 by default, 1 as a study value (Yip 1998: surgeons made up "
+        "~70% of a Medicare fee cut with volume)", ge=0, le=5)
+    income_reference_days: float = param(
+        365, "Time scale of the reference revenue (a facility's moving average of daily revenue).", "days",
+        "assumption: last year's income", gt=1)
+    income_recent_days: float = param(
+        30, "Time scale of the recent revenue compared with the reference.", "days",
+        "assumption: a month's income", gt=1)
+    income_effect_max: float = param(
+        3.0, "Largest multiple the income effect can put on profit_weight.", "ratio",
+        "assumption", ge=1)
     upcoding_scruple_yuan: float = param(
         12_000, "Mean non-monetary cost to a provider of coding a case into a heavier group than its severity "
         "(ethics, reputation); each case's scruple is drawn from an exponential with this mean, and the case "
         "is coded up when profit_weight x the expected gain after audits and fines exceeds it.", "yuan",
         "calibrated: ~15% of DRG discharges coded up at the default audit rate (assumption)", ge=0)
+
+    @model_validator(mode="after")
+    def _recent_within_reference(self) -> ProviderBehaviour:
+        if self.income_recent_days >= self.income_reference_days:
+            raise ValueError(f"income_recent_days = {self.income_recent_days} must be shorter than "
+                             f"income_reference_days = {self.income_reference_days} (recent revenue is compared "
+                             "with the longer-run revenue a facility is used to)")
+        return self
 
 
 class ResidentBehaviour(Strict):
@@ -515,8 +539,69 @@ class SalaryReform(Strict):
         "results (allocated by good outcomes per doctor).", "share", "assumption", ge=0, le=1)
 
 
+class Procurement(Strict):
+    """Volume-based procurement (带量采购, 集采): procured drugs and consumables cost less and, under the zero
+    mark-up policy, are sold for less (``sim.procurement``)."""
+
+    drug_price_cut: float = param(
+        0.0, "Fall of the prices of drugs (both what the facility pays and what it charges).", "share",
+        "DOMAIN.md: Xiangtan's procured drugs -53% (seed 000); national 333 drugs -50%+ (seed 004); "
+        "policy lever (0 = no procurement)", ge=0, le=0.95)
+    consumable_price_cut: float = param(
+        0.0, "Fall of the prices of consumables (bought and charged).", "share",
+        "DOMAIN.md: Xiangtan's procured consumables -69% (seed 000); national high-value consumables -80%+ "
+        "(seed 004); policy lever", ge=0, le=0.95)
+    primary_pass_through: float = param(
+        0.0, "Share of the cuts that reaches village clinics and township centres when they do not buy "
+        "through an integrated medical community (policies.integration: unified procurement passes the "
+        "whole cut on). County and out-of-county hospitals always get the whole cut.", "share",
+        "assumption: procurement contracts bind public hospitals first; primary facilities stock the "
+        "essential-drug list and get procured products late unless the community buys for them "
+        "(seed 001, Linxiang's unified purchasing)", ge=0, le=1)
+
+
+IntegrationLevel = Literal["none", "loose", "tight"]
+
+
+class Integration(Strict):
+    """The county medical community as one organisation (紧密型医共体, ``sim.integration``): one account,
+    shared diagnostic centres and unified procurement. Staff moves are ``policies.sinking``'s."""
+
+    level: IntegrationLevel = param(
+        "none", "none: facilities keep separate books (a global budget still forms a community, whose members "
+        "weigh it with behaviour.provider.community_weight); loose or tight: the in-county facilities form "
+        "one community under every payment model, members weighing its result with loose_community_weight "
+        "or tight_community_weight.", "choice", "policy lever; DOMAIN.md (一本账, seeds 001, 004)")
+    loose_community_weight: float = param(
+        0.5, "Weight a member of a loose community puts on the community's result beside its own books.",
+        "share", "assumption (the same as behaviour.provider.community_weight's default)", ge=0, le=1)
+    tight_community_weight: float = param(
+        1.0, "Weight a member of a tight community (one account, 一本账) puts on the community's result.",
+        "share", "assumption: one account means one purse (seed 004: 一家人, 一条心, 一本账)", ge=0, le=1)
+    shared_diagnostics: bool = param(
+        True, "Whether the community's county hospitals read the township centres' lab tests, images and ECGs "
+        "(shared lab, imaging and ECG centres).", "switch",
+        "seed 000 (Xiangtan: shared lab, imaging and ECG diagnosis); seed 001 (Linxiang)")
+    diagnostic_capability_gain: float = param(
+        0.5, "Capability a township centre gains, for cases whose need does not exceed the county hospitals' "
+        "capability, when its tests and images are read by the county's centres (capped at that capability).",
+        "levels", "assumption: remote reading brings diagnosis, not treatment, to the county's level", ge=0,
+        le=3)
+    ecg_identification_minutes: float = param(
+        10.0, "Minutes a township centre needs to recognise acute chest pain when its ECGs are read at once by "
+        "the county's ECG centre (instead of facilities.township.identification_minutes).", "minutes",
+        "China Chest Pain Centre standard: first ECG within 10 minutes of first medical contact, with "
+        "remote transmission (assumption that a read ECG means the case is recognised)", ge=0)
+    unified_procurement: bool = param(
+        True, "Whether the community buys drugs and consumables for its village clinics and township centres, "
+        "which then get the whole of policies.procurement's cuts.", "switch",
+        "seed 001 (Linxiang: unified purchasing of drugs and consumables); seed 000 (Xiangtan)")
+
+
 class Policies(Strict):
     salary_reform: SalaryReform = SalaryReform()
+    procurement: Procurement = Procurement()
+    integration: Integration = Integration()
 
 
 class TimelineEntry(Strict):

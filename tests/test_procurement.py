@@ -1,0 +1,224 @@
+"""Volume-based procurement, the providers' income effect, and an integrated medical community, on a small county.
+
+Arms run on the same seed (common random numbers), so differences come from prices and decisions. Each effect
+is shown with its mechanism on and shown to vanish with the mechanism off (cut 0, elasticity 0, profit weight
+0, no shared diagnostics).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import numpy as np
+import pytest
+
+from sim import metrics
+from sim.conditions import load_catalogue
+from sim.levels import COUNTY, OUT_OF_COUNTY, TOWNSHIP, VILLAGE
+from sim.loading import ScenarioError, load_scenario_text, overlay
+from sim.model import HealthSystemModel
+from sim.periods import period_metrics
+from sim.procurement import price_factors
+from sim.scenario import Scenario
+
+SEED = 20240101
+SIZE = 20_000
+DAYS = 150
+CUT_DAY = 75
+XIANGTAN = {"drug_price_cut": 0.53, "consumable_price_cut": 0.69}  # DOMAIN.md, seed 000
+
+
+def county(overrides: dict | None = None, *, days: int = DAYS) -> Scenario:
+    data = overlay(Scenario().model_dump(mode="json"),
+                   {"name": "small county", "seed": SEED, "days": days, "replicates": 1,
+                    "population": {"size": SIZE}})
+    return Scenario.model_validate(overlay(data, overrides or {}))
+
+
+@cache
+def _run(key: str) -> tuple[HealthSystemModel, dict]:
+    model = HealthSystemModel(county(json.loads(key)), seed=SEED).run()
+    return model, metrics.compute(model)
+
+
+def run(overrides: dict | None = None) -> tuple[HealthSystemModel, dict]:
+    return _run(json.dumps(overrides or {}, sort_keys=True))
+
+
+def procurement(**cut) -> dict:
+    return {"policies": {"procurement": cut}}
+
+
+def provider(**values) -> dict:
+    return {"behaviour": {"provider": values}}
+
+
+def integration(level: str, **extra) -> dict:
+    return {"policies": {"integration": {"level": level, **extra}}}
+
+
+def same_numbers(a: dict, b: dict) -> set:
+    return {k for k in a if not (a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])))}
+
+
+# ----------------------------------------------------------------------------------------------- prices
+def test_procurement_lowers_drug_and_consumables_shares_and_bills():
+    _, base = run()
+    _, cut = run(procurement(**XIANGTAN))
+    assert cut["drug_share"] < base["drug_share"]
+    assert cut["consumables_share"] < base["consumables_share"]
+    assert cut["services_share"] > base["services_share"]
+    assert cut["cost_per_visit"] < base["cost_per_visit"]
+    assert cut["cost_per_admission"] < base["cost_per_admission"]
+    assert cut["spending_per_capita"] < base["spending_per_capita"]
+
+
+def test_a_cut_of_zero_changes_nothing():
+    _, base = run()
+    _, zero = run(overlay(procurement(drug_price_cut=0.0, consumable_price_cut=0.0, primary_pass_through=1.0),
+                          provider(income_reference_days=200, income_recent_days=20)))
+    assert not same_numbers(base, zero)
+
+
+def test_drug_cut_alone_leaves_consumables_prices():
+    """A drug cut lowers the drug share; the consumables share of the (smaller) bill rises."""
+    _, base = run()
+    _, drugs = run(procurement(drug_price_cut=0.5))
+    assert drugs["drug_share"] < base["drug_share"]
+    assert drugs["consumables_share"] > base["consumables_share"]
+
+
+def test_the_cut_reaches_primary_facilities_through_pass_through_or_unified_procurement():
+    level = np.array([VILLAGE, TOWNSHIP, COUNTY, OUT_OF_COUNTY])
+    alone = price_factors(county(procurement(drug_price_cut=0.5, consumable_price_cut=0.6)), level)
+    np.testing.assert_allclose(alone[:, 0], 1.0)
+    np.testing.assert_allclose(alone[:, 1], [1.0, 1.0, 0.5, 0.5])
+    np.testing.assert_allclose(alone[:, 2], [1.0, 1.0, 0.4, 0.4])
+    half = price_factors(county(procurement(drug_price_cut=0.5, primary_pass_through=0.5)), level)
+    np.testing.assert_allclose(half[:, 1], [0.75, 0.75, 0.5, 0.5])
+    unified = price_factors(county(overlay(procurement(drug_price_cut=0.5), integration("loose"))), level)
+    np.testing.assert_allclose(unified[:, 1], 0.5)
+    assert price_factors(county(), level) is None
+
+
+# ----------------------------------------------------------------------------------------------- income effect
+INCOME_DAYS, INCOME_CUT_DAY = 240, 150  # the run fills up over ~100 days; facilities then know their revenue
+
+
+def cut_on_day(cut: bool = True, **behaviour) -> dict:
+    """Xiangtan's cuts (or a cut of 0) from INCOME_CUT_DAY on, so facilities have a revenue to compare with."""
+    return overlay(provider(**behaviour),
+                   {"timeline": [{"day": INCOME_CUT_DAY, "set": {f"policies.procurement.{k}": v if cut else 0.0
+                                                                 for k, v in XIANGTAN.items()}}]})
+
+
+def after_cut(overrides: dict) -> dict:
+    model = HealthSystemModel(county(overrides, days=INCOME_DAYS), seed=SEED).run()
+    periods = period_metrics(model)
+    assert periods[-1]["start_day"] == INCOME_CUT_DAY
+    return periods[-1]["metrics"]
+
+
+def test_income_effect_makes_up_lost_revenue_with_volume_under_fee_for_service():
+    """A cut thins the margin on drugs and consumables, so without an income effect hospitals treat less
+    intensively, keep patients shorter and admit fewer; with target-income behaviour they make up part of the
+    lost revenue with volume, so each of these falls less."""
+    effect = {}
+    for elasticity in (0.0, 1.0):
+        before = after_cut(cut_on_day(False, income_effect_elasticity=elasticity))
+        after = after_cut(cut_on_day(True, income_effect_elasticity=elasticity))
+        effect[elasticity] = {k: after[k] - before[k] for k in ("intensity_county", "stay_ratio_mean",
+                                                                "admissions_per_1000")}
+    plain, target = effect[0.0], effect[1.0]
+    assert plain["intensity_county"] < 0 and plain["stay_ratio_mean"] < 0 and plain["admissions_per_1000"] <= 0
+    assert target["intensity_county"] > plain["intensity_county"] + 0.005
+    assert target["stay_ratio_mean"] > plain["stay_ratio_mean"]
+    assert target["admissions_per_1000"] > plain["admissions_per_1000"]
+
+
+def test_income_effect_needs_a_weight_on_profit():
+    _, plain = run(overlay(procurement(**XIANGTAN), provider(profit_weight=0.0, income_effect_elasticity=0.0)))
+    _, target = run(overlay(procurement(**XIANGTAN), provider(profit_weight=0.0, income_effect_elasticity=2.0)))
+    assert not same_numbers(plain, target)
+
+
+def test_income_windows_are_checked():
+    with pytest.raises(ScenarioError, match="income_recent_days"):
+        load_scenario_text("behaviour: {provider: {income_recent_days: 400}}")
+
+
+# ----------------------------------------------------------------------------------------------- integration
+def diagnostics_only(**extra) -> dict:
+    """Integration whose members put no weight on the community's result: shared diagnostics alone."""
+    return integration("tight", tight_community_weight=0.0, **extra)
+
+
+def test_shared_diagnostics_keep_cases_at_township_centres():
+    none_model, none = run(integration("none"))
+    shared_model, _ = run(diagnostics_only())
+    # a township centre that diagnoses like the county refers fewer cases up and treats more itself
+    assert shared_model.tally.referrals_up[TOWNSHIP] < none_model.tally.referrals_up[TOWNSHIP]
+    assert shared_model.tally.treated[TOWNSHIP] > none_model.tally.treated[TOWNSHIP]
+    # without shared diagnostics (and no weight on the community) nothing changes
+    _, off = run(diagnostics_only(shared_diagnostics=False))
+    assert not same_numbers(none, off)
+
+
+def test_a_read_ecg_shortens_chest_pain_time_to_treatment():
+    none_model, none = run(integration("none"))
+    ecg_model, _ = run(diagnostics_only(diagnostic_capability_gain=0.0))
+    assert ecg_model.tally.critical_minutes_sum < none_model.tally.critical_minutes_sum
+    # an ECG read no faster than the centre recognises chest pain alone changes nothing
+    own = Scenario().facilities.township.identification_minutes
+    _, slow = run(diagnostics_only(diagnostic_capability_gain=0.0, ecg_identification_minutes=own))
+    assert not same_numbers(none, slow)
+
+
+def test_one_account_under_fee_for_service_pulls_patients_up_inside_the_community():
+    """With one account a referral to a member keeps the case's margin in the community, and the county
+    hospital earns more on a case than a township centre: primary facilities refer more (the community's own
+    siphon). With no weight on profit, or none on the community, nothing changes."""
+    one_account = integration("tight", shared_diagnostics=False)
+    none_model, none = run(integration("none"))
+    tight_model, _ = run(one_account)
+    primary = [VILLAGE, TOWNSHIP]
+    assert tight_model.tally.referrals_up[primary].sum() > none_model.tally.referrals_up[primary].sum()
+    _, none0 = run(overlay(integration("none"), provider(profit_weight=0.0)))
+    _, tight0 = run(overlay(one_account, provider(profit_weight=0.0)))
+    assert not same_numbers(none0, tight0)
+    _, weightless = run(integration("tight", shared_diagnostics=False, tight_community_weight=0.0))
+    assert not same_numbers(none, weightless)
+
+
+def test_a_tight_community_under_a_global_budget_rations_more_than_a_loose_one():
+    gb = {"payment": {"model": "global_budget"}}
+    _, loose = run(overlay(gb, integration("loose", shared_diagnostics=False)))
+    _, tight = run(overlay(gb, integration("tight", shared_diagnostics=False)))
+    assert tight["intensity_mean"] < loose["intensity_mean"]
+    assert tight["admissions_per_1000"] < loose["admissions_per_1000"]
+    # the integration's weight replaces behaviour.provider.community_weight only when integrated
+    _, plain = run(gb)
+    _, unused = run(overlay(gb, {"policies": {"integration": {"tight_community_weight": 0.2}}}))
+    assert not same_numbers(plain, unused)
+
+
+def test_unified_procurement_passes_the_cut_to_township_centres():
+    cut = procurement(**XIANGTAN)
+    alone_model, _ = run(cut)
+    unified_model, _ = run(overlay(cut, integration("loose", shared_diagnostics=False)))
+    def primary_drug_share(model):
+        charges = model.tally.charges[[VILLAGE, TOWNSHIP]].sum(0)
+        return charges[1] / charges.sum()
+    assert primary_drug_share(unified_model) < primary_drug_share(alone_model)
+    base_model, _ = run()
+    assert primary_drug_share(alone_model) == pytest.approx(primary_drug_share(base_model), abs=0.01)
+
+
+def test_integration_level_is_checked():
+    with pytest.raises(ScenarioError, match="integration.level"):
+        load_scenario_text("policies: {integration: {level: merged}}")
+
+
+def test_chest_pain_is_in_the_bundled_catalogue():
+    assert "chest_pain" in load_catalogue("bundled").names
