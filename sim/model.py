@@ -21,6 +21,7 @@ import numpy as np
 from mesa.agent import AgentSet
 from scipy.special import ndtri
 
+from sim import assessment
 from sim import episodes as E
 from sim.care_seeking import CareSeeking, CostBeliefs
 from sim.community import build_community
@@ -76,6 +77,7 @@ class HealthSystemModel(mesa.Model):
         self.fund = InsuranceFund(self, scenario.insurance)
         self.community = None
         self.payment = None
+        self.assessor = None
         self._configure(scenario)
         # Scenario changes scheduled by the timeline, and the tally at each period's start.
         self.changes = resolve(scenario)
@@ -105,6 +107,7 @@ class HealthSystemModel(mesa.Model):
         self.care = CareSeeking(spec, self.cat, self.option_level)
         self.learning = TrustLearning(spec.behaviour.resident)
         self.level_price = np.array([getattr(spec.facilities, n).price_level for n in LEVELS])
+        self.assessor = assessment.configure(self, spec, self.assessor)
         if before.facilities != spec.facilities:
             fresh = build_facilities(spec, self.geo)
             for name in ("doctors", "beds", "capability", "price_level", "identification_minutes",
@@ -142,6 +145,8 @@ class HealthSystemModel(mesa.Model):
         self._admit_from_bed_queue()
         self._end_untreated()
         self._complete()
+        if self.assessor is not None:
+            self.assessor.end_of_day(self)
         self._settle_periodic()
         self.learning.end_of_day(self.pop, self.day)
         self._record()
@@ -334,7 +339,8 @@ class HealthSystemModel(mesa.Model):
             fund_rate_up_in=self.fund.marginal_rate(up, employee, inpatient=True) if community else 0.0,
             price_ratio_up=self.level_price[up] / self.level_price[level] if community else 0.0,
             capitated=self._capitated(rows, fac),
-            scruple=ep.scruple[rows] * self.spec.behaviour.provider.upcoding_scruple_yuan)
+            scruple=ep.scruple[rows] * self.spec.behaviour.provider.upcoding_scruple_yuan,
+            assessment=self.assessor.penalties(fac) if self.assessor is not None else None)
 
     def _capitated(self, rows: np.ndarray, fac: np.ndarray) -> np.ndarray:
         """Enrolled residents at their own village clinic or township centre (covered by capitation)."""
@@ -356,6 +362,7 @@ class HealthSystemModel(mesa.Model):
         self.tally.day_row(self.day, "served")[:] += np.bincount(lvl, minlength=N_LEVELS)
         d = self.provider.decide(self._cases(rows))
         ep.intensity[rows] = d.intensity
+        ep.drug_ratio[rows] = 1.0 if d.drug_ratio is None else d.drug_ratio
         ep.stay_ratio[rows] = d.stay_ratio
         ep.coded_severity[rows] = ep.severity[rows] + d.code_up
         self._refer(rows[d.refer])
@@ -482,6 +489,10 @@ class HealthSystemModel(mesa.Model):
         c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
         res = ep.resident[rows]
         q = ep.intensity[rows].astype(float)
+        drug_ratio = ep.drug_ratio[rows]
+        drugs_cut = bool((drug_ratio != 1).any())  # only under assessment (sim.assessment)
+        # intensity as the outcome feels it: drugs prescribed apart from the bundle weigh by their share
+        q_care = q * (1 + cat.cost_split[c, 1] * (drug_ratio - 1)) if drugs_cut else q
         los = ep.los_days[rows].astype(float)
         inpatient = los > 0
         stay = np.where(inpatient, los / cat.clinical_los[c, s], 1.0)
@@ -492,7 +503,7 @@ class HealthSystemModel(mesa.Model):
         delay = delay_factor(wait, ep.critical_minutes[rows], cat.delay_harm_per_day[c],
                              cat.critical_harm_per_hour[c], cat.time_critical[c])
         p_d, p_c, p_r = risks(cat.death_risk[c, s], cat.complication_risk[c, s], cat.readmission_risk[c, s],
-                              cap, delay, q, stay, prov)
+                              cap, delay, q_care, stay, prov)
         died, comp, readmit = realise(p_d, p_c, p_r, ep.u_death[rows], ep.u_complication[rows],
                                       ep.u_readmission[rows])
         readmit &= inpatient
@@ -508,6 +519,8 @@ class HealthSystemModel(mesa.Model):
         price = fac_t.price_level[fac] * ep.cost_factor[rows]
         outpatient, per_case, daily = guideline_charges(cat, c, s, price)
         items = np.where(inpatient[:, None], per_case, outpatient) * q[:, None]
+        if drugs_cut:
+            items[:, 1] *= drug_ratio
         cc = inpatient & comp
         items += (cc * out.complication_cost_share * (per_case.sum(1) + daily))[:, None] * cat.cost_split[c]
         days = np.where(inpatient, daily * stay, 0.0)
@@ -524,6 +537,8 @@ class HealthSystemModel(mesa.Model):
         for name, values in (("revenue", revenue), ("resource_cost", cost), ("fund_income", fund),
                              ("oop_income", oop), ("bed_days", los), ("good_outcomes", ~died & ~comp)):
             count(books[name], fac, values)
+        if self.assessor is not None:
+            self.assessor.book(self, fac, lvl, charges, inpatient, fund, res, ep.referred[rows])
         t.coded_weight_sum += float(claims.coded_weight.sum())
         t.upcoded += int(claims.upcoded.sum())
         t.audit_recovered += float(claims.recovered.sum())
@@ -539,7 +554,7 @@ class HealthSystemModel(mesa.Model):
         crit = cat.time_critical[c]
         columns = np.column_stack([
             np.ones(len(rows)), charges, np.where(inpatient, bill, 0.0), np.where(inpatient, 0.0, bill),
-            ~inpatient, fund, oop, revenue, cost, q, fac_t.capability[fac] >= cat.need_level[c, s], los, wait])
+            ~inpatient, fund, oop, revenue, cost, q_care, fac_t.capability[fac] >= cat.need_level[c, s], los, wait])
         sums = (lvl[:, None] == np.arange(N_LEVELS)).T.astype(float) @ columns
         (t.treated, t.charges, t.inpatient_charges, t.outpatient_charges, t.outpatient_episodes, t.fund, t.oop,
          t.provider_revenue, t.provider_cost, t.intensity_sum, t.appropriate, t.bed_days) = (
