@@ -168,3 +168,11 @@ def test_timeline_switches_assessment_on_at_a_day():
     assert before["end_day"] == on_day
     base_before = HealthSystemModel(county(days=on_day), seed=SEED).run()
     assert same(metrics.compute(base_before), before["metrics"]) == []
+
+
+def test_in_county_deductions_make_township_centres_refer_less():
+    only_fund = {"drug_share_weight": 0, "cost_per_visit_weight": 0, **NO_JOBS}
+    off_model, _ = run(assessment(deduction_yuan_per_point=0, **only_fund))
+    on_model, on = run(assessment(deduction_yuan_per_point=100_000, **only_fund))
+    assert on["assessment_deductions_per_capita"] > 0
+    assert on_model.tally.referrals_up[TOWNSHIP] < off_model.tally.referrals_up[TOWNSHIP]
