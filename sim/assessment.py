@@ -267,6 +267,7 @@ def merge_centre(model, centre: int, into: int) -> None:
     fac.doctors[centre] = 0.0
     fac.beds[into] += fac.beds[centre]
     fac.beds[centre] = 0
+    fac.capability[centre] = -1.0  # closed: no time-critical transfer picks it as the nearest capable facility
     # Waiting patients keep their place in the absorber's queue (and travel there); admitted patients and
     # those waiting for a bed go with the beds.
     rows = np.flatnonzero((ep.facility == centre) & np.isin(ep.state, MOVING_STATES))
