@@ -137,6 +137,7 @@ def test_a_merger_moves_staff_beds_patients_and_villages_and_loses_no_episode():
     centres = np.flatnonzero(fac.level == TOWNSHIP)
     doctors, beds, options = fac.doctors.sum(), fac.beds.sum(), geo.options[:, 1].copy()
     minutes = geo.option_minutes[:, 1].copy()
+    occupied = fac.occupied.copy()
     model.step()  # day 29: the first assessment
     merged = model.assessor.history[0]["merged"]
     assert merged in centres and model.tally.centres_merged == 1
@@ -146,6 +147,7 @@ def test_a_merger_moves_staff_beds_patients_and_villages_and_loses_no_episode():
     assert geo.option_minutes[moved, 1].mean() > minutes[moved].mean()  # those villages are farther from care
     assert fac.doctors.sum() == doctors and fac.beds.sum() == beds
     assert fac.doctors[merged] == 0 and fac.beds[merged] == 0
+    assert occupied[merged] > 0  # there were inpatients to move
     check_places(model)
     visits_then = fac.books["visits"][merged]
     model.run()  # the remaining days
