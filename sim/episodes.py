@@ -28,6 +28,7 @@ COLUMNS = {
     # decided at treatment
     "intensity": np.float32, "stay_ratio": np.float32, "coded_severity": np.int8, "los_days": np.int16,
     "admit_day": np.int32, "discharge_day": np.int32,
+    "drug_ratio": np.float32,  # drugs relative to the rest of the bundle (1 but under assessment)
 }
 
 

@@ -344,6 +344,24 @@ def community_retained_per_capita(m):
     return _div(m.tally.community_net, _person_years(m))
 
 
+@metric("payment", "yuan/resident-year")
+def assessment_deductions_per_capita(m):
+    """money withheld from township centres after performance assessment / person-years"""
+    return _div(m.tally.assessment_deductions, _person_years(m))
+
+
+@metric("providers", "count")
+def directors_replaced(m):
+    """township centre directors replaced after performance assessment"""
+    return m.tally.directors_replaced
+
+
+@metric("providers", "count")
+def centres_merged(m):
+    """township centres merged into a neighbouring centre after performance assessment"""
+    return m.tally.centres_merged
+
+
 def compute(model) -> dict[str, float]:
     """All metrics of a finished model, in definition order."""
     return {name: float(spec.fn(model)) for name, spec in METRICS.items()}

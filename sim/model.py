@@ -21,6 +21,7 @@ import numpy as np
 from mesa.agent import AgentSet
 from scipy.special import ndtri
 
+from sim import assessment
 from sim import episodes as E
 from sim.care_seeking import CareSeeking, CostBeliefs
 from sim.community import build_community
@@ -79,6 +80,7 @@ class HealthSystemModel(mesa.Model):
         self.community = None
         self.payment = None
         self.income = TargetIncome(self.facilities.n)
+        self.assessor = None
         self._configure(scenario)
         # Scenario changes scheduled by the timeline, and the tally at each period's start.
         self.changes = resolve(scenario)
@@ -108,6 +110,7 @@ class HealthSystemModel(mesa.Model):
         self.care = CareSeeking(spec, self.cat, self.option_level)
         self.learning = TrustLearning(spec.behaviour.resident)
         self.level_price = np.array([getattr(spec.facilities, n).price_level for n in LEVELS])
+        self.assessor = assessment.configure(self, spec, self.assessor)
         if before.facilities != spec.facilities:
             fresh = build_facilities(spec, self.geo)
             for name in ("doctors", "beds", "capability", "price_level", "identification_minutes",
@@ -147,6 +150,8 @@ class HealthSystemModel(mesa.Model):
         self._admit_from_bed_queue()
         self._end_untreated()
         self._complete()
+        if self.assessor is not None:
+            self.assessor.end_of_day(self)
         self._settle_periodic()
         self.income.end_of_day(self.facilities.books["revenue"], self.spec.behaviour.provider)
         self.learning.end_of_day(self.pop, self.day)
@@ -347,7 +352,8 @@ class HealthSystemModel(mesa.Model):
             scruple=ep.scruple[rows] * self.spec.behaviour.provider.upcoding_scruple_yuan,
             category_price=None if self.price_factors is None else self.price_factors[fac],
             profit_weight_factor=None if income is None else income[fac],
-            referral_credit=self.integration.referral_credit(level))
+            referral_credit=self.integration.referral_credit(level),
+            assessment=self.assessor.penalties(fac) if self.assessor is not None else None)
 
     def _capitated(self, rows: np.ndarray, fac: np.ndarray) -> np.ndarray:
         """Enrolled residents at their own village clinic or township centre (covered by capitation)."""
@@ -369,6 +375,7 @@ class HealthSystemModel(mesa.Model):
         self.tally.day_row(self.day, "served")[:] += np.bincount(lvl, minlength=N_LEVELS)
         d = self.provider.decide(self._cases(rows))
         ep.intensity[rows] = d.intensity
+        ep.drug_ratio[rows] = 1.0 if d.drug_ratio is None else d.drug_ratio
         ep.stay_ratio[rows] = d.stay_ratio
         ep.coded_severity[rows] = ep.severity[rows] + d.code_up
         self._refer(rows[d.refer])
@@ -496,6 +503,10 @@ class HealthSystemModel(mesa.Model):
         c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
         res = ep.resident[rows]
         q = ep.intensity[rows].astype(float)
+        drug_ratio = ep.drug_ratio[rows]
+        drugs_cut = bool((drug_ratio != 1).any())  # only under assessment (sim.assessment)
+        # intensity as the outcome feels it: drugs prescribed apart from the bundle weigh by their share
+        q_care = q * (1 + cat.cost_split[c, 1] * (drug_ratio - 1)) if drugs_cut else q
         los = ep.los_days[rows].astype(float)
         inpatient = los > 0
         stay = np.where(inpatient, los / cat.clinical_los[c, s], 1.0)
@@ -507,7 +518,7 @@ class HealthSystemModel(mesa.Model):
         delay = delay_factor(wait, ep.critical_minutes[rows], cat.delay_harm_per_day[c],
                              cat.critical_harm_per_hour[c], cat.time_critical[c])
         p_d, p_c, p_r = risks(cat.death_risk[c, s], cat.complication_risk[c, s], cat.readmission_risk[c, s],
-                              cap, delay, q, stay, prov)
+                              cap, delay, q_care, stay, prov)
         died, comp, readmit = realise(p_d, p_c, p_r, ep.u_death[rows], ep.u_complication[rows],
                                       ep.u_readmission[rows])
         readmit &= inpatient
@@ -525,6 +536,8 @@ class HealthSystemModel(mesa.Model):
         outpatient, per_case, daily = guideline_charges(cat, c, s, price, factors)
         split = bill_split(cat, c, factors)
         items = np.where(inpatient[:, None], per_case, outpatient) * q[:, None]
+        if drugs_cut:
+            items[:, 1] *= drug_ratio
         cc = inpatient & comp
         items += (cc * out.complication_cost_share * (per_case.sum(1) + daily))[:, None] * split
         days = np.where(inpatient, daily * stay, 0.0)
@@ -541,6 +554,8 @@ class HealthSystemModel(mesa.Model):
         for name, values in (("revenue", revenue), ("resource_cost", cost), ("fund_income", fund),
                              ("oop_income", oop), ("bed_days", los), ("good_outcomes", ~died & ~comp)):
             count(books[name], fac, values)
+        if self.assessor is not None:
+            self.assessor.book(self, fac, lvl, charges, inpatient, fund, res, ep.referred[rows])
         t.coded_weight_sum += float(claims.coded_weight.sum())
         t.upcoded += int(claims.upcoded.sum())
         t.audit_recovered += float(claims.recovered.sum())
@@ -556,7 +571,7 @@ class HealthSystemModel(mesa.Model):
         crit = cat.time_critical[c]
         columns = np.column_stack([
             np.ones(len(rows)), charges, np.where(inpatient, bill, 0.0), np.where(inpatient, 0.0, bill),
-            ~inpatient, fund, oop, revenue, cost, q, capability >= cat.need_level[c, s], los, wait])
+            ~inpatient, fund, oop, revenue, cost, q_care, capability >= cat.need_level[c, s], los, wait])
         sums = (lvl[:, None] == np.arange(N_LEVELS)).T.astype(float) @ columns
         (t.treated, t.charges, t.inpatient_charges, t.outpatient_charges, t.outpatient_episodes, t.fund, t.oop,
          t.provider_revenue, t.provider_cost, t.intensity_sum, t.appropriate, t.bed_days) = (

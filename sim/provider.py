@@ -66,6 +66,7 @@ class Cases:
     profit_weight_factor: np.ndarray | None = None  # the facility's income effect on profit_weight; None = 1
     referral_credit: np.ndarray | None = None  # share of the margin a referral up keeps in an integrated
     #                                            community (sim.integration); None = nothing kept
+    assessment: object = None     # expected assessment deductions (``sim.assessment.Penalties``) or None
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Decisions:
     intensity: np.ndarray
     stay_ratio: np.ndarray
     code_up: np.ndarray
+    drug_ratio: np.ndarray | None = None  # drugs prescribed relative to the rest of the bundle (None: 1)
 
 
 def item_split(cat: Catalogue, c, category_price=None):
@@ -131,6 +133,14 @@ class Provider:
         m_q_in = t.marginal_in * items_in - cost_in
         pressure = np.maximum((cases.occupancy - OCCUPANCY_PRESSURE_START) / (1 - OCCUPANCY_PRESSURE_START), 0.0)
         m_s = t.marginal_in * daily - day_cost - b.bed_shadow_price_yuan * cat.clinical_los[c, s] * pressure
+        a = t.assessment
+        if a is not None:  # expected assessment deductions (sim.assessment): drugs and the rest of the bundle
+            drug_part = cat.cost_split[c, 1]
+            m_drug_out = m_q_out - (a.visit + a.drug) * bill_out
+            m_drug_in = m_q_in - a.drug * items_in
+            m_q_out = m_q_out - (a.visit + a.other) * bill_out
+            m_q_in = m_q_in - a.other * items_in
+            m_s = m_s - daily * (a.drug * drug_part + a.other * (1 - drug_part))
 
         # Health stakes in DALY at guideline treatment, here and at a capable facility.
         yll = years_of_life_lost(cases.age, self.outcomes)
@@ -149,6 +159,17 @@ class Provider:
         # Margins of the whole case as the provider would treat it, as an outpatient or admitted.
         out_margin = t.fixed_out + m_q_out * q_out
         in_margin = t.fixed_in + m_q_in * q_in + m_s * stay
+        drug_ratio = None
+        if a is not None:
+            # Drugs at their own intensity: the bundle's margin less the deduction a drug yuan costs.
+            q_drug_out = self._optimum(pw, m_drug_out, stakes_q, b.overtreatment_harm, b.undertreatment_harm,
+                                       b.min_intensity, b.max_intensity)
+            q_drug_in = self._optimum(pw, m_drug_in, stakes_q, b.overtreatment_harm, b.undertreatment_harm,
+                                      b.min_intensity, b.max_intensity)
+            out_margin = (t.fixed_out - a.visit_case + (1 - drug_part) * m_q_out * q_out
+                          + drug_part * m_drug_out * q_drug_out)
+            in_margin = (t.fixed_in + (1 - drug_part) * m_q_in * q_in + drug_part * m_drug_in * q_drug_in
+                         + m_s * stay)
 
         # Admission: benefit of admitting (DALY, valued) plus the weighted extra margin of an inpatient case.
         admit = cases.has_beds & (value * cases.admission_benefit + pw * (in_margin - out_margin) > 0)
@@ -161,13 +182,17 @@ class Provider:
         margin_kept = np.where(admit, in_margin + t.referral_cost_in, out_margin + t.referral_cost_out)
         if cases.referral_credit is not None:  # one account: a referral to a member keeps its margin
             margin_kept = margin_kept - cases.referral_credit * np.maximum(np.where(admit, in_margin, out_margin), 0)
+        if a is not None:
+            margin_kept = margin_kept + a.referral  # a referral lowers the catchment's in-county fund use
         needs_bed = ~cases.has_beds & (cases.admission_benefit > 0) & (cat.admission_need[c, s] > 0)
         refer = ((gain > pw * margin_kept + b.referral_friction_yuan) | needs_bed) & cases.can_refer
 
         intensity = np.where(admit, q_in, q_out)
+        if a is not None:
+            drug_ratio = np.where(admit, q_drug_in / q_in, q_drug_out / q_out)
         admit &= ~refer
         return Decisions(refer=refer, admit=admit, intensity=intensity, stay_ratio=stay,
-                         code_up=admit & t.code_up)
+                         code_up=admit & t.code_up, drug_ratio=drug_ratio)
 
     def _optimum(self, profit_weight, margin, stakes, over, under, lo, hi):
         """argmax of profit_weight x margin x (r - 1) - value x stakes x h x (r - 1)^2 over r in [lo, hi]."""

@@ -598,10 +598,59 @@ class Integration(Strict):
         "seed 001 (Linxiang: unified purchasing of drugs and consumables); seed 000 (Xiangtan)")
 
 
+class Assessment(Strict):
+    """Quarterly performance assessment of township centres tied to money and jobs (绩效考核; Linxiang, seed 001:
+    in-county fund use and cost per visit assessed, results tied to fund payments and pay; 2 directors
+    replaced and 3 weak centres merged in a year)."""
+
+    enabled: bool = param(False, "Whether township centres are assessed every period.", "switch", "policy lever")
+    period_days: int = param(90, "Days between assessments.", "days", "seed 001: quarterly assessment "
+                             "(assumption: quarters)", ge=7, le=730)
+    drug_share_target: float = param(
+        0.30, "Highest drug share of a centre's charges (药占比) that scores full marks.", "share",
+        "State Council 2015 guidance on public hospital reform: drug share ~30%; Linxiang 23.61% -> 20.42% "
+        "(seed 001)", ge=0, le=1)
+    cost_per_visit_target_yuan: float = param(
+        55.0, "Highest outpatient cost per visit (次均门诊费用) that scores full marks.", "yuan/visit",
+        "assumption: near the baseline county's township mean (~58 yuan)", gt=0)
+    in_county_fund_target: float = param(
+        0.90, "Lowest share of the fund money spent on the centre's catchment residents that stays in the "
+        "county (医保资金县域内使用率) that scores full marks.", "share",
+        "assumption: the national aim of ~90% of care within the county; seed 001 assesses this rate", ge=0, le=1)
+    drug_share_weight: float = param(1.0, "Points lost per percentage point of drug share above target.",
+                                     "points/percentage point", "assumption", ge=0)
+    cost_per_visit_weight: float = param(1.0, "Points lost per percent of cost per visit above target.",
+                                         "points/percent", "assumption", ge=0)
+    in_county_fund_weight: float = param(1.0, "Points lost per percentage point of in-county fund use below "
+                                         "target.", "points/percentage point", "assumption", ge=0)
+    deduction_yuan_per_point: float = param(
+        3_000, "Money withheld from a centre's fund payments per point lost (100 - score); under a global "
+        "budget the medical community withholds it from its member.", "yuan/point",
+        "assumption: ~5-10% of a township centre's quarterly revenue at the baseline's scores; seed 001 ties "
+        "results to fund payments", ge=0)
+    replace_after_periods: int = param(
+        2, "A centre with the lowest score (below 100) this many assessments in a row gets a new director "
+        "(0 = never).", "periods", "seed 001: 2 township directors replaced after assessment (assumption: "
+        "two bottom quarters)", ge=0, le=100)
+    director_efficiency_gain: float = param(
+        0.15, "Rise of a centre's outpatient visits per doctor-day under a new director.", "share",
+        "assumption", ge=0, le=2)
+    merge_after_periods: int = param(
+        4, "A centre with too few visits or too low a score this many assessments in a row is merged into the "
+        "nearest other centre (0 = never); at most one merger per assessment.", "periods",
+        "seed 001: 3 weak township centres merged (assumption: a year of failing)", ge=0, le=100)
+    merge_min_daily_visits: float = param(
+        10.0, "Mean visits per day below which a centre counts as too small to keep.", "visits/day",
+        "assumption; seed 001: all 22 Linxiang centres earned under 10 M yuan a year", ge=0)
+    merge_score_below: float = param(40.0, "Score below which a centre counts as failing.", "points",
+                                     "assumption", le=100)
+
+
 class Policies(Strict):
     salary_reform: SalaryReform = SalaryReform()
     procurement: Procurement = Procurement()
     integration: Integration = Integration()
+    assessment: Assessment = Assessment()
 
 
 class TimelineEntry(Strict):

@@ -60,6 +60,9 @@ class Tally:
     admissions_refused: int = 0        # DRG admissions the fund refused after review
     dip_settled_points: float = 0.0    # DIP points settled
     dip_settled_value: float = 0.0     # sum of points x point value at each settlement
+    assessment_deductions: float = 0.0  # yuan withheld from township centres after assessment
+    directors_replaced: int = 0        # township directors replaced after assessment
+    centres_merged: int = 0            # township centres merged into another after assessment
     # Stocks (a period's value is the change, or the value at its end)
     community_net: float = 0.0         # money the medical community holds beyond the claims it paid
     alive_now: int = 0
