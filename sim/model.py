@@ -36,6 +36,7 @@ from sim.periods import snapshot
 from sim.population import build_population
 from sim.provider import Cases, Provider, guideline_charges
 from sim.scenario import Scenario
+from sim.staffing import Staffing
 from sim.tally import MAX_WAIT_DAYS, Tally
 from sim.timeline import resolve
 
@@ -76,6 +77,8 @@ class HealthSystemModel(mesa.Model):
         self.fund = InsuranceFund(self, scenario.insurance)
         self.community = None
         self.payment = None
+        self.tally = Tally(days=scenario.days)
+        self.staffing = Staffing(self)  # holds the scenario's doctors and capability; sinking and siphon add
         self._configure(scenario)
         # Scenario changes scheduled by the timeline, and the tally at each period's start.
         self.changes = resolve(scenario)
@@ -83,7 +86,6 @@ class HealthSystemModel(mesa.Model):
         self.episodes = E.Episodes(n_options=1 + self.geo.options.shape[1])
         self.scheduled = {"day": np.zeros(0, np.int32), "resident": np.zeros(0, np.int32),
                           "condition": np.zeros(0, np.int16), "severity": np.zeros(0, np.int8)}
-        self.tally = Tally(days=scenario.days)
         self.alive_count = self.pop.size
         self._case_cache = None
         self.top_level = int(self.facilities.level.max())
@@ -113,6 +115,7 @@ class HealthSystemModel(mesa.Model):
                     if getattr(before.facilities, level_name) != getattr(spec.facilities, level_name):
                         at = self.facilities.level == level
                         getattr(self.facilities, name)[at] = getattr(fresh, name)[at]
+        self.staffing.configure(before, spec, self.facilities, self.tally)
 
     @property
     def enrolled(self) -> np.ndarray:
@@ -131,6 +134,7 @@ class HealthSystemModel(mesa.Model):
         for day, spec in self.changes:
             if day == self.day:
                 self._configure(spec)
+        self.staffing.start_of_day(self)
         if self.day == 0 or any(day == self.day for day, _ in self.changes):
             self.period_starts.append(snapshot(self))
         if self.community is not None and self.spec.payment.model == "global_budget":
