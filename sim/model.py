@@ -134,9 +134,9 @@ class HealthSystemModel(mesa.Model):
         for day, spec in self.changes:
             if day == self.day:
                 self._configure(spec)
-        self.staffing.start_of_day(self)
         if self.day == 0 or any(day == self.day for day, _ in self.changes):
             self.period_starts.append(snapshot(self))
+        self.staffing.start_of_day(self)  # posted doctors, training and the siphon (``sim.staffing``)
         if self.community is not None and self.spec.payment.model == "global_budget":
             self.fund.to_community += self.community.receive_instalment(self.alive_count)
         self._onset()
