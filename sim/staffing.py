@@ -76,7 +76,8 @@ class Staffing:
     # ------------------------------------------------------------------------------------------ the day
     def start_of_day(self, model) -> None:
         """Post (or bring home) the doctors, add training, move staff at a month's turn; then write the
-        effective columns. Does nothing, and writes nothing, while both policies are off."""
+        effective columns. While both policies are off (and nothing is left of them) the facility columns are
+        not touched, so a run without them has the numbers it had before they existed."""
         rules, staff = model.spec.policies.sinking, model.spec.behaviour.staff
         present = self._present_today(model.day, rules)
         if present and self.allocated_for != rules:
@@ -93,8 +94,8 @@ class Staffing:
             self._apply(model.facilities, rules, hosted, self.sent if present else 0.0)
             self.changed = present or bool(self.trained.any() or self.moved.any())
             self._record_stocks(model.tally)
-        model.tally.township_capability_days += float(model.facilities.capability[self.township].mean()) \
-            if self.township.any() else 0.0
+        if self.township.any():
+            model.tally.township_capability_days += float(model.facilities.capability[self.township].mean())
 
     def _record_stocks(self, tally) -> None:
         """The township centres' own doctors and lasting capability, for the metrics."""
