@@ -310,6 +310,44 @@ def intensity_county(m):
     return _div(m.tally.intensity_sum[COUNTY], m.tally.treated[COUNTY])
 
 
+@metric("providers", "doctors/10,000 residents")
+def township_doctors_per_10k(m):
+    """township centres' own doctors at the end (after any siphon; posted county doctors not counted) /
+    residents alive x 10,000"""
+    return _div(m.tally.township_doctors_now * 10_000, m.tally.alive_now)
+
+
+@metric("providers", "doctors")
+def doctors_moved_to_county(m):
+    """doctors the siphon moved from township centres to county hospitals, net of those moving back"""
+    return m.tally.doctors_moved_to_county
+
+
+@metric("providers", "doctor-days")
+def sinking_doctor_days(m):
+    """posted senior county doctors x days present at township centres (resource sinking)"""
+    return m.tally.sinking_doctor_days
+
+
+@metric("providers", "level")
+def township_capability_mean(m):
+    """mean over days of the township centres' mean capability (posted doctors' and training's gains
+    included; 1 = township level, 2 = county level)"""
+    return _div(m.tally.township_capability_days, m.day)
+
+
+@metric("providers", "level")
+def township_capability_lasting(m):
+    """the township centres' mean capability at the end without posted doctors (base + lasting training gain)"""
+    return m.tally.township_capability_lasting
+
+
+@metric("access", "share", True)
+def township_referral_rate(m):
+    """referrals up from township centres / visits at township centres"""
+    return _div(m.tally.referrals_up[TOWNSHIP], m.tally.visits[TOWNSHIP])
+
+
 # ----------------------------------------------------------------------------------------------- payment
 @metric("payment", "relative weight")
 def case_mix_index(m):

@@ -39,6 +39,7 @@ from sim.population import build_population
 from sim.procurement import TargetIncome, bill_split, price_factors
 from sim.provider import Cases, Provider, guideline_charges
 from sim.scenario import Scenario
+from sim.staffing import Staffing
 from sim.tally import MAX_WAIT_DAYS, Tally
 from sim.timeline import resolve
 
@@ -79,6 +80,8 @@ class HealthSystemModel(mesa.Model):
         self.fund = InsuranceFund(self, scenario.insurance)
         self.community = None
         self.payment = None
+        self.tally = Tally(days=scenario.days)
+        self.staffing = Staffing(self)  # holds the scenario's doctors and capability; sinking and siphon add
         self.income = TargetIncome(self.facilities.n)
         self.assessor = None
         self._configure(scenario)
@@ -88,7 +91,6 @@ class HealthSystemModel(mesa.Model):
         self.episodes = E.Episodes(n_options=1 + self.geo.options.shape[1])
         self.scheduled = {"day": np.zeros(0, np.int32), "resident": np.zeros(0, np.int32),
                           "condition": np.zeros(0, np.int16), "severity": np.zeros(0, np.int8)}
-        self.tally = Tally(days=scenario.days)
         self.alive_count = self.pop.size
         self._case_cache = None
         self.top_level = int(self.facilities.level.max())
@@ -119,6 +121,7 @@ class HealthSystemModel(mesa.Model):
                     if getattr(before.facilities, level_name) != getattr(spec.facilities, level_name):
                         at = self.facilities.level == level
                         getattr(self.facilities, name)[at] = getattr(fresh, name)[at]
+        self.staffing.configure(before, spec, self.facilities, self.tally)
         self.price_factors = price_factors(spec, self.facilities.level)  # procurement's cuts, by facility
         self.integration = CommunityIntegration(spec, self.cat, self.facilities, self.level_price)
 
@@ -141,6 +144,7 @@ class HealthSystemModel(mesa.Model):
                 self._configure(spec)
         if self.day == 0 or any(day == self.day for day, _ in self.changes):
             self.period_starts.append(snapshot(self))
+        self.staffing.start_of_day(self)  # posted doctors, training and the siphon (``sim.staffing``)
         if self.community is not None and self.spec.payment.model == "global_budget":
             self.fund.to_community += self.community.receive_instalment(self.alive_count)
         self._onset()

@@ -476,9 +476,33 @@ class ResidentBehaviour(Strict):
                                      "days", "assumption", gt=0)
 
 
+class StaffBehaviour(Strict):
+    """Doctors moving between township centres and county hospitals (the siphon of staff, 虹吸)."""
+
+    mobility_rate: float = param(
+        0.0, "Share of a level's doctors who move to the other level in a month per gap_scale_yuan of net "
+        "pull (the other level's income plus prestige, less one's own income, less the moving cost); the "
+        "flow is linear in the pull. 0 = no one moves.", "share/month",
+        "assumption: the baseline county is stationary; set > 0 to study the siphon", ge=0, le=1)
+    prestige_premium_yuan: float = param(
+        20_000, "What a doctor would give up each year to work at a county hospital rather than a township "
+        "centre (career, training, status), added to the county's income.", "yuan/doctor-year",
+        "assumption: about a third of a township doctor's base pay", ge=0)
+    moving_cost_yuan: float = param(
+        10_000, "Yearly-equivalent cost of moving (family, housing, seniority lost): the net pull must exceed "
+        "it before anyone moves.", "yuan/doctor-year", "assumption", ge=0)
+    gap_scale_yuan: float = param(
+        100_000, "Net pull (beyond the moving cost) at which the monthly flow is mobility_rate.",
+        "yuan/doctor-year", "assumption: about the county hospital's income per doctor", gt=0)
+    min_doctors_share: float = param(
+        0.2, "Share of its scenario doctors a facility keeps whatever the pull (posts that are never left "
+        "empty).", "share", "assumption", ge=0, le=1)
+
+
 class Behaviour(Strict):
     provider: ProviderBehaviour = ProviderBehaviour()
     resident: ResidentBehaviour = ResidentBehaviour()
+    staff: StaffBehaviour = StaffBehaviour()
 
 
 # --------------------------------------------------------------------------------------------- outcomes
@@ -646,11 +670,52 @@ class Assessment(Strict):
                                      "assumption", le=100)
 
 
+class Sinking(Strict):
+    """Senior county-hospital doctors posted to township centres (资源下沉; Youxi, Xiangtan)."""
+
+    doctors: int = param(
+        0, "Senior county-hospital doctors dispatched to township centres in all (0 = off). At most "
+        "max_county_share of the county hospitals' doctors go.", "doctors",
+        "policy lever; seed 000: Xiangtan sent 48 doctors from secondary and tertiary hospitals since 2023",
+        ge=0, le=10_000)
+    start_day: int = param(0, "First day of the posting.", "day", "policy lever", ge=0)
+    duration_days: int | None = param(
+        None, "Days the posting lasts; null = to the end of the run.", "days",
+        "policy lever; seed 001: Linxiang's teams teach on site for 3 years", ge=1)
+    days_per_week: int = param(
+        6, "Weekdays a posted doctor is at the host (from Monday; the run's day 0 is a Monday); on the other "
+        "days the doctor works at the home hospital.", "days/week",
+        "seed 002: Youxi, a county doctor present Monday to Saturday", ge=1, le=7)
+    hosts: Literal["all", "weakest"] = param(
+        "all", "Where the doctors go: all = spread evenly over every township centre; weakest = "
+        "doctors_per_host to each centre in turn, those that referred the largest share of their visits "
+        "up so far first (ties: lowest capability, then order), the rest evenly.", "choice",
+        "policy lever; seed 004: experts sent to the weakest departments")
+    doctors_per_host: int = param(2, "Doctors each host receives under hosts = weakest.", "doctors",
+                                  "assumption", ge=1)
+    capability_gain_per_doctor: float = param(
+        0.25, "Levels of capability a posted senior doctor adds to the host while present; the host's "
+        "capability is capped at the county hospitals'.", "levels/doctor",
+        "assumption: four senior doctors bring a centre to county level for the cases they see", ge=0, le=4)
+    training_gain_per_doctor_year: float = param(
+        0.05, "Lasting capability the host's own staff gain per doctor-year of presence (teaching, 传帮带); "
+        "0 = the gain ends when the doctors leave.", "levels/doctor-year",
+        "assumption; seed 001: Linxiang pairs on-site teaching with township staff trained at the county", ge=0,
+        le=4)
+    adds_outpatient_slots: bool = param(
+        True, "Whether a posted doctor sees outpatients at the host (adds the host's slots, removes the "
+        "home hospital's); false = teaching and supervision only.", "switch", "assumption")
+    max_county_share: float = param(
+        0.25, "Largest share of the county hospitals' doctors that may be posted at once.", "share",
+        "assumption: the county hospital must keep running", ge=0, le=1)
+
+
 class Policies(Strict):
     salary_reform: SalaryReform = SalaryReform()
     procurement: Procurement = Procurement()
     integration: Integration = Integration()
     assessment: Assessment = Assessment()
+    sinking: Sinking = Sinking()
 
 
 class TimelineEntry(Strict):

@@ -63,16 +63,22 @@ class Tally:
     assessment_deductions: float = 0.0  # yuan withheld from township centres after assessment
     directors_replaced: int = 0        # township directors replaced after assessment
     centres_merged: int = 0            # township centres merged into another after assessment
+    sinking_doctor_days: float = 0.0   # posted senior doctors x days present at township centres
+    doctors_moved_to_county: float = 0.0  # net doctors the siphon moved from township centres to county hospitals
+    township_capability_days: float = 0.0  # sum over days of the township centres' mean capability
     # Stocks (a period's value is the change, or the value at its end)
     community_net: float = 0.0         # money the medical community holds beyond the claims it paid
     alive_now: int = 0
     waiting_now: int = 0
+    township_doctors_now: float = 0.0  # township centres' own doctors (posted county doctors not counted)
+    township_capability_lasting: float = 0.0  # their mean capability without posted doctors (base + training)
     daily: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.daily = np.zeros((self.days, N_LEVELS, len(DAILY_COLUMNS)))
 
-    STOCKS = ("alive_now", "waiting_now")  # a period's value is its end value, not a difference
+    # a period's value is its end value, not a difference
+    STOCKS = ("alive_now", "waiting_now", "township_doctors_now", "township_capability_lasting")
 
     def totals(self) -> Tally:
         """A copy of the running totals (the daily table left out), to subtract at a period's end."""
