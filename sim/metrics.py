@@ -230,7 +230,8 @@ def readmission_rate_30d(m):
 @metric("quality", "minutes", True)
 def critical_minutes_to_treatment(m):
     """mean minutes from onset to treatment at the treating facility for chest pain, stroke and trauma
-    (travel + recognition + transfers)"""
+    (travel + recognition + transfers; transfer minutes after a township emergency unit's first treatment count
+    (1 - first_treatment_effect), see sim.emergency)"""
     return _div(m.tally.critical_minutes_sum, m.tally.critical_treated)
 
 
