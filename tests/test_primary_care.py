@@ -171,3 +171,15 @@ def test_emergency_units_mean_fewer_deaths(emergencies_only):
                                      first_treatment_effect=0.0))
     assert units[0] < off[0] and units[1] < off[1]
     assert neutral == off
+
+
+def test_policies_switched_on_by_the_timeline_leave_the_days_before_untouched():
+    from sim.periods import period_metrics
+
+    on = {"timeline": [{"day": 60, "set": {"policies.family_doctor.enabled": True,
+                                           "policies.emergency_units.enabled": True}}]}
+    model = HealthSystemModel(county(on, days=100)).run()
+    before = HealthSystemModel(county(days=60)).run()
+    np.testing.assert_equal(period_metrics(model)[0]["metrics"], metrics.compute(before))
+    assert model.family_doctors.enabled and model.emergency.enabled
+    assert model.enrolled is model.family_doctors.contracted
