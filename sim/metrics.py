@@ -13,6 +13,7 @@ import numpy as np
 
 from sim.episodes import FORGONE
 from sim.levels import COUNTY, IN_COUNTY, OUT_OF_COUNTY, PRIMARY, TOWNSHIP, VILLAGE
+from sim.tally import CRITICAL_KINDS
 
 GROUPS = ("cost", "access", "quality", "providers", "payment")
 
@@ -236,8 +237,39 @@ def readmission_rate_30d(m):
 @metric("quality", "minutes", True)
 def critical_minutes_to_treatment(m):
     """mean minutes from onset to treatment at the treating facility for chest pain, stroke and trauma
-    (travel + recognition + transfers)"""
+    (travel + recognition + transfers; transfer minutes after a township emergency unit's first treatment count
+    (1 - first_treatment_effect), see sim.emergency)"""
     return _div(m.tally.critical_minutes_sum, m.tally.critical_treated)
+
+
+def _kind_minutes(m, kind: str) -> float:
+    i = CRITICAL_KINDS.index(kind)
+    return _div(m.tally.kind_critical_minutes_sum[i], m.tally.kind_critical_treated[i])
+
+
+@metric("quality", "minutes", True)
+def chest_pain_minutes_to_treatment(m):
+    """the same for chest pain alone"""
+    return _kind_minutes(m, "chest_pain")
+
+
+@metric("quality", "minutes", True)
+def stroke_minutes_to_treatment(m):
+    """the same for stroke alone"""
+    return _kind_minutes(m, "stroke")
+
+
+@metric("quality", "deaths/1,000 episodes", True)
+def critical_deaths_per_1000(m):
+    """deaths among chest pain, stroke and trauma episodes (treated or untreated) / such episodes ended x 1,000"""
+    return _div(m.tally.critical_deaths * 1000, m.tally.critical_ended)
+
+
+@metric("quality", "admissions/1,000 resident-years", True)
+def exacerbation_admissions_per_1000(m):
+    """admissions for heart failure, acute diabetes complications and COPD exacerbations / person-years x
+    1,000 (chronic admissions that managed care can prevent)"""
+    return _div(m.tally.exacerbation_admissions * 1000, _person_years(m))
 
 
 @metric("quality", "share")

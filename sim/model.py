@@ -26,7 +26,9 @@ from sim import episodes as E
 from sim.care_seeking import CareSeeking, CostBeliefs
 from sim.community import build_community
 from sim.conditions import AGE_BANDS, POPULATIONS, Catalogue, load_catalogue
+from sim.emergency import EmergencyUnits
 from sim.facilities import FACILITY_CLASSES, build_facilities, facility_name
+from sim.family_doctor import FamilyDoctors
 from sim.geography import build_geography
 from sim.integration import CommunityIntegration
 from sim.learning import TrustLearning
@@ -40,10 +42,10 @@ from sim.procurement import TargetIncome, bill_split, price_factors
 from sim.provider import Cases, Provider, guideline_charges
 from sim.scenario import Scenario
 from sim.staffing import Staffing
-from sim.tally import MAX_WAIT_DAYS, Tally
+from sim.tally import CRITICAL_KINDS, MAX_WAIT_DAYS, Tally
 from sim.timeline import resolve
 
-STREAMS = ("population", "onset", "readmission", "enrolment")
+STREAMS = ("population", "onset", "readmission", "enrolment", "management")
 FEMALE_KIND = POPULATIONS.index("female")
 CRITICAL_TRANSFER_PASSES = 3
 OOP_REFRESH_DAYS = 7  # assumption: residents update their price expectations about weekly
@@ -74,6 +76,8 @@ class HealthSystemModel(mesa.Model):
              for i, level in enumerate(self.geo.facility_level)], random=self.random)
         # Each resident's place in the queue for a family-doctor contract: enrolled when below the share.
         self.enrolment_draw = self.streams["enrolment"].random(self.pop.size, dtype=np.float32)
+        self.family_doctors = FamilyDoctors(self.pop, self.geo, self.cat, self.enrolment_draw)
+        self.emergency = EmergencyUnits(self.cat, self.geo)
         self.option_level = self.geo.facility_level[self.geo.options[0]].astype(np.int64)
         self.level_price = np.array([getattr(scenario.facilities, n).price_level for n in LEVELS])
         self.beliefs = CostBeliefs(self.cat, self.level_price)
@@ -94,6 +98,7 @@ class HealthSystemModel(mesa.Model):
         self.alive_count = self.pop.size
         self._case_cache = None
         self.top_level = int(self.facilities.level.max())
+        self.critical_kind = np.array([CRITICAL_KINDS.index(n) if n in CRITICAL_KINDS else -1 for n in self.cat.names])
 
     def _configure(self, spec: Scenario) -> None:
         """Put a scenario's levers in force: at the start, and on each timeline day."""
@@ -111,6 +116,8 @@ class HealthSystemModel(mesa.Model):
                                  profit_weight=effective_profit_weight(spec))
         self.care = CareSeeking(spec, self.cat, self.option_level)
         self.learning = TrustLearning(spec.behaviour.resident)
+        self.family_doctors.set_rules(spec)
+        self.emergency.set_rules(spec)
         self.level_price = np.array([getattr(spec.facilities, n).price_level for n in LEVELS])
         self.assessor = assessment.configure(self, spec, self.assessor)
         if before.facilities != spec.facilities:
@@ -127,7 +134,10 @@ class HealthSystemModel(mesa.Model):
 
     @property
     def enrolled(self) -> np.ndarray:
-        """Residents enrolled with a family doctor (capitation)."""
+        """Residents enrolled with a family doctor (what capitation pays for): the family-doctor contracts
+        when ``policies.family_doctor`` is on, else ``payment.capitation.enrolment_share`` of residents."""
+        if self.family_doctors.enabled:
+            return self.family_doctors.contracted
         return self.enrolment_draw < self.spec.payment.capitation.enrolment_share
 
     # ------------------------------------------------------------------------------------------- running
@@ -178,6 +188,7 @@ class HealthSystemModel(mesa.Model):
         severity = (u > cat.severity_cdf[c, 0]).astype(np.int8) + (u > cat.severity_cdf[c, 1])
         draws = self._episode_draws(rng, total)
         keep = pop.alive[resident] & ((kind[c] != FEMALE_KIND) | pop.female[resident])
+        keep &= ~self.family_doctors.prevented(resident, c, self.facilities, self.streams["management"])
         parts = [(resident[keep], c[keep], severity[keep], {k: v[keep] for k, v in draws.items()},
                   np.zeros(int(keep.sum()), bool))]
         due = self.scheduled["day"] <= self.day
@@ -250,7 +261,7 @@ class HealthSystemModel(mesa.Model):
                        & (geo.options[village] != np.where(ep.rechoices[rows] > 0, ep.facility[rows], -1)[:, None]))
         choice = self.care.choose(
             condition=c, severity=s, scheme=pop.employee[res].view(np.int8),
-            personal_trust=np.take(pop.trust, res, axis=0),
+            personal_trust=self.family_doctors.personal_trust(pop.trust, res),
             village_opinion=np.take(pop.village_opinion, village, axis=0), village_term=village_term[village],
             wait_term=wait_term[village], case_term=self._case_terms(), open_option=open_option,
             taste=ep.taste[rows], critical=critical)
@@ -263,8 +274,9 @@ class HealthSystemModel(mesa.Model):
         ep.facility[rows] = fac
         ep.state[rows] = E.WAITING
         ep.travel_minutes[rows] += minutes
-        ep.critical_minutes[rows] = np.where(critical[go], minutes + self.integration.identification_minutes(
-            fac, c[go]), 0.0)
+        own = self.integration.identification_minutes(fac, c[go])
+        identification = self.emergency.identification_minutes(own, fac, c[go])
+        ep.critical_minutes[rows] = np.where(critical[go], minutes + identification, 0.0)
         count(fac_t.books["arrivals"], fac)
         count(fac_t.queue, fac)
         self.tally.day_row(self.day, "arrivals")[:] += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
@@ -414,8 +426,9 @@ class HealthSystemModel(mesa.Model):
             above = fac_t.level[None, :] > fac_t.level[src][:, None]
             most_capable = np.where(above, fac_t.capability[None, :], -np.inf).argmax(1)
             best = np.where(np.isfinite(minutes).any(1), minutes.argmin(1), most_capable)
-            ep.critical_minutes[now] += (self.geo.facility_minutes[src, best]
-                                         + self.integration.identification_minutes(best, ep.condition[now]))
+            own = self.integration.identification_minutes(best, ep.condition[now])
+            ep.critical_minutes[now] += self.emergency.transfer_clock_minutes(
+                own, src, ep.condition[now], self.geo.facility_minutes[src, best])
             ep.travel_minutes[now] += self.geo.facility_minutes[src, best]
             ep.facility[now] = best
             ep.state[now] = E.WAITING
@@ -447,6 +460,7 @@ class HealthSystemModel(mesa.Model):
         count(fac_t.books["admissions"], fac)
         lvl = fac_t.level[fac]
         self.tally.admissions += np.bincount(lvl, minlength=N_LEVELS)
+        self.tally.exacerbation_admissions += int(self.family_doctors.exacerbation[c].sum())
         self.tally.day_row(self.day, "admissions")[:] += np.bincount(lvl, minlength=N_LEVELS)
 
     def _leave_bed_queue(self, rows: np.ndarray) -> None:
@@ -492,6 +506,9 @@ class HealthSystemModel(mesa.Model):
         t.deaths += int(died.sum())
         t.complications += int(comp.sum())
         t.ended[E.FORGONE] += len(rows)
+        crit = cat.time_critical[c]
+        t.critical_ended += int(crit.sum())
+        t.critical_deaths += int((died & crit).sum())
         ep.end(rows)
 
     def _complete(self) -> None:
@@ -590,6 +607,12 @@ class HealthSystemModel(mesa.Model):
         t.travel_minutes_sum += float(ep.travel_minutes[rows].sum())
         t.critical_minutes_sum += float(ep.critical_minutes[rows][crit].sum())
         t.critical_treated += int(crit.sum())
+        t.critical_ended += int(crit.sum())
+        t.critical_deaths += int((died & crit).sum())
+        kind = self.critical_kind[c]
+        t.kind_critical_minutes_sum += np.bincount(kind[kind >= 0], ep.critical_minutes[rows][kind >= 0],
+                                                   minlength=len(CRITICAL_KINDS))
+        t.kind_critical_treated += np.bincount(kind[kind >= 0], minlength=len(CRITICAL_KINDS))
         t.clinical_bed_days += float(cat.clinical_los[c, s][inpatient].sum())
         day = self.day
         for name, col in (("wait_days_sum", 14), ("treated", 0), ("spending", 9), ("fund", 7), ("oop", 8)):

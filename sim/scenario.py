@@ -474,6 +474,10 @@ class ResidentBehaviour(Strict):
         "residents' episodes.", "utility/outcome", "assumption", ge=0)
     trust_memory_days: float = param(730, "Time scale on which trust returns toward its initial value.",
                                      "days", "assumption", gt=0)
+    contract_trust_bonus: float = param(
+        0.4, "Utility a resident contracted with a family doctor adds to their own village clinic and township "
+        "centre (a known doctor; only with policies.family_doctor).", "utility",
+        "assumption, to calibrate (about half an hour of travel at the default travel_sensitivity)", ge=0, le=5)
 
 
 class StaffBehaviour(Strict):
@@ -710,12 +714,72 @@ class Sinking(Strict):
         "assumption: the county hospital must keep running", ge=0, le=1)
 
 
+class FamilyDoctor(Strict):
+    """Family-doctor contracts (家庭医生签约): contracted chronic patients are managed by their own primary
+    doctors, and contracted residents trust their own village clinic and township centre more
+    (``sim.family_doctor``). The contract is also what capitation pays for."""
+
+    enabled: bool = param(False, "Whether residents contract with family-doctor teams.", "switch", "policy lever")
+    contract_share: Share = param(
+        0.43, "Share of all residents contracted (the model has no households: the household contracting rate "
+        "is applied to residents). Key groups contract at key_group_share; the other residents at the rate "
+        "that brings the whole population to this share (at least 0).", "share",
+        "seed 000_dcc5878c5088a2d5.txt (Xiangtan): 343,800 households contracted, 43%")
+    key_group_share: Share = param(
+        0.8, "Share of key-group residents (aged 65 and over, or with a chronic condition) contracted.",
+        "share", "seed 000_dcc5878c5088a2d5.txt (Xiangtan): key groups' contracting rate above 80%")
+    exacerbation_relative_risk: float = param(
+        0.75, "Relative risk of an exacerbation (heart failure, acute diabetes complication, COPD exacerbation) "
+        "for a contracted chronic patient whose team has the time to manage them, against an unmanaged one.",
+        "ratio", "McAlister et al. 2004 (JACC 44: 810-819), meta-analysis of heart-failure management by a "
+        "multidisciplinary follow-up team: heart-failure hospitalisations RR 0.74 (0.63-0.87); applied to "
+        "diabetes and COPD exacerbations too (assumption)", ge=0, le=1)
+    chronic_panel_per_doctor: float = param(
+        250, "Contracted chronic patients one primary doctor (village clinic or township centre) can manage "
+        "fully; a township whose team holds more patients per doctor manages each less (the effect of "
+        "management shrinks in proportion).", "patients/doctor",
+        "assumption: about four follow-ups a year per patient (national basic public health service) plus "
+        "home visits, in a fifth of a doctor's time", gt=0)
+
+
+class EmergencyUnits(Strict):
+    """Chest-pain, stroke and trauma units at township centres (胸痛、卒中、创伤救治单元): early identification and
+    pre-notified, fast transfer (``sim.emergency``)."""
+
+    enabled: bool = param(False, "Whether township centres run emergency units.", "switch", "policy lever")
+    chest_pain: bool = param(True, "Units for acute chest pain (remote ECG reading).", "switch", "policy lever")
+    stroke: bool = param(True, "Units for acute stroke (stroke scale, telestroke).", "switch", "policy lever")
+    trauma: bool = param(True, "Units for major trauma.", "switch", "policy lever")
+    townships: Annotated[int, Field(ge=0)] | Literal["all"] = param(
+        "all", "Township centres with units: 'all', or the given number, most populous townships first.",
+        "townships", "policy lever; seed 000_dcc5878c5088a2d5.txt (Xiangtan county: units at township "
+        "centres)")
+    identification_minutes: float = param(
+        10, "Minutes from arrival to recognising the case and acting, at a township centre with a unit for "
+        "the condition (never more than the centre's own identification_minutes).", "minutes",
+        "China chest pain centre accreditation standard: first medical contact to ECG within 10 minutes",
+        ge=0)
+    transfer_handover_minutes: float = param(
+        3, "Minutes a hospital receiving a case transferred from a unit takes before acting, because the unit "
+        "notified it ahead (green channel); never more than the hospital's own identification_minutes.",
+        "minutes", "assumption: a pre-notified team waits at the door (direct-to-cath-lab transfer)", ge=0)
+    first_treatment_effect: Share = param(
+        0.5, "Share of the harm of further delay that a unit's first treatment (thrombolysis for chest pain or "
+        "stroke, stabilisation for trauma) averts while the case is transferred: minutes after it count this "
+        "much less on the case's clock. 0 = units identify and notify but do not treat.", "share",
+        "assumption; seed 000_dcc5878c5088a2d5.txt names initial treatment (初始处置) as a unit's task; "
+        "Armstrong et al. 2013 (STREAM, NEJM 368: 1379-87): fibrinolysis then transfer did as well as primary "
+        "PCI for STEMI patients an hour or more from it, so 1 is the upper bound")
+
+
 class Policies(Strict):
     salary_reform: SalaryReform = SalaryReform()
     procurement: Procurement = Procurement()
     integration: Integration = Integration()
     assessment: Assessment = Assessment()
     sinking: Sinking = Sinking()
+    family_doctor: FamilyDoctor = FamilyDoctor()
+    emergency_units: EmergencyUnits = EmergencyUnits()
 
 
 class TimelineEntry(Strict):

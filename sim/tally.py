@@ -13,6 +13,7 @@ import numpy as np
 from sim.levels import N_LEVELS
 
 MAX_WAIT_DAYS = 400
+CRITICAL_KINDS = ("chest_pain", "stroke", "major_trauma")  # time-critical conditions reported one by one
 DAILY_COLUMNS = ("arrivals", "served", "admissions", "discharges", "queue_length", "bed_queue_length",
                  "wait_days_sum", "treated", "occupied_beds", "beds", "spending", "fund", "oop")
 
@@ -53,6 +54,11 @@ class Tally:
     travel_minutes_sum: float = 0.0
     critical_minutes_sum: float = 0.0
     critical_treated: int = 0
+    kind_critical_minutes_sum: np.ndarray = field(default_factory=lambda: np.zeros(len(CRITICAL_KINDS)))
+    kind_critical_treated: np.ndarray = field(default_factory=lambda: np.zeros(len(CRITICAL_KINDS)))
+    critical_ended: int = 0            # time-critical episodes ended, treated or not
+    critical_deaths: int = 0           # deaths among them
+    exacerbation_admissions: int = 0   # admissions for exacerbations of chronic disease (sim.family_doctor)
     clinical_bed_days: float = 0.0
     coded_weight_sum: float = 0.0      # DRG relative weights of discharges as coded
     upcoded: int = 0                   # discharges coded one severity up

@@ -1,0 +1,185 @@
+"""Family-doctor contracts and township emergency units, on a small county.
+
+As in tests/test_behaviour.py, arms run on the same seed (common random numbers) and the tests assert
+directions and exact invariants, never calibrated values. Each effect is shown with its mechanism on, and
+shown to vanish when the mechanism's parameter is neutral.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import yaml
+
+from sim import metrics
+from sim.conditions import BUNDLED
+from sim.family_doctor import KEY_GROUP_AGE, other_share
+from sim.levels import TOWNSHIP
+from sim.loading import overlay
+from sim.model import HealthSystemModel
+from sim.scenario import Scenario
+
+SEED = 20240101
+SIZE = 30_000
+DAYS = 150
+
+
+def county(overrides: dict | None = None, *, size: int = SIZE, days: int = DAYS) -> Scenario:
+    data = overlay(Scenario().model_dump(mode="json"),
+                   {"name": "small county", "seed": SEED, "days": days, "replicates": 1, "population": {"size": size}})
+    return Scenario.model_validate(overlay(data, overrides or {}))
+
+
+@functools.cache
+def _run(key: str) -> tuple[HealthSystemModel, dict]:
+    model = HealthSystemModel(county(yaml.safe_load(key))).run()
+    return model, metrics.compute(model)
+
+
+def run(overrides: dict | None = None) -> tuple[HealthSystemModel, dict]:
+    """Run (cached: several tests share the policy-off arm)."""
+    return _run(yaml.safe_dump(overrides or {}, sort_keys=True))
+
+
+def family_doctor(**policy) -> dict:
+    bonus = policy.pop("contract_trust_bonus", None)
+    out = {"policies": {"family_doctor": {"enabled": True, **policy}}}
+    if bonus is not None:
+        out["behaviour"] = {"resident": {"contract_trust_bonus": bonus}}
+    return out
+
+
+def emergency_units(**policy) -> dict:
+    return {"policies": {"emergency_units": {"enabled": True, **policy}}}
+
+
+# --------------------------------------------------------------------------------------------- contracts
+def test_contracts_reach_key_groups_and_the_household_rate():
+    p = Scenario().policies.family_doctor
+    model = HealthSystemModel(county(family_doctor()))
+    fd, pop = model.family_doctors, model.pop
+    key = (pop.age >= KEY_GROUP_AGE) | pop.chronic.any(1)
+    assert fd.contracted[key].mean() == pytest.approx(p.key_group_share, abs=0.015)
+    assert fd.contracted.mean() == pytest.approx(p.contract_share, abs=0.015)
+    assert fd.contracted[~key].mean() < p.contract_share < fd.contracted[key].mean()
+    # capitation pays for the contracts: they are the one notion of enrolment
+    assert model.enrolled is fd.contracted
+    # key groups alone above the household rate: nobody else contracts
+    assert other_share(0.1, 0.8, 0.3) == 0.0
+
+
+def test_without_the_policy_capitation_enrols_as_before():
+    model = HealthSystemModel(county({"payment": {"capitation": {"enrolment_share": 0.3}}}))
+    assert not model.family_doctors.contracted.any()
+    assert model.enrolled.mean() == pytest.approx(0.3, abs=0.015)
+
+
+# --------------------------------------------------------------------------------------------- management
+def test_family_doctors_mean_fewer_chronic_admissions():
+    _, off = run()
+    on_model, on = run(family_doctor())
+    assert on["exacerbation_admissions_per_1000"] < 0.9 * off["exacerbation_admissions_per_1000"]
+    assert on_model.tally.exacerbation_admissions < run()[0].tally.exacerbation_admissions
+
+
+def test_without_management_or_trust_contracts_change_nothing():
+    _, off = run()
+    _, neutral = run(family_doctor(exacerbation_relative_risk=1.0, contract_trust_bonus=0.0))
+    np.testing.assert_equal(neutral, off)  # every metric, bit for bit (nan equals nan)
+
+
+def test_management_needs_primary_doctors_time():
+    """Too many chronic patients per primary doctor: each is managed less, fewer exacerbations are avoided."""
+    _, off = run()
+    _, managed = run(family_doctor(contract_trust_bonus=0.0))
+    _, stretched = run(family_doctor(contract_trust_bonus=0.0, chronic_panel_per_doctor=20))
+    key = "exacerbation_admissions_per_1000"
+    assert managed[key] < stretched[key] < off[key]
+
+    model = HealthSystemModel(county(family_doctor(chronic_panel_per_doctor=20)))
+    fd, fac = model.family_doctors, model.facilities
+    rr = fd.relative_risk(fac)
+    assert (rr > Scenario().policies.family_doctor.exacerbation_relative_risk).all() and (rr < 1).all()
+    fac.doctors[fac.level <= TOWNSHIP] *= 0.5  # doctors siphoned away: management thins further
+    assert (fd.relative_risk(fac) > rr).all()
+
+
+def test_contracted_residents_make_first_contact_in_primary_care():
+    _, off = run()
+    _, trusting = run(family_doctor(exacerbation_relative_risk=1.0))
+    assert trusting["primary_visit_share"] > off["primary_visit_share"]
+
+
+# --------------------------------------------------------------------------------------------- emergency
+def test_emergency_units_cut_minutes_to_treatment_for_chest_pain_and_stroke():
+    _, off = run()
+    _, units = run(emergency_units())
+    for key in ("chest_pain_minutes_to_treatment", "stroke_minutes_to_treatment", "critical_minutes_to_treatment"):
+        assert units[key] < off[key]
+
+
+def test_emergency_units_that_are_no_faster_change_nothing():
+    d = Scenario().facilities
+    _, off = run()
+    _, same = run(emergency_units(identification_minutes=d.township.identification_minutes,
+                                  transfer_handover_minutes=d.county.identification_minutes,
+                                  first_treatment_effect=0.0))
+    np.testing.assert_equal(same, off)
+
+
+def test_units_at_fewer_townships_save_fewer_minutes():
+    _, off = run()
+    _, one = run(emergency_units(townships=1))
+    _, every = run(emergency_units())
+    model = HealthSystemModel(county(emergency_units(townships=1, stroke=False)))
+    centres = np.flatnonzero(model.emergency.unit.any(1))
+    assert len(centres) == 1 and model.facilities.level[centres[0]] == TOWNSHIP
+    assert not model.emergency.unit[:, model.cat.index("stroke")].any()
+    key = "critical_minutes_to_treatment"
+    assert every[key] < one[key] < off[key]
+
+
+@pytest.fixture(scope="module")
+def emergencies_only(tmp_path_factory) -> str:
+    """A catalogue of only chest pain, stroke and trauma, 30 times as frequent and without readmissions, so that
+    a fast run holds ~9,000 time-critical episodes and every episode keeps its own random numbers in both arms
+    (readmissions draw from one shared stream, so a single readmission more would shift all later ones)."""
+    doc = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
+    doc["conditions"] = {
+        name: {**c, "readmission_risk": [0.0, 0.0, 0.0],
+               "incidence_per_1000": {band: 30 * x for band, x in c["incidence_per_1000"].items()}}
+        for name, c in doc["conditions"].items() if c["time_critical"]}
+    path = tmp_path_factory.mktemp("catalogue") / "emergencies.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return str(path)
+
+
+def test_emergency_units_mean_fewer_deaths(emergencies_only):
+    # Trust learning is off so that choices do not drift apart between the arms: differences come from minutes.
+    base = {"case_mix": {"catalogue": emergencies_only},
+            "behaviour": {"resident": {"trust_learning_rate": 0.0, "word_of_mouth_rate": 0.0}}}
+
+    def deaths(policy: dict) -> tuple[int, float]:
+        model = HealthSystemModel(county(overlay(base, policy), size=50_000, days=365)).run()
+        return model.tally.critical_deaths, metrics.compute(model)["critical_deaths_per_1000"]
+
+    off = deaths({})
+    units = deaths(emergency_units())
+    neutral = deaths(emergency_units(identification_minutes=25, transfer_handover_minutes=10,
+                                     first_treatment_effect=0.0))
+    assert units[0] < off[0] and units[1] < off[1]
+    assert neutral == off
+
+
+def test_policies_switched_on_by_the_timeline_leave_the_days_before_untouched():
+    from sim.periods import period_metrics
+
+    on = {"timeline": [{"day": 60, "set": {"policies.family_doctor.enabled": True,
+                                           "policies.emergency_units.enabled": True}}]}
+    model = HealthSystemModel(county(on, days=100)).run()
+    before = HealthSystemModel(county(days=60)).run()
+    np.testing.assert_equal(period_metrics(model)[0]["metrics"], metrics.compute(before))
+    assert model.family_doctors.enabled and model.emergency.enabled
+    assert model.enrolled is model.family_doctors.contracted
