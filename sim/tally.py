@@ -37,6 +37,9 @@ class Tally:
     outpatient_episodes: np.ndarray = field(default_factory=_levels)
     appropriate: np.ndarray = field(default_factory=_levels)
     referrals_up: np.ndarray = field(default_factory=_levels)
+    referrals_down: np.ndarray = field(default_factory=_levels)     # downward transfers, by the sending level
+    unreferred_visits: np.ndarray = field(default_factory=_levels)  # visits subject to first contact (sim.referral)
+    referred_visits: np.ndarray = field(default_factory=_levels)    # visits of non-critical referred episodes
     charges: np.ndarray = field(default_factory=lambda: np.zeros((N_LEVELS, 3)))  # services, drugs, consumables
     inpatient_charges: np.ndarray = field(default_factory=_levels)
     outpatient_charges: np.ndarray = field(default_factory=_levels)
@@ -60,6 +63,10 @@ class Tally:
     admissions_refused: int = 0        # DRG admissions the fund refused after review
     dip_settled_points: float = 0.0    # DIP points settled
     dip_settled_value: float = 0.0     # sum of points x point value at each settlement
+    referred_leaks: int = 0            # referred visits out of county though the county could meet the need
+    platform_placed: int = 0           # referred patients booked by the referral platform
+    down_proposals: int = 0            # inpatients offered a downward transfer (each counted once)
+    down_bed_days: float = 0.0         # bed-days moved to township centres by downward transfers
     # Stocks (a period's value is the change, or the value at its end)
     community_net: float = 0.0         # money the medical community holds beyond the claims it paid
     alive_now: int = 0
