@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sim import episodes as E
-from sim.conditions import POPULATIONS
+from sim.conditions import POPULATIONS, CatalogueError
 from sim.levels import COUNTY, N_LEVELS, TOWNSHIP
 from sim.provider import OCCUPANCY_PRESSURE_START, guideline_charges
 
@@ -67,13 +67,14 @@ class SplitStays:
 
 
 def check_conditions(spec, cat) -> None:
-    """Condition names in ``policies.referral.down`` must be in the catalogue."""
+    """Condition names in ``policies.referral.down`` must be in the catalogue (checked with the catalogue, which
+    the schema does not know)."""
     down = spec.policies.referral.down
     for key in ("convalescent_conditions", "tail_conditions"):
         for name in getattr(down, key):
             if name not in cat.names:
-                raise ValueError(f"policies.referral.down.{key}: {name!r} is not a condition of the catalogue; "
-                                 f"allowed: {', '.join(cat.names)}")
+                raise CatalogueError(f"policies.referral.down.{key} = {getattr(down, key)!r}: {name!r} is not a "
+                                     f"condition of the catalogue; allowed: {', '.join(cat.names)}")
 
 
 class ReferralRules:
@@ -127,20 +128,22 @@ class ReferralRules:
 
     # ------------------------------------------------------------------------------------- counting
     def count_visits(self, rows: np.ndarray, level: np.ndarray) -> None:
-        """Visits by gated episodes and by referred episodes, and referred visits that left the county though
-        a facility in it could meet the case's need (leakage)."""
-        if len(rows) == 0:
-            return
+        """Visits at hospitals by gated episodes, visits by non-critical referred episodes, and referred visits
+        that left the county though a facility in it could meet the case's need (leakage)."""
         m = self.m
         ep, t = m.episodes, m.tally
-        t.unreferred_visits += np.bincount(level[self.gated(rows)], minlength=N_LEVELS)
-        referred = ep.referred[rows] & ~m.cat.time_critical[ep.condition[rows]]
+        upper = level >= COUNTY
+        t.unreferred_visits += np.bincount(level[upper][self.gated(rows[upper])], minlength=N_LEVELS)
+        referred = ep.referred[rows]
         if referred.any():
-            t.referred_visits += np.bincount(level[referred], minlength=N_LEVELS)
+            rows, level = rows[referred], level[referred]
+            c = ep.condition[rows]
+            keep = ~m.cat.time_critical[c]
+            t.referred_visits += np.bincount(level[keep], minlength=N_LEVELS)
             fac_t = m.facilities
             in_county = fac_t.capability[fac_t.level <= COUNTY].max()
-            need = m.cat.need_level[ep.condition[rows], ep.severity[rows]]
-            t.referred_leaks += int((referred & (level > COUNTY) & (need <= in_county)).sum())
+            need = m.cat.need_level[c, ep.severity[rows]]
+            t.referred_leaks += int((keep & (level > COUNTY) & (need <= in_county)).sum())
 
     # ------------------------------------------------------------------------------------- platform
     def place(self, rows: np.ndarray) -> np.ndarray:
@@ -190,53 +193,54 @@ class ReferralRules:
         ok = ((stayed >= acute) & (ep.discharge_day[rows] - m.day >= self.down.min_remaining_days)
               & (fac_t.capability[township] >= np.minimum(cat.need_level[c, s], CONVALESCENT_NEED))
               & (fac_t.beds[township] > 0))
-        rows = rows[ok]
+        rows = rows[ok & ~ep.down_offered[rows]]  # a patient who declined is not asked again
         if len(rows) == 0:
             return
-        plan = self._plan(rows)
-        propose = plan.propose
-        m.tally.down_proposals += int((propose & ~ep.down_offered[rows]).sum())
-        ep.down_offered[rows[propose]] = True
-        go = propose & plan.accept
-        # the township centre must have a free bed (first come, first served among today's transfers)
+        rows = rows[self._propose(rows)]
+        if len(rows) == 0:
+            return
+        plan = self._accept(rows)
+        go = plan.accept
+        # the township centre must have a free bed (first come, first served among today's transfers); a patient
+        # who accepted but found no bed is asked again tomorrow
         town = plan.township[go]
         order = np.argsort(town, kind="stable")
         rank = np.empty(len(town), np.int64)
         rank[order] = np.arange(len(town)) - np.searchsorted(town[order], town[order], side="left")
         free = np.maximum(fac_t.beds - fac_t.occupied, 0)
         go[np.flatnonzero(go)[rank >= free[town]]] = False
+        answered = go | ~plan.accept
+        m.tally.down_proposals += int(answered.sum())
+        ep.down_offered[rows[answered]] = True
         if go.any():
             self._move(rows[go], plan, go)
 
-    def _plan(self, rows: np.ndarray) -> _Plan:
-        """Bills of staying and of moving, the hospital's proposal and the patient's acceptance."""
+    def _remaining_bills(self, rows: np.ndarray):
+        """Per row: the hospital's guideline items and daily bundle at its prices, the township's daily bundle,
+        the clinical stay, days stayed and days remaining."""
         m = self.m
-        ep, fac_t, cat, fund, geo, pop = m.episodes, m.facilities, m.cat, m.fund, m.geo, m.pop
-        prov = m.spec.behaviour.provider
+        ep, fac_t, cat = m.episodes, m.facilities, m.cat
         c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
-        res = ep.resident[rows]
-        village = pop.village[res]
         fac = ep.facility[rows]
-        level = fac_t.level[fac]
-        township = geo.options[village, 1]
-        employee = pop.employee[res]
-        clinical = cat.clinical_los[c, s]
-        stayed = (m.day - ep.admit_day[rows]).astype(float)
-        remaining = (ep.discharge_day[rows] - m.day).astype(float)
+        township = m.geo.options[m.pop.village[ep.resident[rows]], 1]
         factor = ep.cost_factor[rows]
         _, per_case, daily = guideline_charges(cat, c, s, fac_t.price_level[fac] * factor)
-        _, _, daily_town = guideline_charges(cat, c, s, fac_t.price_level[township] * factor)
-        items = per_case.sum(1) * ep.intensity[rows]
-        whole = items + daily * (stayed + remaining) / clinical
-        first = items + daily * stayed / clinical
-        rest_here = daily * remaining / clinical
-        rest_town = daily_town * remaining / clinical
+        daily_town = daily * fac_t.price_level[township] / fac_t.price_level[fac]
+        return (per_case.sum(1) * ep.intensity[rows], daily, daily_town, cat.clinical_los[c, s],
+                (m.day - ep.admit_day[rows]).astype(float), (ep.discharge_day[rows] - m.day).astype(float), township)
 
-        # The hospital: its margin on the remaining days in its own view, and what the township's claim for them
-        # costs its community (a member's referral cost, with the township as the destination).
-        pay = m.payment
+    def _propose(self, rows: np.ndarray) -> np.ndarray:
+        """The hospital proposes when its objective prefers to let the remaining days go: its margin on them in its
+        own view (``sim.payment.terms``) less the bed shadow price, against what the township's claim for them
+        costs its community (a member's referral cost with the township as destination; 0 otherwise)."""
+        m = self.m
+        fac_t, pay, prov = m.facilities, m.payment, m.spec.behaviour.provider
+        _, daily, daily_town, clinical, _, remaining, township = self._remaining_bills(rows)
+        fac = m.episodes.facility[rows]
+        rest_here = daily * remaining / clinical
+        employee = m.pop.employee[m.episodes.resident[rows]]
         cases = replace(m._cases(rows),
-                        fund_rate_up_in=fund.marginal_rate(np.full(len(rows), TOWNSHIP), employee, inpatient=True),
+                        fund_rate_up_in=m.fund.marginal_rate(np.full(len(rows), TOWNSHIP), employee, inpatient=True),
                         price_ratio_up=fac_t.price_level[township] / fac_t.price_level[fac])
         terms = pay.terms(cases, np.zeros(len(rows)), rest_here, m.provider.profit_weight)
         pressure = np.maximum((fac_t.occupancy()[fac] - OCCUPANCY_PRESSURE_START)
@@ -244,20 +248,32 @@ class ReferralRules:
         keep = (terms.marginal_in * rest_here - rest_here / (1 + pay.bed_day_margin)
                 - prov.bed_shadow_price_yuan * pressure * remaining)
         elsewhere = terms.referral_cost_in if pay.community is not None else 0.0
-        propose = m.provider.profit_weight * (-keep - elsewhere) > prov.referral_friction_yuan
+        return m.provider.profit_weight * (-keep - elsewhere) > prov.referral_friction_yuan
 
-        # The patient: out-of-pocket of the two bills against staying, trust, distance from home, the move.
+    def _accept(self, rows: np.ndarray) -> _Plan:
+        """The patient accepts when moving beats staying: out-of-pocket cost of the two bills (with a new
+        deductible unless continuity waives it) against staying's, trust, distance from home, the move itself."""
+        m = self.m
+        ep, fac_t, fund, geo, pop = m.episodes, m.facilities, m.fund, m.geo, m.pop
+        items, daily, daily_town, clinical, stayed, remaining, township = self._remaining_bills(rows)
+        res = ep.resident[rows]
+        village = pop.village[res]
+        fac = ep.facility[rows]
+        level = fac_t.level[fac]
+        employee = pop.employee[res]
+        whole = items + daily * (stayed + remaining) / clinical
+        first = items + daily * stayed / clinical
+        rest_town = daily_town * remaining / clinical
         yes = np.ones(len(rows), bool)
         cut = self.rate_cut(rows, level)
         to_town = np.full(len(rows), TOWNSHIP)
-        due = self.deductible_due(to_town, np.minimum(fund.deductible[level], first * fund.eligible_share[level]),
-                                  level)
+        paid = np.minimum(fund.deductible[level], first * fund.eligible_share[level])
+        due = self.deductible_due(to_town, paid, level)
 
         def oop(bill, lvl, rate_cut=None, deductible=None):
             return bill - fund.fund_share(bill, lvl, employee, yes, rate_cut, deductible)
 
-        d_oop = (oop(first, level, cut) + oop(rest_town, to_town, None, due)
-                 - oop(whole, level, cut))
+        d_oop = oop(first, level, cut) + oop(rest_town, to_town, None, due) - oop(whole, level, cut)
         r = m.spec.behaviour.resident
         trust_initial = m.care.trust_initial
         trust = (trust_initial[TOWNSHIP] - trust_initial[level] + pop.trust[res, TOWNSHIP] - pop.trust[res, level]
@@ -267,8 +283,7 @@ class ReferralRules:
         u = np.clip(ep.u_transfer[rows].astype(float), 1e-7, 1 - 1e-7)
         utility = (trust - r.price_sensitivity * d_oop / 100.0 + r.travel_sensitivity * nearer / 60.0
                    - self.down.transfer_disutility + np.log(u / (1 - u)))
-        return _Plan(propose=propose, accept=utility > 0, township=township, stayed=stayed, first=first,
-                     cut=cut)
+        return _Plan(accept=utility > 0, township=township, stayed=stayed, first=first, cut=cut)
 
     def _move(self, rows: np.ndarray, plan: _Plan, go: np.ndarray) -> None:
         """Bill the hospital's part, move the patient and their bed, count the transfer."""
@@ -381,7 +396,8 @@ class ReferralRules:
 
 @dataclass
 class _Plan:
-    propose: np.ndarray
+    """A proposed transfer as the patient sees it."""
+
     accept: np.ndarray
     township: np.ndarray
     stayed: np.ndarray

@@ -38,7 +38,7 @@ class Tally:
     appropriate: np.ndarray = field(default_factory=_levels)
     referrals_up: np.ndarray = field(default_factory=_levels)
     referrals_down: np.ndarray = field(default_factory=_levels)     # downward transfers, by the sending level
-    unreferred_visits: np.ndarray = field(default_factory=_levels)  # visits subject to first contact (sim.referral)
+    unreferred_visits: np.ndarray = field(default_factory=_levels)  # hospital visits under first contact rules
     referred_visits: np.ndarray = field(default_factory=_levels)    # visits of non-critical referred episodes
     charges: np.ndarray = field(default_factory=lambda: np.zeros((N_LEVELS, 3)))  # services, drugs, consumables
     inpatient_charges: np.ndarray = field(default_factory=_levels)

@@ -11,6 +11,7 @@ import json
 from functools import cache
 
 import numpy as np
+import pytest
 
 from sim import metrics
 from sim.episodes import INPATIENT
@@ -143,7 +144,7 @@ def test_each_patient_offered_a_transfer_accepts_more_readily_with_continuity():
         plans = {}
         for continuity in (False, True):
             rules.continuity = continuity
-            plans[continuity] = rules._plan(rows).accept
+            plans[continuity] = rules._accept(rows).accept
         rules.continuity = False
         assert (plans[True] >= plans[False]).all()
         for k in accepted:
@@ -180,3 +181,27 @@ def test_split_stays_keep_the_books_balanced():
     np.testing.assert_allclose(books["bed_days"].sum(), t.bed_days.sum(), rtol=1e-9)
     assert (model.facilities.occupied >= 0).all()
     assert 0 < m["township_convalescent_bed_day_share"] < 1
+
+
+def test_invariants_hold_with_every_referral_lever_on():
+    """Queues and beds match the episodes in them every day, every bill is paid once by the fund or the patient,
+    every episode ends once, admissions - discharges = inpatients (a transfer is both), with all levers on."""
+    from test_invariants import check_episodes, check_money, check_queues
+
+    spec = county({"facilities": {"county": {"beds": 300}}, "insurance": {"deductible_continuity": True},
+                   "policies": {"referral": {"first_contact": "soft", "platform": True, "down": {"enabled": True}}}})
+    model = HealthSystemModel(spec, seed=SEED)
+    for _ in range(spec.days):
+        model.step()
+        check_queues(model)
+    check_money(model)
+    check_episodes(model)
+    t = model.tally
+    assert t.referrals_down.sum() > 0 and t.platform_placed > 0
+
+
+def test_a_condition_missing_from_the_catalogue_is_named():
+    from sim.conditions import CatalogueError
+
+    with pytest.raises(CatalogueError, match=r"policies\.referral\.down\.tail_conditions.*'strok'"):
+        HealthSystemModel(county(referral(down={"tail_conditions": ["strok"]})))
