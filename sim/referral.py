@@ -88,8 +88,7 @@ class ReferralRules:
         self.down = r.down
         self.continuity = spec.insurance.deductible_continuity
         cat = model.cat
-        self.first_contact = r.first_contact if not (r.first_contact == "soft" and r.unreferred_reimbursement_cut
-                                                       == 0) else "none"
+        self.first_contact = r.first_contact
         chronic = cat.population >= CHRONIC_KINDS
         self.filed = (r.filed_chronic_referral & chronic[:, None]
                       & (cat.need_level > spec.facilities.township.capability))
@@ -184,7 +183,8 @@ class ReferralRules:
         rows = np.flatnonzero(ep.state == E.INPATIENT)
         rows = rows[(fac_t.level[ep.facility[rows]] >= COUNTY) & (ep.down_days[rows] == 0)]
         c = ep.condition[rows]
-        rows, c = rows[self.convalescent[c] | self.tail[c]], c[self.convalescent[c] | self.tail[c]]
+        convalescent = self.convalescent[c] | self.tail[c]
+        rows, c = rows[convalescent], c[convalescent]
         s = ep.severity[rows]
         clinical = cat.clinical_los[c, s]
         acute = np.where(self.convalescent[c], 1, np.maximum(np.ceil(self.down.acute_share * clinical), 1))
