@@ -63,14 +63,17 @@ class CostBeliefs:
         flat = self.admission_rate.reshape(-1)
         flat[seen] += rate * (adm[seen] / n[seen] - flat[seen])
 
-    def expected_oop(self, fund: InsuranceFund) -> np.ndarray:
-        """Expected out-of-pocket cost [condition, severity, level, scheme] under today's insurance rules."""
+    def expected_oop(self, fund: InsuranceFund, rate_cut_by_level: np.ndarray | None = None) -> np.ndarray:
+        """Expected out-of-pocket cost [condition, severity, level, scheme] under today's insurance rules
+        (with ``rate_cut_by_level`` points off the reimbursement rates: unreferred care, ``sim.referral``)."""
         out = np.empty(self.outpatient_bill.shape + (2,))
         level = np.broadcast_to(np.arange(N_LEVELS), self.outpatient_bill.shape)
+        cut = None if rate_cut_by_level is None else rate_cut_by_level[level]
         for scheme in (0, 1):
             emp = np.full(level.shape, bool(scheme))
-            oop_out = self.outpatient_bill - fund.fund_share(self.outpatient_bill, level, emp, np.zeros_like(emp))
-            oop_in = self.inpatient_bill - fund.fund_share(self.inpatient_bill, level, emp, np.ones_like(emp))
+            oop_out = self.outpatient_bill - fund.fund_share(self.outpatient_bill, level, emp, np.zeros_like(emp),
+                                                             cut)
+            oop_in = self.inpatient_bill - fund.fund_share(self.inpatient_bill, level, emp, np.ones_like(emp), cut)
             out[..., scheme] = (1 - self.admission_rate) * oop_out + self.admission_rate * oop_in
         return out
 
@@ -107,9 +110,10 @@ class CareSeeking:
         """Index of the chosen option per episode (0 = forgo; j >= 1 = option j - 1).
 
         personal_trust and village_opinion are [m, level]; village_term, wait_term, open_option and taste
-        are [m, option] (taste has the forgo column first); case_term is the [c, s, scheme, option] table."""
+        are [m, option] (taste has the forgo column first); case_term is the [c, s, scheme, option] table,
+        whose scheme axis may also carry the referral status (``sim.referral``: 2 x unreferred + scheme)."""
         r, lvl = self.r, self.option_level
-        kind = (condition.astype(np.int64) * 3 + severity) * 2 + scheme  # flat index into case_term
+        kind = (condition.astype(np.int64) * 3 + severity) * case_term.shape[2] + scheme  # flat index into case_term
         u = (village_term + np.where(critical[:, None], 0.0, wait_term) + personal_trust[:, lvl]
              + village_opinion[:, lvl] + np.take(case_term.reshape(-1, len(lvl)), kind, axis=0) + taste[:, 1:])
         u[~open_option] = -np.inf

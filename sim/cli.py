@@ -188,8 +188,9 @@ def _demo(args) -> int:
 
 
 def _check(args) -> int:
-    from sim.conditions import load_catalogue
+    from sim.conditions import CatalogueError, load_catalogue
     from sim.loading import ScenarioError, load_scenario
+    from sim.referral import check_conditions
 
     failed = 0
     for path in args.scenarios:
@@ -205,9 +206,13 @@ def _check(args) -> int:
                       f"x {plan.sweep.replicates} replicate(s))")
                 continue
             s = load_scenario(path, args.overrides)
-            load_catalogue(s.case_mix.catalogue)
+            check_conditions(s, load_catalogue(s.case_mix.catalogue))
         except ScenarioError as err:
             print(err, file=sys.stderr)
+            failed += 1
+            continue
+        except CatalogueError as err:
+            print(f"{path}: {err}", file=sys.stderr)
             failed += 1
             continue
         print(f"{path}: ok ({s.name}: {s.population.size:,} residents, {s.days} days, {s.payment.model})")

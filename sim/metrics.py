@@ -215,6 +215,46 @@ def primary_admissions_per_1000(m):
     return _div(m.tally.admissions[[VILLAGE, TOWNSHIP]].sum() * 1000, _person_years(m))
 
 
+@metric("access", "share")
+def referral_up_rate(m):
+    """referrals up (including time-critical transfers) / outpatient visits"""
+    return _div(m.tally.referrals_up.sum(), m.tally.visits.sum())
+
+
+@metric("access", "transfers/1,000 admissions")
+def referrals_down_per_1000(m):
+    """downward transfers of convalescent inpatients to township centres / admissions x 1,000 (a transfer
+    also counts as an admission at the township centre)"""
+    return _div(m.tally.referrals_down.sum() * 1000, m.tally.admissions.sum())
+
+
+@metric("access", "share")
+def referral_down_acceptance(m):
+    """downward transfers / inpatients the hospital offered one (nan when none was offered)"""
+    return _div(m.tally.referrals_down.sum(), m.tally.down_proposals)
+
+
+@metric("access", "share")
+def township_convalescent_bed_day_share(m):
+    """bed-days moved to township centres by downward transfers / all bed-days"""
+    return _div(m.tally.down_bed_days, m.tally.bed_days.sum())
+
+
+@metric("access", "share")
+def unreferred_upper_level_share(m):
+    """visits at county and out-of-county hospitals by episodes without a referral from a lower level (not
+    time-critical, no filed chronic referral) / all visits there"""
+    upper = [COUNTY, OUT_OF_COUNTY]
+    return _div(m.tally.unreferred_visits[upper].sum(), m.tally.visits[upper].sum())
+
+
+@metric("access", "share", True)
+def referred_leakage_rate(m):
+    """visits of non-critical referred episodes at out-of-county hospitals whose need an in-county facility
+    could meet / all visits of non-critical referred episodes"""
+    return _div(m.tally.referred_leaks, m.tally.referred_visits.sum())
+
+
 # ----------------------------------------------------------------------------------------------- quality
 @metric("quality", "deaths/1,000 episodes", True)
 def deaths_per_1000_episodes(m):

@@ -40,12 +40,13 @@ from sim.periods import snapshot
 from sim.population import build_population
 from sim.procurement import TargetIncome, bill_split, price_factors
 from sim.provider import Cases, Provider, guideline_charges
+from sim.referral import ReferralRules
 from sim.scenario import Scenario
 from sim.staffing import Staffing
 from sim.tally import CRITICAL_KINDS, MAX_WAIT_DAYS, Tally
 from sim.timeline import resolve
 
-STREAMS = ("population", "onset", "readmission", "enrolment", "management")
+STREAMS = ("population", "onset", "readmission", "enrolment", "management", "referral")
 FEMALE_KIND = POPULATIONS.index("female")
 CRITICAL_TRANSFER_PASSES = 3
 OOP_REFRESH_DAYS = 7  # assumption: residents update their price expectations about weekly
@@ -115,6 +116,7 @@ class HealthSystemModel(mesa.Model):
         self.provider = Provider(spec.behaviour.provider, spec.outcomes, self.cat, self.payment,
                                  profit_weight=effective_profit_weight(spec))
         self.care = CareSeeking(spec, self.cat, self.option_level)
+        self.referral = ReferralRules(self, spec)
         self.learning = TrustLearning(spec.behaviour.resident)
         self.family_doctors.set_rules(spec)
         self.emergency.set_rules(spec)
@@ -160,6 +162,7 @@ class HealthSystemModel(mesa.Model):
         self._onset()
         self._seek_care()
         self._discharge()
+        self.referral.transfer_down()
         self._serve()
         self._admit_from_bed_queue()
         self._end_untreated()
@@ -232,6 +235,8 @@ class HealthSystemModel(mesa.Model):
         need = np.clip(cat.admission_need[condition, severity], 1e-5, 1 - 1e-5)
         admission_benefit = out.admission_benefit_spread * stakes * (ndtri(need) + draws["admission_noise"])
         patience = self.spec.behaviour.resident.patience_days * draws["patience"] / (1.0 + severity)
+        # the referral rules' draws come from their own stream, so the other processes' numbers do not move
+        u_referral = self.streams["referral"].random((len(resident), 2), dtype=np.float32)
         self.episodes.add({
             "resident": resident, "condition": condition, "severity": severity, "seek_day": self.day,
             "state": E.CHOOSING, "facility": -1, "min_level": 0, "readmission": readmission,
@@ -240,6 +245,7 @@ class HealthSystemModel(mesa.Model):
             "u_readmission": draws["u_readmission"], "u_readmit_day": draws["u_readmit_day"],
             "u_stay": draws["u_stay"], "scruple": draws["scruple"],
             "u_review": draws["u_review"],  # whether the fund reviews this claim (coding and need alike)
+            "u_insist": u_referral[:, 0], "u_transfer": u_referral[:, 1],
             "cost_factor": np.exp(sd * draws["z_cost"] - sd * sd / 2),  # lognormal, mean 1
         }, draws["taste"])
         self.tally.episodes_started += len(resident)
@@ -259,8 +265,9 @@ class HealthSystemModel(mesa.Model):
         open_village = fac_t.outpatient_slots()[geo.options] > 0
         open_option = (open_village[village] & (self.option_level >= ep.min_level[rows][:, None])
                        & (geo.options[village] != np.where(ep.rechoices[rows] > 0, ep.facility[rows], -1)[:, None]))
+        scheme, open_option = self.referral.steer(rows, pop.employee[res].view(np.int8), open_option)
         choice = self.care.choose(
-            condition=c, severity=s, scheme=pop.employee[res].view(np.int8),
+            condition=c, severity=s, scheme=scheme,
             personal_trust=self.family_doctors.personal_trust(pop.trust, res),
             village_opinion=np.take(pop.village_opinion, village, axis=0), village_term=village_term[village],
             wait_term=wait_term[village], case_term=self._case_terms(), open_option=open_option,
@@ -286,7 +293,7 @@ class HealthSystemModel(mesa.Model):
         """Utility of each kind of case at each option from expected out-of-pocket cost, refreshed weekly (news
         of prices travels slowly); set ``self._case_cache = None`` when insurance rules change."""
         if self._case_cache is None or self.day % OOP_REFRESH_DAYS == 0:
-            self._case_cache = self.care.case_terms(self.beliefs.expected_oop(self.fund))
+            self._case_cache = self.care.case_terms(self.referral.expected_oop(self.beliefs, self.fund))
         return self._case_cache
 
     # ------------------------------------------------------------------------------------------- service
@@ -348,6 +355,7 @@ class HealthSystemModel(mesa.Model):
         employee = self.pop.employee[res]
         severity = ep.severity[rows].astype(np.int64)
         income = self.income.factor
+        cut = self.referral.rate_cut(rows, level)
         return Cases(
             condition=c, severity=severity, age=self.pop.age[res], level=level,
             capability=self.integration.capability(fac, cat.need_level[c, severity]),
@@ -358,8 +366,8 @@ class HealthSystemModel(mesa.Model):
             delay=delay_factor(self.day - ep.seek_day[rows], ep.critical_minutes[rows],
                                cat.delay_harm_per_day[c], cat.critical_harm_per_hour[c], cat.time_critical[c]),
             admission_benefit=ep.admission_benefit[rows],
-            fund_rate_out=self.fund.marginal_rate(level, employee, inpatient=False),
-            fund_rate_in=self.fund.marginal_rate(level, employee, inpatient=True),
+            fund_rate_out=self.fund.marginal_rate(level, employee, inpatient=False, rate_cut=cut),
+            fund_rate_in=self.fund.marginal_rate(level, employee, inpatient=True, rate_cut=cut),
             # what a referral costs elsewhere matters only to a medical community's members
             fund_rate_up_out=self.fund.marginal_rate(up, employee, inpatient=False) if community else 0.0,
             fund_rate_up_in=self.fund.marginal_rate(up, employee, inpatient=True) if community else 0.0,
@@ -389,6 +397,7 @@ class HealthSystemModel(mesa.Model):
         lvl = fac_t.level[fac]
         self.tally.visits += np.bincount(lvl, minlength=N_LEVELS)
         self.tally.day_row(self.day, "served")[:] += np.bincount(lvl, minlength=N_LEVELS)
+        self.referral.count_visits(rows, lvl)
         d = self.provider.decide(self._cases(rows))
         ep.intensity[rows] = d.intensity
         ep.drug_ratio[rows] = 1.0 if d.drug_ratio is None else d.drug_ratio
@@ -416,6 +425,7 @@ class HealthSystemModel(mesa.Model):
         ep.state[later] = E.CHOOSING
         ep.min_level[later] = fac_t.level[ep.facility[later]] + 1
         ep.rechoices[later] = 0
+        self.referral.place(later)  # a referral platform books them where it can
         if len(now):
             need = cat.need_level[ep.condition[now], ep.severity[now]]
             src = ep.facility[now]
@@ -533,8 +543,13 @@ class HealthSystemModel(mesa.Model):
         stay = np.where(inpatient, los / cat.clinical_los[c, s], 1.0)
         wait = np.where(inpatient, ep.admit_day[rows], self.day) - ep.seek_day[rows]
 
+        # A stay split by a downward transfer: outcomes of the acute hospital's care, the township's days billed here.
+        stays = self.referral.split_stays(rows)
+        acute = fac if stays is None else np.where(stays.moved, ep.acute_facility[rows], fac)
+        capability = self.integration.capability(acute, cat.need_level[c, s])
+        bed_days = los if stays is None else stays.days_here
+
         # Outcomes.
-        capability = self.integration.capability(fac, cat.need_level[c, s])
         cap = capability_factor(cat.need_level[c, s], capability, out)
         delay = delay_factor(wait, ep.critical_minutes[rows], cat.delay_harm_per_day[c],
                              cat.critical_harm_per_hour[c], cat.time_critical[c])
@@ -559,9 +574,11 @@ class HealthSystemModel(mesa.Model):
         items = np.where(inpatient[:, None], per_case, outpatient) * q[:, None]
         if drugs_cut:
             items[:, 1] *= drug_ratio
+        if stays is not None:
+            items[stays.moved] = 0.0  # billed by the hospital that gave them, at the transfer
         cc = inpatient & comp
         items += (cc * out.complication_cost_share * (per_case.sum(1) + daily))[:, None] * split
-        days = np.where(inpatient, daily * stay, 0.0)
+        days = np.where(inpatient, daily * (stay if stays is None else stays.stay_here), 0.0)
         charges = items + days[:, None] * split
         cost = items @ (1 / (1 + pay.item_margin)) + days / (1 + pay.bed_day_margin)
         bill = charges.sum(1)
@@ -569,11 +586,12 @@ class HealthSystemModel(mesa.Model):
         claims = pay.settle(self.fund, fac_t, fac=fac, level=lvl, c=c, s=s, coded_s=coded, cc=cc,
                             inpatient=inpatient, bill=bill, employee=self.pop.employee[res],
                             capitated=self._capitated(rows, fac), admission_benefit=benefit,
-                            u_review=ep.u_review[rows])
+                            u_review=ep.u_review[rows], rate_cut=self.referral.rate_cut(rows, lvl),
+                            deductible=self.referral.deductible_at_discharge(rows, lvl))
         revenue, fund, oop = claims.revenue, claims.fund, claims.oop
         books = fac_t.books
         for name, values in (("revenue", revenue), ("resource_cost", cost), ("fund_income", fund),
-                             ("oop_income", oop), ("bed_days", los), ("good_outcomes", ~died & ~comp)):
+                             ("oop_income", oop), ("bed_days", bed_days), ("good_outcomes", ~died & ~comp)):
             count(books[name], fac, values)
         if self.assessor is not None:
             self.assessor.book(self, fac, lvl, charges, inpatient, fund, res, ep.referred[rows])
@@ -584,15 +602,19 @@ class HealthSystemModel(mesa.Model):
 
         self._schedule_readmissions(rows[readmit])
         self._die(res[died])
-        self.learning.learn(self.pop, res, lvl, self.day,
+        self.learning.learn(self.pop, res, lvl if stays is None else stays.level, self.day,
                             surprise=cat.death_risk[c, s] + cat.complication_risk[c, s] - died - comp)
-        self.beliefs.learn(c, s, lvl, bill, inpatient)
+        if stays is None:
+            self.beliefs.learn(c, s, lvl, bill, inpatient)
+        else:  # a split stay's partial bills would mislead what residents expect a stay to cost
+            keep = ~stays.moved
+            self.beliefs.learn(c[keep], s[keep], lvl[keep], bill[keep], inpatient[keep])
 
         # Tally: every per-level sum in one matrix product.
         crit = cat.time_critical[c]
         columns = np.column_stack([
             np.ones(len(rows)), charges, np.where(inpatient, bill, 0.0), np.where(inpatient, 0.0, bill),
-            ~inpatient, fund, oop, revenue, cost, q_care, capability >= cat.need_level[c, s], los, wait])
+            ~inpatient, fund, oop, revenue, cost, q_care, capability >= cat.need_level[c, s], bed_days, wait])
         sums = (lvl[:, None] == np.arange(N_LEVELS)).T.astype(float) @ columns
         (t.treated, t.charges, t.inpatient_charges, t.outpatient_charges, t.outpatient_episodes, t.fund, t.oop,
          t.provider_revenue, t.provider_cost, t.intensity_sum, t.appropriate, t.bed_days) = (

@@ -41,16 +41,25 @@ class InsuranceFund(mesa.Agent):
         self._marginal = np.stack([self.outpatient_rate, self.inpatient_rate]) * self.eligible_share
 
     def fund_share(self, bill: np.ndarray, level: np.ndarray, employee: np.ndarray,
-                   inpatient: np.ndarray) -> np.ndarray:
-        """Yuan the fund pays for each bill (vectorised; no books touched)."""
+                   inpatient: np.ndarray, rate_cut=None, deductible=None) -> np.ndarray:
+        """Yuan the fund pays for each bill (vectorised; no books touched). ``rate_cut``: points off the
+        reimbursement rate (unreferred care under soft first contact); ``deductible``: the deductible due per
+        bill where it differs from the level's (deductible continuity); None = the rules as listed."""
         eligible = bill * self.eligible_share[level]
         scheme = employee.astype(np.int64)
-        above = np.where(inpatient, np.maximum(eligible - self.deductible[level], 0.0), eligible)
+        due = self.deductible[level] if deductible is None else deductible
+        above = np.where(inpatient, np.maximum(eligible - due, 0.0), eligible)
         rate = np.where(inpatient, self.inpatient_rate[scheme, level], self.outpatient_rate[scheme, level])
+        if rate_cut is not None:
+            rate = np.maximum(rate - rate_cut, 0.0)
         return above * rate
 
-    def marginal_rate(self, level: np.ndarray, employee: np.ndarray, inpatient: bool) -> np.ndarray:
+    def marginal_rate(self, level: np.ndarray, employee: np.ndarray, inpatient: bool,
+                      rate_cut=None) -> np.ndarray:
         """Share of one more yuan of a bill that the fund pays (inpatients: above the deductible)."""
+        if rate_cut is not None:
+            rates = self.inpatient_rate if inpatient else self.outpatient_rate
+            return np.maximum(rates[employee.view(np.int8), level] - rate_cut, 0.0) * self.eligible_share[level]
         return self._marginal[int(inpatient)][employee.view(np.int8), level]
 
     def book(self, fund: np.ndarray, oop: np.ndarray, level: np.ndarray) -> None:

@@ -152,10 +152,11 @@ class PaymentSystem:
 
     # ----------------------------------------------------------------------------------- billing
     def settle(self, fund_agent, facilities, *, fac, level, c, s, coded_s, cc, inpatient, bill, employee,
-               capitated, admission_benefit, u_review) -> Claims:
+               capitated, admission_benefit, u_review, rate_cut=None, deductible=None) -> Claims:
         """Pay every case finished today: returns revenue, fund and out-of-pocket per case, books the fund
-        (and the community's purse under a global budget)."""
-        oop = bill - fund_agent.fund_share(bill, level, employee, inpatient)
+        (and the community's purse under a global budget). ``rate_cut`` and ``deductible``: per-case
+        departures from the listed insurance rules (``sim.referral``), None for none."""
+        oop = bill - fund_agent.fund_share(bill, level, employee, inpatient, rate_cut, deductible)
         model = self.claim_model[level]
         price = facilities.price_level[fac]
         revenue = bill.copy()

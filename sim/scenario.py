@@ -228,6 +228,12 @@ class Insurance(Strict):
         ShareByLevel(village=0.95, township=0.93, county=0.88, out_of_county=0.8),
         description="Share of billed cost that is within the insurance catalogue. Unit: share. Source: "
         "assumption (self-paid items rise with level).")
+    deductible_continuity: bool = param(
+        False, "Deductible continuity across referrals within the medical community (起付线连续计算): an "
+        "episode referred up pays only the difference between the higher level's deductible and what it "
+        "already paid; one transferred down (or to the same level) pays no new deductible. Applies between "
+        "in-county facilities only.", "switch",
+        "seed 001 (Linxiang): upward pays the difference, downward waives the deductible; policy lever")
 
 
 # --------------------------------------------------------------------------------------------- payment
@@ -772,6 +778,57 @@ class EmergencyUnits(Strict):
         "PCI for STEMI patients an hour or more from it, so 1 is the upper bound")
 
 
+class ReferralDown(Strict):
+    """Downward transfer (下转) of hospital inpatients whose remaining care is convalescence (``sim.referral``)."""
+
+    enabled: bool = param(False, "Whether county and out-of-county hospitals may transfer an inpatient's "
+                          "convalescence to the patient's own township centre (the hospital proposes it when its "
+                          "objective prefers it; the patient accepts when moving is worth it).", "switch",
+                          "policy lever")
+    convalescent_conditions: list[str] = param(
+        ["rehabilitation"], "Conditions whose whole stay is convalescence (after one assessment day at the "
+        "admitting hospital).", "condition names in the catalogue",
+        "seed 001 (Linxiang): rehabilitation after a stroke moved from the city hospital to a community centre")
+    tail_conditions: list[str] = param(
+        ["stroke", "fracture", "major_trauma", "general_surgery"], "Conditions whose stay ends in "
+        "convalescence after an acute phase (acute_share of the clinical stay).", "condition names in the "
+        "catalogue", "assumption: the usual post-acute rehabilitation groups")
+    acute_share: Share = param(0.5, "Share of a tail condition's clinical stay that is acute and needs the "
+                               "admitting hospital; the rest needs at most a township centre's care.",
+                               "share of clinical stay", "assumption")
+    min_remaining_days: int = param(3, "A transfer is considered only while at least this many days of the "
+                                    "planned stay remain.", "days", "assumption", ge=1, le=60)
+    transfer_disutility: float = param(
+        0.5, "Utility a patient loses by moving mid-stay (a new ward and new doctors), on the care-seeking "
+        "utility scale.", "utility", "assumption, to calibrate", ge=0, le=20)
+
+
+class Referral(Strict):
+    """Referral rules (双向转诊, 基层首诊): primary first contact, the referral platform, downward transfer."""
+
+    first_contact: Literal["none", "soft", "hard"] = param(
+        "none", "Primary first contact for non-time-critical episodes: none; soft (care at a county or "
+        "out-of-county hospital without a referral from a lower level is reimbursed unreferred_reimbursement_cut "
+        "points less); hard (hospitals are closed to unreferred episodes). Time-critical cases are exempt.",
+        "choice", "policy lever; seed 001 (Linxiang): primary first contact and referral filing")
+    unreferred_reimbursement_cut: Share = param(
+        0.15, "Points taken off the outpatient and inpatient reimbursement rates of an unreferred episode at a "
+        "county or out-of-county hospital under soft first contact (floored at 0).", "share points",
+        "assumption: county schemes commonly lower the rate 10-20 points for unreferred hospital care")
+    filed_chronic_referral: bool = param(
+        True, "Episodes of a chronic-disease condition (catalogue population other than all/female) whose need "
+        "level exceeds the township centre's capability count as referred (a filed chronic-disease referral, "
+        "e.g. dialysis).", "switch", "seed 001 (Linxiang): referral filing and chronic-disease approval")
+    platform: bool = param(
+        False, "A referral platform books each non-time-critical referred patient into the nearest capable "
+        "in-county facility above the referring level (when one exists), instead of leaving the patient to "
+        "choose again.", "switch", "seed 001 (Linxiang): the smart referral platform keeps patients in county")
+    platform_insist_share: Share = param(
+        0.1, "Share of referred patients who decline the platform's booking and choose for themselves.",
+        "share", "assumption")
+    down: ReferralDown = ReferralDown()
+
+
 class Policies(Strict):
     salary_reform: SalaryReform = SalaryReform()
     procurement: Procurement = Procurement()
@@ -780,6 +837,7 @@ class Policies(Strict):
     sinking: Sinking = Sinking()
     family_doctor: FamilyDoctor = FamilyDoctor()
     emergency_units: EmergencyUnits = EmergencyUnits()
+    referral: Referral = Referral()
 
 
 class TimelineEntry(Strict):

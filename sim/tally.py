@@ -38,6 +38,9 @@ class Tally:
     outpatient_episodes: np.ndarray = field(default_factory=_levels)
     appropriate: np.ndarray = field(default_factory=_levels)
     referrals_up: np.ndarray = field(default_factory=_levels)
+    referrals_down: np.ndarray = field(default_factory=_levels)     # downward transfers, by the sending level
+    unreferred_visits: np.ndarray = field(default_factory=_levels)  # hospital visits under first contact rules
+    referred_visits: np.ndarray = field(default_factory=_levels)    # visits of non-critical referred episodes
     charges: np.ndarray = field(default_factory=lambda: np.zeros((N_LEVELS, 3)))  # services, drugs, consumables
     inpatient_charges: np.ndarray = field(default_factory=_levels)
     outpatient_charges: np.ndarray = field(default_factory=_levels)
@@ -72,6 +75,10 @@ class Tally:
     sinking_doctor_days: float = 0.0   # posted senior doctors x days present at township centres
     doctors_moved_to_county: float = 0.0  # net doctors the siphon moved from township centres to county hospitals
     township_capability_days: float = 0.0  # sum over days of the township centres' mean capability
+    referred_leaks: int = 0            # referred visits out of county though the county could meet the need
+    platform_placed: int = 0           # referred patients booked by the referral platform
+    down_proposals: int = 0            # inpatients offered a downward transfer (each counted once)
+    down_bed_days: float = 0.0         # bed-days moved to township centres by downward transfers
     # Stocks (a period's value is the change, or the value at its end)
     community_net: float = 0.0         # money the medical community holds beyond the claims it paid
     alive_now: int = 0
