@@ -5,8 +5,9 @@ township centres, county hospitals) act as one organisation. Three mechanisms fo
 bonus to anyone's utility, each changes what a member can do or what it gains.
 
 One account (一本账). A member weighs the community's result beside its own books with weight w =
-``loose_community_weight`` or ``tight_community_weight``. Under a global budget this w replaces
-``behaviour.provider.community_weight`` in the community's margin weight k (``sim.community``), so a tight
+``behaviour.provider.loose_community_weight`` or ``tight_community_weight`` (behavioural: how far a member's
+people act for the whole). Under a global budget this w replaces ``behaviour.provider.community_weight`` (the
+weight without integration) in the community's margin weight k (``sim.community``), so a tight
 community rations harder than a loose one. Under every payment model,
 including fee-for-service where there is no budget, one account also means that a case referred to another
 member keeps its margin in the community: a member referring a case up to a member counts as lost only
@@ -55,12 +56,12 @@ def integrated(spec: Scenario) -> bool:
 def community_weight(spec: Scenario) -> float:
     """Weight a member puts on its community's result: the integration level's, or the behavioural default
     of a community formed only by a global budget."""
-    policy = spec.policies.integration
-    if policy.level == "tight":
-        return policy.tight_community_weight
-    if policy.level == "loose":
-        return policy.loose_community_weight
-    return spec.behaviour.provider.community_weight
+    level, provider = spec.policies.integration.level, spec.behaviour.provider
+    if level == "tight":
+        return provider.tight_community_weight
+    if level == "loose":
+        return provider.loose_community_weight
+    return provider.community_weight
 
 
 def unified_procurement(spec: Scenario) -> bool:

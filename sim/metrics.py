@@ -68,6 +68,14 @@ def fund_spending_per_capita(m):
 
 
 @metric("cost", "yuan/resident-year", True)
+def fund_claims_per_capita(m):
+    """the fund's part of every claim / person-years: what residents' care cost the insurance, whoever paid the
+    claim (the fund, or the medical community from its budget); equal to fund_spending_per_capita except under
+    a global budget, where the fund pays the budget instead"""
+    return _div(m.tally.fund.sum(), _person_years(m))
+
+
+@metric("cost", "yuan/resident-year", True)
 def oop_per_capita(m):
     """out-of-pocket payments / person-years"""
     return _div(m.tally.oop.sum(), _person_years(m))

@@ -52,8 +52,8 @@ def price_factors(spec: Scenario, level: np.ndarray) -> np.ndarray | None:
     primary = 1.0 if unified_procurement(spec) else cut.primary_pass_through
     reach = np.where(level >= COUNTY, 1.0, primary)
     factors = np.ones((len(level), len(CATEGORIES)))
-    factors[:, DRUGS] -= cut.drug_price_cut * reach
-    factors[:, CONSUMABLES] -= cut.consumable_price_cut * reach
+    factors[:, DRUGS] -= cut.drug_price_cut * cut.drug_coverage * reach
+    factors[:, CONSUMABLES] -= cut.consumable_price_cut * cut.consumable_coverage * reach
     return factors
 
 

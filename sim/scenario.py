@@ -414,9 +414,16 @@ class ProviderBehaviour(Strict):
         150, "Shadow price of a bed-day at full occupancy; scales with occupancy above 85%.", "yuan/bed-day",
         "assumption", ge=0)
     community_weight: float = param(
-        0.5, "Weight a member of a medical community puts on the community's result relative to its own "
-        "(1 = one purse in all but name, tight integration; 0 = members mind only their own books).",
-        "share", "assumption, to calibrate", ge=0, le=1)
+        0.5, "Weight a member of a medical community formed only by a global budget (policies.integration.level "
+        "none) puts on the community's result relative to its own (1 = one purse in all but name; 0 = members "
+        "mind only their own books).", "share", "assumption, to calibrate", ge=0, le=1)
+    loose_community_weight: float = param(
+        0.5, "The same weight in a loose medical community (policies.integration.level loose).", "share",
+        "assumption (as community_weight), to calibrate", ge=0, le=1)
+    tight_community_weight: float = param(
+        1.0, "The same weight in a tight medical community (one account, 一本账; policies.integration.level "
+        "tight).", "share", "assumption: one account means one purse (seed 004: 一家人, 一条心, 一本账); to "
+        "calibrate", ge=0, le=1)
     income_effect_elasticity: float = param(
         0.0, "Target-income behaviour: a facility whose recent revenue fell below its reference revenue puts "
         "the weight profit_weight x (reference / recent)^elasticity on its margin, and makes up volume "
@@ -585,6 +592,14 @@ class Procurement(Strict):
         0.0, "Fall of the prices of consumables (bought and charged).", "share",
         "DOMAIN.md: Xiangtan's procured consumables -69% (seed 000); national high-value consumables -80%+ "
         "(seed 004); policy lever", ge=0, le=0.95)
+    drug_coverage: float = param(
+        1.0, "Share of drug spending (at listed prices) in procured products; the cut applies to that share, so "
+        "the average fall of drug prices is drug_price_cut x drug_coverage.", "share",
+        "assumption (1 = every drug; national procurement covered about a third of public hospitals' drug "
+        "purchases by 2022, as reported by the National Healthcare Security Administration)", ge=0, le=1)
+    consumable_coverage: float = param(
+        1.0, "Share of consumables spending in procured products (the cut applies to that share).", "share",
+        "assumption (1 = every consumable; national rounds covered mostly high-value classes)", ge=0, le=1)
     primary_pass_through: float = param(
         0.0, "Share of the cuts that reaches village clinics and township centres when they do not buy "
         "through an integrated medical community (policies.integration: unified procurement passes the "
@@ -606,12 +621,6 @@ class Integration(Strict):
         "weigh it with behaviour.provider.community_weight); loose or tight: the in-county facilities form "
         "one community under every payment model, members weighing its result with loose_community_weight "
         "or tight_community_weight.", "choice", "policy lever; DOMAIN.md (一本账, seeds 001, 004)")
-    loose_community_weight: float = param(
-        0.5, "Weight a member of a loose community puts on the community's result beside its own books.",
-        "share", "assumption (the same as behaviour.provider.community_weight's default)", ge=0, le=1)
-    tight_community_weight: float = param(
-        1.0, "Weight a member of a tight community (one account, 一本账) puts on the community's result.",
-        "share", "assumption: one account means one purse (seed 004: 一家人, 一条心, 一本账)", ge=0, le=1)
     shared_diagnostics: bool = param(
         True, "Whether the community's county hospitals read the township centres' lab tests, images and ECGs "
         "(shared lab, imaging and ECG centres).", "switch",

@@ -74,6 +74,17 @@ def test_procurement_lowers_drug_and_consumables_shares_and_bills():
     assert cut["spending_per_capita"] < base["spending_per_capita"]
 
 
+def test_coverage_scales_the_cut_and_zero_coverage_changes_nothing():
+    """A cut on half the drugs is a smaller fall than on all of them; on none, nothing changes."""
+    _, base = run()
+    _, all_drugs = run(procurement(drug_price_cut=0.5))
+    _, half = run(procurement(drug_price_cut=0.5, drug_coverage=0.5))
+    _, none = run(procurement(drug_price_cut=0.5, drug_coverage=0.0, consumable_price_cut=0.5,
+                              consumable_coverage=0.0))
+    assert all_drugs["drug_share"] < half["drug_share"] < base["drug_share"]
+    assert not same_numbers(base, none)
+
+
 def test_a_cut_of_zero_changes_nothing():
     _, base = run()
     _, zero = run(overlay(procurement(drug_price_cut=0.0, consumable_price_cut=0.0, primary_pass_through=1.0),
@@ -151,7 +162,7 @@ def test_income_windows_are_checked():
 # ----------------------------------------------------------------------------------------------- integration
 def diagnostics_only(**extra) -> dict:
     """Integration whose members put no weight on the community's result: shared diagnostics alone."""
-    return integration("tight", tight_community_weight=0.0, **extra)
+    return overlay(integration("tight", **extra), provider(tight_community_weight=0.0))
 
 
 def test_shared_diagnostics_keep_cases_at_township_centres():
@@ -187,7 +198,7 @@ def test_one_account_under_fee_for_service_pulls_patients_up_inside_the_communit
     _, none0 = run(overlay(integration("none"), provider(profit_weight=0.0)))
     _, tight0 = run(overlay(one_account, provider(profit_weight=0.0)))
     assert not same_numbers(none0, tight0)
-    _, weightless = run(integration("tight", shared_diagnostics=False, tight_community_weight=0.0))
+    _, weightless = run(overlay(integration("tight", shared_diagnostics=False), provider(tight_community_weight=0.0)))
     assert not same_numbers(none, weightless)
 
 
@@ -199,7 +210,7 @@ def test_a_tight_community_under_a_global_budget_rations_more_than_a_loose_one()
     assert tight["admissions_per_1000"] < loose["admissions_per_1000"]
     # the integration's weight replaces behaviour.provider.community_weight only when integrated
     _, plain = run(gb)
-    _, unused = run(overlay(gb, {"policies": {"integration": {"tight_community_weight": 0.2}}}))
+    _, unused = run(overlay(gb, provider(tight_community_weight=0.2)))
     assert not same_numbers(plain, unused)
 
 
