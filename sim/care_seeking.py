@@ -9,9 +9,10 @@ Utility of option j (a facility of level L) for an episode of resident r:
     + the episode's own Gumbel taste for j
 
 and of forgoing care: forgo_utility - forgo_severity_penalty x severity step (+ Gumbel). The episode picks
-the largest, so choice probabilities are logit. Residents perceive capability by level (what they have
-learned a township centre can do), not a facility's current capability: better care at a township is
-noticed through outcomes and trust (``sim.learning``), not at once.
+the largest, so choice probabilities are logit. Residents perceive each facility's capability from the
+outcomes they have seen there (``sim.perception``), not its current capability: better care at a township
+is noticed as fast as outcomes and word of mouth allow, not at once. With
+``behaviour.resident.capability_memory_days = 0`` they judge by level, from the scenario in force.
 
 Expected out-of-pocket cost uses what residents have seen bills come to: running means of outpatient and
 inpatient bills and admission rates by condition, severity and level (``CostBeliefs``), passed through the
