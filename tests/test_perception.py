@@ -65,8 +65,8 @@ def test_sinking_is_learned_and_draws_patients_only_with_learning(runs):
     assert (sink.perception.perceived[t] > base.perception.perceived[t] + 0.2).all()
     learned = township_visits(sink) / township_visits(base) - 1
     unlearned = township_visits(runs["sink_off"]) / township_visits(runs["base_off"]) - 1
-    assert learned > unlearned + 0.005
-    assert abs(unlearned) < 0.01  # without learning, capability alone draws nobody
+    assert learned > unlearned + 0.008
+    assert unlearned < 0.005  # without learning, capability alone draws nobody
     assert (runs["sink_off"].perception.perceived[t] == Scenario().facilities.township.capability).all()
 
 
@@ -108,3 +108,17 @@ def test_a_centre_that_falls_behind_loses_standing_and_patients():
     assert fell.perception.perceived[t].min() < 1.0 - 0.1
     assert kept.perception.perceived[t] == pytest.approx(kept.perception.prior[t], abs=1e-6)
     assert township_visits(fell) < township_visits(kept)
+
+
+def test_trust_expects_what_residents_have_learned():
+    """Trust's reference risk moves with learned capability (so a gain counts once, in the logit): 1 at the
+    prior, capability_risk_ratio ** -gain once a gain is believed, and no factor at all with learning off."""
+    spec = county()
+    level = np.array([TOWNSHIP, TOWNSHIP], dtype=np.int8)
+    p = CapabilityPerception(spec, level, np.array([0.0, 1.0, 2.0, 3.0]))
+    need = np.array([2.0, 2.0])
+    assert p.expected_risk_factor(np.array([0, 1]), need) == pytest.approx([1.0, 1.0])
+    p.perceived = np.array([1.6, 1.0])
+    assert p.expected_risk_factor(np.array([0, 1]), need) == pytest.approx([2.5 ** -0.6, 1.0])
+    off = CapabilityPerception(county(OFF), level, np.array([0.0, 1.0, 2.0, 3.0]))
+    assert off.expected_risk_factor(np.array([0, 1]), need) is None
