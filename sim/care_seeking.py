@@ -9,9 +9,10 @@ Utility of option j (a facility of level L) for an episode of resident r:
     + the episode's own Gumbel taste for j
 
 and of forgoing care: forgo_utility - forgo_severity_penalty x severity step (+ Gumbel). The episode picks
-the largest, so choice probabilities are logit. Residents perceive capability by level (what they have
-learned a township centre can do), not a facility's current capability: better care at a township is
-noticed through outcomes and trust (``sim.learning``), not at once.
+the largest, so choice probabilities are logit. Residents perceive each facility's capability from the
+outcomes they have seen there (``sim.perception``), not its current capability: better care at a township
+is noticed as fast as outcomes and word of mouth allow, not at once. With
+``behaviour.resident.capability_memory_days = 0`` they judge by level, from the scenario in force.
 
 Expected out-of-pocket cost uses what residents have seen bills come to: running means of outpatient and
 inpatient bills and admission rates by condition, severity and level (``CostBeliefs``), passed through the
@@ -89,6 +90,8 @@ class CareSeeking:
         self.option_level = option_level
         self.trust_initial = np.array([getattr(self.r.trust_initial, n) for n in LEVELS])
         self.perceived_capability = np.array([getattr(scenario.facilities, n).capability for n in LEVELS])
+        # learned per facility instead (sim.perception), and charged per episode in choose()
+        self.by_facility = self.r.capability_memory_days > 0
 
     def village_terms(self, option_minutes: np.ndarray, option_wait: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """[village, option] utility shared by every episode of a village: initial trust and travel; and the
@@ -100,22 +103,28 @@ class CareSeeking:
     def case_terms(self, expected_oop: np.ndarray) -> np.ndarray:
         """[condition, severity, scheme, option] utility of the case's needs and expected out-of-pocket cost."""
         r, lvl = self.r, self.option_level
+        oop = np.moveaxis(expected_oop, 3, 2)[..., lvl]  # [c, s, scheme, option]
+        if self.by_facility:
+            return -r.price_sensitivity * oop / 100.0
         need = self.cat.need_level[:, :, None, None]
         shortfall = np.maximum(need - self.perceived_capability[lvl], 0.0)
-        oop = np.moveaxis(expected_oop, 3, 2)[..., lvl]  # [c, s, scheme, option]
         return -r.capability_preference * shortfall - r.price_sensitivity * oop / 100.0
 
     def choose(self, *, condition, severity, scheme, personal_trust, village_opinion, village_term, wait_term,
-               case_term, open_option, taste, critical) -> np.ndarray:
+               case_term, open_option, taste, critical, capability_term=None) -> np.ndarray:
         """Index of the chosen option per episode (0 = forgo; j >= 1 = option j - 1).
 
         personal_trust and village_opinion are [m, level]; village_term, wait_term, open_option and taste
         are [m, option] (taste has the forgo column first); case_term is the [c, s, scheme, option] table,
-        whose scheme axis may also carry the referral status (``sim.referral``: 2 x unreferred + scheme)."""
+        whose scheme axis may also carry the referral status (``sim.referral``: 2 x unreferred + scheme).
+        capability_term, [m, option], is the capability shortfall term when residents judge each facility
+        by what they have seen of it (``sim.perception``); otherwise case_term carries it by level."""
         r, lvl = self.r, self.option_level
         kind = (condition.astype(np.int64) * 3 + severity) * case_term.shape[2] + scheme  # flat index into case_term
         u = (village_term + np.where(critical[:, None], 0.0, wait_term) + personal_trust[:, lvl]
              + village_opinion[:, lvl] + np.take(case_term.reshape(-1, len(lvl)), kind, axis=0) + taste[:, 1:])
+        if capability_term is not None:
+            u += capability_term
         u[~open_option] = -np.inf
         forgo = r.forgo_utility - r.forgo_severity_penalty * (severity + 2.0 * critical) + taste[:, 0]
         best = u.argmax(1)

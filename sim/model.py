@@ -36,6 +36,7 @@ from sim.levels import LEVELS, N_LEVELS
 from sim.outcomes import capability_factor, delay_factor, realise, risks, years_of_life_lost
 from sim.payer import InsuranceFund
 from sim.payment import effective_profit_weight, make_payment
+from sim.perception import CapabilityPerception
 from sim.periods import snapshot
 from sim.population import build_population
 from sim.procurement import TargetIncome, bill_split, price_factors
@@ -89,6 +90,7 @@ class HealthSystemModel(mesa.Model):
         self.staffing = Staffing(self)  # holds the scenario's doctors and capability; sinking and siphon add
         self.income = TargetIncome(self.facilities.n)
         self.assessor = None
+        self.perception = CapabilityPerception(scenario, self.facilities.level, self.cat.need_level)
         self._configure(scenario)
         # Scenario changes scheduled by the timeline, and the tally at each period's start.
         self.changes = resolve(scenario)
@@ -118,6 +120,7 @@ class HealthSystemModel(mesa.Model):
         self.care = CareSeeking(spec, self.cat, self.option_level)
         self.referral = ReferralRules(self, spec)
         self.learning = TrustLearning(spec.behaviour.resident)
+        self.perception.set_rules(spec)
         self.family_doctors.set_rules(spec)
         self.emergency.set_rules(spec)
         self.level_price = np.array([getattr(spec.facilities, n).price_level for n in LEVELS])
@@ -172,6 +175,7 @@ class HealthSystemModel(mesa.Model):
         self._settle_periodic()
         self.income.end_of_day(self.facilities.books["revenue"], self.spec.behaviour.provider)
         self.learning.end_of_day(self.pop, self.day)
+        self.perception.end_of_day()
         self._record()
         self.episodes.compact()
         self.day += 1
@@ -271,7 +275,9 @@ class HealthSystemModel(mesa.Model):
             personal_trust=self.family_doctors.personal_trust(pop.trust, res),
             village_opinion=np.take(pop.village_opinion, village, axis=0), village_term=village_term[village],
             wait_term=wait_term[village], case_term=self._case_terms(), open_option=open_option,
-            taste=ep.taste[rows], critical=critical)
+            taste=ep.taste[rows], critical=critical,
+            capability_term=self.perception.shortfall_term(self.spec.behaviour.resident.capability_preference,
+                                                           self.cat.need_level[c, s], geo.options[village]))
         forgo = choice == 0
         forgoing = rows[forgo]
         go = ~forgo
@@ -602,8 +608,12 @@ class HealthSystemModel(mesa.Model):
 
         self._schedule_readmissions(rows[readmit])
         self._die(res[died])
+        need = cat.need_level[c, s]
+        self.perception.observe(acute, need, p_d, p_c, cap, died, comp)
+        expected = cat.death_risk[c, s] + cat.complication_risk[c, s]
+        factor = self.perception.expected_risk_factor(acute, need)  # what residents have learned to expect
         self.learning.learn(self.pop, res, lvl if stays is None else stays.level, self.day,
-                            surprise=cat.death_risk[c, s] + cat.complication_risk[c, s] - died - comp)
+                            surprise=(expected if factor is None else expected * factor) - died - comp)
         if stays is None:
             self.beliefs.learn(c, s, lvl, bill, inpatient)
         else:  # a split stay's partial bills would mislead what residents expect a stay to cost

@@ -491,6 +491,19 @@ class ResidentBehaviour(Strict):
         0.4, "Utility a resident contracted with a family doctor adds to their own village clinic and township "
         "centre (a known doctor; only with policies.family_doctor).", "utility",
         "assumption, to calibrate (about half an hour of travel at the default travel_sensitivity)", ge=0, le=5)
+    capability_memory_days: float = param(
+        365, "Time scale on which residents forget what they saw happen to patients at a facility when judging "
+        "what it can treat (its perceived capability, sim.perception). 0 = no memory: residents judge every "
+        "facility by its level's capability in the scenario in force, as if told.", "days",
+        "assumption: news of a centre's cures and failures travels over about a year (DOMAIN.md: trust moves "
+        "only as fast as outcomes and word of mouth allow)", ge=0)
+    capability_prior_outcomes: float = param(
+        20, "Weight of the level's reputation (the starting scenario's capability of the facility's level) in "
+        "a facility's perceived capability, counted as bad outcomes (deaths or complications) expected and seen "
+        "among cases needing more than that capability: how much evidence residents need before they believe "
+        "a centre has changed (half the way after this many expected bad outcomes).", "bad outcomes",
+        "assumption: a centre keeping its severe cases expects about 100 such outcomes a year in a county of "
+        "30,000, so residents are half convinced within a quarter or two", gt=0)
 
 
 class StaffBehaviour(Strict):
