@@ -276,8 +276,9 @@ class HealthSystemModel(mesa.Model):
             village_opinion=np.take(pop.village_opinion, village, axis=0), village_term=village_term[village],
             wait_term=wait_term[village], case_term=self._case_terms(), open_option=open_option,
             taste=ep.taste[rows], critical=critical,
-            capability_term=self.perception.shortfall_term(self.spec.behaviour.resident.capability_preference,
-                                                           self.cat.need_level[c, s], geo.options[village]))
+            capability_term=self.perception.shortfall_term(
+                self.spec.behaviour.resident.capability_preference, self.cat.need_level[c, s],
+                geo.options[village], self.spec.behaviour.resident.capability_gain_preference))
         forgo = choice == 0
         forgoing = rows[forgo]
         go = ~forgo

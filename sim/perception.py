@@ -28,7 +28,9 @@ its standing little. Cases needing no more than the reputation show a centre tha
 needing more show one that has moved ahead. A facility without such cases keeps its prior exactly; a
 baseline run, whose facilities have the capabilities they are reputed to have, stays at the prior in
 expectation. The residents' logit charges ``capability_preference x (need - perceived_f)+`` for each option
-(``sim.care_seeking``), so a centre that becomes capable (resource sinking, ``sim.staffing``) gains patients as
+(``sim.care_seeking``) and adds ``capability_gain_preference x (perceived_f - k0_f)`` for every case, mild ones
+too (a centre that has shown it treats strokes is a better place for a cough: its doctors are better), so a
+centre that becomes capable (resource sinking, ``sim.staffing``) gains patients as
 fast as its outcomes are seen, and one that falls behind loses them.
 
 Trust (``sim.learning``) stays about disappointment: its surprise compares realised bad outcomes with what
@@ -130,13 +132,19 @@ class CapabilityPerception:
         return out
 
     # ------------------------------------------------------------------------------------------ uses
-    def shortfall_term(self, preference: float, need: np.ndarray, options: np.ndarray) -> np.ndarray:
-        """[episode, option] utility of the capability residents expect to miss: ``options`` are the
-        facilities open to each episode's village ([episode, option]); None while not learning (the level
-        table in ``CareSeeking.case_terms`` then carries the term)."""
+    def shortfall_term(self, preference: float, need: np.ndarray, options: np.ndarray,
+                       gain_preference: float = 0.0) -> np.ndarray:
+        """[episode, option] utility of the capability residents expect to miss, and (``gain_preference``) of
+        a facility's standing above or below its reputation for every case: ``options`` are the facilities
+        open to each episode's village ([episode, option]); None while not learning (the level table in
+        ``CareSeeking.case_terms`` then carries the term)."""
         if not self.learning:
             return None
-        return -preference * np.maximum(need[:, None] - self.perceived[options], 0.0)
+        perceived = self.perceived[options]
+        term = -preference * np.maximum(need[:, None] - perceived, 0.0)
+        if gain_preference:
+            term += gain_preference * (perceived - self.prior[options])
+        return term
 
     def expected_risk_factor(self, fac: np.ndarray, need: np.ndarray):
         """Factor on the base risk that residents expect at ``fac`` relative to what its reputation promised

@@ -497,6 +497,12 @@ class ResidentBehaviour(Strict):
         "facility by its level's capability in the scenario in force, as if told.", "days",
         "assumption: news of a centre's cures and failures travels over about a year (DOMAIN.md: trust moves "
         "only as fast as outcomes and word of mouth allow)", ge=0)
+    capability_gain_preference: float = param(
+        1.0, "Utility per level of a facility's perceived capability above its level's reputation (below: a "
+        "loss), for every case, mild ones too: residents prefer a centre that has shown it can treat more, "
+        "since its doctors are better. Acts only through learned capability (capability_memory_days > 0).",
+        "utility/level", "assumption, of the order of capability_preference; to calibrate (seed 000: "
+        "primary visits +48.68% after senior doctors were posted)", ge=0, le=20)
     capability_prior_outcomes: float = param(
         20, "Weight of the level's reputation (the starting scenario's capability of the facility's level) in "
         "a facility's perceived capability, counted as bad outcomes (deaths or complications) expected and seen "

@@ -6,7 +6,6 @@ Arms share a seed (common random numbers). Each effect is shown with learning on
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 
 from sim import metrics
 from sim.levels import COUNTY, OUT_OF_COUNTY, TOWNSHIP, VILLAGE
-from sim.loading import load_scenario, overlay
+from sim.loading import overlay
 from sim.model import HealthSystemModel
 from sim.perception import CapabilityPerception
 from sim.scenario import Scenario
@@ -42,21 +41,31 @@ def township_visits(model: HealthSystemModel) -> float:
 def runs():
     """A year with and without posted doctors, with learning on and off."""
     out = {}
-    for name, extra in (("base", {}), ("sink", SINKING), ("base_off", OFF), ("sink_off", {**SINKING, **OFF})):
+    nogain = overlay(SINKING, {"behaviour": {"resident": {"capability_gain_preference": 0.0}}})
+    for name, extra in (("base", {}), ("sink", SINKING), ("base_off", OFF), ("sink_off", {**SINKING, **OFF}),
+                        ("sink_nogain", nogain)):
         out[name] = HealthSystemModel(county(extra)).run()
     return out
 
 
-def test_learning_off_is_bit_identical_to_the_level_table():
-    """No memory: every metric of the baseline scenario as before per-facility perception existed (numbers
-    recorded from the code without it, scenarios/baseline.yaml at 20,000 x 150 days; re-record them,
-    with learning off, when a change elsewhere moves the baseline on purpose)."""
-    spec = load_scenario(ROOT / "scenarios" / "baseline.yaml",
-                         ["population.size=20000", "days=150", "replicates=1",
-                          "behaviour.resident.capability_memory_days=0"])
-    got = metrics.compute(HealthSystemModel(spec).run())
-    want = json.loads((Path(__file__).parent / "data" / "baseline_20000x150.json").read_text())
-    assert {k: (None if got[k] != got[k] else got[k]) for k in want} == want  # metrics added later: not compared
+def test_learning_off_leaves_perception_inert():
+    """No memory: residents judge by the level table, so the perception's own parameters change nothing."""
+    def run(**resident):
+        spec = county(overlay(OFF, {"behaviour": {"resident": resident}}), days=120, size=20_000)
+        return metrics.compute(HealthSystemModel(spec).run())
+
+    plain = run()
+    other = run(capability_prior_outcomes=1, capability_gain_preference=5)
+    assert {k: (None if v != v else v) for k, v in plain.items()} == \
+        {k: (None if v != v else v) for k, v in other.items()}
+
+
+def test_a_better_centre_draws_mild_cases_only_with_a_preference_for_it(runs):
+    """capability_gain_preference: a centre whose standing rose draws every kind of case, not only those that
+    need its new capability; with the preference at 0 the draw is smaller."""
+    with_preference = township_visits(runs["sink"]) / township_visits(runs["base"]) - 1
+    without = township_visits(runs["sink_nogain"]) / township_visits(runs["base"]) - 1
+    assert with_preference > without + 0.01
 
 
 def test_sinking_is_learned_and_draws_patients_only_with_learning(runs):
@@ -99,7 +108,8 @@ def test_a_centre_that_falls_behind_loses_standing_and_patients():
     """Township capability lowered from 1 to 0.6 on day 60, residents not told: with learning their perceived capability
     falls below the reputation and the centres lose patients; residents who need endless evidence before
     they change their minds (a huge prior) keep coming."""
-    worse = {"timeline": [{"day": 60, "set": {"facilities.township.capability": 0.6}}]}
+    worse = {"timeline": [{"day": 60, "set": {"facilities.township.capability": 0.6}}],
+             "behaviour": {"resident": {"capability_gain_preference": 0.0}}}  # the shortfall channel alone
     stubborn = {"behaviour": {"resident": {"capability_prior_outcomes": 1e12}}}
     fell = HealthSystemModel(county(worse, days=300)).run()
     kept = HealthSystemModel(county(worse, stubborn, days=300)).run()
