@@ -4,11 +4,10 @@ test runs arms on the same seed (common random numbers) and asserts directions a
 
 from __future__ import annotations
 
-import json
 import math
-from functools import cache
 
 import numpy as np
+import small_county
 
 from sim import episodes as E
 from sim import metrics
@@ -25,24 +24,15 @@ NO_JOBS = {"replace_after_periods": 0, "merge_after_periods": 0}
 
 
 def county(overrides: dict | None = None, *, days: int = DAYS) -> Scenario:
-    data = overlay(Scenario().model_dump(mode="json"),
-                   {"name": "small county", "seed": SEED, "days": days, "replicates": 1,
-                    "population": {"size": SIZE}})
-    return Scenario.model_validate(overlay(data, overrides or {}))
+    return small_county.county(overrides, size=SIZE, days=days)
 
 
 def assessment(**rules) -> dict:
     return {"policies": {"assessment": {"enabled": True, **rules}}}
 
 
-@cache
-def _run(key: str) -> tuple[HealthSystemModel, dict]:
-    model = HealthSystemModel(county(json.loads(key)), seed=SEED).run()
-    return model, metrics.compute(model)
-
-
-def run(overrides: dict) -> tuple[HealthSystemModel, dict]:
-    return _run(json.dumps(overrides, sort_keys=True))
+def run(overrides: dict | None = None) -> tuple[HealthSystemModel, dict]:
+    return small_county.run(overrides, size=SIZE, days=DAYS)
 
 
 def township(model: HealthSystemModel) -> dict[str, float]:
@@ -86,7 +76,8 @@ def test_deductions_change_nothing_when_providers_ignore_profit():
                         {"behaviour": {"provider": {"profit_weight": 0.0}}}))
     assert on["assessment_deductions_per_capita"] > 0
     # the money withheld changes the books, and nothing else
-    books = {"assessment_deductions_per_capita", "fund_spending_per_capita", "spending_per_capita", "oop_share",
+    books = {"assessment_deductions_per_capita", "fund_spending_per_capita", "fund_claims_per_capita",
+             "spending_per_capita", "oop_share",
              "primary_fund_share", "out_of_county_fund_share", "provider_surplus_per_capita",
              "staff_income_primary"}
     assert not set(same(off, on)) - books

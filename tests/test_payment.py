@@ -5,10 +5,10 @@ is switched off (profit_weight 0, audits, volume response)."""
 from __future__ import annotations
 
 import json
-from functools import cache
 
 import numpy as np
 import pytest
+import small_county
 
 from sim import metrics
 from sim.cli import main
@@ -23,20 +23,11 @@ DAYS = 150
 
 
 def county(overrides: dict | None = None, *, days: int = DAYS) -> Scenario:
-    data = overlay(Scenario().model_dump(mode="json"),
-                   {"name": "small county", "seed": SEED, "days": days, "replicates": 1,
-                    "population": {"size": SIZE}})
-    return Scenario.model_validate(overlay(data, overrides or {}))
+    return small_county.county(overrides, size=SIZE, days=days)
 
 
-@cache
-def _run(key: str) -> tuple[HealthSystemModel, dict]:
-    model = HealthSystemModel(county(json.loads(key)), seed=SEED).run()
-    return model, metrics.compute(model)
-
-
-def run(overrides: dict) -> tuple[HealthSystemModel, dict]:
-    return _run(json.dumps(overrides, sort_keys=True))
+def run(overrides: dict | None = None) -> tuple[HealthSystemModel, dict]:
+    return small_county.run(overrides, size=SIZE, days=DAYS)
 
 
 def pay(model: str, profit_weight: float = 0.5, **extra) -> dict:

@@ -7,13 +7,10 @@ is shown with its mechanism on and shown to vanish with the mechanism off (cut 0
 
 from __future__ import annotations
 
-import json
-from functools import cache
-
 import numpy as np
 import pytest
+import small_county
 
-from sim import metrics
 from sim.conditions import load_catalogue
 from sim.levels import COUNTY, OUT_OF_COUNTY, TOWNSHIP, VILLAGE
 from sim.loading import ScenarioError, load_scenario_text, overlay
@@ -30,20 +27,11 @@ XIANGTAN = {"drug_price_cut": 0.53, "consumable_price_cut": 0.69}  # DOMAIN.md, 
 
 
 def county(overrides: dict | None = None, *, days: int = DAYS) -> Scenario:
-    data = overlay(Scenario().model_dump(mode="json"),
-                   {"name": "small county", "seed": SEED, "days": days, "replicates": 1,
-                    "population": {"size": SIZE}})
-    return Scenario.model_validate(overlay(data, overrides or {}))
-
-
-@cache
-def _run(key: str) -> tuple[HealthSystemModel, dict]:
-    model = HealthSystemModel(county(json.loads(key)), seed=SEED).run()
-    return model, metrics.compute(model)
+    return small_county.county(overrides, size=SIZE, days=days)
 
 
 def run(overrides: dict | None = None) -> tuple[HealthSystemModel, dict]:
-    return _run(json.dumps(overrides or {}, sort_keys=True))
+    return small_county.run(overrides, size=SIZE, days=DAYS)
 
 
 def procurement(**cut) -> dict:

@@ -7,13 +7,10 @@ deductibles, every patient declining the platform, no transfer possible).
 
 from __future__ import annotations
 
-import json
-from functools import cache
-
 import numpy as np
 import pytest
+import small_county
 
-from sim import metrics
 from sim.episodes import INPATIENT
 from sim.levels import COUNTY, OUT_OF_COUNTY
 from sim.loading import overlay
@@ -27,20 +24,11 @@ UPPER = [COUNTY, OUT_OF_COUNTY]
 
 
 def county(overrides: dict | None = None) -> Scenario:
-    data = overlay(Scenario().model_dump(mode="json"),
-                   {"name": "small county", "seed": SEED, "days": DAYS, "replicates": 1,
-                    "population": {"size": SIZE}})
-    return Scenario.model_validate(overlay(data, overrides or {}))
-
-
-@cache
-def _run(key: str) -> tuple[HealthSystemModel, dict]:
-    model = HealthSystemModel(county(json.loads(key)), seed=SEED).run()
-    return model, metrics.compute(model)
+    return small_county.county(overrides, size=SIZE, days=DAYS)
 
 
 def run(overrides: dict | None = None) -> tuple[HealthSystemModel, dict]:
-    return _run(json.dumps(overrides or {}, sort_keys=True))
+    return small_county.run(overrides, size=SIZE, days=DAYS)
 
 
 def referral(**rules) -> dict:
@@ -123,7 +111,8 @@ def test_deductible_continuity_means_more_downward_transfers_for_rehabilitation(
     # continuity waives the township deductible of a transfer from a county hospital (not from out of county)
     assert without_model.tally.referrals_down[COUNTY] > 0
     assert with_model.tally.referrals_down[COUNTY] > without_model.tally.referrals_down[COUNTY]
-    assert with_["referral_down_acceptance"] > without["referral_down_acceptance"]
+    # (the acceptance *rate* over a run also moves with who is offered a transfer as the two runs drift apart;
+    # the decision itself is compared patient by patient in the next test)
     # with no deductible to waive, continuity changes nothing
     free = dict.fromkeys(DEDUCTIBLES, 0)
     _, free_without = run(down(False, free))
