@@ -6,11 +6,12 @@ behavioural parameters to move, each with bounds. Only behavioural parameters ma
 never what a fit adjusts.
 
 The loss of a parameter vector is the sum over facts of ((simulated - observed) / tolerance)^2, each fact read as
-``triangle facts`` reads it, on small counties with a fixed seed, so every evaluation sees the same residents and
-illnesses (common random numbers) and the loss is a deterministic function of the parameters. The search: a
-Latin hypercube of ``start_samples`` points over the bounds (plus the values in force), then Nelder-Mead from
-the best point in the unit cube for the rest of the budget (scipy.optimize). The result is written as a scenario
-overlay, ``seeds/calibrated.yaml``, with the fit's quality in its header; the bundled baseline extends it.
+``triangle facts`` reads it, on small counties with fixed seeds (the scenarios' own, or one given), so every
+evaluation sees the same residents and illnesses (common random numbers) and the loss is a deterministic function
+of the parameters. The search: a Latin hypercube of ``start_samples`` points over the bounds (plus the values in
+force), then Nelder-Mead from the best point in the unit cube for the rest of the budget (scipy.optimize). The
+result is written as a scenario overlay, ``seeds/calibrated.yaml``, with the fit's quality in its header; the
+bundled baseline extends it.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ class Calibration(Strict):
     evaluations: int = Field(40, ge=2, le=100_000, description="Loss evaluations in all (each runs every "
                              "scenario the facts need).")
     start_samples: int = Field(10, ge=1, le=10_000, description="Latin hypercube points before local search.")
-    population: int = Field(20_000, ge=1_000, le=1_000_000, description="Residents of every scenario run.")
+    population: int = Field(30_000, ge=1_000, le=1_000_000, description="Residents of every scenario run.")
     replicates: int = Field(2, ge=1, le=100, description="Replicates per scenario run.")
-    seed: int = Field(1, ge=0, description="Seed of every run and of the start design.")
+    seed: int | None = Field(None, ge=0, description="Seed of every run; null = each scenario's own seed (what "
+                             "`triangle facts` uses). The start design's seed is this or 0.")
 
     @model_validator(mode="after")
     def _check(self) -> Calibration:
@@ -151,7 +153,7 @@ def fit(cal: Calibration, facts, *, workers: int | None = None, progress: bool =
     start = current_values(cal, facts)
     u0 = np.clip((np.array([start[k] for k in keys]) - low) / (high - low), 0, 1)
     start_loss = loss(u0)
-    design = qmc.LatinHypercube(d=len(keys), seed=cal.seed).random(cal.start_samples - 1) \
+    design = qmc.LatinHypercube(d=len(keys), seed=cal.seed or 0).random(cal.start_samples - 1) \
         if cal.start_samples > 1 else np.zeros((0, len(keys)))
     for u in design:
         loss(u)
@@ -190,8 +192,8 @@ def write_calibrated(result: Fit, path: str | Path = CALIBRATED_FILE, command: s
         "# Behavioural parameters fitted to the seed facts by `triangle calibrate` (sim/calibrate.py).",
         f"# Command: {command or 'triangle calibrate'}  (triangle {__version__})",
         f"# Fit: {result.calibration.name}; {result.evaluations} evaluations on counties of "
-        f"{result.calibration.population:,} residents x {result.calibration.replicates} replicates, seed "
-        f"{result.calibration.seed}.",
+        f"{result.calibration.population:,} residents x {result.calibration.replicates} replicates, "
+        f"{'the scenarios own seeds' if result.calibration.seed is None else f'seed {result.calibration.seed}'}.",
         f"# Loss, sum of ((simulated - observed) / tolerance)^2: {result.loss:.4g} (at the values before the fit: "
         f"{result.start_loss:.4g}).",
         "#",

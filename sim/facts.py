@@ -39,8 +39,9 @@ SEEDS = ("000_dcc5878c5088a2d5.txt", "001_00219d8b1e4d9632.txt", "002_bc606a1ca6
          "003_6ef8c57cd3ce1f48.txt", "004_8d0773259c77e80d.txt")
 OTHER_SOURCES = ("2023 national statistical bulletin",)
 Measure = Literal["level", "after", "change", "relative_change"]
-# What --fast changes in every scenario: a smaller county and two replicates (each fact may add its own).
-FAST_OVERRIDES = ("population.size=20000", "replicates=2")
+# What --fast changes in every scenario: a smaller county (two townships, so referral and choice between centres
+# still happen) and two replicates (each fact may add its own).
+FAST_OVERRIDES = ("population.size=30000", "replicates=2")
 
 
 class Fact(Strict):

@@ -70,3 +70,29 @@ def test_cli_writes_beside_the_calibration_file(tmp_path, capsys):
     assert main(["calibrate", str(cal_path), "--quiet"]) == 0
     assert (tmp_path / "calibrated.yaml").is_file()
     assert "understay_harm" in capsys.readouterr().out
+
+
+def test_the_bundled_scenarios_run_with_the_calibrated_values():
+    """scenarios/baseline.yaml (and so every scenario extending it) takes every value seeds/calibrated.yaml holds."""
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    fitted = yaml.safe_load((root / "seeds" / "calibrated.yaml").read_text())
+    baseline = load_scenario(root / "scenarios" / "baseline.yaml").model_dump()
+    drg = load_scenario(root / "scenarios" / "drg.yaml").model_dump()
+
+    def leaves(tree, path=()):
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                yield from leaves(value, (*path, key))
+            else:
+                yield (*path, key), value
+
+    pairs = list(leaves(fitted))
+    assert pairs
+    for path, value in pairs:
+        for scenario in (baseline, drg):
+            node = scenario
+            for part in path:
+                node = node[part]
+            assert node == pytest.approx(value), path
