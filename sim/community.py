@@ -24,10 +24,13 @@ from sim.scenario import GlobalBudget, Scenario
 class MedicalCommunity(mesa.Agent):
     """The county's in-county facilities under one budget."""
 
-    def __init__(self, model: mesa.Model, rules: GlobalBudget, start_day: int) -> None:
+    def __init__(self, model: mesa.Model, rules: GlobalBudget, start_day: int,
+                 historical_yuan: float | None = None) -> None:
         super().__init__(model)
         self.rules = rules
         self.start_day = start_day
+        # A budget set from history: the fund's claims per resident-year before the start (sim.model passes it).
+        self.historical_yuan = historical_yuan
         self.is_member_level = np.isin(np.arange(N_LEVELS), IN_COUNTY)
         self.purse = 0.0           # budget received - claims paid since the last settlement
         self.kept = 0.0            # savings kept less overspend borne, over the run
@@ -37,6 +40,8 @@ class MedicalCommunity(mesa.Agent):
 
     def set_rules(self, rules: GlobalBudget) -> None:
         self.rules = rules
+        if rules.budget_per_resident_year_yuan is None and self.historical_yuan is None:
+            self.historical_yuan = historical_claims(self.model)
 
     def margin_weight(self) -> float:
         """k: what one yuan of fund money spent costs a member: the share of a saving the community keeps
@@ -47,8 +52,19 @@ class MedicalCommunity(mesa.Agent):
         share = r.savings_retained_share if self.purse >= 0 else r.overspend_shared_share
         return share * community_weight(self.model.spec)
 
+    @property
+    def budget_per_resident_year(self) -> float:
+        """The rules' budget, or one set from history (null in the rules) times (1 + growth_on_history)."""
+        r = self.rules
+        if r.budget_per_resident_year_yuan is not None:
+            return r.budget_per_resident_year_yuan
+        if self.historical_yuan is None:
+            raise ValueError("payment.global_budget.budget_per_resident_year_yuan = null: a budget from history "
+                             "needs the claims of the days before it")
+        return self.historical_yuan * (1.0 + r.growth_on_history)
+
     def receive_instalment(self, residents: int) -> float:
-        amount = self.rules.budget_per_resident_year_yuan * residents / 365.0
+        amount = self.budget_per_resident_year * residents / 365.0
         self.purse += amount
         self.received += amount
         return amount
@@ -82,5 +98,12 @@ class MedicalCommunity(mesa.Agent):
 
 
 def build_community(model, spec: Scenario, start_day: int) -> MedicalCommunity:
-    """Every in-county facility is a member (village clinics, township centres, county hospitals)."""
-    return MedicalCommunity(model, spec.payment.global_budget, start_day)
+    """Every in-county facility is a member (village clinics, township centres, county hospitals). The fund's
+    claims per resident-year so far are kept, for a budget set from history."""
+    return MedicalCommunity(model, spec.payment.global_budget, start_day, historical_claims(model))
+
+
+def historical_claims(model) -> float | None:
+    """The fund's claims per resident-year over the run so far (None before any day has passed)."""
+    t = model.tally
+    return float(t.fund.sum()) / (t.person_days / 365.0) if t.person_days else None

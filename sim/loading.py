@@ -546,7 +546,7 @@ def _check_timeline(scenario: Scenario, name: str, lines: dict[Path_, int]) -> N
     from sim.timeline import TimelineInvalid, resolve
 
     try:
-        resolve(scenario)
+        changes = resolve(scenario)
     except TimelineInvalid as err:
         problems = []
         for p in err.problems:
@@ -554,6 +554,24 @@ def _check_timeline(scenario: Scenario, name: str, lines: dict[Path_, int]) -> N
             line = lines.get(where) or lines.get(("timeline", p.index))
             problems.append(Problem(p.message, path=_format_path(where), line=line))
         raise ScenarioError.from_problems(name, problems) from None
+    _check_history_budget(scenario, changes, name, lines)
+
+
+def _check_history_budget(scenario: Scenario, changes, name: str, lines: dict[Path_, int]) -> None:
+    """A global budget set from history (null) needs history: it may begin only on the timeline, late enough."""
+    from sim.scenario import HISTORY_DAYS
+
+    key = ("payment", "global_budget", "budget_per_resident_year_yuan")
+    for day, spec in [(0, scenario), *changes]:
+        gb = spec.payment
+        if gb.model != "global_budget" or gb.global_budget.budget_per_resident_year_yuan is not None:
+            continue
+        if day >= HISTORY_DAYS:
+            continue
+        raise ScenarioError.from_problems(name, [Problem(
+            f"{_format_path(key)} = null: a budget from history needs at least {HISTORY_DAYS} days of claims "
+            f"before the global budget begins (it begins on day {day}); begin it on the timeline later, or give "
+            "a yuan amount", path=_format_path(key), line=lines.get(key))])
 
 
 # --------------------------------------------------------------------------------------------- public API

@@ -294,15 +294,24 @@ class DIP(Strict):
         "(budget neutral at guideline care).", "yuan/point", "assumption", gt=0)
 
 
+HISTORY_DAYS = 30  # the least history a budget set from history may be set from (days)
+
+
 class GlobalBudget(Strict):
     """A prospective budget to the medical community (医共体总额付费): it pays its members' claims and its
     residents' out-of-county care from the budget, and keeps or bears part of the difference."""
 
-    budget_per_resident_year_yuan: float = param(
-        1_150, "Fund budget per covered resident-year; it must also pay for residents' out-of-county care.",
-        "yuan/resident-year", "assumption: a budget set to save, ~6% below the baseline county's "
-        "fee-for-service fund spending (1,219 measured with `triangle run scenarios/baseline.yaml "
+    budget_per_resident_year_yuan: float | None = param(
+        1_150, "Fund budget per covered resident-year; it must also pay for residents' out-of-county care. "
+        "null = from history: the fund's claims per resident-year over the run before the budget began, "
+        "times (1 + growth_on_history) (the budget must then begin on the timeline, after at least "
+        "history_days).", "yuan/resident-year", "assumption: a budget set to save, ~6% below the baseline "
+        "county's fee-for-service fund spending (1,219 measured with `triangle run scenarios/baseline.yaml "
         "--replicates 2`)", gt=0)
+    growth_on_history: float = param(
+        0.0, "Growth of a budget set from history over the claims it is set from (negative: a budget set to "
+        "save).", "share", "assumption: Sanming's counties' budgets followed the year before's fund spending "
+        "(seed 002: Youxi's saving is counted against the same months of the year before)", ge=-0.5, le=1)
     savings_retained_share: float = param(
         1.0, "Share of a year's saving (budget - claims) the community keeps.", "share",
         "DOMAIN.md: 结余留用 (savings retained), Sanming and Youxi", ge=0, le=1)

@@ -210,3 +210,31 @@ def test_compare_pairs_arms_on_common_random_numbers(tmp_path, capsys):
     for name, d in doc["differences"]["b - a"].items():
         assert d["mean"] in (0.0, None), name
     assert doc["differences"]["c - a"]["stay_ratio_mean"]["mean"] < 0
+
+
+def test_a_budget_from_history_is_the_claims_before_it_and_needs_them():
+    """budget_per_resident_year_yuan: null sets the budget from the fund's claims per resident-year before the
+    global budget began, times (1 + growth_on_history); beginning it without that history is refused."""
+    from sim.loading import ScenarioError, load_scenario_text
+
+    text = """
+name: history
+days: 90
+replicates: 1
+population: {size: 8000}
+timeline:
+  - day: %d
+    set:
+      payment.model: global_budget
+      payment.global_budget.budget_per_resident_year_yuan: null
+      payment.global_budget.growth_on_history: -0.1
+"""
+    model = HealthSystemModel(load_scenario_text(text % 45), seed=3)
+    for _ in range(45):
+        model.step()
+    claims_before = model.tally.fund.sum() / (model.tally.person_days / 365)
+    model.step()
+    assert model.community.historical_yuan == pytest.approx(claims_before)
+    assert model.community.budget_per_resident_year == pytest.approx(0.9 * claims_before)
+    with pytest.raises(ScenarioError, match="needs at least 30 days of claims"):
+        load_scenario_text(text % 10)
