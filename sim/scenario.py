@@ -282,10 +282,11 @@ class DIP(Strict):
     settlement from the regional budget, so one hospital's extra volume lowers every hospital's price."""
 
     fund_budget_per_resident_year_yuan: float = param(
-        1_100, "Fund budget for inpatient care paid by DIP, per resident-year. The point value of a period is "
+        880, "Fund budget for inpatient care paid by DIP, per resident-year. The point value of a period is "
         "(budget + patients' payments for DIP cases) / points earned.", "yuan/resident-year",
-        "assumption: near the baseline county's fee-for-service inpatient fund spending (~1,140 yuan per "
-        "resident-year, measured on a 30,000-resident baseline county)", gt=0)
+        "assumption: near the baseline county's fee-for-service inpatient fund spending (about nine tenths of "
+        "its fund spending of 974 yuan per resident-year, measured with `triangle run scenarios/baseline.yaml "
+        "--replicates 2`)", gt=0)
     settlement_days: int = param(30, "Days between settlements of the point value.", "days",
                                  "monthly settlement with annual clearing, as in most DIP regions", ge=1,
                                  le=365)
@@ -302,11 +303,11 @@ class GlobalBudget(Strict):
     residents' out-of-county care from the budget, and keeps or bears part of the difference."""
 
     budget_per_resident_year_yuan: float | None = param(
-        1_150, "Fund budget per covered resident-year; it must also pay for residents' out-of-county care. "
+        915, "Fund budget per covered resident-year; it must also pay for residents' out-of-county care. "
         "null = from history: the fund's claims per resident-year over the run before the budget began, "
         "times (1 + growth_on_history) (the budget must then begin on the timeline, after at least "
         "history_days).", "yuan/resident-year", "assumption: a budget set to save, ~6% below the baseline "
-        "county's fee-for-service fund spending (1,219 measured with `triangle run scenarios/baseline.yaml "
+        "county's fee-for-service fund spending (974 measured with `triangle run scenarios/baseline.yaml "
         "--replicates 2`)", gt=0)
     growth_on_history: float = param(
         0.0, "Growth of a budget set from history over the claims it is set from (negative: a budget set to "
