@@ -162,15 +162,15 @@ def _measure(fact: Fact, run, base) -> float:
     return (last - first) / first if first else math.nan
 
 
-def _runs_needed(facts: list[Fact], fast: bool) -> dict[tuple, tuple[str, tuple[str, ...]]]:
-    """Every (scenario, overrides) the facts need, each run once."""
-    needed = {}
-    for fact in facts:
-        extra = (*FAST_OVERRIDES, *fact.fast) if fast else ()
-        for path in (fact.scenario, fact.against):
-            if path is not None:
-                needed[(path, extra)] = (path, extra)
-    return needed
+def _extra(fact: Fact, fast: bool) -> tuple[str, ...]:
+    """The overrides a fact's runs take: none, or --fast's and the fact's own."""
+    return (*FAST_OVERRIDES, *fact.fast) if fast else ()
+
+
+def _runs_needed(facts: list[Fact], fast: bool) -> list[tuple[str, tuple[str, ...]]]:
+    """Every (scenario, overrides) the facts need, each once, in the facts' order."""
+    needed = [(path, _extra(fact, fast)) for fact in facts for path in (fact.scenario, fact.against) if path]
+    return list(dict.fromkeys(needed))
 
 
 def evaluate(facts: list[Fact], *, fast: bool = False, workers: int | None = None, progress: bool = True,
@@ -186,13 +186,14 @@ def evaluate(facts: list[Fact], *, fast: bool = False, workers: int | None = Non
     results = {}
     keys = _runs_needed(facts, fast)
     with tqdm(total=len(keys), unit="scenario", desc="facts", disable=not progress) as bar:
-        for key, (path, extra) in keys.items():
+        for key in keys:
+            path, extra = key
             scenario = load_scenario(path, [*extra, *overrides, *([f"seed={seed}"] if seed is not None else [])])
             results[key] = runner.run_replicates(scenario, workers=workers, progress=False)
             bar.update(1)
     findings = []
     for fact in facts:
-        extra = (*FAST_OVERRIDES, *fact.fast) if fast else ()
+        extra = _extra(fact, fast)
         runs = results[(fact.scenario, extra)]
         bases = results[(fact.against, extra)] if fact.against else [None] * len(runs)
         if len(bases) != len(runs) or any(b is not None and b.seed != r.seed for b, r in zip(bases, runs, strict=True)):
