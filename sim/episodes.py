@@ -40,6 +40,7 @@ class Episodes:
 
     def __init__(self, n_options: int, capacity: int = 1024) -> None:
         self.n = 0
+        self.n_ended = 0  # rows marked ENDED, not yet dropped
         self.n_options = n_options
         self.cols = {k: np.zeros(capacity, dt) for k, dt in COLUMNS.items()}
         self.taste = np.zeros((capacity, n_options), np.float32)
@@ -77,13 +78,19 @@ class Episodes:
         return rows
 
     def end(self, rows: np.ndarray) -> None:
-        """Mark episodes ended; row positions stay valid until ``compact`` at the end of the day."""
+        """Mark episodes ended (each row once); row positions stay valid until ``compact`` drops them."""
         self.cols["state"][rows] = ENDED
+        self.n_ended += len(rows)
 
     def compact(self) -> None:
-        """Drop ended episodes, keeping the order of the rest (so queues stay first-come first-served)."""
+        """Drop ended episodes, keeping the order of the rest (so queues stay first-come first-served).
+        Ended rows are skipped by every state test, so they are dropped only once they are as many as the
+        live ones: copying the table costs in proportion to its size, and this keeps it amortised."""
+        if self.n_ended * 2 < self.n:
+            return
         keep = self.state != ENDED
         m = int(keep.sum())
+        self.n_ended = 0
         if m == self.n:
             return
         for arr in self.cols.values():
