@@ -34,6 +34,8 @@ COLUMNS = {
     "down_days": np.int16, "acute_facility": np.int32, "deductible_paid": np.float32, "down_offered": np.bool_,
 }
 
+COMPACT_RATIO, COMPACT_SLACK = 4, 16384  # drop ended rows once they exceed 4 x the live ones + 16,384
+
 
 class Episodes:
     """A growable columnar table. ``taste`` holds each episode's Gumbel shock per care option."""
@@ -69,13 +71,13 @@ class Episodes:
             grown = np.zeros((new_cap, self.n_options), np.float32)
             grown[: self.n] = self.taste[: self.n]
             self.taste = grown
-        rows = np.arange(self.n, need)
+        new = slice(self.n, need)
         for name, arr in self.cols.items():
-            arr[rows] = values.get(name, 0)
-        self.taste[rows] = taste
+            arr[new] = values.get(name, 0)
+        self.taste[new] = taste
         self.n = need
         self._refresh_views()
-        return rows
+        return np.arange(new.start, new.stop)
 
     def end(self, rows: np.ndarray) -> None:
         """Mark episodes ended (each row once); row positions stay valid until ``compact`` drops them."""
@@ -84,9 +86,10 @@ class Episodes:
 
     def compact(self) -> None:
         """Drop ended episodes, keeping the order of the rest (so queues stay first-come first-served).
-        Ended rows are skipped by every state test, so they are dropped only once they are as many as the
-        live ones: copying the table costs in proportion to its size, and this keeps it amortised."""
-        if self.n_ended * 2 < self.n:
+        Ended rows are skipped by every state test, so they are dropped only once they far outnumber the
+        live ones (most episodes end the day they begin): a state test over a few thousand more rows costs
+        microseconds, copying every column every day costs milliseconds."""
+        if self.n_ended < COMPACT_RATIO * (self.n - self.n_ended) + COMPACT_SLACK:
             return
         keep = self.state != ENDED
         m = int(keep.sum())

@@ -101,6 +101,9 @@ class HealthSystemModel(mesa.Model):
         self.alive_count = self.pop.size
         self._case_cache = None
         self.top_level = int(self.facilities.level.max())
+        # probit of the share of each (condition, severity) that needs admission: where an episode's own
+        # admission benefit is centred (a table, since the inverse normal is costly per episode)
+        self.need_z = ndtri(np.clip(self.cat.admission_need, 1e-5, 1 - 1e-5))
         self.critical_kind = np.array([CRITICAL_KINDS.index(n) if n in CRITICAL_KINDS else -1 for n in self.cat.names])
 
     def _configure(self, spec: Scenario) -> None:
@@ -196,19 +199,20 @@ class HealthSystemModel(mesa.Model):
         draws = self._episode_draws(rng, total)
         keep = pop.alive[resident] & ((kind[c] != FEMALE_KIND) | pop.female[resident])
         keep &= ~self.family_doctors.prevented(resident, c, self.facilities, self.streams["management"])
-        parts = [(resident[keep], c[keep], severity[keep], {k: v[keep] for k, v in draws.items()},
-                  np.zeros(int(keep.sum()), bool))]
+        readmission = np.zeros(total, bool)
         due = self.scheduled["day"] <= self.day
-        if due.any():
+        if due.any():  # readmissions after the new episodes, drawing their numbers from their own stream
             s = {k: v[due] for k, v in self.scheduled.items()}
             self.scheduled = {k: v[~due] for k, v in self.scheduled.items()}
-            alive = self.pop.alive[s["resident"]]
-            draws = self._episode_draws(self.streams["readmission"], int(due.sum()))
-            parts.append((s["resident"][alive], s["condition"][alive], s["severity"][alive],
-                          {k: v[alive] for k, v in draws.items()}, np.ones(int(alive.sum()), bool)))
-        # New episodes first, then readmissions; each drew its numbers from its own stream.
-        resident, c, severity, readmission = (np.concatenate([p[i] for p in parts]) for i in (0, 1, 2, 4))
-        draws = {k: np.concatenate([p[3][k] for p in parts]) for k in parts[0][3]}
+            more = self._episode_draws(self.streams["readmission"], int(due.sum()))
+            draws = {k: np.concatenate([v, more[k]]) for k, v in draws.items()}
+            resident = np.concatenate([resident, s["resident"]])
+            c = np.concatenate([c, s["condition"]])
+            severity = np.concatenate([severity, s["severity"]])
+            readmission = np.concatenate([readmission, np.ones(len(s["resident"]), bool)])
+            keep = np.concatenate([keep, self.pop.alive[s["resident"]]])
+        draws = {k: v[keep] for k, v in draws.items()}
+        resident, c, severity, readmission = resident[keep], c[keep], severity[keep], readmission[keep]
         self._add_episodes(resident, c, severity, draws, readmission)
 
     def _episode_draws(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
@@ -236,8 +240,8 @@ class HealthSystemModel(mesa.Model):
         age = self.pop.age[resident]
         stakes = (cat.death_risk[condition, severity] * years_of_life_lost(age, out)
                   + cat.complication_risk[condition, severity] * out.complication_daly)
-        need = np.clip(cat.admission_need[condition, severity], 1e-5, 1 - 1e-5)
-        admission_benefit = out.admission_benefit_spread * stakes * (ndtri(need) + draws["admission_noise"])
+        admission_benefit = out.admission_benefit_spread * stakes * (self.need_z[condition, severity]
+                                                                     + draws["admission_noise"])
         patience = self.spec.behaviour.resident.patience_days * draws["patience"] / (1.0 + severity)
         # the referral rules' draws come from their own stream, so the other processes' numbers do not move
         u_referral = self.streams["referral"].random((len(resident), 2), dtype=np.float32)
@@ -623,9 +627,13 @@ class HealthSystemModel(mesa.Model):
 
         # Tally: every per-level sum in one matrix product.
         crit = cat.time_critical[c]
-        columns = np.column_stack([
-            np.ones(len(rows)), charges, np.where(inpatient, bill, 0.0), np.where(inpatient, 0.0, bill),
-            ~inpatient, fund, oop, revenue, cost, q_care, capability >= cat.need_level[c, s], bed_days, wait])
+        columns = np.empty((len(rows), 15))
+        columns[:, 0] = 1.0
+        columns[:, 1:4] = charges
+        for j, col in enumerate((np.where(inpatient, bill, 0.0), np.where(inpatient, 0.0, bill), ~inpatient,
+                                 fund, oop, revenue, cost, q_care, capability >= cat.need_level[c, s],
+                                 bed_days, wait), start=4):
+            columns[:, j] = col
         sums = (lvl[:, None] == np.arange(N_LEVELS)).T.astype(float) @ columns
         (t.treated, t.charges, t.inpatient_charges, t.outpatient_charges, t.outpatient_episodes, t.fund, t.oop,
          t.provider_revenue, t.provider_cost, t.intensity_sum, t.appropriate, t.bed_days) = (
@@ -692,6 +700,8 @@ class HealthSystemModel(mesa.Model):
                           for k, v in new.items()}
 
     def _die(self, residents: np.ndarray) -> None:
+        if len(residents) == 0:
+            return
         residents = np.unique(residents)
         self.alive_count -= int(self.pop.alive[residents].sum())
         self.pop.alive[residents] = False

@@ -112,7 +112,8 @@ class PaymentSystem:
         k = 0.0
         if self.community is not None:
             k = np.where(self.community.is_member_level[level], self.community.margin_weight(), 0.0)
-        fixed_in = np.where(case_based, self.case_payment(c, s, no_cc, level, cases.price_level), 0.0)
+        fixed_in = (np.where(case_based, self.case_payment(c, s, no_cc, level, cases.price_level), 0.0)
+                    if case_based.any() else np.zeros(n))
         marginal_in = np.where(case_based, 0.0, 1.0)
 
         # Coding up (DRG only): the heavier group's payment, less what audits recover and fine.

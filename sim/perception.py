@@ -82,13 +82,16 @@ class CapabilityPerception:
         self.outcomes = spec.outcomes
         self.log_ratio = np.log(spec.outcomes.capability_risk_ratio)
         self.learning = self.memory > 0
-        # [prior value] -> ([grid, need] ln rho table, [grid] prior term): the likelihood is a matrix product
-        self.tables = {}
+        # per prior value: (its facilities, [grid, need] ln rho and rho tables, [grid] prior term), so that
+        # the likelihood of every grid value is two matrix products
+        self.tables = []
         for k0 in np.unique(self.prior):
             shift = (np.maximum(self.need_values[None, :] - self.grid[:, None], 0.0)
                      - np.maximum(self.need_values - k0, 0.0)[None, :])
             log_rho0 = self.log_ratio * (k0 - self.grid)
-            self.tables[k0] = (self.log_ratio * shift, self.prior_outcomes * (log_rho0 - np.exp(log_rho0)))
+            log_rho = self.log_ratio * shift
+            self.tables.append((np.flatnonzero(self.prior == k0), log_rho.T.copy(), np.exp(log_rho).T.copy(),
+                                self.prior_outcomes * (log_rho0 - np.exp(log_rho0))))
         if not self.learning:  # no memory: the evidence is forgotten and the scenario's level values rule
             self.observed[:] = self.expected[:] = self.cases[:] = 0.0
             self.perceived = self._by_level(spec)[self.level]
@@ -125,9 +128,8 @@ class CapabilityPerception:
     def _most_likely(self) -> np.ndarray:
         """The grid capability of largest likelihood given the evidence and the reputation, per facility."""
         out = self.prior.copy()
-        for k0, (log_rho, prior_term) in self.tables.items():
-            at = np.flatnonzero(self.prior == k0)
-            ll = self.observed[at] @ log_rho.T - self.expected[at] @ np.exp(log_rho).T + prior_term
+        for at, log_rho, rho, prior_term in self.tables:
+            ll = self.observed[at] @ log_rho - self.expected[at] @ rho + prior_term
             out[at] = self.grid[ll.argmax(1)]
         return out
 
