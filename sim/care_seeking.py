@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.conditions import Catalogue
+from sim.kernels import choose_options
 from sim.levels import LEVELS, N_LEVELS
 from sim.payer import InsuranceFund
 from sim.provider import guideline_charges
@@ -110,22 +111,23 @@ class CareSeeking:
         shortfall = np.maximum(need - self.perceived_capability[lvl], 0.0)
         return -r.capability_preference * shortfall - r.price_sensitivity * oop / 100.0
 
-    def choose(self, *, condition, severity, scheme, personal_trust, village_opinion, village_term, wait_term,
-               case_term, open_option, taste, critical, capability_term=None) -> np.ndarray:
+    def choose(self, *, village, condition, severity, scheme, personal_trust, village_opinion, village_term,
+               wait_term, case_term, open_option, taste, critical, perception=None, options=None) -> np.ndarray:
         """Index of the chosen option per episode (0 = forgo; j >= 1 = option j - 1).
 
-        personal_trust and village_opinion are [m, level]; village_term, wait_term, open_option and taste
-        are [m, option] (taste has the forgo column first); case_term is the [c, s, scheme, option] table,
-        whose scheme axis may also carry the referral status (``sim.referral``: 2 x unreferred + scheme).
-        capability_term, [m, option], is the capability shortfall term when residents judge each facility
-        by what they have seen of it (``sim.perception``); otherwise case_term carries it by level."""
-        r, lvl = self.r, self.option_level
+        personal_trust, open_option and taste are [m, level], [m, option] and [m, 1 + option] (taste has the
+        forgo column first); village_opinion, village_term and wait_term are [village, option-or-level]
+        tables; case_term is the [c, s, scheme, option] table, whose scheme axis may also carry the referral
+        status (``sim.referral``: 2 x unreferred + scheme). With ``perception`` (``sim.perception``, learning)
+        residents judge each facility (``options``: [village, option] facility table) by what they have seen
+        of it; otherwise case_term carries the capability term by level."""
+        r = self.r
         kind = (condition.astype(np.int64) * 3 + severity) * case_term.shape[2] + scheme  # flat index into case_term
-        u = (village_term + np.where(critical[:, None], 0.0, wait_term) + personal_trust[:, lvl]
-             + village_opinion[:, lvl] + np.take(case_term.reshape(-1, len(lvl)), kind, axis=0) + taste[:, 1:])
-        if capability_term is not None:
-            u += capability_term
-        u[~open_option] = -np.inf
-        forgo = r.forgo_utility - r.forgo_severity_penalty * (severity + 2.0 * critical) + taste[:, 0]
-        best = u.argmax(1)
-        return np.where(u[np.arange(len(u)), best] > forgo, best + 1, 0)
+        learning = perception is not None and perception.learning
+        need = self.cat.need_level[condition, severity] if learning else np.zeros(0)
+        perceived = perception.perceived if learning else np.zeros(0)
+        prior = perception.prior if learning else np.zeros(0)
+        return choose_options(village, kind, severity, critical, personal_trust, open_option, taste, self.option_level,
+                              village_opinion, village_term, wait_term, case_term.reshape(-1, len(self.option_level)),
+                              options, learning, need, perceived, prior, r.capability_preference,
+                              r.capability_gain_preference, r.forgo_utility, r.forgo_severity_penalty)

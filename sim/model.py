@@ -33,14 +33,15 @@ from sim.geography import build_geography
 from sim.integration import CommunityIntegration
 from sim.learning import TrustLearning
 from sim.levels import LEVELS, N_LEVELS
-from sim.outcomes import capability_factor, delay_factor, realise, risks, years_of_life_lost
+from sim.kernels import finish_treatments
+from sim.outcomes import delay_factor, years_of_life_lost
 from sim.payer import InsuranceFund
 from sim.payment import effective_profit_weight, make_payment
 from sim.perception import CapabilityPerception
 from sim.periods import snapshot
 from sim.population import build_population
-from sim.procurement import TargetIncome, bill_split, price_factors
-from sim.provider import Cases, Provider, guideline_charges
+from sim.procurement import TargetIncome, price_factors
+from sim.provider import Cases, Provider
 from sim.referral import ReferralRules
 from sim.scenario import Scenario
 from sim.staffing import Staffing
@@ -104,6 +105,12 @@ class HealthSystemModel(mesa.Model):
         # probit of the share of each (condition, severity) that needs admission: where an episode's own
         # admission benefit is centred (a table, since the inverse normal is costly per episode)
         self.need_z = ndtri(np.clip(self.cat.admission_need, 1e-5, 1 - 1e-5))
+        cat = self.cat
+        self._clinical_tables = (
+            cat.need_level, cat.death_risk, cat.complication_risk, cat.readmission_risk, cat.delay_harm_per_day,
+            cat.critical_harm_per_hour, cat.time_critical, cat.cost_split, cat.outpatient_cost,
+            cat.inpatient_cost, cat.per_day_share)
+        self._no_factors = np.ones((0, 3))
         self.critical_kind = np.array([CRITICAL_KINDS.index(n) if n in CRITICAL_KINDS else -1 for n in self.cat.names])
 
     def _configure(self, spec: Scenario) -> None:
@@ -275,14 +282,10 @@ class HealthSystemModel(mesa.Model):
                        & (geo.options[village] != np.where(ep.rechoices[rows] > 0, ep.facility[rows], -1)[:, None]))
         scheme, open_option = self.referral.steer(rows, pop.employee[res].view(np.int8), open_option)
         choice = self.care.choose(
-            condition=c, severity=s, scheme=scheme,
-            personal_trust=self.family_doctors.personal_trust(pop.trust, res),
-            village_opinion=np.take(pop.village_opinion, village, axis=0), village_term=village_term[village],
-            wait_term=wait_term[village], case_term=self._case_terms(), open_option=open_option,
-            taste=ep.taste[rows], critical=critical,
-            capability_term=self.perception.shortfall_term(
-                self.spec.behaviour.resident.capability_preference, self.cat.need_level[c, s],
-                geo.options[village], self.spec.behaviour.resident.capability_gain_preference))
+            village=village, condition=c, severity=s, scheme=scheme,
+            personal_trust=self.family_doctors.personal_trust(pop.trust, res), village_opinion=pop.village_opinion,
+            village_term=village_term, wait_term=wait_term, case_term=self._case_terms(), open_option=open_option,
+            taste=ep.taste[rows], critical=critical, perception=self.perception, options=geo.options)
         forgo = choice == 0
         forgoing = rows[forgo]
         go = ~forgo
@@ -560,38 +563,26 @@ class HealthSystemModel(mesa.Model):
         capability = self.integration.capability(acute, cat.need_level[c, s])
         bed_days = los if stays is None else stays.days_here
 
-        # Outcomes.
-        cap = capability_factor(cat.need_level[c, s], capability, out)
-        delay = delay_factor(wait, ep.critical_minutes[rows], cat.delay_harm_per_day[c],
-                             cat.critical_harm_per_hour[c], cat.time_critical[c])
-        p_d, p_c, p_r = risks(cat.death_risk[c, s], cat.complication_risk[c, s], cat.readmission_risk[c, s],
-                              cap, delay, q_care, stay, prov)
-        died, comp, readmit = realise(p_d, p_c, p_r, ep.u_death[rows], ep.u_complication[rows],
-                                      ep.u_readmission[rows])
-        readmit &= inpatient
+        # Outcomes and bills (one pass, ``sim.kernels.finish_treatments``): risks from capability, delay,
+        # intensity and stay; outcomes from the episode's own uniforms; items scale with intensity, an
+        # inpatient's daily bundle with days stayed, and an inpatient complication adds its treatment. The
+        # case's own resource use scales the whole bill.
+        pay = self.payment
+        price = fac_t.price_level[fac] * ep.cost_factor[rows]
+        factors = self.price_factors[fac] if self.price_factors is not None else self._no_factors
+        moved = stays.moved if stays is not None else np.zeros(len(rows), bool)
+        cap, p_d, p_c, died, comp, readmit, charges, cost = finish_treatments(
+            c, s, inpatient, q, drug_ratio, stay, wait, ep.critical_minutes[rows], capability, moved,
+            stay if stays is None else stays.stay_here, ep.u_death[rows], ep.u_complication[rows],
+            ep.u_readmission[rows], price, factors, self.price_factors is not None, *self._clinical_tables,
+            out.capability_risk_ratio, prov.overtreatment_harm, prov.undertreatment_harm, prov.overstay_harm,
+            prov.understay_harm, out.complication_cost_share, 1 / (1 + pay.item_margin), pay.bed_day_margin)
         benefit = ep.admission_benefit[rows]
         wrong_admission = np.maximum(np.where(inpatient, -benefit, benefit), 0.0)
         yll = years_of_life_lost(self.pop.age[res], out)
         t.health_loss_daly += float(yll[died].sum() + comp.sum() * out.complication_daly
                                     + readmit.sum() * out.readmission_daly + wrong_admission.sum())
-
-        # Billing: items scale with intensity, an inpatient's daily bundle with days stayed, and an inpatient
-        # complication adds its treatment. The case's own resource use scales the whole bill.
-        pay = self.payment
-        price = fac_t.price_level[fac] * ep.cost_factor[rows]
-        factors = None if self.price_factors is None else self.price_factors[fac]
-        outpatient, per_case, daily = guideline_charges(cat, c, s, price, factors)
-        split = bill_split(cat, c, factors)
-        items = np.where(inpatient[:, None], per_case, outpatient) * q[:, None]
-        if drugs_cut:
-            items[:, 1] *= drug_ratio
-        if stays is not None:
-            items[stays.moved] = 0.0  # billed by the hospital that gave them, at the transfer
         cc = inpatient & comp
-        items += (cc * out.complication_cost_share * (per_case.sum(1) + daily))[:, None] * split
-        days = np.where(inpatient, daily * (stay if stays is None else stays.stay_here), 0.0)
-        charges = items + days[:, None] * split
-        cost = items @ (1 / (1 + pay.item_margin)) + days / (1 + pay.bed_day_margin)
         bill = charges.sum(1)
         coded = np.where(inpatient, ep.coded_severity[rows], s).astype(np.int64)
         claims = pay.settle(self.fund, fac_t, fac=fac, level=lvl, c=c, s=s, coded_s=coded, cc=cc,

@@ -134,20 +134,6 @@ class CapabilityPerception:
         return out
 
     # ------------------------------------------------------------------------------------------ uses
-    def shortfall_term(self, preference: float, need: np.ndarray, options: np.ndarray,
-                       gain_preference: float = 0.0) -> np.ndarray:
-        """[episode, option] utility of the capability residents expect to miss, and (``gain_preference``) of
-        a facility's standing above or below its reputation for every case: ``options`` are the facilities
-        open to each episode's village ([episode, option]); None while not learning (the level table in
-        ``CareSeeking.case_terms`` then carries the term)."""
-        if not self.learning:
-            return None
-        perceived = self.perceived[options]
-        term = -preference * np.maximum(need[:, None] - perceived, 0.0)
-        if gain_preference:
-            term += gain_preference * (perceived - self.prior[options])
-        return term
-
     def expected_risk_factor(self, fac: np.ndarray, need: np.ndarray):
         """Factor on the base risk that residents expect at ``fac`` relative to what its reputation promised
         (1 at the prior); None while not learning (trust's surprise is then against the base risk)."""

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.conditions import Catalogue
-from sim.outcomes import capability_factor, years_of_life_lost
+from sim.kernels import decide_cases
 from sim.scenario import Outcomes, ProviderBehaviour
 
 OCCUPANCY_PRESSURE_START = 0.85  # beds start to feel scarce above this occupancy (assumption)
@@ -125,82 +125,22 @@ class Provider:
                                                         cases.category_price)
         bill_out, items_in = outpatient.sum(1), per_case.sum(1)
         t = pay.terms(cases, bill_out, items_in + daily, pw)
-        cost_share = 1.0 / (1.0 + pay.item_margin)
-        # Margin of one more unit of intensity (q) and of stay (s): revenue = fixed + marginal x bill.
-        cost_out, cost_in = outpatient @ cost_share, per_case @ cost_share
-        day_cost = daily / (1.0 + pay.bed_day_margin)
-        m_q_out = t.marginal_out * bill_out - cost_out
-        m_q_in = t.marginal_in * items_in - cost_in
-        pressure = np.maximum((cases.occupancy - OCCUPANCY_PRESSURE_START) / (1 - OCCUPANCY_PRESSURE_START), 0.0)
-        m_s = t.marginal_in * daily - day_cost - b.bed_shadow_price_yuan * cat.clinical_los[c, s] * pressure
         a = t.assessment
-        if a is not None:  # expected assessment deductions (sim.assessment): drugs and the rest of the bundle
-            drug_part = cat.cost_split[c, 1]
-            m_drug_out = m_q_out - (a.visit + a.drug) * bill_out
-            m_drug_in = m_q_in - a.drug * items_in
-            m_q_out = m_q_out - (a.visit + a.other) * bill_out
-            m_q_in = m_q_in - a.other * items_in
-            m_s = m_s - daily * (a.drug * drug_part + a.other * (1 - drug_part))
-
-        # Health stakes in DALY at guideline treatment, here and at a capable facility.
-        yll = years_of_life_lost(cases.age, self.outcomes)
-        cap = capability_factor(cat.need_level[c, s], cases.capability, self.outcomes)
-        clinical = (cat.death_risk[c, s] * yll + cat.complication_risk[c, s] * self.outcomes.complication_daly)
-        stakes_q = clinical * cap * cases.delay
-        stakes_s = (cat.complication_risk[c, s] * self.outcomes.complication_daly * cap * cases.delay
-                    + cat.readmission_risk[c, s] * self.readmission_daly)
-        value = b.benefit_weight * b.value_per_daly_yuan
-
-        q_out = self._optimum(pw, m_q_out, stakes_q, b.overtreatment_harm, b.undertreatment_harm,
-                              b.min_intensity, b.max_intensity)
-        q_in = self._optimum(pw, m_q_in, stakes_q, b.overtreatment_harm, b.undertreatment_harm,
-                             b.min_intensity, b.max_intensity)
-        stay = self._optimum(pw, m_s, stakes_s, b.overstay_harm, b.understay_harm, b.min_stay, b.max_stay)
-        # Margins of the whole case as the provider would treat it, as an outpatient or admitted.
-        out_margin = t.fixed_out + m_q_out * q_out
-        in_margin = t.fixed_in + m_q_in * q_in + m_s * stay
-        drug_ratio = None
-        if a is not None:
-            # Drugs at their own intensity: the bundle's margin less the deduction a drug yuan costs.
-            q_drug_out = self._optimum(pw, m_drug_out, stakes_q, b.overtreatment_harm, b.undertreatment_harm,
-                                       b.min_intensity, b.max_intensity)
-            q_drug_in = self._optimum(pw, m_drug_in, stakes_q, b.overtreatment_harm, b.undertreatment_harm,
-                                      b.min_intensity, b.max_intensity)
-            out_margin = (t.fixed_out - a.visit_case + (1 - drug_part) * m_q_out * q_out
-                          + drug_part * m_drug_out * q_drug_out)
-            in_margin = (t.fixed_in + (1 - drug_part) * m_q_in * q_in + drug_part * m_drug_in * q_drug_in
-                         + m_s * stay)
-
-        # Admission: benefit of admitting (DALY, valued) plus the weighted extra margin of an inpatient case.
-        admit = cases.has_beds & (value * cases.admission_benefit + pw * (in_margin - out_margin) > 0)
-        admit |= cases.has_beds & (cat.admission_need[c, s] >= 1.0)
-        admit &= cat.admission_need[c, s] > 0.0
-
-        # Referral up: health gained at a capable facility vs margin lost (and, for a community member, the
-        # fund money its community pays elsewhere) plus friction.
-        gain = value * clinical * cases.delay * (cap - 1.0)
-        margin_kept = np.where(admit, in_margin + t.referral_cost_in, out_margin + t.referral_cost_out)
-        if cases.referral_credit is not None:  # one account: a referral to a member keeps its margin
-            margin_kept = margin_kept - cases.referral_credit * np.maximum(np.where(admit, in_margin, out_margin), 0)
-        if a is not None:
-            margin_kept = margin_kept + a.referral  # a referral lowers the catchment's in-county fund use
-        needs_bed = ~cases.has_beds & (cases.admission_benefit > 0) & (cat.admission_need[c, s] > 0)
-        refer = ((gain > pw * margin_kept + b.referral_friction_yuan) | needs_bed) & cases.can_refer
-
-        intensity = np.where(admit, q_in, q_out)
-        if a is not None:
-            drug_ratio = np.where(admit, q_drug_in / q_in, q_drug_out / q_out)
-        admit &= ~refer
+        m = len(c)
+        none = np.zeros(m)
+        refer, admit, intensity, stay, drug_ratio = decide_cases(
+            c, s, cases.age, cases.capability, cases.has_beds, cases.can_refer, cases.occupancy, cases.delay,
+            cases.admission_benefit, np.broadcast_to(np.asarray(pw, float), (m,)),
+            none if cases.referral_credit is None else np.broadcast_to(cases.referral_credit, (m,)),
+            outpatient, per_case, daily, t.fixed_out, t.marginal_out, t.fixed_in, t.marginal_in,
+            t.referral_cost_out, t.referral_cost_in, a is not None,
+            *((none,) * 5 if a is None else (a.drug, a.other, a.visit, a.visit_case, a.referral)),
+            cat.cost_split, cat.clinical_los, cat.need_level, cat.death_risk, cat.complication_risk,
+            cat.readmission_risk, cat.admission_need, 1.0 / (1.0 + pay.item_margin), pay.bed_day_margin,
+            b.bed_shadow_price_yuan, OCCUPANCY_PRESSURE_START, self.outcomes.life_expectancy_years,
+            self.outcomes.complication_daly, self.readmission_daly, self.outcomes.capability_risk_ratio,
+            b.benefit_weight, b.value_per_daly_yuan, b.overtreatment_harm, b.undertreatment_harm,
+            b.overstay_harm, b.understay_harm, b.min_intensity, b.max_intensity, b.min_stay, b.max_stay,
+            b.referral_friction_yuan)
         return Decisions(refer=refer, admit=admit, intensity=intensity, stay_ratio=stay,
-                         code_up=admit & t.code_up, drug_ratio=drug_ratio)
-
-    def _optimum(self, profit_weight, margin, stakes, over, under, lo, hi):
-        """argmax of profit_weight x margin x (r - 1) - value x stakes x h x (r - 1)^2 over r in [lo, hi]."""
-        b = self.b
-        curvature = np.where(margin > 0, over, under)
-        denom = 2.0 * b.benefit_weight * b.value_per_daly_yuan * stakes * curvature
-        push = profit_weight * margin
-        # Where the stakes are zero, any push goes to the bound; no push leaves the guideline.
-        unbounded = np.where(push > 0, np.inf, np.where(push < 0, -np.inf, 0.0))
-        ratio = 1.0 + np.divide(push, denom, out=unbounded, where=denom > 0)
-        return np.minimum(np.maximum(ratio, lo), hi)
+                         code_up=admit & t.code_up, drug_ratio=None if a is None else drug_ratio)

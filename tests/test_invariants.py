@@ -110,8 +110,9 @@ def check_money(model: HealthSystemModel) -> None:
 def check_episodes(model: HealthSystemModel) -> None:
     t, ep = model.tally, model.episodes
     active = int((ep.state != E.ENDED).sum())
-    assert len(ep) == active, "ended episodes left in the table after the day's compaction"
-    assert t.episodes_started == t.ended.sum() + len(ep)
+    assert len(ep) - active == ep.n_ended, "ended rows and their count disagree"
+    assert ((ep.state >= E.UNTREATED) == (ep.state == E.ENDED)).all(), "an episode finished but not ended"
+    assert t.episodes_started == t.ended.sum() + active
     # every episode that did not forgo care was treated once: one completed treatment, one wait recorded
     assert t.treated.sum() == t.ended.sum() - t.ended[E.FORGONE]
     assert t.wait_hist.sum() == t.treated.sum()

@@ -1,0 +1,238 @@
+"""Per-episode loops compiled with Numba: the inner parts of the daily step that run for every episode.
+
+Each stage of the step (``sim.model``) gathers what it needs with numpy, then calls one loop here that
+evaluates the stage's equations for every episode in a single pass. The equations are those of the module each
+loop names; written as a loop over episodes they read as the model states them ("for each finished
+treatment: its risks, its outcome, its bill") and cost one call instead of dozens of whole-array operations,
+each with its temporaries, whose fixed cost dominated small counties and whose memory traffic dominated large
+ones. Loops are compiled on first use and cached beside the source (``cache=True``), so a new process pays
+the compilation once per machine.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+JIT = {"cache": True, "nogil": True}
+
+
+@nb.njit(**JIT)
+def curvature(ratio: float, over: float, under: float) -> float:
+    """1 at the guideline (ratio 1), rising quadratically on either side with its own curvature
+    (``sim.outcomes``)."""
+    gap = ratio - 1.0
+    return 1.0 + (over if gap > 0 else under) * gap * gap
+
+
+@nb.njit(**JIT)
+def finish_treatments(c, s, inpatient, q, drug_ratio, stay, wait, critical_minutes, capability, moved, stay_here,
+                      u_death, u_comp, u_readmit, price, factors, has_factors,
+                      need_level, death_risk, complication_risk, readmission_risk, harm_per_day, harm_per_hour,
+                      time_critical, cost_split, outpatient_cost, inpatient_cost, per_day_share,
+                      risk_ratio, over, under, overstay, understay, complication_cost_share,
+                      item_cost_share, bed_day_margin):
+    """Outcomes and bill of every treatment finished today (``sim.outcomes``, billing in ``sim.model``).
+
+    Risk = base risk x capability factor x delay factor x treatment factor (x stay factor for complications
+    and readmissions); the episode's own uniforms decide death, complication and readmission. The bill: items
+    (outpatient or the inpatient per-case part) times intensity, drugs times the drug ratio, plus the daily
+    bundle times days stayed here, plus an inpatient complication's treatment; ``factors`` are procurement's
+    price factors by category (``has_factors`` False: none). A stay transferred down (``moved``) bills here
+    only its days at the township. Returns capability factor, death and complication risks, died,
+    complication, readmitted (inpatients only), charges [m, 3] and resource cost."""
+    m = len(c)
+    cap = np.empty(m)
+    p_death = np.empty(m)
+    p_comp = np.empty(m)
+    died = np.zeros(m, np.bool_)
+    comp = np.zeros(m, np.bool_)
+    readmit = np.zeros(m, np.bool_)
+    charges = np.empty((m, 3))
+    cost = np.empty(m)
+    split = np.empty(3)
+    items = np.empty(3)
+    for i in range(m):
+        ci, si = c[i], s[i]
+        # outcomes
+        cap[i] = risk_ratio ** max(need_level[ci, si] - capability[i], 0.0)
+        if time_critical[ci]:
+            delay = 1.0 + harm_per_hour[ci] * critical_minutes[i] / 60.0
+        else:
+            delay = 1.0 + harm_per_day[ci] * wait[i]
+        q_care = q[i] * (1.0 + cost_split[ci, 1] * (drug_ratio[i] - 1.0))  # drugs weigh by their share
+        treat = curvature(q_care, over, under)
+        stay_f = curvature(stay[i], overstay, understay)
+        p_death[i] = min(death_risk[ci, si] * cap[i] * delay * treat, 1.0)
+        p_comp[i] = min(complication_risk[ci, si] * cap[i] * delay * treat * stay_f, 1.0)
+        p_readmit = min(readmission_risk[ci, si] * stay_f * treat, 1.0)
+        died[i] = u_death[i] < p_death[i]
+        comp[i] = not died[i] and u_comp[i] < p_comp[i]
+        readmit[i] = inpatient[i] and not died[i] and u_readmit[i] < p_readmit
+        # bill
+        total = 0.0
+        for k in range(3):
+            split[k] = cost_split[ci, k] * (factors[i, k] if has_factors else 1.0)
+            total += split[k]
+        bundle = inpatient_cost[ci, si] * price[i]
+        daily = bundle * per_day_share[ci] * (total if has_factors else 1.0)
+        per_case_sum = 0.0
+        for k in range(3):
+            per_case = bundle * (1.0 - per_day_share[ci]) * split[k]
+            per_case_sum += per_case
+            if inpatient[i]:
+                items[k] = 0.0 if moved[i] else per_case * q[i]
+            else:
+                items[k] = outpatient_cost[ci, si] * price[i] * split[k] * q[i]
+        items[1] *= drug_ratio[i]
+        extra = complication_cost_share * (per_case_sum + daily) if inpatient[i] and comp[i] else 0.0
+        days = daily * stay_here[i] if inpatient[i] else 0.0
+        cost[i] = days / (1.0 + bed_day_margin)
+        for k in range(3):
+            share = split[k] / total if has_factors else split[k]
+            items[k] += extra * share
+            charges[i, k] = items[k] + days * share
+            cost[i] += items[k] * item_cost_share[k]
+    return cap, p_death, p_comp, died, comp, readmit, charges, cost
+
+
+@nb.njit(**JIT)
+def optimum(profit_weight, margin, stakes, value, over, under, lo, hi):
+    """argmax over r in [lo, hi] of profit_weight x margin x (r - 1) - value x stakes x h x (r - 1)^2, with h
+    the curvature on the side the margin pushes toward (``sim.provider``). Where the stakes are zero any push
+    goes to the bound; no push leaves the guideline."""
+    denom = 2.0 * value * stakes * (over if margin > 0 else under)
+    push = profit_weight * margin
+    if denom > 0:
+        ratio = 1.0 + push / denom
+    else:
+        ratio = np.inf if push > 0 else (-np.inf if push < 0 else 1.0)
+    return min(max(ratio, lo), hi)
+
+
+@nb.njit(**JIT)
+def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, admission_benefit,
+                 profit_weight, referral_credit, outpatient, per_case, daily,
+                 fixed_out, marginal_out, fixed_in, marginal_in, referral_cost_out, referral_cost_in,
+                 has_assessment, a_drug, a_other, a_visit, a_visit_case, a_referral,
+                 cost_split, clinical_los, need_level, death_risk, complication_risk, readmission_risk,
+                 admission_need, item_cost_share, bed_day_margin, bed_shadow_price, pressure_start,
+                 life_expectancy, complication_daly, readmission_daly, risk_ratio, benefit_weight, value_per_daly,
+                 overtreatment, undertreatment, overstay, understay, min_q, max_q, min_stay, max_stay,
+                 referral_friction):
+    """The provider's decisions for each case (``sim.provider``: the equations are there): intensity as an
+    outpatient and as an inpatient, stay, admission, referral up, and (under assessment) drugs apart from the
+    rest of the bundle. Returns refer, admit (not referred), intensity, stay ratio and drug ratio."""
+    m = len(c)
+    refer = np.zeros(m, np.bool_)
+    admit = np.zeros(m, np.bool_)
+    intensity = np.empty(m)
+    stay = np.empty(m)
+    drug_ratio = np.ones(m)
+    value = benefit_weight * value_per_daly
+    for i in range(m):
+        ci, si = c[i], s[i]
+        pw = profit_weight[i]
+        bill_out = outpatient[i, 0] + outpatient[i, 1] + outpatient[i, 2]
+        items_in = per_case[i, 0] + per_case[i, 1] + per_case[i, 2]
+        cost_out = 0.0
+        cost_in = 0.0
+        for k in range(3):
+            cost_out += outpatient[i, k] * item_cost_share[k]
+            cost_in += per_case[i, k] * item_cost_share[k]
+        # margins of one more unit of intensity (q) and of stay (s)
+        m_q_out = marginal_out[i] * bill_out - cost_out
+        m_q_in = marginal_in[i] * items_in - cost_in
+        pressure = max((occupancy[i] - pressure_start) / (1 - pressure_start), 0.0)
+        m_s = (marginal_in[i] * daily[i] - daily[i] / (1.0 + bed_day_margin)
+               - bed_shadow_price * clinical_los[ci, si] * pressure)
+        drug_part = cost_split[ci, 1]
+        m_drug_out = m_q_out
+        m_drug_in = m_q_in
+        if has_assessment:  # expected deductions: drugs and the rest of the bundle apart
+            m_drug_out = m_q_out - (a_visit[i] + a_drug[i]) * bill_out
+            m_drug_in = m_q_in - a_drug[i] * items_in
+            m_q_out = m_q_out - (a_visit[i] + a_other[i]) * bill_out
+            m_q_in = m_q_in - a_other[i] * items_in
+            m_s = m_s - daily[i] * (a_drug[i] * drug_part + a_other[i] * (1 - drug_part))
+        # health stakes (DALY) at guideline treatment, here and at a capable facility
+        yll = max(life_expectancy - age[i], 1.0)
+        cap = risk_ratio ** max(need_level[ci, si] - capability[i], 0.0)
+        clinical = death_risk[ci, si] * yll + complication_risk[ci, si] * complication_daly
+        stakes_q = clinical * cap * delay[i]
+        stakes_s = (complication_risk[ci, si] * complication_daly * cap * delay[i]
+                    + readmission_risk[ci, si] * readmission_daly)
+        q_out = optimum(pw, m_q_out, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+        q_in = optimum(pw, m_q_in, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+        stay[i] = optimum(pw, m_s, stakes_s, value, overstay, understay, min_stay, max_stay)
+        if has_assessment:
+            q_drug_out = optimum(pw, m_drug_out, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+            q_drug_in = optimum(pw, m_drug_in, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+            out_margin = (fixed_out[i] - a_visit_case[i] + (1 - drug_part) * m_q_out * q_out
+                          + drug_part * m_drug_out * q_drug_out)
+            in_margin = (fixed_in[i] + (1 - drug_part) * m_q_in * q_in + drug_part * m_drug_in * q_drug_in
+                         + m_s * stay[i])
+        else:
+            q_drug_out, q_drug_in = q_out, q_in
+            out_margin = fixed_out[i] + m_q_out * q_out
+            in_margin = fixed_in[i] + m_q_in * q_in + m_s * stay[i]
+        # admission: the valued benefit of admitting plus the weighted extra margin of an inpatient case
+        need = admission_need[ci, si]
+        admitted = has_beds[i] and (value * admission_benefit[i] + pw * (in_margin - out_margin) > 0 or need >= 1.0)
+        admitted = admitted and need > 0.0
+        # referral up: health gained at a capable facility vs the margin kept here, plus friction
+        gain = value * clinical * delay[i] * (cap - 1.0)
+        if admitted:
+            kept = in_margin + referral_cost_in[i] - referral_credit[i] * max(in_margin, 0.0)
+        else:
+            kept = out_margin + referral_cost_out[i] - referral_credit[i] * max(out_margin, 0.0)
+        if has_assessment:
+            kept += a_referral[i]
+        needs_bed = not has_beds[i] and admission_benefit[i] > 0 and need > 0
+        refer[i] = (gain > pw * kept + referral_friction or needs_bed) and can_refer[i]
+        intensity[i] = q_in if admitted else q_out
+        if has_assessment:
+            drug_ratio[i] = q_drug_in / q_in if admitted else q_drug_out / q_out
+        admit[i] = admitted and not refer[i]
+    return refer, admit, intensity, stay, drug_ratio
+
+
+@nb.njit(**JIT)
+def choose_options(village, kind, severity, critical, personal_trust, open_option, taste, option_level,
+                   village_opinion, village_term, wait_term, case_term, options, by_facility, need, perceived, prior,
+                   capability_preference, capability_gain_preference, forgo_utility, forgo_severity_penalty):
+    """The residents' multinomial logit (``sim.care_seeking``): each episode takes the open option of largest
+    utility (village terms, expected wait unless time-critical, personal trust and the village's opinion of the
+    option's level, the case's expected out-of-pocket term, its own Gumbel taste, and with ``by_facility``
+    the capability it expects to miss or gain at that facility, ``sim.perception``), or forgoes care if that
+    is larger. Returns 0 to forgo, j + 1 for option j."""
+    m, n_options = open_option.shape
+    choice = np.zeros(m, np.int64)
+    for i in range(m):
+        v = village[i]
+        best, best_j = -np.inf, -1
+        for j in range(n_options):
+            if not open_option[i, j]:
+                continue
+            lvl = option_level[j]
+            u = (village_term[v, j] + (0.0 if critical[i] else wait_term[v, j]) + personal_trust[i, lvl]
+                 + village_opinion[v, lvl] + case_term[kind[i], j] + taste[i, j + 1])
+            if by_facility:
+                f = options[v, j]
+                u += (-capability_preference * max(need[i] - perceived[f], 0.0)
+                      + capability_gain_preference * (perceived[f] - prior[f]))
+            if u > best:
+                best, best_j = u, j
+        forgo = forgo_utility - forgo_severity_penalty * (severity[i] + 2.0 * critical[i]) + taste[i, 0]
+        choice[i] = best_j + 1 if best_j >= 0 and best > forgo else 0
+    return choice
+
+
+def load() -> None:
+    """Compile (first use on a machine) or load (from the cache) the loops now rather than at first use, so a
+    timed run or a worker's first task does not pay for it: three days of a tiny county with every default
+    pass each loop the argument types the model passes."""
+    from sim.model import HealthSystemModel
+    from sim.scenario import Scenario
+
+    HealthSystemModel(Scenario.model_validate({"population": {"size": 2000}, "days": 3})).run()
