@@ -31,9 +31,9 @@ from sim.facilities import FACILITY_CLASSES, build_facilities, facility_name
 from sim.family_doctor import FamilyDoctors
 from sim.geography import build_geography
 from sim.integration import CommunityIntegration
+from sim.kernels import finish_treatments
 from sim.learning import TrustLearning
 from sim.levels import LEVELS, N_LEVELS
-from sim.kernels import finish_treatments
 from sim.outcomes import delay_factor, years_of_life_lost
 from sim.payer import InsuranceFund
 from sim.payment import effective_profit_weight, make_payment
