@@ -10,7 +10,7 @@ The community (``sim.community``) pays every fund claim of its residents, out-of
   outpatient slots at the host and capability, which residents learn from outcomes (``sim.perception``);
   the community pays each ``posted_doctor_allowance_yuan`` a year;
 - p, the referral platform (``sim.referral``: referred patients booked into a capable in-county facility), at
-  ``platform_cost_yuan_per_resident_year``.
+  ``platform_cost_yuan_per_resident_year`` (not considered when ``policies.referral.platform`` already runs one).
 
 It chooses the x of largest expected net gain over a year,
 
@@ -81,9 +81,12 @@ class CommunityInstruments:
 
     @staticmethod
     def effective_posted(model, posted: int) -> float:
+        """Doctors the community's ``posted`` actually add at the township centres: the sinking rules cap all
+        posted doctors, the policy's and the community's, at ``max_county_share`` of the county hospitals'."""
         rules, staffing = model.spec.policies.sinking, model.staffing
         home = float(((staffing.base_doctors + staffing.moved) * staffing.county).sum())
-        return min(float(posted), rules.max_county_share * home)
+        cap = rules.max_county_share * home
+        return min(float(rules.doctors + posted), cap) - min(float(rules.doctors), cap)
 
     # ------------------------------------------------------------------------------------------ review
     def review(self, model, community) -> None:
@@ -115,8 +118,9 @@ class CommunityInstruments:
         k = community.margin_weight()
         per = model.spec.behaviour.community.max_posted_per_township
         best, best_value = (0, False), 0.0
+        platforms = (False,) if model.spec.policies.referral.platform else (False, True)  # one runs already
         for per_township in range(per + 1):
-            for platform in (False, True):
+            for platform in platforms:
                 x = (per_township * self.townships, platform)
                 if x == (0, False):
                     continue
