@@ -42,23 +42,60 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.levels import COUNTY, N_LEVELS, OUT_OF_COUNTY, TOWNSHIP
+from sim.levels import COUNTY, IN_COUNTY, N_LEVELS, OUT_OF_COUNTY, TOWNSHIP
 
 DAYS_PER_YEAR = 365.0
 
 
+class Expectation:
+    """Adaptive expectations of one yearly gain of the community's choices (claims saved, or members' margin
+    gained): a reference rate per resident-year seen while no instrument is held, learned values of the choices
+    tried, and a learned scale on the first estimates of those not yet tried."""
+
+    def __init__(self, sign: float) -> None:
+        self.sign = sign                # +1: a rate above the reference is a gain; -1: below it (claims)
+        self.reference = None           # R, per resident-year
+        self.observed = 0.0             # running mean of the gains observed ...
+        self.estimated = 0.0            # ... and of their first estimates: m = observed / estimated
+        self.tried: dict[tuple[int, bool], float] = {}  # E[gain(x)], yuan/year
+
+    @property
+    def scale(self) -> float:
+        """m: what choices turned out to gain per yuan of their first estimates (1 until one is seen)."""
+        return self.observed / self.estimated if self.estimated > 0 else 1.0
+
+    def learn(self, held, rate_seen: float, residents: int, estimate: float, a: float) -> None:
+        if held == NOTHING:
+            self.reference = rate_seen if self.reference is None else self.reference + a * (rate_seen - self.reference)
+            return
+        observed = self.sign * (rate_seen - self.reference) * residents
+        before = self.tried.get(held, self.scale * estimate)
+        self.tried[held] = before + a * (observed - before)
+        if not self.estimated:
+            self.observed, self.estimated = observed, estimate
+        else:
+            self.observed += a * (observed - self.observed)
+            self.estimated += a * (estimate - self.estimated)
+
+    def expect(self, x, estimate: float) -> float:
+        return self.tried.get(x, self.scale * estimate)
+
+
+NOTHING = (0, False)
+
+
 class CommunityInstruments:
-    """The community's choice of instruments and its expectations of what they save."""
+    """The community's choice of instruments and its expectations of what they save and cost its members."""
 
     def __init__(self, model, start_day: int) -> None:
         fac = model.facilities
         self.start_day = start_day
         self.townships = int((fac.level == TOWNSHIP).sum())
         self.posted = 0                 # doctors the community posts (added to policies.sinking's)
+        self.posted_on = start_day      # day the posting last grew: doctors stay posted for their term
         self.platform = False           # whether it runs the referral platform
-        self.reference = None           # R: claims per resident-year without instruments
-        self.scale = 1.0                # m: observed saving / first estimate, learned
-        self.expected: dict[tuple[int, bool], float] = {}  # E[S(x)] of choices tried, yuan/year
+        self.saving = Expectation(sign=-1.0)   # S: claims saved
+        self.margin = Expectation(sign=+1.0)   # D: members' margin gained (negative: lost hospital revenue)
         self.mark = self._mark(model)
         self.history: list[dict] = []   # one row per review, for reports and tests
 
@@ -90,74 +127,83 @@ class CommunityInstruments:
 
     # ------------------------------------------------------------------------------------------ review
     def review(self, model, community) -> None:
+        """Learn from the period just ended what the choice held saved and cost the members, then choose."""
         seen = self._observe(model)
         held = (self.posted, self.platform)
-        rate = model.spec.behaviour.community.expectation_learning_rate
-        estimate = self._first_estimate(model, seen, *held)
-        if held == (0, False):
-            if self.reference is None:
-                self.reference = seen["claims_rate"]
-            else:
-                self.reference += rate * (seen["claims_rate"] - self.reference)
-        else:
-            observed = (self.reference - seen["claims_rate"]) * model.alive_count
-            before = self.expected.get(held, self.scale * estimate)
-            self.expected[held] = before + rate * (observed - before)
-            if estimate > 0:
-                self.scale += rate * (observed / estimate - self.scale)
+        a = model.spec.behaviour.community.expectation_learning_rate
+        saving, margin = self._first_estimates(model, seen, *held)
+        self.saving.learn(held, seen["claims_rate"], model.alive_count, saving, a)
+        self.margin.learn(held, seen["margin_rate"], model.alive_count, margin, a)
         choice, value = self._choose(model, community, seen)
         self.history.append({"day": model.day, "posted": self.posted, "platform": self.platform,
-                             "claims_rate": seen["claims_rate"], "reference": self.reference,
-                             "scale": self.scale, "chosen_posted": choice[0], "chosen_platform": choice[1],
-                             "value": value})
+                             "claims_rate": seen["claims_rate"], "margin_rate": seen["margin_rate"],
+                             "reference": self.saving.reference, "scale": self.saving.scale,
+                             "chosen_posted": choice[0], "chosen_platform": choice[1], "value": value})
         self._apply(model, *choice)
         self.mark = self._mark(model)
 
     def _choose(self, model, community, seen) -> tuple[tuple[int, bool], float]:
-        """The choice of largest expected net gain; ties go to less (fewer doctors, no platform)."""
+        """The choice of largest expected net gain k (S - C) + D among those the budget pays for (k (S - C) > 0),
+        and doing nothing (0); doctors posted less than ``posting_term_days`` ago stay. Ties go to less (fewer
+        doctors, no platform)."""
         k = community.margin_weight()
         per = model.spec.behaviour.community.max_posted_per_township
-        best, best_value = (0, False), 0.0
+        bound = model.day + 1 - self.posted_on < model.spec.behaviour.community.posting_term_days
         platforms = (False,) if model.spec.policies.referral.platform else (False, True)  # one runs already
+        best, best_value = None, -np.inf
         for per_township in range(per + 1):
             for platform in platforms:
                 x = (per_township * self.townships, platform)
-                if x == (0, False):
-                    continue
-                saving = self.expected.get(x, self.scale * self._first_estimate(model, seen, *x))
-                value = k * (saving - self.yearly_cost(model, *x))
+                if bound and x[0] < self.posted:
+                    continue  # doctors posted less than a term ago are not called back yet
+                value = 0.0
+                if x != NOTHING:
+                    saving, margin = self._first_estimates(model, seen, *x)
+                    kept = k * (self.saving.expect(x, saving) - self.yearly_cost(model, *x))
+                    value = kept + self.margin.expect(x, margin)
+                    if kept <= 0 and x != (self.posted, False):
+                        continue  # the budget does not pay for it
                 if value > best_value:
                     best, best_value = x, value
         return best, best_value
 
-    def _first_estimate(self, model, seen, posted: int, platform: bool) -> float:
-        """Yearly claims a choice would save by the community's first reckoning from the last period's claims."""
+    def _first_estimates(self, model, seen, posted: int, platform: bool) -> tuple[float, float]:
+        """Yearly claims a choice would save, and members' margin it would gain, by the community's first
+        reckoning from the last period: each posted doctor's slots treat at a township centre cases the county
+        hospitals would otherwise have treated; the platform books in the county referred patients who left it."""
         spec = model.spec
-        fund = seen["fund_per_episode"]
+        fund, margin = seen["fund_per_episode"], seen["margin_per_episode"]
         rules = spec.policies.sinking
         days_present = DAYS_PER_YEAR * rules.days_per_week / 7.0
         slots = spec.facilities.township.outpatient_visits_per_doctor_day * days_present * rules.adds_outpatient_slots
-        doctors = slots * self.effective_posted(model, posted) * max(fund[COUNTY] - fund[TOWNSHIP], 0.0)
-        kept = seen["leaks_per_year"] * (1.0 - spec.policies.referral.platform_insist_share)
-        return doctors + platform * kept * (fund[OUT_OF_COUNTY] - fund[COUNTY])
+        moved = slots * self.effective_posted(model, posted)
+        kept = platform * seen["leaks_per_year"] * (1.0 - spec.policies.referral.platform_insist_share)
+        saving = moved * max(fund[COUNTY] - fund[TOWNSHIP], 0.0) + kept * (fund[OUT_OF_COUNTY] - fund[COUNTY])
+        return saving, moved * (margin[TOWNSHIP] - margin[COUNTY]) + kept * margin[COUNTY]
 
     # ------------------------------------------------------------------------------------------ bookkeeping
     @staticmethod
     def _mark(model) -> dict:
         t, c = model.tally, model.community
         return {"claims": c.claims_paid if c is not None else 0.0, "person_days": t.person_days,
-                "fund": t.fund.copy(), "treated": t.treated.copy(), "leaks": t.referred_leaks}
+                "fund": t.fund.copy(), "treated": t.treated.copy(), "leaks": t.referred_leaks,
+                "margin": t.provider_revenue - t.provider_cost}
 
     def _observe(self, model) -> dict:
-        """The period since the last review: claims per resident-year, fund money per treated episode by level,
-        referred patients leaving the county though it could treat them (per year)."""
+        """The period since the last review: claims and members' margin (revenue - resource cost of the
+        in-county facilities) per resident-year; fund money and margin per treated episode by level; referred
+        patients leaving the county though it could treat them, per year."""
         now, before = self._mark(model), self.mark
         years = max(now["person_days"] - before["person_days"], 1.0) / DAYS_PER_YEAR
         treated = now["treated"] - before["treated"]
-        fund = now["fund"] - before["fund"]
-        per_episode = np.divide(fund, treated, out=np.zeros(N_LEVELS), where=treated > 0)
+        fund, margin = now["fund"] - before["fund"], now["margin"] - before["margin"]
+
+        def per_episode(x):
+            return np.divide(x, treated, out=np.zeros(N_LEVELS), where=treated > 0)
+
         return {"claims_rate": (now["claims"] - before["claims"]) / years,
-                "fund_per_episode": per_episode,
+                "margin_rate": float(margin[list(IN_COUNTY)].sum()) / years,
+                "fund_per_episode": per_episode(fund), "margin_per_episode": per_episode(margin),
                 "leaks_per_year": (now["leaks"] - before["leaks"]) / years * model.alive_count}
 
     def stop(self, model) -> None:
@@ -166,9 +212,10 @@ class CommunityInstruments:
 
     def _apply(self, model, posted: int, platform: bool) -> None:
         """Put the choice in force: the doctors through ``sim.staffing``, the platform through ``sim.referral``."""
+        if posted > self.posted:
+            self.posted_on = model.day + 1
         if posted != self.posted:
             rules = model.spec.policies.sinking
             model.staffing.community_rules = None if posted == 0 else rules.model_copy(
                 update={"doctors": rules.doctors + posted, "start_day": 0, "duration_days": None})
         self.posted, self.platform = posted, platform
-

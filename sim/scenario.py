@@ -571,6 +571,10 @@ class CommunityBehaviour(Strict):
         "doctors/township centre", "assumption: four senior doctors bring a centre to county capability at "
         "policies.sinking.capability_gain_per_doctor 0.25; seed 002 (Youxi): a county doctor present at the "
         "township centres Monday to Saturday", ge=0, le=20)
+    posting_term_days: int = param(
+        365, "Days a posting lasts once the community adds doctors: it does not call them back sooner, whatever "
+        "one review shows.", "days", "assumption: yearly rotations; seed 002 (Youxi) counts time served at the "
+        "township centres in the yearly assessment", ge=0, le=3650)
     posted_doctor_allowance_yuan: float = param(
         36_000, "What the community pays a posted doctor on top of the home hospital's pay (allowance, travel), "
         "out of its budget.", "yuan/doctor-year", "assumption: about 3,000 yuan a month of allowance and "
