@@ -12,26 +12,29 @@ The community (``sim.community``) pays every fund claim of its residents, out-of
 - p, the referral platform (``sim.referral``: referred patients booked into a capable in-county facility), at
   ``platform_cost_yuan_per_resident_year`` (not considered when ``policies.referral.platform`` already runs one).
 
-It chooses the x of largest expected net gain over a year,
+Its members weigh their own margins and k times the community's result, so it chooses, among doing nothing
+(V = 0) and the x its budget pays for (k (E[S] - C) > 0), the x of largest expected net gain over a year,
 
-    V(x) = k x (E[S(x)] - cost(x)),
+    V(x) = k x (E[S(x)] - C(x)) + E[D(x)],
 
-where S(x) is the yearly saving of claims the community expects from x against its *reference* claims R (claims
-per resident-year in the periods it held no instrument), in yuan a year for the county's residents, and cost(x)
-what x costs a year. Both pass through the purse, so the community keeps k of their difference: k is the weight
-its members put on its result (``MedicalCommunity.margin_weight``: ``savings_retained_share`` while the purse is
-in surplus, else ``overspend_shared_share``, times the members' ``community_weight``). With no stake (k = 0) no
-choice beats doing nothing, and nothing is done; ties go to less. Expectations come only from what it has seen:
+S(x) the yearly saving of claims, D(x) the yearly change of its members' margin (revenue - resource cost of the
+in-county facilities: a posted doctor's home hospital loses revenue) and C(x) what x costs a year. S and C pass
+through the purse, so the community keeps k of their difference: k is the weight its members put on its result
+(``MedicalCommunity.margin_weight``: ``savings_retained_share`` while the purse is in surplus, else
+``overspend_shared_share``, times the members' ``community_weight``). With no stake (k = 0) the budget pays for
+nothing and nothing is done; ties go to less. Doctors stay posted ``posting_term_days`` after the posting grew.
+S and D are measured against *reference* rates per resident-year, those of the periods in which it held nothing
+(R <- R + a (observed - R) then; the first period sets them). Expectations come only from what it has seen:
 
-- a first estimate, from the last period's claims: a posted doctor's slots (``outpatient_visits_per_doctor_day``
-  x days present a year) each treating at a township centre a case the county hospital would otherwise have
-  treated, at the observed gap in fund money per treated episode (F_county - F_township)+; the platform keeps
-  ``1 - platform_insist_share`` of the referred patients observed leaving the county though it could treat them,
-  at (F_out_of_county - F_county);
-- scaled by the response it has seen: at each review the observed saving of the choice held over the period,
-  O = R - (claims per resident-year of the period), updates E[S(x)] <- E + a (O - E) for that x, and the scale m of
-  the first estimates of choices it has not tried, m <- m + a (O / estimate(x) - m); a =
-  ``expectation_learning_rate``. While it holds nothing, R <- R + a (observed claims - R).
+- a first estimate, from the last period's books: a posted doctor's slots (``outpatient_visits_per_doctor_day``
+  x days present a year) each treat at a township centre a case the county hospitals would otherwise have
+  treated, saving the observed gap in fund money per treated episode (F_county - F_township)+ and moving the
+  members' margin by M_township - M_county; the platform books in the county ``1 - platform_insist_share`` of the
+  referred patients seen leaving it though it could treat them, saving F_out_of_county - F_county and earning
+  M_county each;
+- corrected by the response it has seen: after a period with x held, the observed gain O updates
+  E[x] <- E + a (O - E) (first E = m x estimate), and the scale m = <O> / <estimate> (running means at the same
+  rate) by which choices not yet tried are expected; a = ``expectation_learning_rate``.
 
 Instruments are paid day by day out of the community's purse (``instruments_paid``), so money is still conserved:
 what the fund sent = claims paid + instruments paid + the community's net position. Nothing here runs, and no
