@@ -1,14 +1,16 @@
 """The medical community (医共体) under a global budget: an agent with its own purse.
 
 The fund pays the community a budget per covered resident-year, in daily instalments. The community pays
-every fund claim of its residents from that purse: its members' and the out-of-county hospitals' alike. At
-each settlement (yearly by default) it keeps ``savings_retained_share`` of a saving, returning the rest to the
+every fund claim of its residents from that purse: its members' and the out-of-county hospitals' alike, and the
+instruments it chooses to run (posted doctors, a referral platform: ``sim.community_instruments``). At each
+settlement (yearly by default) it keeps ``savings_retained_share`` of a saving, returning the rest to the
 fund, or bears ``overspend_shared_share`` of an overspend, the fund covering the rest (DOMAIN.md: 结余留用,
 超支不补).
 
 Members weigh the community's margin: a yuan of fund money spent costs the community ``k``, the share of the
 difference it keeps or bears, so ``margin_weight`` is what turns a budget into a different incentive in
-``sim.payment``. Money is conserved: what the fund sent = claims paid + the purse + what the community kept.
+``sim.payment``. Money is conserved: what the fund sent = claims paid + instruments paid + the purse + what the
+community kept.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from sim.community_instruments import CommunityInstruments
 from sim.integration import community_weight
 from sim.levels import IN_COUNTY, N_LEVELS
 from sim.scenario import GlobalBudget, Scenario
@@ -36,6 +39,8 @@ class MedicalCommunity(mesa.Agent):
         self.kept = 0.0            # savings kept less overspend borne, over the run
         self.received = 0.0        # from the fund, instalments and settlements
         self.claims_paid = 0.0
+        self.instruments_paid = 0.0  # posted doctors' allowances and the platform (sim.community_instruments)
+        self.instruments = None      # its decisions on instruments, from the first day it manages them
         self.settlements: list[dict] = []
 
     def set_rules(self, rules: GlobalBudget) -> None:
@@ -73,6 +78,25 @@ class MedicalCommunity(mesa.Agent):
         self.purse -= amount
         self.claims_paid += amount
 
+    def pay_instruments(self, amount: float) -> None:
+        """Instruments are paid out of the purse, so what they cost comes out of what the community keeps."""
+        self.purse -= amount
+        self.instruments_paid += amount
+
+    def manage_instruments(self, model) -> None:
+        """End of day: the community pays for and reviews its instruments (``sim.community_instruments``)
+        while it manages them (``behaviour.community.manages_instruments``); when it stops, they stop."""
+        manages = model.spec.behaviour.community.manages_instruments
+        if self.instruments is None:
+            if not manages:
+                return
+            self.instruments = CommunityInstruments(model, start_day=model.day)
+        if manages:
+            self.instruments.end_of_day(model, self)
+            model.tally.community_instruments = self.instruments_paid
+        elif self.instruments.posted or self.instruments.platform:
+            self.instruments.stop(model)
+
     def settle_if_due(self, day: int) -> float:
         """At the end of a settlement period: returns the fund's payment to the community (negative when
         savings go back to the fund)."""
@@ -93,7 +117,7 @@ class MedicalCommunity(mesa.Agent):
 
     @property
     def net_position(self) -> float:
-        """Money the community holds from the fund beyond the claims it paid (purse + kept)."""
+        """Money the community holds from the fund beyond the claims and instruments it paid (purse + kept)."""
         return self.purse + self.kept
 
 

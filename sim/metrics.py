@@ -51,7 +51,8 @@ def _person_years(m) -> float:
 
 # ----------------------------------------------------------------------------------------------- cost
 def _fund_outlays(m) -> float:
-    return float(m.tally.fund.sum() + m.tally.community_net)
+    """What the fund sent: claims, or under a global budget the community's claims, instruments and net position."""
+    return float(m.tally.fund.sum() + m.tally.community_net + m.tally.community_instruments)
 
 
 @metric("cost", "yuan/resident-year", True)
@@ -460,6 +461,13 @@ def community_retained_per_capita(m):
     """change in the medical community's net position (budget received - claims paid, after settlements) /
     person-years (0 without a global budget)"""
     return _div(m.tally.community_net, _person_years(m))
+
+
+@metric("payment", "yuan/resident-year")
+def community_instruments_per_capita(m):
+    """what the medical community paid for its instruments (posted doctors' allowances, the referral platform;
+    sim.community_instruments) / person-years (0 without a global budget)"""
+    return _div(m.tally.community_instruments, _person_years(m))
 
 
 @metric("payment", "yuan/resident-year")

@@ -670,6 +670,7 @@ class HealthSystemModel(mesa.Model):
             if self.community is not None and self.payment.community is not None:
                 self.community.pay_claims(float(paid.sum()))
         if self.community is not None and self.payment.community is not None:
+            self.community.manage_instruments(self)  # posted doctors, platform (sim.community_instruments)
             self.fund.to_community += self.community.settle_if_due(self.day)
         if self.community is not None:
             self.tally.community_net = self.community.net_position

@@ -151,9 +151,9 @@ class ReferralRules:
     def place(self, rows: np.ndarray) -> np.ndarray:
         """Book non-critical referred patients into the nearest capable in-county facility above the referring
         level; returns the rows left to choose for themselves."""
-        if not self.rules.platform or len(rows) == 0:
-            return rows
         m = self.m
+        if not (self.rules.platform or community_runs_platform(m)) or len(rows) == 0:
+            return rows
         ep, fac_t, geo = m.episodes, m.facilities, m.geo
         village = m.pop.village[ep.resident[rows]]
         options = geo.options[village]
@@ -395,6 +395,13 @@ class ReferralRules:
                           stay_here=np.where(moved, down, los) / cat.clinical_los[c, s],
                           days_here=np.where(moved, down, los), capability=fac_t.capability[acute],
                           level=fac_t.level[acute])
+
+
+def community_runs_platform(model) -> bool:
+    """Whether a medical community under a global budget runs the platform of its own accord
+    (``sim.community_instruments``)."""
+    return model.payment.community is not None and model.community.instruments is not None \
+        and model.community.instruments.platform
 
 
 @dataclass

@@ -545,10 +545,52 @@ class StaffBehaviour(Strict):
         "empty).", "share", "assumption", ge=0, le=1)
 
 
+class CommunityBehaviour(Strict):
+    """How a medical community under a global budget manages its instruments (``sim.community_instruments``):
+    at each review it chooses how many county doctors to post to township centres and whether to run a referral
+    platform, to maximise what it keeps of its savings less what the instruments cost, expecting savings from
+    the claims it has observed (adaptive expectations)."""
+
+    manages_instruments: bool = param(
+        True, "Whether the community decides on its instruments at all (behaviour, not a lever: on whenever "
+        "payment.model is global_budget; false leaves the instruments to the scenario's policies).", "switch",
+        "DOMAIN.md: a community that pays its residents' out-of-county care wants them kept in the county and "
+        "kept healthy")
+    review_days: int = param(
+        90, "Days between the community's reviews of its instruments (the first at the end of the first "
+        "period, which also sets the reference claims without instruments).", "days",
+        "assumption: quarterly management reviews", ge=7, le=730)
+    expectation_learning_rate: float = param(
+        0.5, "Weight of the latest review's observed saving in the community's expectation of a choice's saving "
+        "(adaptive expectations): E <- E + rate x (observed - E); also the rate at which the reference claims "
+        "and the scale of its first estimates follow what it sees.", "share", "assumption, to calibrate",
+        gt=0, le=1)
+    max_posted_per_township: int = param(
+        4, "Most county doctors the community considers posting to each township centre (the choices are 0, 1, "
+        "..., this many per centre; policies.sinking's max_county_share still caps the total).",
+        "doctors/township centre", "assumption: four senior doctors bring a centre to county capability at "
+        "policies.sinking.capability_gain_per_doctor 0.25; seed 002 (Youxi): a county doctor present at the "
+        "township centres Monday to Saturday", ge=0, le=20)
+    posting_term_days: int = param(
+        365, "Days a posting lasts once the community adds doctors: it does not call them back sooner, whatever "
+        "one review shows.", "days", "assumption: yearly rotations; seed 002 (Youxi) counts time served at the "
+        "township centres in the yearly assessment", ge=0, le=3650)
+    posted_doctor_allowance_yuan: float = param(
+        36_000, "What the community pays a posted doctor on top of the home hospital's pay (allowance, travel), "
+        "out of its budget.", "yuan/doctor-year", "assumption: about 3,000 yuan a month of allowance and "
+        "travel for a doctor driving to a township centre (seed 002 describes a three-hour mountain drive)",
+        ge=0)
+    platform_cost_yuan_per_resident_year: float = param(
+        1.0, "What running the referral platform (staff, software) costs the community, out of its budget.",
+        "yuan/resident-year", "assumption: a few staff and a software licence, some 300,000 yuan a year for a "
+        "county of 300,000 (seed 001: Linxiang's smart referral platform)", ge=0)
+
+
 class Behaviour(Strict):
     provider: ProviderBehaviour = ProviderBehaviour()
     resident: ResidentBehaviour = ResidentBehaviour()
     staff: StaffBehaviour = StaffBehaviour()
+    community: CommunityBehaviour = CommunityBehaviour()
 
 
 # --------------------------------------------------------------------------------------------- outcomes

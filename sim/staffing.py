@@ -53,6 +53,8 @@ class Staffing:
         self.hosted = np.zeros(fac.n)            # posted doctors each facility hosts while present
         self.sent = np.zeros(fac.n)              # posted doctors each facility sends
         self.allocated_for = None                # the sinking rules the allocation was made for
+        self.community_rules = None              # the sinking rules with a medical community's own posted
+        #                                          doctors (sim.community_instruments), None while it posts none
         self.changed = False                     # whether any effective column differs from its base
         self.month_start = self._books_mark(model)
         self.township = fac.level == TOWNSHIP
@@ -79,6 +81,8 @@ class Staffing:
         effective columns. While both policies are off (and nothing is left of them) the facility columns are
         not touched, so a run without them has the numbers it had before they existed."""
         rules, staff = model.spec.policies.sinking, model.spec.behaviour.staff
+        if self.community_rules is not None and model.payment.community is not None:
+            rules = self.community_rules  # a community under a global budget posts doctors of its own
         present = self._present_today(model.day, rules)
         if present and self.allocated_for != rules:
             self._allocate(model, rules)

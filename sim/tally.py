@@ -81,6 +81,7 @@ class Tally:
     down_bed_days: float = 0.0         # bed-days moved to township centres by downward transfers
     # Stocks (a period's value is the change, or the value at its end)
     community_net: float = 0.0         # money the medical community holds beyond the claims it paid
+    community_instruments: float = 0.0  # what the community paid for its instruments (sim.community_instruments)
     alive_now: int = 0
     waiting_now: int = 0
     township_doctors_now: float = 0.0  # township centres' own doctors (posted county doctors not counted)

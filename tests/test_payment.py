@@ -132,8 +132,10 @@ def test_money_is_conserved_to_the_yuan(model_name):
     community = model.community
     if model_name == "global_budget":
         assert community.settlements, "a settlement must have happened"
-        # what the fund sent the community = the claims it paid for its residents + what it holds or kept
-        assert fund.to_community == pytest.approx(community.claims_paid + community.net_position, rel=1e-12)
+        # what the fund sent the community = the claims it paid for its residents + its instruments (posted
+        # doctors, platform) + what it holds or kept
+        assert fund.to_community == pytest.approx(
+            community.claims_paid + community.instruments_paid + community.net_position, rel=1e-12)
         assert community.claims_paid == pytest.approx(fund.spending.sum(), rel=1e-12)
     else:
         assert community is None and fund.to_community == 0.0

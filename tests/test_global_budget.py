@@ -1,0 +1,73 @@
+"""A medical community under a global budget keeps patients in the county and draws them to primary care by its
+own decisions (``sim.community_instruments``), and only because its budget pays for it.
+
+One small county (30,000 residents, a year, one seed) under fee-for-service and under a global budget, with the
+community's stake and its decision switched off in turn; every arm shares its random numbers."""
+
+from __future__ import annotations
+
+import pytest
+from small_county import run
+
+SIZE, DAYS = 30_000, 365
+BUDGET = {"payment": {"model": "global_budget"}}
+NO_STAKE = {"payment": {"model": "global_budget",
+                        "global_budget": {"savings_retained_share": 0.0, "overspend_shared_share": 0.0}}}
+NO_DECISION = {"payment": {"model": "global_budget"}, "behaviour": {"community": {"manages_instruments": False}}}
+
+
+def arm(overrides: dict | None = None):
+    return run(overrides, size=SIZE, days=DAYS)
+
+
+def test_global_budget_draws_patients_to_primary_care_and_spends_less_than_fee_for_service():
+    _, ffs = arm()
+    model, gb = arm(BUDGET)
+    assert model.community.instruments.posted > 0, "the community posts doctors of its own accord"
+    assert gb["primary_visit_share"] > ffs["primary_visit_share"] + 0.03
+    assert gb["spending_per_capita"] < ffs["spending_per_capita"]
+    assert gb["sinking_doctor_days"] > 0 and ffs["sinking_doctor_days"] == 0
+
+
+def test_the_communitys_decision_keeps_patients_in_the_county():
+    """The same budget without the decision: members ration in-county care while out-of-county care goes on, so
+    the out-of-county share rises; the community's posted doctors draw patients back from out of the county."""
+    _, deciding = arm(BUDGET)
+    _, passive = arm(NO_DECISION)
+    assert deciding["out_of_county_fund_share"] < passive["out_of_county_fund_share"]
+    assert deciding["primary_visit_share"] > passive["primary_visit_share"] + 0.03
+    assert deciding["fund_claims_per_capita"] < passive["fund_claims_per_capita"]
+    assert passive["community_instruments_per_capita"] == 0
+
+
+def test_without_a_stake_the_community_does_nothing_and_the_effects_vanish():
+    """Savings retained 0 and overspend borne 0: the community keeps nothing of what it would save, posts no
+    doctor, runs no platform, and its residents' care is fee-for-service's, number for number."""
+    _, ffs = arm()
+    model, idle = arm(NO_STAKE)
+    history = model.community.instruments.history
+    assert history and all(h["chosen_posted"] == 0 and not h["chosen_platform"] for h in history)
+    assert model.community.instruments_paid == 0
+    for name in ("out_of_county_fund_share", "primary_visit_share", "admissions_per_1000", "fund_claims_per_capita",
+                 "wait_days_mean"):
+        assert idle[name] == ffs[name], name
+
+
+def test_the_decision_weighs_what_instruments_cost():
+    """Doctors dearer than anything they could save are not posted: the effect on primary care vanishes."""
+    dear = {**BUDGET, "behaviour": {"community": {"posted_doctor_allowance_yuan": 1e9,
+                                                  "platform_cost_yuan_per_resident_year": 1e6}}}
+    model, gb = arm(dear)
+    _, passive = arm(NO_DECISION)
+    assert model.community.instruments.posted == 0 and model.community.instruments_paid == 0
+    assert gb["primary_visit_share"] == passive["primary_visit_share"]
+
+
+def test_instruments_are_paid_from_the_budget_and_money_is_conserved():
+    model, gb = arm(BUDGET)
+    community, fund = model.community, model.fund
+    assert community.instruments_paid > 0
+    assert fund.to_community == pytest.approx(
+        community.claims_paid + community.instruments_paid + community.net_position, rel=1e-12)
+    years = model.tally.person_days / 365
+    assert gb["community_instruments_per_capita"] == pytest.approx(community.instruments_paid / years)
