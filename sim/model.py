@@ -55,8 +55,9 @@ OOP_REFRESH_DAYS = 7  # assumption: residents update their price expectations ab
 
 
 def count(into: np.ndarray, index: np.ndarray, weights=None, sign: int = 1) -> None:
-    """into[index] += weights (or 1), with repeated indices added up (np.add.at, but fast)."""
-    into += (sign * np.bincount(index, weights, minlength=len(into))).astype(into.dtype)
+    """into[index] += weights (or 1), with repeated indices added up (np.add.at, but fast); sign -1 subtracts."""
+    (np.add if sign > 0 else np.subtract)(into, np.bincount(index, weights, minlength=len(into)), out=into,
+                                          casting="unsafe")
 
 
 class HealthSystemModel(mesa.Model):
