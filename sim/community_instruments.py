@@ -1,16 +1,23 @@
 """What a medical community under a global budget does with its margin: it posts county doctors to township
-centres and runs a referral platform when, and only because, it expects to keep more of its budget than they cost.
+centres, runs a referral platform and invests in its county hospitals' capability when, and only because, it
+expects to keep more of its budget (and its members more margin) than they cost.
 
 The community (``sim.community``) pays every fund claim of its residents, out-of-county care included, and keeps
 ``savings_retained_share`` of a saving (bears ``overspend_shared_share`` of an overspend). Every
-``behaviour.community.review_days`` it reviews its *instruments*, x = (d, p):
+``behaviour.community.review_days`` it reviews its *instruments*, x = (d, p, i):
 
 - d, county doctors posted to the township centres (0, n_T, 2 n_T, ... ``max_posted_per_township`` x n_T, with
   n_T township centres). They are ``policies.sinking``'s doctors (``sim.staffing``): a present doctor adds
   outpatient slots at the host and capability, which residents learn from outcomes (``sim.perception``);
   the community pays each ``posted_doctor_allowance_yuan`` a year;
 - p, the referral platform (``sim.referral``: referred patients booked into a capable in-county facility), at
-  ``platform_cost_yuan_per_resident_year`` (not considered when ``policies.referral.platform`` already runs one).
+  ``platform_cost_yuan_per_resident_year`` (not considered when ``policies.referral.platform`` already runs one);
+- i, steps of investment in the county hospitals (0 .. ``max_capability_steps``: departments, recruited
+  specialists, equipment), at ``capability_step_cost_yuan_per_resident_year`` each. Every county hospital's
+  capability rises by i x ``capability_gain_per_step`` levels (``sim.staffing``'s county gain, which also lifts
+  the cap on what posted doctors bring): cases of higher need are treated there with better outcomes and referred
+  out less (``sim.provider``), and residents, who learn capability from outcomes (``sim.perception``), choose
+  the county hospitals more, for mild cases too. Kept ``capability_term_days`` after it grew.
 
 Its members weigh their own margins and k times the community's result, so it chooses, among doing nothing
 (V = 0) and the x its budget pays for (k (E[S] - C) > 0), the x of largest expected net gain over a year,
@@ -23,6 +30,9 @@ through the purse, so the community keeps k of their difference: k is the weight
 (``MedicalCommunity.margin_weight``: ``savings_retained_share`` while the purse is in surplus, else
 ``overspend_shared_share``, times the members' ``community_weight``). With no stake (k = 0) the budget pays for
 nothing and nothing is done; ties go to less. Doctors stay posted ``posting_term_days`` after the posting grew.
+An out-of-county claim is money that leaves the community entirely; the same case treated by a member costs the
+purse its claim in the county and earns the member its margin, so a case kept is worth k (F_out - F_county) +
+M_county to the community.
 S and D are measured against *reference* rates per resident-year, those of the periods in which it held nothing
 (R <- R + a (observed - R) then; the first period sets them). Expectations come only from what it has seen:
 
@@ -31,7 +41,12 @@ S and D are measured against *reference* rates per resident-year, those of the p
   treated, saving the observed gap in fund money per treated episode (F_county - F_township)+ and moving the
   members' margin by M_township - M_county; the platform books in the county ``1 - platform_insist_share`` of the
   referred patients seen leaving it though it could treat them, saving F_out_of_county - F_county and earning
-  M_county each;
+  M_county each; the investment keeps in the county the out-of-county cases of each kind (condition, severity)
+  whose need n exceeds the county hospitals' capability K, in the share of their shortfall the gain G = i x g
+  closes, min(G, n - K) / (n - K) (cases the county could already treat left it by their own choice, and it
+  does not count on them), saving F_out - F_county and earning M_county each, per kind; a kind the county
+  hospitals did not treat is reckoned at F_county = r_F F_out and M_county = r_M F_out, r_F and r_M the ratios
+  of like cases (kinds both treated, weighted by out-of-county cases) in its books;
 - corrected by the response it has seen: after a period with x held, the observed gain O updates
   E[x] <- E + a (O - E) (first E = m x estimate), and the scale m = <O> / <estimate> (running means at the same
   rate) by which choices not yet tried are expected; a = ``expectation_learning_rate``.
@@ -101,6 +116,7 @@ class CommunityInstruments:
         self.invested_on = start_day    # day the investment last grew: it lasts its term
         self.need = model.cat.need_level.reshape(-1).astype(float)  # need level of each kind of case (c, s)
         self.cases = np.zeros((3, N_LEVELS, len(self.need)))  # treated, fund money, members' margin [level, c x 3 + s]
+        self.uninvested = None          # its books by kind of case while it held no investment (a reference)
         self.saving = Expectation(sign=-1.0)   # S: claims saved
         self.margin = Expectation(sign=+1.0)   # D: members' margin gained (negative: lost hospital revenue)
         self.mark = self._mark(model)
@@ -154,6 +170,8 @@ class CommunityInstruments:
         seen = self._observe(model)
         held = self.held
         a = model.spec.behaviour.community.expectation_learning_rate
+        if self.invested == 0:
+            self._learn_uninvested(model, seen, a)
         saving, margin = self._first_estimates(model, seen, *held)
         self.saving.learn(held, seen["claims_rate"], model.alive_count, saving, a)
         self.margin.learn(held, seen["margin_rate"], model.alive_count, margin, a)
@@ -215,8 +233,9 @@ class CommunityInstruments:
         gained = moved * (margin[TOWNSHIP] - margin[COUNTY]) + kept * margin[COUNTY]
         if invested:
             captured = self._captured(model, seen, invested)
-            saving += float(captured @ (seen["fund_by_kind"][0] - seen["fund_by_kind"][1]))
-            gained += float(captured @ seen["county_margin_by_kind"])
+            books = self.uninvested
+            saving += float(captured @ (books["fund_by_kind"][0] - books["fund_by_kind"][1]))
+            gained += float(captured @ books["county_margin_by_kind"])
         return saving, gained
 
     def _captured(self, model, seen, invested: int) -> np.ndarray:
@@ -229,7 +248,19 @@ class CommunityInstruments:
         shortfall = self.need - base
         share = np.divide(np.minimum(invested * b.capability_gain_per_step, shortfall), shortfall,
                           out=np.zeros_like(shortfall), where=shortfall > 0)
-        return seen["out_by_kind"] * share
+        return self.uninvested["out_by_kind"] * model.alive_count * share
+
+    def _learn_uninvested(self, model, seen, a: float) -> None:
+        """The books by kind of case of the periods without investment, R <- R + a (observed - R) (the first
+        sets them): what the investment is reckoned against, since once it is in force the cases it keeps no
+        longer show out of the county."""
+        now = {"out_by_kind": seen["out_by_kind"] / max(model.alive_count, 1),
+               "fund_by_kind": seen["fund_by_kind"], "county_margin_by_kind": seen["county_margin_by_kind"]}
+        if self.uninvested is None:
+            self.uninvested = now
+            return
+        for key, value in now.items():
+            self.uninvested[key] = self.uninvested[key] + a * (value - self.uninvested[key])
 
     @staticmethod
     def _county_capability(model) -> float:
