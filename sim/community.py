@@ -2,7 +2,8 @@
 
 The fund pays the community a budget per covered resident-year, in daily instalments. The community pays
 every fund claim of its residents from that purse: its members' and the out-of-county hospitals' alike, and the
-instruments it chooses to run (posted doctors, a referral platform: ``sim.community_instruments``). At each
+instruments it chooses to run (posted doctors, a referral platform, investment in its county hospitals'
+capability: ``sim.community_instruments``). At each
 settlement (yearly by default) it keeps ``savings_retained_share`` of a saving, returning the rest to the
 fund, or bears ``overspend_shared_share`` of an overspend, the fund covering the rest (DOMAIN.md: 结余留用,
 超支不补).
@@ -94,7 +95,7 @@ class MedicalCommunity(mesa.Agent):
         if manages:
             self.instruments.end_of_day(model, self)
             model.tally.community_instruments = self.instruments_paid
-        elif self.instruments.posted or self.instruments.platform:
+        elif self.instruments.held != (0, False, 0):
             self.instruments.stop(model)
 
     def settle_if_due(self, day: int) -> float:

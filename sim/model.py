@@ -606,6 +606,8 @@ class HealthSystemModel(mesa.Model):
         self._schedule_readmissions(rows[readmit])
         self._die(res[died])
         need = cat.need_level[c, s]
+        if self.community is not None and self.community.instruments is not None:
+            self.community.instruments.book(lvl, c * 3 + s, fund, revenue - cost)  # its books by kind of case
         self.perception.observe(acute, need, p_d, p_c, cap, died, comp)
         expected = cat.death_risk[c, s] + cat.complication_risk[c, s]
         factor = self.perception.expected_risk_factor(acute, need)  # what residents have learned to expect

@@ -584,6 +584,27 @@ class CommunityBehaviour(Strict):
         1.0, "What running the referral platform (staff, software) costs the community, out of its budget.",
         "yuan/resident-year", "assumption: a few staff and a software licence, some 300,000 yuan a year for a "
         "county of 300,000 (seed 001: Linxiang's smart referral platform)", ge=0)
+    max_capability_steps: int = param(
+        4, "Most steps of county capability investment the community considers (the choices are 0, 1, ..., this "
+        "many steps, each raising the county hospitals' capability by capability_gain_per_step).", "steps",
+        "assumption: four steps bring the county hospitals (capability 2) to the out-of-county hospitals' (3)",
+        ge=0, le=20)
+    capability_gain_per_step: float = param(
+        0.25, "Levels of capability one step of investment adds to every county hospital (new departments, "
+        "recruited specialists, equipment), while the investment is kept up.", "levels/step",
+        "assumption: a quarter of the way from county to tertiary capability per step; seed 001 (Linxiang): five "
+        "provincial key disciplines, 15 tertiary experts recruited, a cancer hospital built with the provincial "
+        "one, grade 3-4 operations 53.5% of the county hospital's", ge=0, le=3)
+    capability_step_cost_yuan_per_resident_year: float = param(
+        4.0, "What one step of county capability investment costs the community a year, out of its budget: "
+        "recruited specialists' salaries and the depreciation of their equipment.", "yuan/resident-year/step",
+        "assumption: about four specialists at 300,000 yuan a year and 800,000 yuan a year of equipment "
+        "depreciation (some 6.4 million yuan over eight years) for a county of 500,000 (seed 001: Linxiang, "
+        "15 experts and five key disciplines, is of this order over four steps)", ge=0)
+    capability_term_days: int = param(
+        730, "Days an investment lasts once the community raises it: specialists' contracts and equipment are not "
+        "undone sooner, whatever one review shows.", "days",
+        "assumption: two-year contracts; equipment lasts longer", ge=0, le=3650)
 
 
 class Behaviour(Strict):

@@ -6,6 +6,11 @@ The scenario's facility columns are the *base*; each day the effective columns a
     doctors    = base doctors + siphon moves + posted doctors present (hosts) - posted doctors away (senders)
     capability = base capability + lasting training gain
                  + capability_gain_per_doctor x posted doctors present        (hosts, capped at county level)
+    capability = base capability + county gain                                (county hospitals)
+
+The county gain is a medical community's investment in its county hospitals (``sim.community_instruments``:
+departments, recruited specialists, equipment); the cap on the township centres is the county hospitals'
+capability with it, so posted doctors from a stronger county hospital bring more.
 
 so a timeline change of ``facilities.<level>`` (which rewrites the base) and the policies never fight.
 
@@ -55,6 +60,8 @@ class Staffing:
         self.allocated_for = None                # the sinking rules the allocation was made for
         self.community_rules = None              # the sinking rules with a medical community's own posted
         #                                          doctors (sim.community_instruments), None while it posts none
+        self.county_gain = 0.0                   # capability a community's investment adds to county hospitals
+        self.county_gain_applied = 0.0           # the part in force (none while no community pays for it)
         self.changed = False                     # whether any effective column differs from its base
         self.month_start = self._books_mark(model)
         self.township = fac.level == TOWNSHIP
@@ -84,6 +91,9 @@ class Staffing:
         if self.community_rules is not None and model.payment.community is not None:
             rules = self.community_rules  # a community under a global budget posts doctors of its own
         present = self._present_today(model.day, rules)
+        gain = self.county_gain if model.payment.community is not None else 0.0
+        if gain != self.county_gain_applied:
+            self.county_gain_applied, self.changed = gain, True
         if present and self.allocated_for != rules:
             self._allocate(model, rules)
         hosted = self.hosted if present else 0.0
@@ -96,7 +106,7 @@ class Staffing:
             self.month_start = self._books_mark(model)
         if present or self.changed:
             self._apply(model.facilities, rules, hosted, self.sent if present else 0.0)
-            self.changed = present or bool(self.trained.any() or self.moved.any())
+            self.changed = present or bool(self.trained.any() or self.moved.any() or self.county_gain_applied)
             self._record_stocks(model.tally)
         if self.township.any():
             model.tally.township_capability_days += float(model.facilities.capability[self.township].mean())
@@ -143,12 +153,18 @@ class Staffing:
         if rules.adds_outpatient_slots:
             doctors = doctors + hosted - sent
         fac.doctors[:] = doctors
-        ceiling = self.base_capability[self.county].min() if self.county.any() else np.inf
+        county = self.base_capability + self.county_gain_applied * self.county
+        ceiling = county[self.county].min() if self.county.any() else np.inf
         raised = self.base_capability + self.trained + rules.capability_gain_per_doctor * hosted
         capped = np.maximum(np.minimum(raised, ceiling), self.base_capability)
-        fac.capability[:] = np.where(self.township, capped, self.base_capability)
+        fac.capability[:] = np.where(self.township, capped, county)
         self.trained = np.where(self.township, np.minimum(self.trained, np.maximum(ceiling - self.base_capability,
                                                                                    0.0)), 0.0)
+
+    def set_county_gain(self, gain: float) -> None:
+        """A community's investment raises (or, ended, no longer raises) every county hospital's capability by
+        ``gain`` levels from the next day on, while a community under a global budget pays for it."""
+        self.county_gain = float(gain)
 
     # ------------------------------------------------------------------------------------------ the siphon
     @staticmethod

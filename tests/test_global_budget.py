@@ -1,5 +1,6 @@
 """A medical community under a global budget keeps patients in the county and draws them to primary care by its
-own decisions (``sim.community_instruments``), and only because its budget pays for it.
+own decisions (``sim.community_instruments``: posted doctors, a referral platform, investment in its county
+hospitals' capability), and only because its budget pays for it.
 
 One small county (30,000 residents, a year, one seed) under fee-for-service and under a global budget, with the
 community's stake and its decision switched off in turn; every arm shares its random numbers."""
@@ -14,19 +15,40 @@ BUDGET = {"payment": {"model": "global_budget"}}
 NO_STAKE = {"payment": {"model": "global_budget",
                         "global_budget": {"savings_retained_share": 0.0, "overspend_shared_share": 0.0}}}
 NO_DECISION = {"payment": {"model": "global_budget"}, "behaviour": {"community": {"manages_instruments": False}}}
+NO_INVESTMENT = {"payment": {"model": "global_budget"}, "behaviour": {"community": {"max_capability_steps": 0}}}
 
 
 def arm(overrides: dict | None = None):
     return run(overrides, size=SIZE, days=DAYS)
 
 
-def test_global_budget_draws_patients_to_primary_care_and_spends_less_than_fee_for_service():
+def test_global_budget_keeps_patients_in_the_county_draws_them_to_primary_care_and_spends_less():
+    """Against fee-for-service, on common random numbers: a lower out-of-county share of fund money, a higher
+    primary visit share and lower spending, all three."""
     _, ffs = arm()
     model, gb = arm(BUDGET)
-    assert model.community.instruments.posted > 0, "the community posts doctors of its own accord"
-    assert gb["primary_visit_share"] > ffs["primary_visit_share"] + 0.03
+    instruments = model.community.instruments
+    assert instruments.posted > 0, "the community posts doctors of its own accord"
+    assert instruments.invested > 0, "and invests in its county hospitals' capability"
+    assert gb["out_of_county_fund_share"] < ffs["out_of_county_fund_share"] - 0.01
+    assert gb["primary_visit_share"] > ffs["primary_visit_share"]
     assert gb["spending_per_capita"] < ffs["spending_per_capita"]
     assert gb["sinking_doctor_days"] > 0 and ffs["sinking_doctor_days"] == 0
+
+
+def test_the_investment_is_what_brings_the_out_of_county_share_below_fee_for_service():
+    """The same budget with the investment ruled out (max_capability_steps 0): members' rationing lowers
+    in-county claims while residents' own out-of-county choices go on, and the share stays above
+    fee-for-service's; the county hospitals' raised capability (learned by residents from outcomes) keeps
+    residents' own choices in the county."""
+    _, ffs = arm()
+    model, gb = arm(BUDGET)
+    without, no_investment = arm(NO_INVESTMENT)
+    assert without.community.instruments.invested == 0
+    assert without.facilities.capability[without.staffing.county].max() == 2.0
+    assert model.facilities.capability[model.staffing.county].min() > 2.0
+    assert no_investment["out_of_county_fund_share"] > ffs["out_of_county_fund_share"]
+    assert gb["out_of_county_fund_share"] < no_investment["out_of_county_fund_share"] - 0.03
 
 
 def test_the_communitys_decision_keeps_patients_in_the_county():
@@ -35,7 +57,7 @@ def test_the_communitys_decision_keeps_patients_in_the_county():
     _, deciding = arm(BUDGET)
     _, passive = arm(NO_DECISION)
     assert deciding["out_of_county_fund_share"] < passive["out_of_county_fund_share"]
-    assert deciding["primary_visit_share"] > passive["primary_visit_share"] + 0.03
+    assert deciding["primary_visit_share"] > passive["primary_visit_share"] + 0.01
     assert deciding["fund_claims_per_capita"] < passive["fund_claims_per_capita"]
     assert passive["community_instruments_per_capita"] == 0
 
@@ -46,7 +68,8 @@ def test_without_a_stake_the_community_does_nothing_and_the_effects_vanish():
     _, ffs = arm()
     model, idle = arm(NO_STAKE)
     history = model.community.instruments.history
-    assert history and all(h["chosen_posted"] == 0 and not h["chosen_platform"] for h in history)
+    assert history and all(h["chosen_posted"] == 0 and not h["chosen_platform"] and h["chosen_invested"] == 0
+                           for h in history)
     assert model.community.instruments_paid == 0
     for name in ("out_of_county_fund_share", "primary_visit_share", "admissions_per_1000", "fund_claims_per_capita",
                  "wait_days_mean"):
@@ -54,13 +77,16 @@ def test_without_a_stake_the_community_does_nothing_and_the_effects_vanish():
 
 
 def test_the_decision_weighs_what_instruments_cost():
-    """Doctors dearer than anything they could save are not posted: the effect on primary care vanishes."""
+    """Instruments dearer than anything they could save are not taken: the effects vanish."""
     dear = {**BUDGET, "behaviour": {"community": {"posted_doctor_allowance_yuan": 1e9,
-                                                  "platform_cost_yuan_per_resident_year": 1e6}}}
+                                                  "platform_cost_yuan_per_resident_year": 1e6,
+                                                  "capability_step_cost_yuan_per_resident_year": 1e6}}}
     model, gb = arm(dear)
     _, passive = arm(NO_DECISION)
     assert model.community.instruments.posted == 0 and model.community.instruments_paid == 0
-    assert gb["primary_visit_share"] == passive["primary_visit_share"]
+    assert model.community.instruments.invested == 0
+    for name in ("primary_visit_share", "out_of_county_fund_share"):
+        assert gb[name] == passive[name], name
 
 
 def test_instruments_are_paid_from_the_budget_and_money_is_conserved():
@@ -71,3 +97,13 @@ def test_instruments_are_paid_from_the_budget_and_money_is_conserved():
         community.claims_paid + community.instruments_paid + community.net_position, rel=1e-12)
     years = model.tally.person_days / 365
     assert gb["community_instruments_per_capita"] == pytest.approx(community.instruments_paid / years)
+
+
+def test_the_investment_ends_with_the_budget_that_pays_for_it():
+    """A budget replaced by fee-for-service on the timeline: nobody pays for the specialists and equipment, and
+    the county hospitals are back at their scenario's capability."""
+    switch = {**BUDGET, "timeline": [{"day": 200, "set": {"payment.model": "fee_for_service"}}]}
+    model, _ = run(switch, size=SIZE, days=240)
+    assert model.community.instruments.invested > 0
+    assert model.staffing.county_gain > 0 and model.staffing.county_gain_applied == 0
+    assert (model.facilities.capability[model.staffing.county] == 2.0).all()
