@@ -91,13 +91,13 @@ class Episodes:
         microseconds, copying every column every day costs milliseconds."""
         if self.n_ended < COMPACT_RATIO * (self.n - self.n_ended) + COMPACT_SLACK:
             return
-        keep = self.state != ENDED
-        m = int(keep.sum())
+        live = np.flatnonzero(self.state != ENDED)  # few: gather them rather than filter every row
+        m = len(live)
         self.n_ended = 0
         if m == self.n:
             return
         for arr in self.cols.values():
-            arr[:m] = arr[: self.n][keep]
-        self.taste[:m] = self.taste[: self.n][keep]
+            arr[:m] = arr[live]
+        self.taste[:m] = self.taste[live]
         self.n = m
         self._refresh_views()
