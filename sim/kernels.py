@@ -198,32 +198,37 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
 
 
 @nb.njit(**JIT)
-def choose_options(village, kind, severity, critical, personal_trust, open_option, taste, option_level,
-                   village_opinion, village_term, wait_term, case_term, options, by_facility, need, perceived, prior,
-                   capability_preference, capability_gain_preference, forgo_utility, forgo_severity_penalty):
+def choose_options(rows, village, kind, severity, critical, personal_trust, open_village, min_level, excluded,
+                   closed_above, hospital_level, taste, option_level, village_opinion, village_term, wait_term,
+                   case_term, options, by_facility, need, perceived, prior, capability_preference,
+                   capability_gain_preference, forgo_utility, forgo_severity_penalty):
     """The residents' multinomial logit (``sim.care_seeking``): each episode takes the open option of largest
     utility (village terms, expected wait unless time-critical, personal trust and the village's opinion of the
     option's level, the case's expected out-of-pocket term, its own Gumbel taste, and with ``by_facility``
     the capability it expects to miss or gain at that facility, ``sim.perception``), or forgoes care if that
-    is larger. Returns 0 to forgo, j + 1 for option j."""
-    m, n_options = open_option.shape
+    is larger. An option is open if its facility has slots today, its level is at least the episode's
+    ``min_level``, it is not the ``excluded`` facility, and it is below ``hospital_level`` for the episodes
+    ``closed_above``. Returns 0 to forgo, j + 1 for option j."""
+    m = len(rows)
+    n_options = len(option_level)
     choice = np.zeros(m, np.int64)
     for i in range(m):
-        v = village[i]
+        v, row = village[i], rows[i]
         best, best_j = -np.inf, -1
         for j in range(n_options):
-            if not open_option[i, j]:
-                continue
             lvl = option_level[j]
+            if (not open_village[v, j] or lvl < min_level[i] or options[v, j] == excluded[i]
+                    or (closed_above[i] and lvl >= hospital_level)):
+                continue
             u = (village_term[v, j] + (0.0 if critical[i] else wait_term[v, j]) + personal_trust[i, lvl]
-                 + village_opinion[v, lvl] + case_term[kind[i], j] + taste[i, j + 1])
+                 + village_opinion[v, lvl] + case_term[kind[i], j] + taste[row, j + 1])
             if by_facility:
                 f = options[v, j]
                 u += (-capability_preference * max(need[i] - perceived[f], 0.0)
                       + capability_gain_preference * (perceived[f] - prior[f]))
             if u > best:
                 best, best_j = u, j
-        forgo = forgo_utility - forgo_severity_penalty * (severity[i] + 2.0 * critical[i]) + taste[i, 0]
+        forgo = forgo_utility - forgo_severity_penalty * (severity[i] + 2.0 * critical[i]) + taste[row, 0]
         choice[i] = best_j + 1 if best_j >= 0 and best > forgo else 0
     return choice
 

@@ -278,15 +278,15 @@ class HealthSystemModel(mesa.Model):
         c, s = ep.condition[rows], ep.severity[rows]
         critical = self.cat.time_critical[c]
         village_term, wait_term = self.care.village_terms(geo.option_minutes, fac_t.expected_wait_days()[geo.options])
-        open_village = fac_t.outpatient_slots()[geo.options] > 0
-        open_option = (open_village[village] & (self.option_level >= ep.min_level[rows][:, None])
-                       & (geo.options[village] != np.where(ep.rechoices[rows] > 0, ep.facility[rows], -1)[:, None]))
-        scheme, open_option = self.referral.steer(rows, pop.employee[res].view(np.int8), open_option)
+        scheme, closed_above = self.referral.steer(rows, pop.employee[res].view(np.int8))
         choice = self.care.choose(
-            village=village, condition=c, severity=s, scheme=scheme,
+            rows=rows, village=village, condition=c, severity=s, scheme=scheme,
             personal_trust=self.family_doctors.personal_trust(pop.trust, res), village_opinion=pop.village_opinion,
-            village_term=village_term, wait_term=wait_term, case_term=self._case_terms(), open_option=open_option,
-            taste=ep.taste[rows], critical=critical, perception=self.perception, options=geo.options)
+            village_term=village_term, wait_term=wait_term, case_term=self._case_terms(),
+            open_village=fac_t.outpatient_slots()[geo.options] > 0, min_level=ep.min_level[rows],
+            # a re-choice excludes the facility just left; hard first contact closes the hospitals
+            excluded=np.where(ep.rechoices[rows] > 0, ep.facility[rows], -1), closed_above=closed_above,
+            taste=ep.taste, critical=critical, perception=self.perception, options=geo.options)
         forgo = choice == 0
         forgoing = rows[forgo]
         go = ~forgo

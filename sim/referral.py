@@ -106,14 +106,16 @@ class ReferralRules:
         c = ep.condition[rows]
         return ~ep.referred[rows] & ~cat.time_critical[c] & ~self.filed[c, ep.severity[rows]]
 
-    def steer(self, rows: np.ndarray, scheme: np.ndarray, open_option: np.ndarray):
-        """Care seeking under first contact: the pricing class (soft) and the options open (hard)."""
+    def steer(self, rows: np.ndarray, scheme: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Care seeking under first contact: each episode's pricing class (soft: 2 x gated + scheme), and the
+        episodes to which county and out-of-county hospitals are closed (hard: the gated ones; None when no
+        episode is closed out)."""
         if self.first_contact == "none":
-            return scheme, open_option
+            return scheme, None
         gated = self.gated(rows)
         if self.first_contact == "soft":
-            return scheme + 2 * gated.astype(np.int8), open_option
-        return scheme, open_option & ~(gated[:, None] & (self.m.option_level >= COUNTY)[None, :])
+            return scheme + 2 * gated.astype(np.int8), None
+        return scheme, gated
 
     def expected_oop(self, beliefs, fund) -> np.ndarray:
         """[c, s, level, pricing class] expected out-of-pocket: the two schemes, then (soft) the same unreferred."""
