@@ -26,6 +26,41 @@ def curvature(ratio: float, over: float, under: float) -> float:
 
 
 @nb.njit(**JIT)
+def guideline_row(ci, si, price, factors, has_factors, cost_split, outpatient_cost, inpatient_cost, per_day_share,
+                  split, outpatient, per_case):
+    """Charges of one case at guideline intensity and clinical stay (``sim.provider.guideline_charges``):
+    fills ``split`` (yuan charged per listed yuan in services, drugs, consumables: the catalogue's split times
+    procurement's price ``factors``), ``outpatient`` and the inpatient ``per_case`` items; returns the daily
+    bundle (total over the clinical stay) and the sum of ``split``."""
+    total = 0.0
+    for k in range(3):
+        split[k] = cost_split[ci, k] * (factors[k] if has_factors else 1.0)
+        total += split[k]
+    bundle = inpatient_cost[ci, si] * price
+    for k in range(3):
+        outpatient[k] = outpatient_cost[ci, si] * price * split[k]
+        per_case[k] = bundle * (1.0 - per_day_share[ci]) * split[k]
+    return bundle * per_day_share[ci] * (total if has_factors else 1.0), total
+
+
+@nb.njit(**JIT)
+def guideline_charges(c, s, price, factors, has_factors, cost_split, outpatient_cost, inpatient_cost,
+                      per_day_share):
+    """``guideline_row`` for every case: outpatient [m, 3], inpatient per-case [m, 3] and daily [m]."""
+    m = len(c)
+    outpatient = np.empty((m, 3))
+    per_case = np.empty((m, 3))
+    daily = np.empty(m)
+    split = np.empty(3)
+    no_factors = np.ones(3)
+    for i in range(m):
+        daily[i], _ = guideline_row(c[i], s[i], price[i], factors[i] if has_factors else no_factors, has_factors,
+                                    cost_split, outpatient_cost, inpatient_cost, per_day_share, split,
+                                    outpatient[i], per_case[i])
+    return outpatient, per_case, daily
+
+
+@nb.njit(**JIT)
 def finish_treatments(c, s, inpatient, q, drug_ratio, stay, wait, critical_minutes, capability, moved, stay_here,
                       u_death, u_comp, u_readmit, price, factors, has_factors,
                       need_level, death_risk, complication_risk, readmission_risk, harm_per_day, harm_per_hour,
@@ -52,6 +87,9 @@ def finish_treatments(c, s, inpatient, q, drug_ratio, stay, wait, critical_minut
     cost = np.empty(m)
     split = np.empty(3)
     items = np.empty(3)
+    outpatient = np.empty(3)
+    per_case = np.empty(3)
+    no_factors = np.ones(3)
     for i in range(m):
         ci, si = c[i], s[i]
         # outcomes
@@ -70,20 +108,16 @@ def finish_treatments(c, s, inpatient, q, drug_ratio, stay, wait, critical_minut
         comp[i] = not died[i] and u_comp[i] < p_comp[i]
         readmit[i] = inpatient[i] and not died[i] and u_readmit[i] < p_readmit
         # bill
-        total = 0.0
-        for k in range(3):
-            split[k] = cost_split[ci, k] * (factors[i, k] if has_factors else 1.0)
-            total += split[k]
-        bundle = inpatient_cost[ci, si] * price[i]
-        daily = bundle * per_day_share[ci] * (total if has_factors else 1.0)
+        daily, total = guideline_row(ci, si, price[i], factors[i] if has_factors else no_factors, has_factors,
+                                     cost_split, outpatient_cost, inpatient_cost, per_day_share, split, outpatient,
+                                     per_case)
         per_case_sum = 0.0
         for k in range(3):
-            per_case = bundle * (1.0 - per_day_share[ci]) * split[k]
-            per_case_sum += per_case
+            per_case_sum += per_case[k]
             if inpatient[i]:
-                items[k] = 0.0 if moved[i] else per_case * q[i]
+                items[k] = 0.0 if moved[i] else per_case[k] * q[i]
             else:
-                items[k] = outpatient_cost[ci, si] * price[i] * split[k] * q[i]
+                items[k] = outpatient[k] * q[i]
         items[1] *= drug_ratio[i]
         extra = complication_cost_share * (per_case_sum + daily) if inpatient[i] and comp[i] else 0.0
         days = daily * stay_here[i] if inpatient[i] else 0.0

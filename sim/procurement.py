@@ -87,13 +87,3 @@ class TargetIncome:
         known = (reference > 0) & (recent > 0)
         ratio = np.divide(reference, recent, out=np.ones_like(reference), where=known)
         return np.minimum(np.maximum(ratio, 1.0) ** b.income_effect_elasticity, b.income_effect_max)
-
-
-def bill_split(cat, c: np.ndarray, factors: np.ndarray | None) -> np.ndarray:
-    """[m,3] share of each category in a bill of the case (for charges that are split as the case's items, such
-    as the daily bundle): the catalogue's split, reweighted by the price factors of the treating facility."""
-    split = cat.cost_split[c]
-    if factors is None:
-        return split
-    split = split * factors
-    return split / split.sum(1, keepdims=True)

@@ -34,6 +34,7 @@ import numpy as np
 
 from sim.conditions import Catalogue
 from sim.kernels import decide_cases
+from sim.kernels import guideline_charges as kernel_guideline_charges
 from sim.scenario import Outcomes, ProviderBehaviour
 
 OCCUPANCY_PRESSURE_START = 0.85  # beds start to feel scarce above this occupancy (assumption)
@@ -79,27 +80,18 @@ class Decisions:
     drug_ratio: np.ndarray | None = None  # drugs prescribed relative to the rest of the bundle (None: 1)
 
 
-def item_split(cat: Catalogue, c, category_price=None):
-    """[m,3] yuan charged in each category (services, drugs, consumables) per listed yuan of the case's bill:
-    the catalogue's cost split, times procurement's price factors when given (then summing below 1)."""
-    split = cat.cost_split[c]
-    return split if category_price is None else split * category_price
-
-
 def guideline_charges(cat: Catalogue, c, s, price_level, category_price=None):
-    """Charges at guideline intensity and clinical stay: outpatient [m,3], inpatient per-case [m,3] and
-    the inpatient daily bundle [m] (total over the clinical stay). ``category_price`` ([m,3], optional) is
-    procurement's factor on each category's prices (``sim.procurement``); the daily bundle's drugs and
-    consumables fall with it too."""
-    split = item_split(cat, c, category_price)
-    outpatient = (cat.outpatient_cost[c, s] * price_level)[:, None] * split
-    inpatient = cat.inpatient_cost[c, s] * price_level
-    per_day = cat.per_day_share[c]
-    per_case = (inpatient * (1.0 - per_day))[:, None] * split
-    daily = inpatient * per_day
-    if category_price is not None:
-        daily = daily * split.sum(1)
-    return outpatient, per_case, daily
+    """Charges at guideline intensity and clinical stay: outpatient [m,3], inpatient per-case [m,3] and the
+    inpatient daily bundle [m] (total over the clinical stay): the catalogue's costs of (c, s) times the price
+    level, split into services, drugs and consumables. ``category_price`` ([m,3], optional) is procurement's
+    factor on each category's prices (``sim.procurement``); the daily bundle's drugs and consumables fall with
+    it too. One loop (``sim.kernels.guideline_row``) serves this and the bills of finished treatments."""
+    m = len(c)
+    factors = np.ones((0, 3)) if category_price is None else category_price
+    return kernel_guideline_charges(np.asarray(c, np.int64), np.asarray(s, np.int64),
+                                    np.broadcast_to(np.asarray(price_level, float), (m,)), factors,
+                                    category_price is not None, cat.cost_split, cat.outpatient_cost,
+                                    cat.inpatient_cost, cat.per_day_share)
 
 
 class Provider:
