@@ -225,9 +225,12 @@ class HealthSystemModel(mesa.Model):
 
     def _episode_draws(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         """Every random number an episode will use, drawn at its birth."""
+        taste = rng.random((n, self.episodes.n_options), dtype=np.float32)  # Gumbel -log(-log u), in place
+        np.clip(taste, 1e-7, 1 - 1e-7, out=taste)
+        np.negative(np.log(taste, out=taste), out=taste)
+        np.negative(np.log(taste, out=taste), out=taste)
         return {
-            "taste": -np.log(-np.log(rng.random((n, self.episodes.n_options), dtype=np.float32)
-                                     .clip(1e-7, 1 - 1e-7))),
+            "taste": taste,
             "patience": rng.exponential(size=n),
             "admission_noise": rng.standard_normal(n),
             "u_death": rng.random(n, dtype=np.float32),
