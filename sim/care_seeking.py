@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.conditions import Catalogue
-from sim.kernels import choose_options
+from sim.kernels import choose_options, learn_cost_beliefs
 from sim.levels import COUNTY, LEVELS, N_LEVELS
 from sim.payer import InsuranceFund
 from sim.provider import guideline_charges
@@ -49,21 +49,9 @@ class CostBeliefs:
 
     def learn(self, c, s, level, bill, admitted) -> None:
         """Move beliefs toward today's mean bills and admission rates where cases were seen."""
-        shape = self.outpatient_bill.shape
-        key = np.ravel_multi_index((c, s, level), shape)
-        size = int(np.prod(shape))
-        n = np.bincount(key, minlength=size)
-        seen = n > 0
-        rate = BELIEF_LEARNING_RATE
-        for belief, mask in ((self.outpatient_bill, ~admitted), (self.inpatient_bill, admitted)):
-            cnt = np.bincount(key[mask], minlength=size)
-            tot = np.bincount(key[mask], weights=bill[mask], minlength=size)
-            flat = belief.reshape(-1)
-            upd = cnt > 0
-            flat[upd] += rate * (tot[upd] / cnt[upd] - flat[upd])
-        adm = np.bincount(key, weights=admitted.astype(float), minlength=size)
-        flat = self.admission_rate.reshape(-1)
-        flat[seen] += rate * (adm[seen] / n[seen] - flat[seen])
+        key = np.ravel_multi_index((c, s, level), self.outpatient_bill.shape)
+        learn_cost_beliefs(key, bill, admitted, self.outpatient_bill.reshape(-1), self.inpatient_bill.reshape(-1),
+                           self.admission_rate.reshape(-1), BELIEF_LEARNING_RATE)
 
     def expected_oop(self, fund: InsuranceFund, rate_cut_by_level: np.ndarray | None = None) -> np.ndarray:
         """Expected out-of-pocket cost [condition, severity, level, scheme] under today's insurance rules

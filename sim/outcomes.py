@@ -20,10 +20,6 @@ import numpy as np
 from sim.scenario import Outcomes
 
 
-def capability_factor(need: np.ndarray, capability: np.ndarray, outcomes: Outcomes) -> np.ndarray:
-    return outcomes.capability_risk_ratio ** np.maximum(need - capability, 0.0)
-
-
 def delay_factor(wait_days, critical_minutes, harm_per_day, harm_per_hour, time_critical) -> np.ndarray:
     return np.where(time_critical, 1.0 + harm_per_hour * critical_minutes / 60.0, 1.0 + harm_per_day * wait_days)
 

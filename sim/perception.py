@@ -47,8 +47,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.kernels import observe_outcomes
 from sim.levels import LEVELS
-from sim.outcomes import capability_factor
 from sim.scenario import Scenario
 
 
@@ -102,17 +102,8 @@ class CapabilityPerception:
         (the case's risks with its capability factor ``cap`` replaced by the prior's)."""
         if not self.learning:
             return
-        shows = need > 0
-        fac, need = fac[shows], need[shows]
-        scale = capability_factor(need, self.prior[fac], self.outcomes) / cap[shows]
-        pd0 = np.minimum(p_death[shows] * scale, 1.0)
-        pc0 = np.minimum(p_comp[shows] * scale, 1.0)
-        n, v = self.expected.shape
-        cell = fac.astype(np.int64) * v + np.searchsorted(self.need_values, need)
-        self.expected += np.bincount(cell, pd0 + (1.0 - pd0) * pc0, minlength=n * v).reshape(n, v)
-        bad = (died[shows] | comp[shows]).astype(float)
-        self.observed += np.bincount(cell, bad, minlength=n * v).reshape(n, v)
-        self.cases += np.bincount(fac, minlength=n)
+        observe_outcomes(fac, need, p_death, p_comp, cap, died, comp, self.prior, self.need_values,
+                         self.outcomes.capability_risk_ratio, self.observed, self.expected, self.cases)
 
     def end_of_day(self) -> None:
         """Evidence fades with time scale ``capability_memory_days``; perceived capability is re-inferred."""
