@@ -57,8 +57,8 @@ class Episodes:
         for name, arr in self.cols.items():
             self.__dict__[name] = arr[: self.n]
 
-    def add(self, values: dict[str, np.ndarray], taste: np.ndarray) -> np.ndarray:
-        """Append rows; columns not given start at zero. Returns the new rows' positions."""
+    def add(self, values: dict[str, np.ndarray], taste: np.ndarray) -> None:
+        """Append rows; columns not given start at zero."""
         k = len(taste)
         need = self.n + k
         cap = len(self.taste)
@@ -77,7 +77,6 @@ class Episodes:
         self.taste[new] = taste
         self.n = need
         self._refresh_views()
-        return np.arange(new.start, new.stop)
 
     def end(self, rows: np.ndarray) -> None:
         """Mark episodes ended (each row once); row positions stay valid until ``compact`` drops them."""

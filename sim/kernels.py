@@ -75,9 +75,11 @@ def finish_treatments(c, s, inpatient, q, drug_ratio, stay, wait, critical_minut
     bundle times days stayed here, plus an inpatient complication's treatment; ``factors`` are procurement's
     price factors by category (``has_factors`` False: none). A stay transferred down (``moved``) bills here
     only its days at the township. Returns capability factor, death and complication risks, died,
-    complication, readmitted (inpatients only), charges [m, 3] and resource cost."""
+    complication, readmitted (inpatients only), charges [m, 3], resource cost and intensity as the outcome
+    feels it (drugs prescribed apart from the bundle weigh by their share)."""
     m = len(c)
     cap = np.empty(m)
+    q_care = np.empty(m)
     p_death = np.empty(m)
     p_comp = np.empty(m)
     died = np.zeros(m, np.bool_)
@@ -98,8 +100,8 @@ def finish_treatments(c, s, inpatient, q, drug_ratio, stay, wait, critical_minut
             delay = 1.0 + harm_per_hour[ci] * critical_minutes[i] / 60.0
         else:
             delay = 1.0 + harm_per_day[ci] * wait[i]
-        q_care = q[i] * (1.0 + cost_split[ci, 1] * (drug_ratio[i] - 1.0))  # drugs weigh by their share
-        treat = curvature(q_care, over, under)
+        q_care[i] = q[i] * (1.0 + cost_split[ci, 1] * (drug_ratio[i] - 1.0))  # drugs weigh by their share
+        treat = curvature(q_care[i], over, under)
         stay_f = curvature(stay[i], overstay, understay)
         p_death[i] = min(death_risk[ci, si] * cap[i] * delay * treat, 1.0)
         p_comp[i] = min(complication_risk[ci, si] * cap[i] * delay * treat * stay_f, 1.0)
@@ -127,7 +129,7 @@ def finish_treatments(c, s, inpatient, q, drug_ratio, stay, wait, critical_minut
             items[k] += extra * share
             charges[i, k] = items[k] + days * share
             cost[i] += items[k] * item_cost_share[k]
-    return cap, p_death, p_comp, died, comp, readmit, charges, cost
+    return cap, p_death, p_comp, died, comp, readmit, charges, cost, q_care
 
 
 @nb.njit(**JIT)

@@ -553,9 +553,6 @@ class HealthSystemModel(mesa.Model):
         res = ep.resident[rows]
         q = ep.intensity[rows].astype(float)
         drug_ratio = ep.drug_ratio[rows]
-        drugs_cut = bool((drug_ratio != 1).any())  # only under assessment (sim.assessment)
-        # intensity as the outcome feels it: drugs prescribed apart from the bundle weigh by their share
-        q_care = q * (1 + cat.cost_split[c, 1] * (drug_ratio - 1)) if drugs_cut else q
         los = ep.los_days[rows].astype(float)
         inpatient = los > 0
         stay = np.where(inpatient, los / cat.clinical_los[c, s], 1.0)
@@ -575,7 +572,7 @@ class HealthSystemModel(mesa.Model):
         price = fac_t.price_level[fac] * ep.cost_factor[rows]
         factors = self.price_factors[fac] if self.price_factors is not None else self._no_factors
         moved = stays.moved if stays is not None else np.zeros(len(rows), bool)
-        cap, p_d, p_c, died, comp, readmit, charges, cost = finish_treatments(
+        cap, p_d, p_c, died, comp, readmit, charges, cost, q_care = finish_treatments(
             c, s, inpatient, q, drug_ratio, stay, wait, ep.critical_minutes[rows], capability, moved,
             stay if stays is None else stays.stay_here, ep.u_death[rows], ep.u_complication[rows],
             ep.u_readmission[rows], price, factors, self.price_factors is not None, *self._clinical_tables,
