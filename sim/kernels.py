@@ -61,6 +61,41 @@ def guideline_charges(c, s, price, factors, has_factors, cost_split, outpatient_
 
 
 @nb.njit(**JIT)
+def serve_queue(rows, facility, condition, severity, seek_day, time_critical, places):
+    """Serve the episodes ``rows`` queueing at their facilities (``sim.model``): each facility's queue in
+    order of priority (severity, time-critical cases first) and then of arrival; the first ``places[f]`` are
+    served, and time-critical cases always. ``places`` is reduced by those served (not below 0). Returns
+    the rows in queue order, whether each was served, and for those not served the places still ahead of
+    them after today's (their rank less the places left)."""
+    m = len(rows)
+    key = np.empty(m, np.int64)
+    for i in range(m):
+        r = rows[i]
+        priority = severity[r] + 3 * time_critical[condition[r]]
+        key[i] = (np.int64(facility[r]) << 40) + (np.int64(15 - priority) << 32) + seek_day[r]
+    order = np.argsort(key, kind="mergesort")  # stable: ties keep the order of ``rows``
+    ordered = rows[order]
+    served = np.empty(m, np.bool_)
+    rank = np.empty(m, np.int64)
+    prev, k = -1, 0
+    for j in range(m):
+        r = ordered[j]
+        f = facility[r]
+        k = k + 1 if f == prev else 0
+        prev = f
+        rank[j] = k
+        served[j] = k < places[f] or time_critical[condition[r]]
+    for j in range(m):
+        if served[j]:
+            places[facility[ordered[j]]] -= 1
+    for f in range(len(places)):
+        places[f] = max(places[f], 0)
+    for j in range(m):
+        rank[j] -= places[facility[ordered[j]]]
+    return ordered, served, rank
+
+
+@nb.njit(**JIT)
 def finish_treatments(c, s, inpatient, q, drug_ratio, stay, wait, critical_minutes, capability, moved, stay_here,
                       u_death, u_comp, u_readmit, price, factors, has_factors,
                       need_level, death_risk, complication_risk, readmission_risk, harm_per_day, harm_per_hour,
@@ -130,6 +165,60 @@ def finish_treatments(c, s, inpatient, q, drug_ratio, stay, wait, critical_minut
             charges[i, k] = items[k] + days * share
             cost[i] += items[k] * item_cost_share[k]
     return cap, p_death, p_comp, died, comp, readmit, charges, cost, q_care
+
+
+TREATMENT_SUMS = ("treated", "services", "drugs", "consumables", "inpatient_charges", "outpatient_charges",
+                  "outpatient_episodes", "fund", "oop", "revenue", "cost", "intensity", "appropriate", "bed_days",
+                  "wait_days")
+
+
+@nb.njit(**JIT)
+def tally_treatments(level, inpatient, charges, fund, oop, revenue, cost, q_care, appropriate, bed_days, wait,
+                     died, comp, readmit, critical, kind, critical_minutes, travel_minutes, clinical_los, n_levels,
+                     wait_hist, kind_minutes, kind_treated, ended):
+    """The running totals of today's finished treatments (``sim.tally``): per-level sums [n_levels, columns of
+    ``TREATMENT_SUMS``], returned; the wait histogram (capped at its last bin), each critical kind's minutes
+    and cases, and the end states (recovered, complication, died), added in place; and the counts and sums
+    returned after the per-level ones: deaths, complications, readmissions, travel minutes, minutes to
+    treatment and cases of time-critical episodes, their deaths, clinical bed-days of inpatients."""
+    sums = np.zeros((n_levels, len(TREATMENT_SUMS)))
+    deaths = complications = readmissions = critical_cases = critical_deaths = 0
+    travel = minutes = clinical = 0.0
+    top = len(wait_hist) - 1
+    for i in range(len(level)):
+        row = sums[level[i]]
+        bill = charges[i, 0] + charges[i, 1] + charges[i, 2]
+        row[0] += 1.0
+        for k in range(3):
+            row[1 + k] += charges[i, k]
+        if inpatient[i]:
+            row[4] += bill
+            clinical += clinical_los[i]
+        else:
+            row[5] += bill
+            row[6] += 1.0
+        row[7] += fund[i]
+        row[8] += oop[i]
+        row[9] += revenue[i]
+        row[10] += cost[i]
+        row[11] += q_care[i]
+        row[12] += 1.0 if appropriate[i] else 0.0
+        row[13] += bed_days[i]
+        row[14] += wait[i]
+        wait_hist[min(wait[i], top)] += 1
+        deaths += 1 if died[i] else 0
+        complications += 1 if comp[i] else 0
+        readmissions += 1 if readmit[i] else 0
+        ended[2 if died[i] else (1 if comp[i] else 0)] += 1  # sim.episodes: DIED, COMPLICATION, RECOVERED
+        travel += travel_minutes[i]
+        if critical[i]:
+            critical_cases += 1
+            critical_deaths += 1 if died[i] else 0
+            minutes += critical_minutes[i]
+        if kind[i] >= 0:
+            kind_minutes[kind[i]] += critical_minutes[i]
+            kind_treated[kind[i]] += 1.0
+    return sums, deaths, complications, readmissions, travel, minutes, critical_cases, critical_deaths, clinical
 
 
 @nb.njit(**JIT)
@@ -323,6 +412,52 @@ def observe_outcomes(fac, need, p_death, p_comp, cap, died, comp, prior, need_va
     expected += add_expected
     observed += add_observed
     cases += add_cases
+
+
+@nb.njit(**JIT)
+def most_likely_capability(observed, expected, table_of, log_rho, rho, prior_term, grid):
+    """Each facility's grid capability of largest likelihood given its evidence and its reputation
+    (``sim.perception.CapabilityPerception``): ll(k) = sum_n [O_n ln rho_n(k) - X_n rho_n(k)] + prior term(k),
+    with the tables of the facility's prior (``table_of``); the first k of largest ll wins."""
+    n_fac, n_need = observed.shape
+    out = np.empty(n_fac)
+    for f in range(n_fac):
+        t = table_of[f]
+        best, best_g = -np.inf, 0
+        for g in range(len(grid)):
+            gain = 0.0
+            loss = 0.0
+            for n in range(n_need):
+                gain += observed[f, n] * log_rho[t, n, g]
+                loss += expected[f, n] * rho[t, n, g]
+            ll = gain - loss + prior_term[t, g]
+            if ll > best:
+                best, best_g = ll, g
+        out[f] = grid[best_g]
+    return out
+
+
+@nb.njit(**JIT)
+def count_visits(rows, level, referred, condition, severity, time_critical, filed, need_level, in_county, county,
+                 unreferred_visits, referred_visits):
+    """Count today's visits for the first-contact rules (``sim.referral.ReferralRules.count_visits``): hospital
+    visits (``level`` >= ``county``) of gated episodes (unreferred, not time-critical, no ``filed`` referral)
+    into ``unreferred_visits``, visits of non-critical referred episodes into ``referred_visits``, by level;
+    returns the referred visits out of the county whose need a facility in it could meet (capability
+    ``in_county``)."""
+    leaks = 0
+    for i in range(len(rows)):
+        r, lv = rows[i], level[i]
+        c, s = condition[r], severity[r]
+        if time_critical[c]:
+            continue
+        if referred[r]:
+            referred_visits[lv] += 1
+            if lv > county and need_level[c, s] <= in_county:
+                leaks += 1
+        elif lv >= county and not filed[c, s]:
+            unreferred_visits[lv] += 1
+    return leaks
 
 
 def load() -> None:

@@ -31,7 +31,7 @@ from sim.facilities import FACILITY_CLASSES, build_facilities, facility_name
 from sim.family_doctor import FamilyDoctors
 from sim.geography import build_geography
 from sim.integration import CommunityIntegration
-from sim.kernels import finish_treatments
+from sim.kernels import finish_treatments, serve_queue, tally_treatments
 from sim.learning import TrustLearning
 from sim.levels import LEVELS, N_LEVELS
 from sim.outcomes import delay_factor, years_of_life_lost
@@ -330,18 +330,10 @@ class HealthSystemModel(mesa.Model):
                 rows = np.flatnonzero(ep.state == E.WAITING)
             if len(rows) == 0:
                 break
-            fac = ep.facility[rows]
-            critical = self.cat.time_critical[ep.condition[rows]]
-            priority = ep.severity[rows] + 3 * critical
-            order = np.lexsort((ep.seek_day[rows], -priority, fac))
-            rows, fac, critical = rows[order], fac[order], critical[order]
-            first = np.searchsorted(fac, fac, side="left")
-            rank = np.arange(len(rows)) - first
-            served = (rank < slots[fac]) | critical
-            count(slots, fac[served], sign=-1)
-            np.maximum(slots, 0, out=slots)
+            rows, served, ahead = serve_queue(rows, ep.facility, ep.condition, ep.severity, ep.seek_day,
+                                              self.cat.time_critical, slots)
             if attempt == 0:
-                self._balk(rows[~served], (rank[~served] - slots[fac[~served]]))
+                self._balk(rows[~served], ahead[~served])
             self._treat(rows[served])
 
     def _balk(self, rows: np.ndarray, ahead: np.ndarray) -> None:
@@ -468,15 +460,12 @@ class HealthSystemModel(mesa.Model):
         rows = np.flatnonzero(ep.state == E.BED_QUEUE)
         if len(rows) == 0:
             return
-        fac = ep.facility[rows]
-        critical = cat.time_critical[ep.condition[rows]]
-        order = np.lexsort((ep.seek_day[rows], -(ep.severity[rows] + 3 * critical), fac))
-        rows, fac, critical = rows[order], fac[order], critical[order]
-        rank = np.arange(len(rows)) - np.searchsorted(fac, fac, side="left")
         free = np.maximum(fac_t.beds - fac_t.occupied, 0)
-        go = (rank < free[fac]) | critical  # time-critical cases get a bed (or a corridor) at once
+        # time-critical cases get a bed (or a corridor) at once
+        rows, go, _ = serve_queue(rows, ep.facility, ep.condition, ep.severity, ep.seek_day, cat.time_critical, free)
         self._leave_bed_queue(rows[~go])
-        rows, fac = rows[go], fac[go]
+        rows = rows[go]
+        fac = ep.facility[rows]
         c, s = ep.condition[rows], ep.severity[rows]
         los = np.maximum(np.floor(ep.stay_ratio[rows] * cat.clinical_los[c, s] + ep.u_stay[rows]), 1)
         ep.los_days[rows] = los
@@ -619,41 +608,31 @@ class HealthSystemModel(mesa.Model):
             keep = ~stays.moved
             self.beliefs.learn(c[keep], s[keep], lvl[keep], bill[keep], inpatient[keep])
 
-        # Tally: every per-level sum in one matrix product.
-        crit = cat.time_critical[c]
-        columns = np.empty((len(rows), 15))
-        columns[:, 0] = 1.0
-        columns[:, 1:4] = charges
-        for j, col in enumerate((np.where(inpatient, bill, 0.0), np.where(inpatient, 0.0, bill), ~inpatient,
-                                 fund, oop, revenue, cost, q_care, capability >= cat.need_level[c, s],
-                                 bed_days, wait), start=4):
-            columns[:, j] = col
-        sums = (lvl[:, None] == np.arange(N_LEVELS)).T.astype(float) @ columns
+        # Tally: every per-level sum and count in one pass (``sim.kernels.tally_treatments``).
+        (sums, deaths, complications, readmissions, travel, minutes, critical, critical_deaths,
+         clinical) = tally_treatments(lvl, inpatient, charges, fund, oop, revenue, cost, q_care,
+                                      capability >= need, bed_days, wait, died, comp, readmit,
+                                      cat.time_critical[c], self.critical_kind[c], ep.critical_minutes[rows],
+                                      ep.travel_minutes[rows], cat.clinical_los[c, s], N_LEVELS, t.wait_hist,
+                                      t.kind_critical_minutes_sum, t.kind_critical_treated, t.ended)
         (t.treated, t.charges, t.inpatient_charges, t.outpatient_charges, t.outpatient_episodes, t.fund, t.oop,
          t.provider_revenue, t.provider_cost, t.intensity_sum, t.appropriate, t.bed_days) = (
             t.treated + sums[:, 0], t.charges + sums[:, 1:4], t.inpatient_charges + sums[:, 4],
             t.outpatient_charges + sums[:, 5], t.outpatient_episodes + sums[:, 6], t.fund + sums[:, 7],
             t.oop + sums[:, 8], t.provider_revenue + sums[:, 9], t.provider_cost + sums[:, 10],
             t.intensity_sum + sums[:, 11], t.appropriate + sums[:, 12], t.bed_days + sums[:, 13])
-        t.deaths += int(died.sum())
-        t.complications += int(comp.sum())
-        t.readmissions += int(readmit.sum())
-        t.wait_hist += np.bincount(np.minimum(wait, MAX_WAIT_DAYS), minlength=MAX_WAIT_DAYS + 1)
-        t.travel_minutes_sum += float(ep.travel_minutes[rows].sum())
-        t.critical_minutes_sum += float(ep.critical_minutes[rows][crit].sum())
-        t.critical_treated += int(crit.sum())
-        t.critical_ended += int(crit.sum())
-        t.critical_deaths += int((died & crit).sum())
-        kind = self.critical_kind[c]
-        t.kind_critical_minutes_sum += np.bincount(kind[kind >= 0], ep.critical_minutes[rows][kind >= 0],
-                                                   minlength=len(CRITICAL_KINDS))
-        t.kind_critical_treated += np.bincount(kind[kind >= 0], minlength=len(CRITICAL_KINDS))
-        t.clinical_bed_days += float(cat.clinical_los[c, s][inpatient].sum())
+        t.deaths += deaths
+        t.complications += complications
+        t.readmissions += readmissions
+        t.travel_minutes_sum += travel
+        t.critical_minutes_sum += minutes
+        t.critical_treated += critical
+        t.critical_ended += critical
+        t.critical_deaths += critical_deaths
+        t.clinical_bed_days += clinical
         day = self.day
         for name, col in (("wait_days_sum", 14), ("treated", 0), ("spending", 9), ("fund", 7), ("oop", 8)):
-            t.day_row(day, name)[:] += sums[:, col] if isinstance(col, int) else sums[:, col[0]:col[1]].sum(1)
-        t.ended += np.bincount(np.where(died, E.DIED, np.where(comp, E.COMPLICATION, E.RECOVERED)),
-                               minlength=len(E.END_STATES))
+            t.day_row(day, name)[:] += sums[:, col]
         ep.end(rows)
 
     def _settle_periodic(self) -> None:

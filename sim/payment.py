@@ -90,6 +90,8 @@ class PaymentSystem:
             "point_value": initial, "points": np.zeros(0), "oop": 0.0, "provisional": np.zeros(0),
             "days": 0, "history": []}
         self.uses_dip = bool((self.claim_model == DIP).any())
+        self.uses_drg = bool((self.claim_model == DRG).any())
+        self.uses_case_payment = self.uses_dip or self.uses_drg
         self.uses_capitation = bool((self.claim_model == CAPITATION).any())
 
     # ----------------------------------------------------------------------------------- the provider's view
@@ -105,20 +107,21 @@ class PaymentSystem:
         fund_rate_out, fund_rate_in = cases.fund_rate_out, cases.fund_rate_in
         model = self.claim_model[level]
         n = len(level)
-        case_based = (model == DRG) | (model == DIP)
         c, s = cases.condition, cases.severity
-        no_cc = np.zeros(n, bool)
         # k: what a yuan of fund money spent costs a member of a medical community (0 for everyone else)
         k = 0.0
         if self.community is not None:
             k = np.where(self.community.is_member_level[level], self.community.margin_weight(), 0.0)
-        fixed_in = (np.where(case_based, self.case_payment(c, s, no_cc, level, cases.price_level), 0.0)
-                    if case_based.any() else np.zeros(n))
-        marginal_in = np.where(case_based, 0.0, 1.0)
+        no_cc = np.zeros(n, bool)
+        fixed_in, marginal_in = np.zeros(n), np.ones(n)
+        if self.uses_case_payment:
+            case_based = (model == DRG) | (model == DIP)
+            fixed_in = np.where(case_based, self.case_payment(c, s, no_cc, level, cases.price_level), 0.0)
+            marginal_in = np.where(case_based, 0.0, 1.0)
 
         # Coding up (DRG only): the heavier group's payment, less what audits recover and fine.
         code_up = np.zeros(n, bool)
-        drg = (model == DRG) & (s < TOP_SEVERITY)
+        drg = (model == DRG) & (s < TOP_SEVERITY) if self.uses_drg else code_up
         if drg.any():
             up = np.minimum(s + 1, TOP_SEVERITY)
             gain = np.where(drg, self.case_payment(c, up, no_cc, level, cases.price_level) - fixed_in, 0.0)
@@ -127,14 +130,15 @@ class PaymentSystem:
                                        cases.scruple, kept_share=1.0 - k)
             fixed_in = fixed_in + expected
         # Admission review (DRG): an admission that was not needed loses the fund's part of its payment.
-        if self.drg.admission_review_rate > 0:
+        if self.uses_drg and self.drg.admission_review_rate > 0:
             refused = (model == DRG) & (cases.admission_benefit < 0)
             fund_part = np.maximum(fixed_in - (1.0 - fund_rate_in) * bill_in, 0.0)
             fixed_in = fixed_in - np.where(refused, self.drg.admission_review_rate * fund_part, 0.0)
 
-        capitated = (model == CAPITATION) & cases.capitated
         fixed_out = np.zeros(n)
-        marginal_out = np.where(capitated, 1.0 - fund_rate_out, 1.0)
+        marginal_out = np.ones(n)
+        if self.uses_capitation:
+            marginal_out = np.where((model == CAPITATION) & cases.capitated, 1.0 - fund_rate_out, 1.0)
 
         referral_cost_out, referral_cost_in = np.zeros(n), np.zeros(n)
         if self.community is not None:

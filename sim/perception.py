@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels import observe_outcomes
+from sim.kernels import most_likely_capability, observe_outcomes
 from sim.levels import LEVELS
 from sim.scenario import Scenario
 
@@ -82,16 +82,16 @@ class CapabilityPerception:
         self.outcomes = spec.outcomes
         self.log_ratio = np.log(spec.outcomes.capability_risk_ratio)
         self.learning = self.memory > 0
-        # per prior value: (its facilities, [grid, need] ln rho and rho tables, [grid] prior term), so that
-        # the likelihood of every grid value is two matrix products
-        self.tables = []
-        for k0 in np.unique(self.prior):
-            shift = (np.maximum(self.need_values[None, :] - self.grid[:, None], 0.0)
-                     - np.maximum(self.need_values - k0, 0.0)[None, :])
-            log_rho0 = self.log_ratio * (k0 - self.grid)
-            log_rho = self.log_ratio * shift
-            self.tables.append((np.flatnonzero(self.prior == k0), log_rho.T.copy(), np.exp(log_rho).T.copy(),
-                                self.prior_outcomes * (log_rho0 - np.exp(log_rho0))))
+        # per prior value (its table, ``table_of`` each facility): [need, grid] ln rho and rho tables and the
+        # [grid] prior term, so that the likelihood of every grid value is two sums over need levels
+        priors, self.table_of = np.unique(self.prior, return_inverse=True)
+        shift = (np.maximum(self.need_values[None, None, :] - self.grid[None, :, None], 0.0)
+                 - np.maximum(self.need_values[None, :] - priors[:, None], 0.0)[:, None, :])
+        log_rho0 = self.log_ratio * (priors[:, None] - self.grid[None, :])
+        log_rho = self.log_ratio * shift  # [prior, grid, need]
+        self.log_rho = np.ascontiguousarray(log_rho.transpose(0, 2, 1))
+        self.rho = np.exp(self.log_rho)
+        self.prior_term = self.prior_outcomes * (log_rho0 - np.exp(log_rho0))
         if not self.learning:  # no memory: the evidence is forgotten and the scenario's level values rule
             self.observed[:] = self.expected[:] = self.cases[:] = 0.0
             self.perceived = self._by_level(spec)[self.level]
@@ -118,11 +118,8 @@ class CapabilityPerception:
 
     def _most_likely(self) -> np.ndarray:
         """The grid capability of largest likelihood given the evidence and the reputation, per facility."""
-        out = self.prior.copy()
-        for at, log_rho, rho, prior_term in self.tables:
-            ll = self.observed[at] @ log_rho - self.expected[at] @ rho + prior_term
-            out[at] = self.grid[ll.argmax(1)]
-        return out
+        return most_likely_capability(self.observed, self.expected, self.table_of, self.log_rho, self.rho,
+                                      self.prior_term, self.grid)
 
     # ------------------------------------------------------------------------------------------ uses
     def expected_risk_factor(self, fac: np.ndarray, need: np.ndarray):

@@ -48,6 +48,7 @@ import numpy as np
 
 from sim import episodes as E
 from sim.conditions import POPULATIONS, CatalogueError
+from sim.kernels import count_visits
 from sim.levels import COUNTY, N_LEVELS, TOWNSHIP
 from sim.provider import OCCUPANCY_PRESSURE_START, guideline_charges
 
@@ -135,19 +136,11 @@ class ReferralRules:
         """Visits at hospitals by gated episodes, visits by non-critical referred episodes, and referred visits
         that left the county though a facility in it could meet the case's need (leakage)."""
         m = self.m
-        ep, t = m.episodes, m.tally
-        upper = level >= COUNTY
-        t.unreferred_visits += np.bincount(level[upper][self.gated(rows[upper])], minlength=N_LEVELS)
-        referred = ep.referred[rows]
-        if referred.any():
-            rows, level = rows[referred], level[referred]
-            c = ep.condition[rows]
-            keep = ~m.cat.time_critical[c]
-            t.referred_visits += np.bincount(level[keep], minlength=N_LEVELS)
-            fac_t = m.facilities
-            in_county = fac_t.capability[fac_t.level <= COUNTY].max()
-            need = m.cat.need_level[c, ep.severity[rows]]
-            t.referred_leaks += int((keep & (level > COUNTY) & (need <= in_county)).sum())
+        ep, t, fac_t = m.episodes, m.tally, m.facilities
+        in_county = float(fac_t.capability[fac_t.level <= COUNTY].max())
+        t.referred_leaks += count_visits(rows, level, ep.referred, ep.condition, ep.severity, m.cat.time_critical,
+                                         self.filed, m.cat.need_level, in_county, COUNTY, t.unreferred_visits,
+                                         t.referred_visits)
 
     # ------------------------------------------------------------------------------------- platform
     def place(self, rows: np.ndarray) -> np.ndarray:
