@@ -58,7 +58,7 @@ class Episodes:
             self.__dict__[name] = arr[: self.n]
 
     def add(self, values: dict[str, np.ndarray], taste: np.ndarray) -> None:
-        """Append rows; columns not given start at zero."""
+        """Append rows; columns not given start at zero. ``values`` holds arrays or scalars for known columns."""
         k = len(taste)
         need = self.n + k
         cap = len(self.taste)
@@ -72,8 +72,8 @@ class Episodes:
             grown[: self.n] = self.taste[: self.n]
             self.taste = grown
         new = slice(self.n, need)
-        for name, arr in self.cols.items():
-            arr[new] = values.get(name, 0)
+        for name, values_of in values.items():  # the others are zero already (``compact`` keeps them so)
+            self.cols[name][new] = values_of
         self.taste[new] = taste
         self.n = need
         self._refresh_views()
@@ -97,6 +97,7 @@ class Episodes:
             return
         for arr in self.cols.values():
             arr[:m] = arr[live]
+            arr[m:self.n] = 0  # rows past the end stay zero, so ``add`` writes only the columns it is given
         self.taste[:m] = self.taste[live]
         self.n = m
         self._refresh_views()

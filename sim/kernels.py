@@ -96,6 +96,27 @@ def serve_queue(rows, facility, condition, severity, seek_day, time_critical, pl
 
 
 @nb.njit(**JIT)
+def transfer_destinations(src, need, capability, level, facility_minutes):
+    """Where each time-critical case referred up from ``src`` is transferred (``sim.model``): the nearest
+    facility of a higher level capable of its ``need``, or, when none is, the most capable higher one."""
+    m, n_fac = len(src), len(level)
+    best = np.zeros(m, np.int64)
+    for i in range(m):
+        here = level[src[i]]
+        nearest, nearest_f = np.inf, -1
+        most, most_f = -np.inf, 0
+        for f in range(n_fac):
+            if level[f] <= here:
+                continue
+            if capability[f] >= need[i] and facility_minutes[src[i], f] < nearest:
+                nearest, nearest_f = facility_minutes[src[i], f], f
+            if capability[f] > most:
+                most, most_f = capability[f], f
+        best[i] = nearest_f if nearest_f >= 0 else most_f
+    return best
+
+
+@nb.njit(**JIT)
 def finish_treatments(c, s, inpatient, q, drug_ratio, stay, wait, critical_minutes, capability, moved, stay_here,
                       u_death, u_comp, u_readmit, price, factors, has_factors,
                       need_level, death_risk, complication_risk, readmission_risk, harm_per_day, harm_per_hour,

@@ -31,7 +31,7 @@ from sim.facilities import FACILITY_CLASSES, build_facilities, facility_name
 from sim.family_doctor import FamilyDoctors
 from sim.geography import build_geography
 from sim.integration import CommunityIntegration
-from sim.kernels import finish_treatments, serve_queue, tally_treatments
+from sim.kernels import finish_treatments, serve_queue, tally_treatments, transfer_destinations
 from sim.learning import TrustLearning
 from sim.levels import LEVELS, N_LEVELS
 from sim.outcomes import delay_factor, years_of_life_lost
@@ -226,7 +226,7 @@ class HealthSystemModel(mesa.Model):
     def _episode_draws(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         """Every random number an episode will use, drawn at its birth."""
         taste = rng.random((n, self.episodes.n_options), dtype=np.float32)  # Gumbel -log(-log u), in place
-        np.clip(taste, 1e-7, 1 - 1e-7, out=taste)
+        np.minimum(np.maximum(taste, 1e-7, out=taste), 1 - 1e-7, out=taste)
         np.negative(np.log(taste, out=taste), out=taste)
         np.negative(np.log(taste, out=taste), out=taste)
         return {
@@ -439,13 +439,7 @@ class HealthSystemModel(mesa.Model):
         if len(now):
             need = cat.need_level[ep.condition[now], ep.severity[now]]
             src = ep.facility[now]
-            capable = fac_t.capability[None, :] >= need[:, None]
-            capable &= fac_t.level[None, :] > fac_t.level[src][:, None]  # only up
-            minutes = np.where(capable, self.geo.facility_minutes[src], np.inf)
-            # Nobody capable above: go to the most capable facility of a higher level.
-            above = fac_t.level[None, :] > fac_t.level[src][:, None]
-            most_capable = np.where(above, fac_t.capability[None, :], -np.inf).argmax(1)
-            best = np.where(np.isfinite(minutes).any(1), minutes.argmin(1), most_capable)
+            best = transfer_destinations(src, need, fac_t.capability, fac_t.level, self.geo.facility_minutes)
             own = self.integration.identification_minutes(best, ep.condition[now])
             ep.critical_minutes[now] += self.emergency.transfer_clock_minutes(
                 own, src, ep.condition[now], self.geo.facility_minutes[src, best])
