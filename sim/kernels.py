@@ -26,6 +26,13 @@ def curvature(ratio: float, over: float, under: float) -> float:
 
 
 @nb.njit(**JIT)
+def capability_factor(risk_ratio: float, shortfall: float) -> float:
+    """``risk_ratio ** shortfall`` for a positive shortfall of capability below need, else 1 (``sim.outcomes``);
+    most cases are met by a capable facility and skip the power."""
+    return risk_ratio ** shortfall if shortfall > 0.0 else 1.0
+
+
+@nb.njit(**JIT)
 def guideline_row(ci, si, price, factors, has_factors, cost_split, outpatient_cost, inpatient_cost, per_day_share,
                   split, outpatient, per_case):
     """Charges of one case at guideline intensity and clinical stay (``sim.provider.guideline_charges``):
@@ -151,7 +158,7 @@ def finish_treatments(c, s, inpatient, q, drug_ratio, stay, wait, critical_minut
     for i in range(m):
         ci, si = c[i], s[i]
         # outcomes
-        cap[i] = risk_ratio ** max(need_level[ci, si] - capability[i], 0.0)
+        cap[i] = capability_factor(risk_ratio, need_level[ci, si] - capability[i])
         if time_critical[ci]:
             delay = 1.0 + harm_per_hour[ci] * critical_minutes[i] / 60.0
         else:
@@ -303,7 +310,7 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
             m_s = m_s - daily[i] * (a_drug[i] * drug_part + a_other[i] * (1 - drug_part))
         # health stakes (DALY) at guideline treatment, here and at a capable facility
         yll = max(life_expectancy - age[i], 1.0)
-        cap = risk_ratio ** max(need_level[ci, si] - capability[i], 0.0)
+        cap = capability_factor(risk_ratio, need_level[ci, si] - capability[i])
         clinical = death_risk[ci, si] * yll + complication_risk[ci, si] * complication_daly
         stakes_q = clinical * cap * delay[i]
         stakes_s = (complication_risk[ci, si] * complication_daly * cap * delay[i]
@@ -423,7 +430,7 @@ def observe_outcomes(fac, need, p_death, p_comp, cap, died, comp, prior, need_va
         if not need[i] > 0:
             continue
         f = fac[i]
-        scale = risk_ratio ** max(need[i] - prior[f], 0.0) / cap[i]
+        scale = capability_factor(risk_ratio, need[i] - prior[f]) / cap[i]
         pd0 = min(p_death[i] * scale, 1.0)
         pc0 = min(p_comp[i] * scale, 1.0)
         j = np.searchsorted(need_values, need[i])

@@ -38,6 +38,7 @@ from sim.kernels import guideline_charges as kernel_guideline_charges
 from sim.scenario import Outcomes, ProviderBehaviour
 
 OCCUPANCY_PRESSURE_START = 0.85  # beds start to feel scarce above this occupancy (assumption)
+NO_FACTORS = np.ones((0, 3))  # no procurement price factors
 
 
 @dataclass
@@ -86,10 +87,10 @@ def guideline_charges(cat: Catalogue, c, s, price_level, category_price=None):
     level, split into services, drugs and consumables. ``category_price`` ([m,3], optional) is procurement's
     factor on each category's prices (``sim.procurement``); the daily bundle's drugs and consumables fall with
     it too. One loop (``sim.kernels.guideline_row``) serves this and the bills of finished treatments."""
-    m = len(c)
-    factors = np.ones((0, 3)) if category_price is None else category_price
-    return kernel_guideline_charges(np.asarray(c, np.int64), np.asarray(s, np.int64),
-                                    np.broadcast_to(np.asarray(price_level, float), (m,)), factors,
+    price = price_level if isinstance(price_level, np.ndarray) and price_level.dtype == float \
+        else np.broadcast_to(np.asarray(price_level, float), (len(c),))
+    return kernel_guideline_charges(np.asarray(c, np.int64), np.asarray(s, np.int64), price,
+                                    NO_FACTORS if category_price is None else category_price,
                                     category_price is not None, cat.cost_split, cat.outpatient_cost,
                                     cat.inpatient_cost, cat.per_day_share)
 
@@ -122,8 +123,8 @@ class Provider:
         none = np.zeros(m)
         refer, admit, intensity, stay, drug_ratio = decide_cases(
             c, s, cases.age, cases.capability, cases.has_beds, cases.can_refer, cases.occupancy, cases.delay,
-            cases.admission_benefit, np.broadcast_to(np.asarray(pw, float), (m,)),
-            none if cases.referral_credit is None else np.broadcast_to(cases.referral_credit, (m,)),
+            cases.admission_benefit, pw if isinstance(pw, np.ndarray) else np.full(m, float(pw)),
+            none if cases.referral_credit is None else cases.referral_credit,
             outpatient, per_case, daily, t.fixed_out, t.marginal_out, t.fixed_in, t.marginal_in,
             t.referral_cost_out, t.referral_cost_in, a is not None,
             *((none,) * 5 if a is None else (a.drug, a.other, a.visit, a.visit_case, a.referral)),
