@@ -26,6 +26,23 @@ def curvature(ratio: float, over: float, under: float) -> float:
 
 
 @nb.njit(**JIT)
+def add_counts(into, index, sign):
+    """``into[index] += sign`` with repeated indices counted each time (``sim.model.count``)."""
+    for i in range(len(index)):
+        into[index[i]] += sign
+
+
+@nb.njit(**JIT)
+def add_weights(into, index, weights, sign):
+    """``into += sign x`` the sums of ``weights`` by ``index`` (each bin summed first, as ``np.bincount``)."""
+    sums = np.zeros(len(into))
+    for i in range(len(index)):
+        sums[index[i]] += weights[i]
+    for k in range(len(into)):
+        into[k] += sign * sums[k]
+
+
+@nb.njit(**JIT)
 def capability_factor(risk_ratio: float, shortfall: float) -> float:
     """``risk_ratio ** shortfall`` for a positive shortfall of capability below need, else 1 (``sim.outcomes``);
     most cases are met by a capable facility and skip the power."""

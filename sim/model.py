@@ -31,7 +31,7 @@ from sim.facilities import FACILITY_CLASSES, build_facilities, facility_name
 from sim.family_doctor import FamilyDoctors
 from sim.geography import build_geography
 from sim.integration import CommunityIntegration
-from sim.kernels import finish_treatments, serve_queue, tally_treatments, transfer_destinations
+from sim.kernels import add_counts, add_weights, finish_treatments, serve_queue, tally_treatments, transfer_destinations
 from sim.learning import TrustLearning
 from sim.levels import LEVELS, N_LEVELS
 from sim.outcomes import delay_factor, years_of_life_lost
@@ -45,7 +45,7 @@ from sim.provider import Cases, Provider
 from sim.referral import ReferralRules
 from sim.scenario import Scenario
 from sim.staffing import Staffing
-from sim.tally import CRITICAL_KINDS, MAX_WAIT_DAYS, Tally
+from sim.tally import CRITICAL_KINDS, Tally
 from sim.timeline import resolve
 
 STREAMS = ("population", "onset", "readmission", "enrolment", "management", "referral")
@@ -56,8 +56,10 @@ OOP_REFRESH_DAYS = 7  # assumption: residents update their price expectations ab
 
 def count(into: np.ndarray, index: np.ndarray, weights=None, sign: int = 1) -> None:
     """into[index] += weights (or 1), with repeated indices added up (np.add.at, but fast); sign -1 subtracts."""
-    (np.add if sign > 0 else np.subtract)(into, np.bincount(index, weights, minlength=len(into)), out=into,
-                                          casting="unsafe")
+    if weights is None:
+        add_counts(into, index, sign)
+    else:
+        add_weights(into, index, weights, float(sign))
 
 
 class HealthSystemModel(mesa.Model):
