@@ -112,7 +112,7 @@ class HealthSystemModel(mesa.Model):
         self._clinical_tables = (
             cat.need_level, cat.death_risk, cat.complication_risk, cat.readmission_risk, cat.delay_harm_per_day,
             cat.critical_harm_per_hour, cat.time_critical, cat.cost_split, cat.outpatient_cost,
-            cat.inpatient_cost, cat.per_day_share)
+            cat.inpatient_cost, cat.per_day_share, cat.clinical_los)
         self._no_factors = np.ones((0, 3))
         self.critical_kind = np.array([CRITICAL_KINDS.index(n) if n in CRITICAL_KINDS else -1 for n in self.cat.names])
 
@@ -536,41 +536,31 @@ class HealthSystemModel(mesa.Model):
         lvl = fac_t.level[fac]
         c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
         res = ep.resident[rows]
-        q = ep.intensity[rows].astype(float)
-        drug_ratio = ep.drug_ratio[rows]
-        los = ep.los_days[rows].astype(float)
-        inpatient = los > 0
-        stay = np.where(inpatient, los / cat.clinical_los[c, s], 1.0)
-        wait = np.where(inpatient, ep.admit_day[rows], self.day) - ep.seek_day[rows]
 
         # A stay split by a downward transfer: outcomes of the acute hospital's care, the township's days billed here.
         stays = self.referral.split_stays(rows)
         acute = fac if stays is None else np.where(stays.moved, ep.acute_facility[rows], fac)
-        capability = self.integration.capability(acute, cat.need_level[c, s])
-        bed_days = los if stays is None else stays.days_here
+        need = cat.need_level[c, s]
+        capability = self.integration.capability(acute, need)
 
-        # Outcomes and bills (one pass, ``sim.kernels.finish_treatments``): risks from capability, delay,
-        # intensity and stay; outcomes from the episode's own uniforms; items scale with intensity, an
+        # Outcomes, bills and health loss (one pass, ``sim.kernels.finish_treatments``): risks from capability,
+        # delay, intensity and stay; outcomes from the episode's own uniforms; items scale with intensity, an
         # inpatient's daily bundle with days stayed, and an inpatient complication adds its treatment. The
         # case's own resource use scales the whole bill.
         pay = self.payment
-        price = fac_t.price_level[fac] * ep.cost_factor[rows]
         factors = self.price_factors[fac] if self.price_factors is not None else self._no_factors
-        moved = stays.moved if stays is not None else np.zeros(len(rows), bool)
-        cap, p_d, p_c, died, comp, readmit, charges, cost, q_care = finish_treatments(
-            c, s, inpatient, q, drug_ratio, stay, wait, ep.critical_minutes[rows], capability, moved,
-            stay if stays is None else stays.stay_here, ep.u_death[rows], ep.u_complication[rows],
-            ep.u_readmission[rows], price, factors, self.price_factors is not None, *self._clinical_tables,
-            out.capability_risk_ratio, prov.overtreatment_harm, prov.undertreatment_harm, prov.overstay_harm,
-            prov.understay_harm, out.complication_cost_share, 1 / (1 + pay.item_margin), pay.bed_day_margin)
-        benefit = ep.admission_benefit[rows]
-        wrong_admission = np.maximum(np.where(inpatient, -benefit, benefit), 0.0)
-        yll = years_of_life_lost(self.pop.age[res], out)
-        t.health_loss_daly += float(yll[died].sum() + comp.sum() * out.complication_daly
-                                    + readmit.sum() * out.readmission_daly + wrong_admission.sum())
+        (cap, p_d, p_c, died, comp, readmit, charges, bill, cost, q_care, inpatient, wait, bed_days, coded,
+         health_loss) = finish_treatments(
+            rows, c, s, capability, fac, self.day, ep.intensity, ep.drug_ratio, ep.los_days, ep.down_days,
+            ep.admit_day, ep.seek_day, ep.critical_minutes, ep.u_death, ep.u_complication, ep.u_readmission,
+            ep.cost_factor, ep.coded_severity, ep.admission_benefit, ep.resident, self.pop.age, fac_t.price_level,
+            factors, self.price_factors is not None, *self._clinical_tables, out.capability_risk_ratio,
+            prov.overtreatment_harm, prov.undertreatment_harm, prov.overstay_harm, prov.understay_harm,
+            out.complication_cost_share, 1 / (1 + pay.item_margin), pay.bed_day_margin, out.life_expectancy_years,
+            out.complication_daly, out.readmission_daly)
+        t.health_loss_daly += health_loss
         cc = inpatient & comp
-        bill = charges.sum(1)
-        coded = np.where(inpatient, ep.coded_severity[rows], s).astype(np.int64)
+        benefit = ep.admission_benefit[rows]
         claims = pay.settle(self.fund, fac_t, fac=fac, level=lvl, c=c, s=s, coded_s=coded, cc=cc,
                             inpatient=inpatient, bill=bill, employee=self.pop.employee[res],
                             capitated=self._capitated(rows, fac), admission_benefit=benefit,
@@ -590,7 +580,6 @@ class HealthSystemModel(mesa.Model):
 
         self._schedule_readmissions(rows[readmit])
         self._die(res[died])
-        need = cat.need_level[c, s]
         if self.community is not None and self.community.instruments is not None:
             self.community.instruments.book(lvl, c * 3 + s, fund, revenue - cost)  # its books by kind of case
         self.perception.observe(acute, need, p_d, p_c, cap, died, comp)
@@ -606,11 +595,11 @@ class HealthSystemModel(mesa.Model):
 
         # Tally: every per-level sum and count in one pass (``sim.kernels.tally_treatments``).
         (sums, deaths, complications, readmissions, travel, minutes, critical, critical_deaths,
-         clinical) = tally_treatments(lvl, inpatient, charges, fund, oop, revenue, cost, q_care,
-                                      capability >= need, bed_days, wait, died, comp, readmit,
-                                      cat.time_critical[c], self.critical_kind[c], ep.critical_minutes[rows],
-                                      ep.travel_minutes[rows], cat.clinical_los[c, s], N_LEVELS, t.wait_hist,
-                                      t.kind_critical_minutes_sum, t.kind_critical_treated, t.ended)
+         clinical) = tally_treatments(rows, c, s, lvl, inpatient, charges, fund, oop, revenue, cost, q_care,
+                                      capability >= need, bed_days, wait, died, comp, readmit, cat.time_critical,
+                                      self.critical_kind, ep.critical_minutes, ep.travel_minutes, cat.clinical_los,
+                                      N_LEVELS, t.wait_hist, t.kind_critical_minutes_sum, t.kind_critical_treated,
+                                      t.ended)
         (t.treated, t.charges, t.inpatient_charges, t.outpatient_charges, t.outpatient_episodes, t.fund, t.oop,
          t.provider_revenue, t.provider_cost, t.intensity_sum, t.appropriate, t.bed_days) = (
             t.treated + sums[:, 0], t.charges + sums[:, 1:4], t.inpatient_charges + sums[:, 4],

@@ -170,9 +170,9 @@ class PaymentSystem:
         coded_weight[inpatient] = self.grouper.case_weight(c[inpatient], coded_s[inpatient], cc[inpatient])
         upcoded = inpatient & (coded_s > s)
         recovered = np.zeros(n)
-        refused = np.zeros(n, bool)
+        nobody = refused = np.zeros(n, bool)
 
-        drg = inpatient & (model == DRG)
+        drg = inpatient & (model == DRG) if self.uses_drg else nobody
         if drg.any():
             pay = self.grouper.case_weight(c, coded_s, cc) * price * self.base_rate
             threshold = self.drg.outlier_threshold * pay
@@ -184,14 +184,14 @@ class PaymentSystem:
             refused = drg & (admission_benefit < 0) & (u_review < self.drg.admission_review_rate)
             revenue = np.where(drg, np.where(refused, oop, pay - recovered), revenue)
 
-        dip = inpatient & (model == DIP)
+        dip = inpatient & (model == DIP) if self.uses_dip else nobody
         if dip.any():
             points = self.grouper.case_weight(c, s, cc) * price * POINTS_PER_WEIGHT * dip
             revenue = np.where(dip, points * self.dip["point_value"], revenue)
             self._dip_accrue(fac, points, np.where(dip, oop, 0.0), facilities.n)
 
-        cap = ~inpatient & (model == CAPITATION) & capitated
-        revenue = np.where(cap, oop, revenue)
+        if self.uses_capitation:
+            revenue = np.where(~inpatient & (model == CAPITATION) & capitated, oop, revenue)
         fund = revenue - oop
         fund_agent.book(fund, oop, level)
         if self.community is not None:
