@@ -15,6 +15,7 @@ import numba as nb
 import numpy as np
 
 JIT = {"cache": True, "nogil": True}
+PRIORITIES = 6  # queue priority: severity 0-2, plus 3 for a time-critical case
 
 
 @nb.njit(**JIT)
@@ -92,13 +93,31 @@ def serve_queue(rows, facility, condition, severity, seek_day, time_critical, pl
     the rows in queue order, whether each was served, and for those not served the places still ahead of
     them after today's (their rank less the places left)."""
     m = len(rows)
-    key = np.empty(m, np.int64)
+    # Stable counting sort by (facility, priority), then by arrival within each (an insertion sort: the table
+    # keeps episodes in order of arrival, so the runs are sorted already), ties in the order of ``rows``.
+    n_buckets = len(places) * PRIORITIES
+    bucket = np.empty(m, np.int64)
+    start = np.zeros(n_buckets + 1, np.int64)
     for i in range(m):
         r = rows[i]
         priority = severity[r] + 3 * time_critical[condition[r]]
-        key[i] = (np.int64(facility[r]) << 40) + (np.int64(15 - priority) << 32) + seek_day[r]
-    order = np.argsort(key, kind="mergesort")  # stable: ties keep the order of ``rows``
-    ordered = rows[order]
+        bucket[i] = facility[r] * PRIORITIES + (PRIORITIES - 1 - priority)
+        start[bucket[i] + 1] += 1
+    for b in range(n_buckets):
+        start[b + 1] += start[b]
+    ordered = np.empty(m, rows.dtype)
+    ordered_bucket = np.empty(m, np.int64)
+    for i in range(m):
+        b = bucket[i]
+        ordered[start[b]] = rows[i]
+        ordered_bucket[start[b]] = b
+        start[b] += 1
+    for j in range(1, m):
+        r, k = ordered[j], j
+        while k > 0 and ordered_bucket[k - 1] == ordered_bucket[j] and seek_day[ordered[k - 1]] > seek_day[r]:
+            ordered[k] = ordered[k - 1]
+            k -= 1
+        ordered[k] = r
     served = np.empty(m, np.bool_)
     rank = np.empty(m, np.int64)
     prev, k = -1, 0
