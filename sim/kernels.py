@@ -86,6 +86,33 @@ def guideline_charges(c, s, price, factors, has_factors, cost_split, outpatient_
 
 
 @nb.njit(**JIT)
+def onset_cases(counts, u_pick, u_severity, n_bands, kind, pool_start, pool_size, pools, severity_cdf, alive,
+                female, female_kind):
+    """Today's onsets (``sim.model``): ``counts`` per (condition, age band) cell, each falling on the resident
+    of its cell's pool that ``u_pick`` points to, with the severity ``u_severity`` draws from the condition's
+    severity distribution. Returns condition, resident, severity, and whether the onset can happen (the
+    resident is alive, and female for conditions of women)."""
+    total = len(u_pick)
+    c = np.empty(total, np.int64)
+    resident = np.empty(total, pools.dtype)
+    severity = np.empty(total, np.int8)
+    possible = np.empty(total, np.bool_)
+    i = 0
+    for cell in range(len(counts)):
+        ci, band = cell // n_bands, cell % n_bands
+        k = kind[ci]
+        for _ in range(counts[cell]):
+            res = pools[pool_start[k, band] + np.int64(u_pick[i] * pool_size[k, band])]
+            c[i] = ci
+            resident[i] = res
+            severity[i] = (1 if u_severity[i] > severity_cdf[ci, 0] else 0) + \
+                (1 if u_severity[i] > severity_cdf[ci, 1] else 0)
+            possible[i] = alive[res] and (k != female_kind or female[res])
+            i += 1
+    return c, resident, severity, possible
+
+
+@nb.njit(**JIT)
 def serve_queue(rows, facility, condition, severity, seek_day, time_critical, places):
     """Serve the episodes ``rows`` queueing at their facilities (``sim.model``): each facility's queue in
     order of priority (severity, time-critical cases first) and then of arrival; the first ``places[f]`` are

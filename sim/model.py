@@ -21,7 +21,7 @@ import numpy as np
 from mesa.agent import AgentSet
 from scipy.special import ndtri
 
-from sim import assessment
+from sim import assessment, kernels
 from sim import episodes as E
 from sim.care_seeking import CareSeeking, CostBeliefs
 from sim.community import build_community
@@ -31,7 +31,6 @@ from sim.facilities import FACILITY_CLASSES, build_facilities, facility_name
 from sim.family_doctor import FamilyDoctors
 from sim.geography import build_geography
 from sim.integration import CommunityIntegration
-from sim.kernels import add_counts, add_weights, finish_treatments, serve_queue, tally_treatments, transfer_destinations
 from sim.learning import TrustLearning
 from sim.levels import LEVELS, N_LEVELS
 from sim.outcomes import delay_factor, years_of_life_lost
@@ -57,9 +56,9 @@ OOP_REFRESH_DAYS = 7  # assumption: residents update their price expectations ab
 def count(into: np.ndarray, index: np.ndarray, weights=None, sign: int = 1) -> None:
     """into[index] += weights (or 1), with repeated indices added up (np.add.at, but fast); sign -1 subtracts."""
     if weights is None:
-        add_counts(into, index, sign)
+        kernels.add_counts(into, index, sign)
     else:
-        add_weights(into, index, weights, float(sign))
+        kernels.add_weights(into, index, weights, float(sign))
 
 
 class HealthSystemModel(mesa.Model):
@@ -148,6 +147,9 @@ class HealthSystemModel(mesa.Model):
                         getattr(self.facilities, name)[at] = getattr(fresh, name)[at]
         self.staffing.configure(before, spec, self.facilities, self.tally)
         self.price_factors = price_factors(spec, self.facilities.level)  # procurement's cuts, by facility
+        # expected onsets per day by (condition, age band) in the condition's population
+        self.onset_rate = (self.cat.incidence / 365.0 * self.pop.pool_size[self.cat.population]
+                           * spec.case_mix.incidence_scale)
         self.integration = CommunityIntegration(spec, self.cat, self.facilities, self.level_price)
 
     @property
@@ -196,18 +198,13 @@ class HealthSystemModel(mesa.Model):
     # ------------------------------------------------------------------------------------------- onset
     def _onset(self) -> None:
         cat, pop, rng = self.cat, self.pop, self.streams["onset"]
-        kind = cat.population
-        lam = cat.incidence / 365.0 * pop.pool_size[kind] * self.spec.case_mix.incidence_scale
-        counts = rng.poisson(lam).ravel()
+        counts = rng.poisson(self.onset_rate).ravel()  # by (condition, age band)
         total = int(counts.sum())
-        group = np.repeat(np.arange(counts.size), counts)
-        c, band = np.divmod(group, len(AGE_BANDS))
-        pick = pop.pool_start[kind[c], band] + (rng.random(total) * pop.pool_size[kind[c], band]).astype(np.int64)
-        resident = pop.pools[pick]
-        u = rng.random(total)
-        severity = (u > cat.severity_cdf[c, 0]).astype(np.int8) + (u > cat.severity_cdf[c, 1])
+        u_pick = rng.random(total)
+        c, resident, severity, keep = kernels.onset_cases(
+            counts, u_pick, rng.random(total), len(AGE_BANDS), cat.population, pop.pool_start, pop.pool_size,
+            pop.pools, cat.severity_cdf, pop.alive, pop.female, FEMALE_KIND)
         draws = self._episode_draws(rng, total)
-        keep = pop.alive[resident] & ((kind[c] != FEMALE_KIND) | pop.female[resident])
         keep &= ~self.family_doctors.prevented(resident, c, self.facilities, self.streams["management"])
         readmission = np.zeros(total, bool)
         due = self.scheduled["day"] <= self.day
@@ -332,7 +329,7 @@ class HealthSystemModel(mesa.Model):
                 rows = np.flatnonzero(ep.state == E.WAITING)
             if len(rows) == 0:
                 break
-            rows, served, ahead = serve_queue(rows, ep.facility, ep.condition, ep.severity, ep.seek_day,
+            rows, served, ahead = kernels.serve_queue(rows, ep.facility, ep.condition, ep.severity, ep.seek_day,
                                               self.cat.time_critical, slots)
             if attempt == 0:
                 self._balk(rows[~served], ahead[~served])
@@ -441,7 +438,7 @@ class HealthSystemModel(mesa.Model):
         if len(now):
             need = cat.need_level[ep.condition[now], ep.severity[now]]
             src = ep.facility[now]
-            best = transfer_destinations(src, need, fac_t.capability, fac_t.level, self.geo.facility_minutes)
+            best = kernels.transfer_destinations(src, need, fac_t.capability, fac_t.level, self.geo.facility_minutes)
             own = self.integration.identification_minutes(best, ep.condition[now])
             ep.critical_minutes[now] += self.emergency.transfer_clock_minutes(
                 own, src, ep.condition[now], self.geo.facility_minutes[src, best])
@@ -458,7 +455,8 @@ class HealthSystemModel(mesa.Model):
             return
         free = np.maximum(fac_t.beds - fac_t.occupied, 0)
         # time-critical cases get a bed (or a corridor) at once
-        rows, go, _ = serve_queue(rows, ep.facility, ep.condition, ep.severity, ep.seek_day, cat.time_critical, free)
+        rows, go, _ = kernels.serve_queue(rows, ep.facility, ep.condition, ep.severity, ep.seek_day,
+                                          cat.time_critical, free)
         self._leave_bed_queue(rows[~go])
         rows = rows[go]
         fac = ep.facility[rows]
@@ -550,7 +548,7 @@ class HealthSystemModel(mesa.Model):
         pay = self.payment
         factors = self.price_factors[fac] if self.price_factors is not None else self._no_factors
         (cap, p_d, p_c, died, comp, readmit, charges, bill, cost, q_care, inpatient, wait, bed_days, coded,
-         health_loss) = finish_treatments(
+         health_loss) = kernels.finish_treatments(
             rows, c, s, capability, fac, self.day, ep.intensity, ep.drug_ratio, ep.los_days, ep.down_days,
             ep.admit_day, ep.seek_day, ep.critical_minutes, ep.u_death, ep.u_complication, ep.u_readmission,
             ep.cost_factor, ep.coded_severity, ep.admission_benefit, ep.resident, self.pop.age, fac_t.price_level,
@@ -595,7 +593,7 @@ class HealthSystemModel(mesa.Model):
 
         # Tally: every per-level sum and count in one pass (``sim.kernels.tally_treatments``).
         (sums, deaths, complications, readmissions, travel, minutes, critical, critical_deaths,
-         clinical) = tally_treatments(rows, c, s, lvl, inpatient, charges, fund, oop, revenue, cost, q_care,
+         clinical) = kernels.tally_treatments(rows, c, s, lvl, inpatient, charges, fund, oop, revenue, cost, q_care,
                                       capability >= need, bed_days, wait, died, comp, readmit, cat.time_critical,
                                       self.critical_kind, ep.critical_minutes, ep.travel_minutes, cat.clinical_los,
                                       N_LEVELS, t.wait_hist, t.kind_critical_minutes_sum, t.kind_critical_treated,
