@@ -348,6 +348,85 @@ def tally_treatments(rows, c, s, level, inpatient, charges, fund, oop, revenue, 
 
 
 @nb.njit(**JIT)
+def gather_cases(rows, facility, condition, severity, resident, seek_day, critical_minutes, admission_benefit,
+                 cost_factor, scruple, age, employee, level, price_level, beds, occupied, top_level, day,
+                 need_level, harm_per_day, harm_per_hour, time_critical, scruple_yuan):
+    """What a provider sees of the episodes ``rows`` it treats (``sim.model._cases``), one row each: facility,
+    condition, severity, resident, the facility's level, employee scheme, age, need level, the facility's price
+    level, the case's cost factor, whether the facility has beds, whether a higher level exists, bed
+    occupancy, the delay factor already incurred (``sim.outcomes``), the admission benefit and
+    the provider's cost of coding the case up (yuan)."""
+    m = len(rows)
+    fac = np.empty(m, facility.dtype)
+    c = np.empty(m, np.int64)
+    s = np.empty(m, np.int64)
+    res = np.empty(m, resident.dtype)
+    lvl = np.empty(m, np.int64)
+    emp = np.empty(m, np.bool_)
+    ages = np.empty(m, age.dtype)
+    need = np.empty(m)
+    price = np.empty(m)
+    factor = np.empty(m)
+    has_beds = np.empty(m, np.bool_)
+    can_refer = np.empty(m, np.bool_)
+    occupancy = np.empty(m)
+    delay = np.empty(m)
+    benefit = np.empty(m, admission_benefit.dtype)
+    coding = np.empty(m, scruple.dtype)
+    yuan = scruple.dtype.type(scruple_yuan)
+    for i in range(m):
+        r = rows[i]
+        f, ci, si, p = facility[r], condition[r], severity[r], resident[r]
+        fac[i], c[i], s[i], res[i] = f, ci, si, p
+        lvl[i] = level[f]
+        emp[i] = employee[p]
+        ages[i] = age[p]
+        need[i] = need_level[ci, si]
+        price[i] = price_level[f]
+        factor[i] = cost_factor[r]
+        has_beds[i] = beds[f] > 0
+        can_refer[i] = level[f] < top_level
+        occupancy[i] = occupied[f] / max(beds[f], 1) if beds[f] > 0 else 0.0
+        if time_critical[ci]:
+            delay[i] = 1.0 + harm_per_hour[ci] * critical_minutes[r] / 60.0
+        else:
+            delay[i] = 1.0 + harm_per_day[ci] * (day - seek_day[r])
+        benefit[i] = admission_benefit[r]
+        coding[i] = scruple[r] * yuan
+    return (fac, c, s, res, lvl, emp, ages, need, price, factor, has_beds, can_refer, occupancy, delay, benefit,
+            coding)
+
+
+@nb.njit(**JIT)
+def record_decisions(rows, refer, admit, intensity, drug_ratio, stay_ratio, code_up, day, facility, level,
+                     severity, state, intensity_col, drug_ratio_col, stay_ratio_col, coded_severity, admit_day,
+                     queue, visits, bed_queue, visits_by_level, served_today, bed_queue_state, treated_state):
+    """Book the provider's decisions on the episodes ``rows`` it saw today (``sim.model._treat``): each leaves
+    its facility's queue and counts as a visit (by facility, and by level in the run and in the day); its
+    intensity, drugs, stay and coded severity are kept; an admitted case joins the bed queue (its decision
+    day kept until a bed is found), one neither admitted nor referred is treated. Referrals are booked apart
+    (``sim.model._refer``)."""
+    for i in range(len(rows)):
+        r = rows[i]
+        f = facility[r]
+        lv = level[f]
+        queue[f] -= 1
+        visits[f] += 1.0
+        visits_by_level[lv] += 1.0
+        served_today[lv] += 1.0
+        intensity_col[r] = intensity[i]
+        drug_ratio_col[r] = drug_ratio[i]
+        stay_ratio_col[r] = stay_ratio[i]
+        coded_severity[r] = severity[r] + (1 if code_up[i] else 0)
+        if admit[i]:
+            state[r] = bed_queue_state
+            admit_day[r] = day
+            bed_queue[f] += 1
+        elif not refer[i]:
+            state[r] = treated_state
+
+
+@nb.njit(**JIT)
 def optimum(profit_weight, margin, stakes, value, over, under, lo, hi):
     """argmax over r in [lo, hi] of profit_weight x margin x (r - 1) - value x stakes x h x (r - 1)^2, with h
     the curvature on the side the margin pushes toward (``sim.provider``). Where the stakes are zero any push

@@ -33,7 +33,7 @@ from sim.geography import build_geography
 from sim.integration import CommunityIntegration
 from sim.learning import TrustLearning
 from sim.levels import LEVELS, N_LEVELS
-from sim.outcomes import delay_factor, years_of_life_lost
+from sim.outcomes import years_of_life_lost
 from sim.payer import InsuranceFund
 from sim.payment import effective_profit_weight, make_payment
 from sim.perception import CapabilityPerception
@@ -355,34 +355,28 @@ class HealthSystemModel(mesa.Model):
 
     def _cases(self, rows: np.ndarray) -> Cases:
         ep, fac_t, cat = self.episodes, self.facilities, self.cat
-        fac = ep.facility[rows]
-        c = ep.condition[rows].astype(np.int64)
-        res = ep.resident[rows]
-        level = fac_t.level[fac].astype(np.int64)
-        up = np.minimum(level + 1, self.top_level)
+        (fac, c, severity, res, level, employee, age, need, price_level, cost_factor, has_beds, can_refer, occupancy,
+         delay, admission_benefit, scruple) = kernels.gather_cases(
+            rows, ep.facility, ep.condition, ep.severity, ep.resident, ep.seek_day, ep.critical_minutes,
+            ep.admission_benefit, ep.cost_factor, ep.scruple, self.pop.age, self.pop.employee, fac_t.level,
+            fac_t.price_level, fac_t.beds, fac_t.occupied, self.top_level, self.day, cat.need_level,
+            cat.delay_harm_per_day, cat.critical_harm_per_hour, cat.time_critical,
+            self.spec.behaviour.provider.upcoding_scruple_yuan)
         community = self.payment.community is not None
-        employee = self.pop.employee[res]
-        severity = ep.severity[rows].astype(np.int64)
+        up = np.minimum(level + 1, self.top_level) if community else None
         income = self.income.factor
         cut = self.referral.rate_cut(rows, level)
         return Cases(
-            condition=c, severity=severity, age=self.pop.age[res], level=level,
-            capability=self.integration.capability(fac, cat.need_level[c, severity]),
-            price_level=fac_t.price_level[fac],
-            cost_factor=ep.cost_factor[rows].astype(float), has_beds=fac_t.beds[fac] > 0,
-            can_refer=level < self.top_level,
-            occupancy=fac_t.occupancy()[fac],
-            delay=delay_factor(self.day - ep.seek_day[rows], ep.critical_minutes[rows],
-                               cat.delay_harm_per_day[c], cat.critical_harm_per_hour[c], cat.time_critical[c]),
-            admission_benefit=ep.admission_benefit[rows],
+            condition=c, severity=severity, age=age, level=level, capability=self.integration.capability(fac, need),
+            price_level=price_level, cost_factor=cost_factor, has_beds=has_beds, can_refer=can_refer,
+            occupancy=occupancy, delay=delay, admission_benefit=admission_benefit,
             fund_rate_out=self.fund.marginal_rate(level, employee, inpatient=False, rate_cut=cut),
             fund_rate_in=self.fund.marginal_rate(level, employee, inpatient=True, rate_cut=cut),
             # what a referral costs elsewhere matters only to a medical community's members
             fund_rate_up_out=self.fund.marginal_rate(up, employee, inpatient=False) if community else 0.0,
             fund_rate_up_in=self.fund.marginal_rate(up, employee, inpatient=True) if community else 0.0,
             price_ratio_up=self.level_price[up] / self.level_price[level] if community else 0.0,
-            capitated=self._capitated(rows, fac),
-            scruple=ep.scruple[rows] * self.spec.behaviour.provider.upcoding_scruple_yuan,
+            capitated=self._capitated(rows, fac), scruple=scruple,
             category_price=None if self.price_factors is None else self.price_factors[fac],
             profit_weight_factor=None if income is None else income[fac],
             referral_credit=self.integration.referral_credit(level),
@@ -397,27 +391,20 @@ class HealthSystemModel(mesa.Model):
         return self.enrolled[res] & ((own[:, 0] == fac) | (own[:, 1] == fac))
 
     def _treat(self, rows: np.ndarray) -> None:
+        """The providers decide on the cases they serve today (``sim.provider``); the decisions are booked
+        (``sim.kernels.record_decisions``) and referrals sent on."""
         if len(rows) == 0:
             return
-        ep, fac_t = self.episodes, self.facilities
-        fac = ep.facility[rows]
-        count(fac_t.queue, fac, sign=-1)
-        count(fac_t.books["visits"], fac)
-        lvl = fac_t.level[fac]
-        self.tally.visits += np.bincount(lvl, minlength=N_LEVELS)
-        self.tally.day_row(self.day, "served")[:] += np.bincount(lvl, minlength=N_LEVELS)
-        self.referral.count_visits(rows, lvl)
-        d = self.provider.decide(self._cases(rows))
-        ep.intensity[rows] = d.intensity
-        ep.drug_ratio[rows] = 1.0 if d.drug_ratio is None else d.drug_ratio
-        ep.stay_ratio[rows] = d.stay_ratio
-        ep.coded_severity[rows] = ep.severity[rows] + d.code_up
+        ep, fac_t, t = self.episodes, self.facilities, self.tally
+        cases = self._cases(rows)
+        self.referral.count_visits(rows, cases.level)
+        d = self.provider.decide(cases)
+        kernels.record_decisions(
+            rows, d.refer, d.admit, d.intensity, np.ones(len(rows)) if d.drug_ratio is None else d.drug_ratio,
+            d.stay_ratio, d.code_up, self.day, ep.facility, fac_t.level, ep.severity, ep.state, ep.intensity,
+            ep.drug_ratio, ep.stay_ratio, ep.coded_severity, ep.admit_day, fac_t.queue, fac_t.books["visits"],
+            fac_t.bed_queue, t.visits, t.day_row(self.day, "served"), E.BED_QUEUE, E.TREATED)
         self._refer(rows[d.refer])
-        admitted = rows[d.admit]
-        ep.state[admitted] = E.BED_QUEUE
-        ep.admit_day[admitted] = self.day  # day of the decision to admit, until a bed is found
-        count(fac_t.bed_queue, ep.facility[admitted])
-        ep.state[rows[~d.refer & ~d.admit]] = E.TREATED  # billed with today's discharges
 
     def _refer(self, rows: np.ndarray) -> None:
         """Referral up: time-critical cases are transferred at once to the nearest capable facility; the

@@ -10,7 +10,8 @@ ratio s (days stayed / clinical stay). Health loss (DALY) = years of life lost a
 per complication + readmission_daly per readmission + the health cost of a wrong admission decision.
 The provider's decision (``sim.provider``) uses the same equations: it knows the clinical model. Per treated
 episode they are evaluated in one compiled loop, ``sim.kernels.finish_treatments`` (the provider's in
-``sim.kernels.decide_cases``); the functions here serve the rest of the model.
+``sim.kernels.decide_cases``, the delay a case has incurred when it is seen in ``sim.kernels.gather_cases``);
+the function here serves the rest of the model.
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ from __future__ import annotations
 import numpy as np
 
 from sim.scenario import Outcomes
-
-
-def delay_factor(wait_days, critical_minutes, harm_per_day, harm_per_hour, time_critical) -> np.ndarray:
-    return np.where(time_critical, 1.0 + harm_per_hour * critical_minutes / 60.0, 1.0 + harm_per_day * wait_days)
 
 
 def years_of_life_lost(age: np.ndarray, outcomes: Outcomes) -> np.ndarray:
