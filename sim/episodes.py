@@ -57,10 +57,10 @@ class Episodes:
         for name, arr in self.cols.items():
             self.__dict__[name] = arr[: self.n]
 
-    def add(self, values: dict[str, np.ndarray], taste: np.ndarray) -> None:
-        """Append rows; columns not given start at zero. ``values`` holds arrays or scalars for known columns."""
-        k = len(taste)
-        need = self.n + k
+    def extend(self, k: int) -> int:
+        """Append ``k`` rows, all zero (``compact`` keeps the rows past the end zeroed), to be filled in by the
+        caller (``sim.kernels.write_episodes``); returns the first new row."""
+        start, need = self.n, self.n + k
         cap = len(self.taste)
         if need > cap:
             new_cap = max(need, 2 * cap)
@@ -71,12 +71,9 @@ class Episodes:
             grown = np.zeros((new_cap, self.n_options), np.float32)
             grown[: self.n] = self.taste[: self.n]
             self.taste = grown
-        new = slice(self.n, need)
-        for name, values_of in values.items():  # the others are zero already (``compact`` keeps them so)
-            self.cols[name][new] = values_of
-        self.taste[new] = taste
         self.n = need
         self._refresh_views()
+        return start
 
     def end(self, rows: np.ndarray) -> None:
         """Mark episodes ended (each row once); row positions stay valid until ``compact`` drops them."""
@@ -97,7 +94,7 @@ class Episodes:
             return
         for arr in self.cols.values():
             arr[:m] = arr[live]
-            arr[m:self.n] = 0  # rows past the end stay zero, so ``add`` writes only the columns it is given
+            arr[m:self.n] = 0  # rows past the end stay zero, so new rows need only the columns they are given
         self.taste[:m] = self.taste[live]
         self.n = m
         self._refresh_views()

@@ -206,21 +206,14 @@ class HealthSystemModel(mesa.Model):
             pop.pools, cat.severity_cdf, pop.alive, pop.female, FEMALE_KIND)
         draws = self._episode_draws(rng, total)
         keep &= ~self.family_doctors.prevented(resident, c, self.facilities, self.streams["management"])
-        readmission = np.zeros(total, bool)
+        self._add_episodes(resident, c, severity, draws, keep, readmission=False)
         due = self.scheduled["day"] <= self.day
         if due.any():  # readmissions after the new episodes, drawing their numbers from their own stream
             s = {k: v[due] for k, v in self.scheduled.items()}
             self.scheduled = {k: v[~due] for k, v in self.scheduled.items()}
             more = self._episode_draws(self.streams["readmission"], int(due.sum()))
-            draws = {k: np.concatenate([v, more[k]]) for k, v in draws.items()}
-            resident = np.concatenate([resident, s["resident"]])
-            c = np.concatenate([c, s["condition"]])
-            severity = np.concatenate([severity, s["severity"]])
-            readmission = np.concatenate([readmission, np.ones(len(s["resident"]), bool)])
-            keep = np.concatenate([keep, self.pop.alive[s["resident"]]])
-        draws = {k: v[keep] for k, v in draws.items()}
-        resident, c, severity, readmission = resident[keep], c[keep], severity[keep], readmission[keep]
-        self._add_episodes(resident, c, severity, draws, readmission)
+            self._add_episodes(s["resident"], s["condition"], s["severity"], more, self.pop.alive[s["resident"]],
+                               readmission=True)
 
     def _episode_draws(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         """Every random number an episode will use, drawn at its birth."""
@@ -228,6 +221,7 @@ class HealthSystemModel(mesa.Model):
         np.minimum(np.maximum(taste, 1e-7, out=taste), 1 - 1e-7, out=taste)
         np.negative(np.log(taste, out=taste), out=taste)
         np.negative(np.log(taste, out=taste), out=taste)
+        sd = self.spec.case_mix.cost_dispersion
         return {
             "taste": taste,
             "patience": rng.exponential(size=n),
@@ -237,36 +231,32 @@ class HealthSystemModel(mesa.Model):
             "u_readmission": rng.random(n, dtype=np.float32),
             "u_readmit_day": rng.random(n, dtype=np.float32),
             "u_stay": rng.random(n, dtype=np.float32),
-            "z_cost": rng.standard_normal(n, dtype=np.float32),
+            # the case's own resource use: lognormal, mean 1
+            "cost_factor": np.exp(sd * rng.standard_normal(n, dtype=np.float32) - sd * sd / 2),
             "scruple": rng.exponential(size=n).astype(np.float32),
-            "u_review": rng.random(n, dtype=np.float32),
+            "u_review": rng.random(n, dtype=np.float32),  # whether the fund reviews this claim (coding and need)
         }
 
-    def _add_episodes(self, resident, condition, severity, draws, readmission) -> None:
-        if len(resident) == 0:
+    def _add_episodes(self, resident, condition, severity, draws, keep, readmission: bool) -> None:
+        """Start the episodes ``keep`` selects (``sim.kernels.write_episodes``)."""
+        n = int(np.count_nonzero(keep))
+        if n == 0:
             return
-        cat, out = self.cat, self.spec.outcomes
-        sd = self.spec.case_mix.cost_dispersion
-        age = self.pop.age[resident]
-        stakes = (cat.death_risk[condition, severity] * years_of_life_lost(age, out)
-                  + cat.complication_risk[condition, severity] * out.complication_daly)
-        admission_benefit = out.admission_benefit_spread * stakes * (self.need_z[condition, severity]
-                                                                     + draws["admission_noise"])
-        patience = self.spec.behaviour.resident.patience_days * draws["patience"] / (1.0 + severity)
+        out, ep = self.spec.outcomes, self.episodes
         # the referral rules' draws come from their own stream, so the other processes' numbers do not move
-        u_referral = self.streams["referral"].random((len(resident), 2), dtype=np.float32)
-        self.episodes.add({
-            "resident": resident, "condition": condition, "severity": severity, "seek_day": self.day,
-            "state": E.CHOOSING, "facility": -1, "min_level": 0, "readmission": readmission,
-            "patience": patience, "admission_benefit": admission_benefit,
-            "u_death": draws["u_death"], "u_complication": draws["u_complication"],
-            "u_readmission": draws["u_readmission"], "u_readmit_day": draws["u_readmit_day"],
-            "u_stay": draws["u_stay"], "scruple": draws["scruple"],
-            "u_review": draws["u_review"],  # whether the fund reviews this claim (coding and need alike)
-            "u_insist": u_referral[:, 0], "u_transfer": u_referral[:, 1],
-            "cost_factor": np.exp(sd * draws["z_cost"] - sd * sd / 2),  # lognormal, mean 1
-        }, draws["taste"])
-        self.tally.episodes_started += len(resident)
+        u_referral = self.streams["referral"].random((n, 2), dtype=np.float32)
+        cols = ep.cols
+        kernels.write_episodes(
+            ep.extend(n), keep, resident, condition, severity, readmission, self.day, draws["taste"],
+            draws["patience"], draws["admission_noise"], draws["u_death"], draws["u_complication"],
+            draws["u_readmission"], draws["u_readmit_day"], draws["u_stay"], draws["scruple"], draws["u_review"],
+            draws["cost_factor"], u_referral, self.pop.age, self.cat.death_risk, self.cat.complication_risk,
+            self.need_z, out.life_expectancy_years, out.complication_daly, out.admission_benefit_spread,
+            self.spec.behaviour.resident.patience_days, cols["resident"], cols["condition"], cols["severity"],
+            cols["seek_day"], cols["facility"], cols["readmission"], cols["patience"], cols["admission_benefit"],
+            cols["u_death"], cols["u_complication"], cols["u_readmission"], cols["u_readmit_day"], cols["u_stay"],
+            cols["scruple"], cols["u_review"], cols["u_insist"], cols["u_transfer"], cols["cost_factor"], ep.taste)
+        self.tally.episodes_started += n
 
     # ------------------------------------------------------------------------------------------- choice
     def _seek_care(self) -> None:
