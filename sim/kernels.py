@@ -392,6 +392,37 @@ def tally_treatments(rows, c, s, level, inpatient, charges, fund, oop, revenue, 
 
 
 @nb.njit(**JIT)
+def forgo_outcomes(rows, condition, severity, u_death, u_complication, resident, age, death_risk,
+                   complication_risk, time_critical, risk_ratio, life_expectancy, complication_daly,
+                   daly_per_severity):
+    """Outcomes of the episodes ``rows`` that went without care (``sim.model._end_untreated``): their base
+    risks times ``risk_ratio`` (at most 1), decided by their own uniforms. Returns who died, and the counts
+    of deaths, complications, time-critical episodes and their deaths, and the health loss (DALY: years of
+    life lost, ``complication_daly`` per complication, ``daly_per_severity`` x (severity + 1) for the illness
+    left untreated)."""
+    m = len(rows)
+    died = np.zeros(m, np.bool_)
+    deaths = complications = critical = critical_deaths = 0
+    loss = 0.0
+    for i in range(m):
+        r = rows[i]
+        ci, si = condition[r], severity[r]
+        died[i] = u_death[r] < min(death_risk[ci, si] * risk_ratio, 1.0)
+        comp = not died[i] and u_complication[r] < min(complication_risk[ci, si] * risk_ratio, 1.0)
+        if died[i]:
+            deaths += 1
+            loss += max(life_expectancy - age[resident[r]], 1.0)
+        if comp:
+            complications += 1
+            loss += complication_daly
+        loss += (si + 1) * daly_per_severity
+        if time_critical[ci]:
+            critical += 1
+            critical_deaths += 1 if died[i] else 0
+    return died, deaths, complications, critical, critical_deaths, loss
+
+
+@nb.njit(**JIT)
 def gather_cases(rows, facility, condition, severity, resident, seek_day, critical_minutes, admission_benefit,
                  cost_factor, scruple, age, employee, level, price_level, beds, occupied, top_level, day,
                  need_level, harm_per_day, harm_per_hour, time_critical, scruple_yuan):

@@ -33,7 +33,6 @@ from sim.geography import build_geography
 from sim.integration import CommunityIntegration
 from sim.learning import TrustLearning
 from sim.levels import LEVELS, N_LEVELS
-from sim.outcomes import years_of_life_lost
 from sim.payer import InsuranceFund
 from sim.payment import effective_profit_weight, make_payment
 from sim.perception import CapabilityPerception
@@ -481,22 +480,18 @@ class HealthSystemModel(mesa.Model):
         rows = np.flatnonzero(ep.state == E.UNTREATED)
         if len(rows) == 0:
             return
-        c, s = ep.condition[rows], ep.severity[rows]
-        ratio = out.untreated_risk_ratio
-        died = ep.u_death[rows] < np.minimum(cat.death_risk[c, s] * ratio, 1)
-        comp = ~died & (ep.u_complication[rows] < np.minimum(cat.complication_risk[c, s] * ratio, 1))
-        age = self.pop.age[ep.resident[rows]]
-        self.tally.health_loss_daly += float(
-            (died * years_of_life_lost(age, out)).sum() + comp.sum() * out.complication_daly
-            + ((s + 1) * out.untreated_daly_per_severity).sum())
-        self._die(ep.resident[rows][died])
+        died, deaths, complications, critical, critical_deaths, loss = kernels.forgo_outcomes(
+            rows, ep.condition, ep.severity, ep.u_death, ep.u_complication, ep.resident, self.pop.age,
+            cat.death_risk, cat.complication_risk, cat.time_critical, out.untreated_risk_ratio,
+            out.life_expectancy_years, out.complication_daly, out.untreated_daly_per_severity)
+        self._die(ep.resident[rows[died]])
         t = self.tally
-        t.deaths += int(died.sum())
-        t.complications += int(comp.sum())
+        t.health_loss_daly += loss
+        t.deaths += deaths
+        t.complications += complications
         t.ended[E.FORGONE] += len(rows)
-        crit = cat.time_critical[c]
-        t.critical_ended += int(crit.sum())
-        t.critical_deaths += int((died & crit).sum())
+        t.critical_ended += critical
+        t.critical_deaths += critical_deaths
         ep.end(rows)
 
     def _complete(self) -> None:

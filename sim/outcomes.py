@@ -8,18 +8,11 @@ Risk = base risk of (condition, severity)
 Complication and readmission risks are also multiplied by the stay factor, built the same way from the stay
 ratio s (days stayed / clinical stay). Health loss (DALY) = years of life lost at death + complication_daly
 per complication + readmission_daly per readmission + the health cost of a wrong admission decision.
-The provider's decision (``sim.provider``) uses the same equations: it knows the clinical model. Per treated
-episode they are evaluated in one compiled loop, ``sim.kernels.finish_treatments`` (the provider's in
-``sim.kernels.decide_cases``, the delay a case has incurred when it is seen in ``sim.kernels.gather_cases``);
-the function here serves the rest of the model.
+Years of life lost at death = max(life_expectancy_years - age, 1). Care forgone meets the base risks times
+``untreated_risk_ratio`` and adds ``untreated_daly_per_severity`` x (severity + 1).
+The provider's decision (``sim.provider``) uses the same equations: it knows the clinical model.
+
+The equations are evaluated per episode in compiled loops (``sim.kernels``): ``finish_treatments`` for
+every treatment finished, ``forgo_outcomes`` for care forgone, ``decide_cases`` for the provider's view and
+``gather_cases`` for the delay a case has incurred when it is seen. This module is their statement.
 """
-
-from __future__ import annotations
-
-import numpy as np
-
-from sim.scenario import Outcomes
-
-
-def years_of_life_lost(age: np.ndarray, outcomes: Outcomes) -> np.ndarray:
-    return np.maximum(outcomes.life_expectancy_years - age, 1.0)
