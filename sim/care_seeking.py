@@ -99,30 +99,31 @@ class CareSeeking:
         shortfall = np.maximum(need - self.perceived_capability[lvl], 0.0)
         return -r.capability_preference * shortfall - r.price_sensitivity * oop / 100.0
 
-    def choose(self, *, rows, village, condition, severity, scheme, personal_trust, village_opinion, village_term,
-               wait_term, case_term, open_village, min_level, excluded, closed_above, taste, critical,
-               perception=None, options=None) -> np.ndarray:
-        """Index of the chosen option per episode (0 = forgo; j >= 1 = option j - 1).
+    def choose(self, *, rows, episodes, residence, time_critical, scheme, personal_trust, village_opinion,
+               village_term, wait_term, case_term, open_village, closed_above, perception=None,
+               options=None) -> tuple[np.ndarray, np.ndarray]:
+        """Each choosing episode's village and the index of its chosen option (0 = forgo; j >= 1 = option j - 1).
 
-        ``rows`` are the choosing episodes' rows of ``taste`` (the episodes' [row, 1 + option] Gumbel shocks,
-        forgo first). personal_trust is [m, level]; village_opinion, village_term, wait_term and open_village
-        (a facility with slots today) are [village, level-or-option] tables; case_term is the [c, s, scheme,
-        option] table, whose scheme axis may also carry the referral status (``sim.referral``: 2 x unreferred
-        + scheme). An option is open if its facility has slots, its level is at least the episode's
-        ``min_level`` (after a referral up), it is not the ``excluded`` facility (the one a re-choice leaves)
-        and, for the episodes in ``closed_above`` (hard first contact, or None), it is not a hospital. With
-        ``perception`` (``sim.perception``, learning) residents judge each facility (``options``: the [village,
-        option] facility table) by what they have seen of it; otherwise case_term carries the capability term
-        by level."""
-        r = self.r
-        kind = (condition.astype(np.int64) * 3 + severity) * case_term.shape[2] + scheme  # flat index into case_term
+        ``rows`` are the choosing episodes' rows of the table ``episodes`` (``sim.episodes``: their condition,
+        severity, the level a referral sent them to, the facility a re-choice leaves, and their [row, 1 +
+        option] Gumbel shocks, forgo first, are read there); ``residence`` is each resident's village.
+        personal_trust is [m, level]; village_opinion, village_term, wait_term and open_village (a facility
+        with slots today) are [village, level-or-option] tables; case_term is the [c, s, scheme, option]
+        table, whose scheme axis may also carry the referral status (``sim.referral``: 2 x unreferred +
+        scheme). An option is open if its facility has slots, its level is at least the episode's
+        ``min_level`` (after a referral up), it is not the facility a re-choice leaves and, for the episodes
+        in ``closed_above`` (hard first contact, or None), it is not a hospital. With ``perception``
+        (``sim.perception``, learning) residents judge each facility (``options``: the [village, option]
+        facility table) by what they have seen of it; otherwise case_term carries the capability term by
+        level."""
+        r, ep = self.r, episodes
         learning = perception is not None and perception.learning
-        need = self.cat.need_level[condition, severity] if learning else np.zeros(0)
         perceived = perception.perceived if learning else np.zeros(0)
         prior = perception.prior if learning else np.zeros(0)
         closed = np.zeros(len(rows), bool) if closed_above is None else closed_above
-        return choose_options(rows, village, kind, severity, critical, personal_trust, open_village, min_level,
-                              excluded, closed, COUNTY, taste, self.option_level, village_opinion, village_term,
-                              wait_term, case_term.reshape(-1, len(self.option_level)), options, learning, need,
-                              perceived, prior, r.capability_preference, r.capability_gain_preference,
-                              r.forgo_utility, r.forgo_severity_penalty)
+        return choose_options(rows, ep.resident, residence, ep.condition, ep.severity, ep.min_level, ep.rechoices,
+                              ep.facility, time_critical, scheme, case_term.shape[2], personal_trust, open_village,
+                              closed, COUNTY, ep.taste, self.option_level, village_opinion, village_term,
+                              wait_term, case_term.reshape(-1, len(self.option_level)), options, learning,
+                              self.cat.need_level, perceived, prior, r.capability_preference,
+                              r.capability_gain_preference, r.forgo_utility, r.forgo_severity_penalty)

@@ -263,37 +263,26 @@ class HealthSystemModel(mesa.Model):
         rows = np.flatnonzero(ep.state == E.CHOOSING)
         if len(rows) == 0:
             return
-        fac_t, pop, geo = self.facilities, self.pop, self.geo
+        fac_t, pop, geo, cat = self.facilities, self.pop, self.geo, self.cat
         res = ep.resident[rows]
-        village = pop.village[res]
-        c, s = ep.condition[rows], ep.severity[rows]
-        critical = self.cat.time_critical[c]
         village_term, wait_term = self.care.village_terms(geo.option_minutes, fac_t.expected_wait_days()[geo.options])
+        # a re-choice excludes the facility just left (``sim.care_seeking``); hard first contact closes the
+        # hospitals to some (``sim.referral``)
         scheme, closed_above = self.referral.steer(rows, pop.employee[res].view(np.int8))
-        choice = self.care.choose(
-            rows=rows, village=village, condition=c, severity=s, scheme=scheme,
+        village, choice = self.care.choose(
+            rows=rows, episodes=ep, residence=pop.village, time_critical=cat.time_critical, scheme=scheme,
             personal_trust=self.family_doctors.personal_trust(pop.trust, res), village_opinion=pop.village_opinion,
             village_term=village_term, wait_term=wait_term, case_term=self._case_terms(),
-            open_village=fac_t.outpatient_slots()[geo.options] > 0, min_level=ep.min_level[rows],
-            # a re-choice excludes the facility just left; hard first contact closes the hospitals
-            excluded=np.where(ep.rechoices[rows] > 0, ep.facility[rows], -1), closed_above=closed_above,
-            taste=ep.taste, critical=critical, perception=self.perception, options=geo.options)
-        forgo = choice == 0
-        forgoing = rows[forgo]
-        go = ~forgo
-        rows, j = rows[go], choice[go] - 1
-        fac = geo.options[village[go], j]
-        minutes = geo.option_minutes[village[go], j]
-        ep.facility[rows] = fac
-        ep.state[rows] = E.WAITING
-        ep.travel_minutes[rows] += minutes
-        own = self.integration.identification_minutes(fac, c[go])
-        identification = self.emergency.identification_minutes(own, fac, c[go])
-        ep.critical_minutes[rows] = np.where(critical[go], minutes + identification, 0.0)
-        count(fac_t.books["arrivals"], fac)
-        count(fac_t.queue, fac)
-        self.tally.day_row(self.day, "arrivals")[:] += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
-        self._forgo(forgoing)
+            open_village=fac_t.outpatient_slots()[geo.options] > 0, closed_above=closed_above,
+            perception=self.perception, options=geo.options)
+        critical, trip = kernels.book_choices(
+            rows, village, choice, geo.options, geo.option_minutes, ep.condition, cat.time_critical, ep.facility,
+            ep.state, ep.travel_minutes, ep.critical_minutes, fac_t.books["arrivals"], fac_t.queue, fac_t.level,
+            self.tally.day_row(self.day, "arrivals"), E.WAITING, E.UNTREATED)
+        if len(critical):  # the clock of a time-critical case: the trip, then the minutes to identify it
+            fac, c = ep.facility[critical], ep.condition[critical]
+            own = self.integration.identification_minutes(fac, c)
+            ep.critical_minutes[critical] = trip + self.emergency.identification_minutes(own, fac, c)
 
     def _case_terms(self) -> np.ndarray:
         """Utility of each kind of case at each option from expected out-of-pocket cost, refreshed weekly (news
