@@ -423,21 +423,12 @@ class HealthSystemModel(mesa.Model):
         rows, go, _ = kernels.serve_queue(rows, ep.facility, ep.condition, ep.severity, ep.seek_day,
                                           cat.time_critical, free)
         self._leave_bed_queue(rows[~go])
-        rows = rows[go]
-        fac = ep.facility[rows]
-        c, s = ep.condition[rows], ep.severity[rows]
-        los = np.maximum(np.floor(ep.stay_ratio[rows] * cat.clinical_los[c, s] + ep.u_stay[rows]), 1)
-        ep.los_days[rows] = los
-        ep.admit_day[rows] = self.day
-        ep.discharge_day[rows] = self.day + los
-        ep.state[rows] = E.INPATIENT
-        count(fac_t.occupied, fac)
-        count(fac_t.bed_queue, fac, sign=-1)
-        count(fac_t.books["admissions"], fac)
-        lvl = fac_t.level[fac]
-        self.tally.admissions += np.bincount(lvl, minlength=N_LEVELS)
-        self.tally.exacerbation_admissions += int(self.family_doctors.exacerbation[c].sum())
-        self.tally.day_row(self.day, "admissions")[:] += np.bincount(lvl, minlength=N_LEVELS)
+        t = self.tally
+        t.exacerbation_admissions += kernels.admit(
+            rows[go], self.day, ep.facility, ep.condition, ep.severity, ep.stay_ratio, ep.u_stay, cat.clinical_los,
+            self.family_doctors.exacerbation, ep.los_days, ep.admit_day, ep.discharge_day, ep.state, E.INPATIENT,
+            fac_t.occupied, fac_t.bed_queue, fac_t.books["admissions"], fac_t.level, t.admissions,
+            t.day_row(self.day, "admissions"))
 
     def _leave_bed_queue(self, rows: np.ndarray) -> None:
         """Cases waiting for a bed longer than their patience leave the bed queue."""
@@ -447,16 +438,9 @@ class HealthSystemModel(mesa.Model):
         self._give_up_or_choose_again(rows)
 
     def _discharge(self) -> None:
-        ep = self.episodes
-        rows = np.flatnonzero((ep.state == E.INPATIENT) & (ep.discharge_day <= self.day))
-        if len(rows) == 0:
-            return
-        fac = ep.facility[rows]
-        count(self.facilities.occupied, fac, sign=-1)
-        lvl = self.facilities.level[fac]
-        self.tally.discharges += np.bincount(lvl, minlength=N_LEVELS)
-        self.tally.day_row(self.day, "discharges")[:] += np.bincount(lvl, minlength=N_LEVELS)
-        ep.state[rows] = E.TREATED
+        ep, fac_t, t = self.episodes, self.facilities, self.tally
+        kernels.discharge(self.day, ep.state, ep.discharge_day, ep.facility, fac_t.level, fac_t.occupied,
+                          t.discharges, t.day_row(self.day, "discharges"), E.INPATIENT, E.TREATED)
 
     # ------------------------------------------------------------------------------------------- endings
     def _forgo(self, rows: np.ndarray) -> None:
