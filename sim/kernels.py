@@ -231,6 +231,17 @@ def transfer_destinations(src, need, capability, level, facility_minutes):
 
 
 @nb.njit(**JIT)
+def die(residents, alive):
+    """Mark ``residents`` dead (a resident may be listed twice); returns how many were alive."""
+    deaths = 0
+    for r in residents:
+        if alive[r]:
+            alive[r] = False
+            deaths += 1
+    return deaths
+
+
+@nb.njit(**JIT)
 def discharge(day, state, discharge_day, facility, level, occupied, discharges, discharges_today, inpatient_state,
               treated_state):
     """Discharge every inpatient whose stay ends today (``sim.model._discharge``): the bed is freed, the

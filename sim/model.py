@@ -602,11 +602,7 @@ class HealthSystemModel(mesa.Model):
                           for k, v in new.items()}
 
     def _die(self, residents: np.ndarray) -> None:
-        if len(residents) == 0:
-            return
-        residents = np.unique(residents)
-        self.alive_count -= int(self.pop.alive[residents].sum())
-        self.pop.alive[residents] = False
+        self.alive_count -= kernels.die(residents, self.pop.alive)
 
     # ------------------------------------------------------------------------------------------- recording
     def _record(self) -> None:
