@@ -1,12 +1,18 @@
 """Per-episode loops compiled with Numba: the inner parts of the daily step that run for every episode.
 
-Each stage of the step (``sim.model``) gathers what it needs with numpy, then calls one loop here that
-evaluates the stage's equations for every episode in a single pass. The equations are those of the module each
-loop names; written as a loop over episodes they read as the model states them ("for each finished
-treatment: its risks, its outcome, its bill") and cost one call instead of dozens of whole-array operations,
-each with its temporaries, whose fixed cost dominated small counties and whose memory traffic dominated large
-ones. Loops are compiled on first use and cached beside the source (``cache=True``), so a new process pays
-the compilation once per machine.
+Each stage of the step (``sim.model``) finds its episodes with numpy (``np.flatnonzero`` of a state), applies
+the rules that only some scenarios switch on (``sim.referral``, ``sim.integration``, ``sim.emergency``,
+``sim.assessment`` ...) as whole-array operations, and calls the loops here for the rest. A loop reads the
+episode table's columns in place at the rows it is given and writes its results back into them, or into the
+facilities' and the tally's columns, in one pass. The equations are those of the module each loop names;
+written as a loop over episodes they read as the model states them ("for each finished treatment: its risks,
+its outcome, its bill") and cost one call instead of dozens of whole-array operations, each with its
+temporaries, whose fixed cost dominated small counties and whose memory traffic dominated large ones. Each
+loop keeps the arithmetic, and so the numbers, of the array operations it replaced. Random numbers are
+drawn with numpy, in the episode's birth order (``sim.model._episode_draws``), never here.
+
+Sections follow the daily step (docs/ODD.md, section 3). Loops are compiled on first use and cached beside
+the source (``cache=True``), so a new process pays the compilation once per machine; ``load`` warms them.
 """
 
 from __future__ import annotations
@@ -18,29 +24,14 @@ JIT = {"cache": True, "nogil": True}
 PRIORITIES = 6  # queue priority: severity 0-2, plus 3 for a time-critical case
 
 
+# ---- Shared equations
+
 @nb.njit(**JIT)
 def curvature(ratio: float, over: float, under: float) -> float:
     """1 at the guideline (ratio 1), rising quadratically on either side with its own curvature
     (``sim.outcomes``)."""
     gap = ratio - 1.0
     return 1.0 + (over if gap > 0 else under) * gap * gap
-
-
-@nb.njit(**JIT)
-def add_counts(into, index, sign):
-    """``into[index] += sign`` with repeated indices counted each time (``sim.model.count``)."""
-    for i in range(len(index)):
-        into[index[i]] += sign
-
-
-@nb.njit(**JIT)
-def add_weights(into, index, weights, sign):
-    """``into += sign x`` the sums of ``weights`` by ``index`` (each bin summed first, as ``np.bincount``)."""
-    sums = np.zeros(len(into))
-    for i in range(len(index)):
-        sums[index[i]] += weights[i]
-    for k in range(len(into)):
-        into[k] += sign * sums[k]
 
 
 @nb.njit(**JIT)
@@ -84,6 +75,25 @@ def guideline_charges(c, s, price, factors, has_factors, cost_split, outpatient_
                                     outpatient[i], per_case[i])
     return outpatient, per_case, daily
 
+
+@nb.njit(**JIT)
+def add_counts(into, index, sign):
+    """``into[index] += sign`` with repeated indices counted each time (``sim.model.count``)."""
+    for i in range(len(index)):
+        into[index[i]] += sign
+
+
+@nb.njit(**JIT)
+def add_weights(into, index, weights, sign):
+    """``into += sign x`` the sums of ``weights`` by ``index`` (each bin summed first, as ``np.bincount``)."""
+    sums = np.zeros(len(into))
+    for i in range(len(index)):
+        sums[index[i]] += weights[i]
+    for k in range(len(into)):
+        into[k] += sign * sums[k]
+
+
+# ---- 1. Onset (``sim.model._onset``)
 
 @nb.njit(**JIT)
 def onset_cases(counts, u_pick, u_severity, n_bands, kind, pool_start, pool_size, pools, severity_cdf, alive,
@@ -156,13 +166,112 @@ def write_episodes(start, keep, resident, condition, severity, readmission, day,
         j += 1
 
 
+# ---- 2. Care seeking (``sim.model._seek_care``, ``sim.care_seeking``)
+
+@nb.njit(**JIT)
+def choose_options(rows, resident, residence, condition, severity, min_level, rechoices, facility, time_critical,
+                   scheme, n_schemes, personal_trust, open_village, closed_above, hospital_level, taste,
+                   option_level, village_opinion, village_term, wait_term, case_term, options, by_facility,
+                   need_level, perceived, prior, capability_preference, capability_gain_preference, forgo_utility,
+                   forgo_severity_penalty):
+    """The residents' multinomial logit (``sim.care_seeking``) for the choosing episodes ``rows`` (their
+    columns read in place; ``residence`` is each resident's village): each episode takes the open option of
+    largest utility (village terms, expected wait unless time-critical, personal trust and the village's opinion
+    of the option's level, the case's expected out-of-pocket term by its pricing class ``scheme``, its own
+    Gumbel taste, and with ``by_facility`` the capability it expects to miss or gain at that facility,
+    ``sim.perception``), or forgoes care if that is larger. An option is open if its facility has slots
+    today, its level is at least the episode's ``min_level``, it is not the facility a re-choice leaves, and
+    it is below ``hospital_level`` for the episodes ``closed_above``. Returns each episode's village and
+    choice: 0 to forgo, j + 1 for option j."""
+    m = len(rows)
+    n_options = len(option_level)
+    choice = np.zeros(m, np.int64)
+    village = np.empty(m, np.int64)
+    for i in range(m):
+        row = rows[i]
+        v = residence[resident[row]]
+        village[i] = v
+        ci, si = condition[row], severity[row]
+        critical = time_critical[ci]
+        kind = (ci * 3 + si) * n_schemes + scheme[i]
+        excluded = facility[row] if rechoices[row] > 0 else -1
+        best, best_j = -np.inf, -1
+        for j in range(n_options):
+            lvl = option_level[j]
+            if (not open_village[v, j] or lvl < min_level[row] or options[v, j] == excluded
+                    or (closed_above[i] and lvl >= hospital_level)):
+                continue
+            u = (village_term[v, j] + (0.0 if critical else wait_term[v, j]) + personal_trust[i, lvl]
+                 + village_opinion[v, lvl] + case_term[kind, j] + taste[row, j + 1])
+            if by_facility:
+                f = options[v, j]
+                need = need_level[ci, si]
+                u += (-capability_preference * max(need - perceived[f], 0.0)
+                      + capability_gain_preference * (perceived[f] - prior[f]))
+            if u > best:
+                best, best_j = u, j
+        forgo = forgo_utility - forgo_severity_penalty * (si + 2.0 * critical) + taste[row, 0]
+        choice[i] = best_j + 1 if best_j >= 0 and best > forgo else 0
+    return village, choice
+
+
+@nb.njit(**JIT)
+def book_choices(rows, village, choice, options, option_minutes, condition, time_critical, facility, state,
+                 travel_minutes, critical_minutes, arrivals, queue, level, arrivals_today, waiting, untreated):
+    """Carry out the choices of the episodes ``rows`` (``sim.model._seek_care``): one that forgoes care ends
+    untreated today; one that goes joins its facility's queue (an arrival there, by facility and by level
+    today) after the trip's minutes. Returns the time-critical ones that went and their trip's minutes (their
+    clock adds the facility's minutes to identify them, set by the caller); the others' clocks stay at 0."""
+    m = len(rows)
+    critical = np.empty(m, rows.dtype)
+    trip = np.empty(m, option_minutes.dtype)
+    n = 0
+    for i in range(m):
+        r = rows[i]
+        if choice[i] == 0:
+            state[r] = untreated
+            continue
+        j, v = choice[i] - 1, village[i]
+        f = options[v, j]
+        facility[r] = f
+        state[r] = waiting
+        travel_minutes[r] += option_minutes[v, j]
+        arrivals[f] += 1.0
+        queue[f] += 1
+        arrivals_today[level[f]] += 1.0
+        if time_critical[condition[r]]:
+            critical[n], trip[n] = r, option_minutes[v, j]
+            n += 1
+        else:
+            critical_minutes[r] = 0.0
+    return critical[:n], trip[:n]
+
+
+# ---- 3. Discharges
+
+@nb.njit(**JIT)
+def discharge(day, state, discharge_day, facility, level, occupied, discharges, discharges_today, inpatient_state,
+              treated_state):
+    """Discharge every inpatient whose stay ends today (``sim.model._discharge``): the bed is freed, the
+    discharge counted by level in the run and in the day, and the treatment is finished (billed today)."""
+    for r in range(len(state)):
+        if state[r] == inpatient_state and discharge_day[r] <= day:
+            f = facility[r]
+            occupied[f] -= 1
+            discharges[level[f]] += 1.0
+            discharges_today[level[f]] += 1.0
+            state[r] = treated_state
+
+
+# ---- 4. Service (``sim.model._serve``, ``sim.provider``): queues, what the provider sees and decides, referrals
+
 @nb.njit(**JIT)
 def serve_queue(rows, facility, condition, severity, seek_day, time_critical, places):
-    """Serve the episodes ``rows`` queueing at their facilities (``sim.model``): each facility's queue in
-    order of priority (severity, time-critical cases first) and then of arrival; the first ``places[f]`` are
-    served, and time-critical cases always. ``places`` is reduced by those served (not below 0). Returns
-    the rows in queue order, whether each was served, and for those not served the places still ahead of
-    them after today's (their rank less the places left)."""
+    """Serve the episodes ``rows`` queueing at their facilities (outpatient slots in step 4, beds in step 5 of
+    ``sim.model``): each facility's queue in order of priority (severity, time-critical cases first) and then
+    of arrival; the first ``places[f]`` are served, and time-critical cases always. ``places`` is reduced by
+    those served (not below 0). Returns the rows in queue order, whether each was served, and for those not
+    served the places still ahead of them after today's (their rank less the places left)."""
     m = len(rows)
     # Stable counting sort by (facility, priority), then by arrival within each (an insertion sort: the table
     # keeps episodes in order of arrival, so the runs are sorted already), ties in the order of ``rows``.
@@ -210,6 +319,209 @@ def serve_queue(rows, facility, condition, severity, seek_day, time_critical, pl
 
 
 @nb.njit(**JIT)
+def gather_cases(rows, facility, condition, severity, resident, seek_day, critical_minutes, admission_benefit,
+                 cost_factor, scruple, age, employee, level, price_level, beds, occupied, top_level, day,
+                 need_level, harm_per_day, harm_per_hour, time_critical, scruple_yuan):
+    """What a provider sees of the episodes ``rows`` it treats (``sim.model._cases``), one row each: facility,
+    condition, severity, resident, the facility's level, employee scheme, age, need level, the facility's price
+    level, the case's cost factor, whether the facility has beds, whether a higher level exists, bed
+    occupancy, the delay factor already incurred (``sim.outcomes``), the admission benefit and
+    the provider's cost of coding the case up (yuan)."""
+    m = len(rows)
+    fac = np.empty(m, facility.dtype)
+    c = np.empty(m, np.int64)
+    s = np.empty(m, np.int64)
+    res = np.empty(m, resident.dtype)
+    lvl = np.empty(m, np.int64)
+    emp = np.empty(m, np.bool_)
+    ages = np.empty(m, age.dtype)
+    need = np.empty(m)
+    price = np.empty(m)
+    factor = np.empty(m)
+    has_beds = np.empty(m, np.bool_)
+    can_refer = np.empty(m, np.bool_)
+    occupancy = np.empty(m)
+    delay = np.empty(m)
+    benefit = np.empty(m, admission_benefit.dtype)
+    coding = np.empty(m, scruple.dtype)
+    yuan = scruple.dtype.type(scruple_yuan)
+    for i in range(m):
+        r = rows[i]
+        f, ci, si, p = facility[r], condition[r], severity[r], resident[r]
+        fac[i], c[i], s[i], res[i] = f, ci, si, p
+        lvl[i] = level[f]
+        emp[i] = employee[p]
+        ages[i] = age[p]
+        need[i] = need_level[ci, si]
+        price[i] = price_level[f]
+        factor[i] = cost_factor[r]
+        has_beds[i] = beds[f] > 0
+        can_refer[i] = level[f] < top_level
+        occupancy[i] = occupied[f] / max(beds[f], 1) if beds[f] > 0 else 0.0
+        if time_critical[ci]:
+            delay[i] = 1.0 + harm_per_hour[ci] * critical_minutes[r] / 60.0
+        else:
+            delay[i] = 1.0 + harm_per_day[ci] * (day - seek_day[r])
+        benefit[i] = admission_benefit[r]
+        coding[i] = scruple[r] * yuan
+    return (fac, c, s, res, lvl, emp, ages, need, price, factor, has_beds, can_refer, occupancy, delay, benefit,
+            coding)
+
+
+@nb.njit(**JIT)
+def optimum(profit_weight, margin, stakes, value, over, under, lo, hi):
+    """argmax over r in [lo, hi] of profit_weight x margin x (r - 1) - value x stakes x h x (r - 1)^2, with h
+    the curvature on the side the margin pushes toward (``sim.provider``). Where the stakes are zero any push
+    goes to the bound; no push leaves the guideline."""
+    denom = 2.0 * value * stakes * (over if margin > 0 else under)
+    push = profit_weight * margin
+    if denom > 0:
+        ratio = 1.0 + push / denom
+    else:
+        ratio = np.inf if push > 0 else (-np.inf if push < 0 else 1.0)
+    return min(max(ratio, lo), hi)
+
+
+@nb.njit(**JIT)
+def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, admission_benefit,
+                 profit_weight, referral_credit, outpatient, per_case, daily,
+                 fixed_out, marginal_out, fixed_in, marginal_in, referral_cost_out, referral_cost_in,
+                 has_assessment, a_drug, a_other, a_visit, a_visit_case, a_referral,
+                 cost_split, clinical_los, need_level, death_risk, complication_risk, readmission_risk,
+                 admission_need, item_cost_share, bed_day_margin, bed_shadow_price, pressure_start,
+                 life_expectancy, complication_daly, readmission_daly, risk_ratio, benefit_weight, value_per_daly,
+                 overtreatment, undertreatment, overstay, understay, min_q, max_q, min_stay, max_stay,
+                 referral_friction):
+    """The provider's decisions for each case (``sim.provider``: the equations are there): intensity as an
+    outpatient and as an inpatient, stay, admission, referral up, and (under assessment) drugs apart from the
+    rest of the bundle. Returns refer, admit (not referred), intensity, stay ratio and drug ratio."""
+    m = len(c)
+    refer = np.zeros(m, np.bool_)
+    admit = np.zeros(m, np.bool_)
+    intensity = np.empty(m)
+    stay = np.empty(m)
+    drug_ratio = np.ones(m)
+    value = benefit_weight * value_per_daly
+    for i in range(m):
+        ci, si = c[i], s[i]
+        pw = profit_weight[i]
+        bill_out = outpatient[i, 0] + outpatient[i, 1] + outpatient[i, 2]
+        items_in = per_case[i, 0] + per_case[i, 1] + per_case[i, 2]
+        cost_out = 0.0
+        cost_in = 0.0
+        for k in range(3):
+            cost_out += outpatient[i, k] * item_cost_share[k]
+            cost_in += per_case[i, k] * item_cost_share[k]
+        # margins of one more unit of intensity (q) and of stay (s)
+        m_q_out = marginal_out[i] * bill_out - cost_out
+        m_q_in = marginal_in[i] * items_in - cost_in
+        pressure = max((occupancy[i] - pressure_start) / (1 - pressure_start), 0.0)
+        m_s = (marginal_in[i] * daily[i] - daily[i] / (1.0 + bed_day_margin)
+               - bed_shadow_price * clinical_los[ci, si] * pressure)
+        drug_part = cost_split[ci, 1]
+        m_drug_out = m_q_out
+        m_drug_in = m_q_in
+        if has_assessment:  # expected deductions: drugs and the rest of the bundle apart
+            m_drug_out = m_q_out - (a_visit[i] + a_drug[i]) * bill_out
+            m_drug_in = m_q_in - a_drug[i] * items_in
+            m_q_out = m_q_out - (a_visit[i] + a_other[i]) * bill_out
+            m_q_in = m_q_in - a_other[i] * items_in
+            m_s = m_s - daily[i] * (a_drug[i] * drug_part + a_other[i] * (1 - drug_part))
+        # health stakes (DALY) at guideline treatment, here and at a capable facility
+        yll = max(life_expectancy - age[i], 1.0)
+        cap = capability_factor(risk_ratio, need_level[ci, si] - capability[i])
+        clinical = death_risk[ci, si] * yll + complication_risk[ci, si] * complication_daly
+        stakes_q = clinical * cap * delay[i]
+        stakes_s = (complication_risk[ci, si] * complication_daly * cap * delay[i]
+                    + readmission_risk[ci, si] * readmission_daly)
+        q_out = optimum(pw, m_q_out, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+        q_in = optimum(pw, m_q_in, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+        stay[i] = optimum(pw, m_s, stakes_s, value, overstay, understay, min_stay, max_stay)
+        if has_assessment:
+            q_drug_out = optimum(pw, m_drug_out, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+            q_drug_in = optimum(pw, m_drug_in, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+            out_margin = (fixed_out[i] - a_visit_case[i] + (1 - drug_part) * m_q_out * q_out
+                          + drug_part * m_drug_out * q_drug_out)
+            in_margin = (fixed_in[i] + (1 - drug_part) * m_q_in * q_in + drug_part * m_drug_in * q_drug_in
+                         + m_s * stay[i])
+        else:
+            q_drug_out, q_drug_in = q_out, q_in
+            out_margin = fixed_out[i] + m_q_out * q_out
+            in_margin = fixed_in[i] + m_q_in * q_in + m_s * stay[i]
+        # admission: the valued benefit of admitting plus the weighted extra margin of an inpatient case
+        need = admission_need[ci, si]
+        admitted = has_beds[i] and (value * admission_benefit[i] + pw * (in_margin - out_margin) > 0 or need >= 1.0)
+        admitted = admitted and need > 0.0
+        # referral up: health gained at a capable facility vs the margin kept here, plus friction
+        gain = value * clinical * delay[i] * (cap - 1.0)
+        if admitted:
+            kept = in_margin + referral_cost_in[i] - referral_credit[i] * max(in_margin, 0.0)
+        else:
+            kept = out_margin + referral_cost_out[i] - referral_credit[i] * max(out_margin, 0.0)
+        if has_assessment:
+            kept += a_referral[i]
+        needs_bed = not has_beds[i] and admission_benefit[i] > 0 and need > 0
+        refer[i] = (gain > pw * kept + referral_friction or needs_bed) and can_refer[i]
+        intensity[i] = q_in if admitted else q_out
+        if has_assessment:
+            drug_ratio[i] = q_drug_in / q_in if admitted else q_drug_out / q_out
+        admit[i] = admitted and not refer[i]
+    return refer, admit, intensity, stay, drug_ratio
+
+
+@nb.njit(**JIT)
+def record_decisions(rows, refer, admit, intensity, drug_ratio, stay_ratio, code_up, day, facility, level,
+                     severity, state, intensity_col, drug_ratio_col, stay_ratio_col, coded_severity, admit_day,
+                     queue, visits, bed_queue, visits_by_level, served_today, bed_queue_state, treated_state):
+    """Book the provider's decisions on the episodes ``rows`` it saw today (``sim.model._treat``): each leaves
+    its facility's queue and counts as a visit (by facility, and by level in the run and in the day); its
+    intensity, drugs, stay and coded severity are kept; an admitted case joins the bed queue (its decision
+    day kept until a bed is found), one neither admitted nor referred is treated. Referrals are booked apart
+    (``sim.model._refer``)."""
+    for i in range(len(rows)):
+        r = rows[i]
+        f = facility[r]
+        lv = level[f]
+        queue[f] -= 1
+        visits[f] += 1.0
+        visits_by_level[lv] += 1.0
+        served_today[lv] += 1.0
+        intensity_col[r] = intensity[i]
+        drug_ratio_col[r] = drug_ratio[i]
+        stay_ratio_col[r] = stay_ratio[i]
+        coded_severity[r] = severity[r] + (1 if code_up[i] else 0)
+        if admit[i]:
+            state[r] = bed_queue_state
+            admit_day[r] = day
+            bed_queue[f] += 1
+        elif not refer[i]:
+            state[r] = treated_state
+
+
+@nb.njit(**JIT)
+def count_visits(rows, level, referred, condition, severity, time_critical, filed, need_level, in_county, county,
+                 unreferred_visits, referred_visits):
+    """Count today's visits for the first-contact rules (``sim.referral.ReferralRules.count_visits``): hospital
+    visits (``level`` >= ``county``) of gated episodes (unreferred, not time-critical, no ``filed`` referral)
+    into ``unreferred_visits``, visits of non-critical referred episodes into ``referred_visits``, by level;
+    returns the referred visits out of the county whose need a facility in it could meet (capability
+    ``in_county``)."""
+    leaks = 0
+    for i in range(len(rows)):
+        r, lv = rows[i], level[i]
+        c, s = condition[r], severity[r]
+        if time_critical[c]:
+            continue
+        if referred[r]:
+            referred_visits[lv] += 1
+            if lv > county and need_level[c, s] <= in_county:
+                leaks += 1
+        elif lv >= county and not filed[c, s]:
+            unreferred_visits[lv] += 1
+    return leaks
+
+
+@nb.njit(**JIT)
 def transfer_destinations(src, need, capability, level, facility_minutes):
     """Where each time-critical case referred up from ``src`` is transferred (``sim.model``): the nearest
     facility of a higher level capable of its ``need``, or, when none is, the most capable higher one."""
@@ -230,30 +542,7 @@ def transfer_destinations(src, need, capability, level, facility_minutes):
     return best
 
 
-@nb.njit(**JIT)
-def die(residents, alive):
-    """Mark ``residents`` dead (a resident may be listed twice); returns how many were alive."""
-    deaths = 0
-    for r in residents:
-        if alive[r]:
-            alive[r] = False
-            deaths += 1
-    return deaths
-
-
-@nb.njit(**JIT)
-def discharge(day, state, discharge_day, facility, level, occupied, discharges, discharges_today, inpatient_state,
-              treated_state):
-    """Discharge every inpatient whose stay ends today (``sim.model._discharge``): the bed is freed, the
-    discharge counted by level in the run and in the day, and the treatment is finished (billed today)."""
-    for r in range(len(state)):
-        if state[r] == inpatient_state and discharge_day[r] <= day:
-            f = facility[r]
-            occupied[f] -= 1
-            discharges[level[f]] += 1.0
-            discharges_today[level[f]] += 1.0
-            state[r] = treated_state
-
+# ---- 5. Admission
 
 @nb.njit(**JIT)
 def admit(rows, day, facility, condition, severity, stay_ratio, u_stay, clinical_los, exacerbation, los_days,
@@ -279,6 +568,39 @@ def admit(rows, day, facility, condition, severity, stay_ratio, u_stay, clinical
         admissions_today[level[f]] += 1.0
         exacerbations += 1 if exacerbation[ci] else 0
     return exacerbations
+
+
+# ---- 6. Completion (``sim.model._end_untreated``, ``sim.model._complete``): outcomes, bills, the tally
+
+@nb.njit(**JIT)
+def forgo_outcomes(rows, condition, severity, u_death, u_complication, resident, age, death_risk,
+                   complication_risk, time_critical, risk_ratio, life_expectancy, complication_daly,
+                   daly_per_severity):
+    """Outcomes of the episodes ``rows`` that went without care (``sim.model._end_untreated``): their base
+    risks times ``risk_ratio`` (at most 1), decided by their own uniforms. Returns who died, and the counts
+    of deaths, complications, time-critical episodes and their deaths, and the health loss (DALY: years of
+    life lost, ``complication_daly`` per complication, ``daly_per_severity`` x (severity + 1) for the illness
+    left untreated)."""
+    m = len(rows)
+    died = np.zeros(m, np.bool_)
+    deaths = complications = critical = critical_deaths = 0
+    loss = 0.0
+    for i in range(m):
+        r = rows[i]
+        ci, si = condition[r], severity[r]
+        died[i] = u_death[r] < min(death_risk[ci, si] * risk_ratio, 1.0)
+        comp = not died[i] and u_complication[r] < min(complication_risk[ci, si] * risk_ratio, 1.0)
+        if died[i]:
+            deaths += 1
+            loss += max(life_expectancy - age[resident[r]], 1.0)
+        if comp:
+            complications += 1
+            loss += complication_daly
+        loss += (si + 1) * daly_per_severity
+        if time_critical[ci]:
+            critical += 1
+            critical_deaths += 1 if died[i] else 0
+    return died, deaths, complications, critical, critical_deaths, loss
 
 
 @nb.njit(**JIT)
@@ -443,294 +765,17 @@ def tally_treatments(rows, c, s, level, inpatient, charges, fund, oop, revenue, 
 
 
 @nb.njit(**JIT)
-def forgo_outcomes(rows, condition, severity, u_death, u_complication, resident, age, death_risk,
-                   complication_risk, time_critical, risk_ratio, life_expectancy, complication_daly,
-                   daly_per_severity):
-    """Outcomes of the episodes ``rows`` that went without care (``sim.model._end_untreated``): their base
-    risks times ``risk_ratio`` (at most 1), decided by their own uniforms. Returns who died, and the counts
-    of deaths, complications, time-critical episodes and their deaths, and the health loss (DALY: years of
-    life lost, ``complication_daly`` per complication, ``daly_per_severity`` x (severity + 1) for the illness
-    left untreated)."""
-    m = len(rows)
-    died = np.zeros(m, np.bool_)
-    deaths = complications = critical = critical_deaths = 0
-    loss = 0.0
-    for i in range(m):
-        r = rows[i]
-        ci, si = condition[r], severity[r]
-        died[i] = u_death[r] < min(death_risk[ci, si] * risk_ratio, 1.0)
-        comp = not died[i] and u_complication[r] < min(complication_risk[ci, si] * risk_ratio, 1.0)
-        if died[i]:
+def die(residents, alive):
+    """Mark ``residents`` dead (a resident may be listed twice); returns how many were alive."""
+    deaths = 0
+    for r in residents:
+        if alive[r]:
+            alive[r] = False
             deaths += 1
-            loss += max(life_expectancy - age[resident[r]], 1.0)
-        if comp:
-            complications += 1
-            loss += complication_daly
-        loss += (si + 1) * daly_per_severity
-        if time_critical[ci]:
-            critical += 1
-            critical_deaths += 1 if died[i] else 0
-    return died, deaths, complications, critical, critical_deaths, loss
+    return deaths
 
 
-@nb.njit(**JIT)
-def gather_cases(rows, facility, condition, severity, resident, seek_day, critical_minutes, admission_benefit,
-                 cost_factor, scruple, age, employee, level, price_level, beds, occupied, top_level, day,
-                 need_level, harm_per_day, harm_per_hour, time_critical, scruple_yuan):
-    """What a provider sees of the episodes ``rows`` it treats (``sim.model._cases``), one row each: facility,
-    condition, severity, resident, the facility's level, employee scheme, age, need level, the facility's price
-    level, the case's cost factor, whether the facility has beds, whether a higher level exists, bed
-    occupancy, the delay factor already incurred (``sim.outcomes``), the admission benefit and
-    the provider's cost of coding the case up (yuan)."""
-    m = len(rows)
-    fac = np.empty(m, facility.dtype)
-    c = np.empty(m, np.int64)
-    s = np.empty(m, np.int64)
-    res = np.empty(m, resident.dtype)
-    lvl = np.empty(m, np.int64)
-    emp = np.empty(m, np.bool_)
-    ages = np.empty(m, age.dtype)
-    need = np.empty(m)
-    price = np.empty(m)
-    factor = np.empty(m)
-    has_beds = np.empty(m, np.bool_)
-    can_refer = np.empty(m, np.bool_)
-    occupancy = np.empty(m)
-    delay = np.empty(m)
-    benefit = np.empty(m, admission_benefit.dtype)
-    coding = np.empty(m, scruple.dtype)
-    yuan = scruple.dtype.type(scruple_yuan)
-    for i in range(m):
-        r = rows[i]
-        f, ci, si, p = facility[r], condition[r], severity[r], resident[r]
-        fac[i], c[i], s[i], res[i] = f, ci, si, p
-        lvl[i] = level[f]
-        emp[i] = employee[p]
-        ages[i] = age[p]
-        need[i] = need_level[ci, si]
-        price[i] = price_level[f]
-        factor[i] = cost_factor[r]
-        has_beds[i] = beds[f] > 0
-        can_refer[i] = level[f] < top_level
-        occupancy[i] = occupied[f] / max(beds[f], 1) if beds[f] > 0 else 0.0
-        if time_critical[ci]:
-            delay[i] = 1.0 + harm_per_hour[ci] * critical_minutes[r] / 60.0
-        else:
-            delay[i] = 1.0 + harm_per_day[ci] * (day - seek_day[r])
-        benefit[i] = admission_benefit[r]
-        coding[i] = scruple[r] * yuan
-    return (fac, c, s, res, lvl, emp, ages, need, price, factor, has_beds, can_refer, occupancy, delay, benefit,
-            coding)
-
-
-@nb.njit(**JIT)
-def record_decisions(rows, refer, admit, intensity, drug_ratio, stay_ratio, code_up, day, facility, level,
-                     severity, state, intensity_col, drug_ratio_col, stay_ratio_col, coded_severity, admit_day,
-                     queue, visits, bed_queue, visits_by_level, served_today, bed_queue_state, treated_state):
-    """Book the provider's decisions on the episodes ``rows`` it saw today (``sim.model._treat``): each leaves
-    its facility's queue and counts as a visit (by facility, and by level in the run and in the day); its
-    intensity, drugs, stay and coded severity are kept; an admitted case joins the bed queue (its decision
-    day kept until a bed is found), one neither admitted nor referred is treated. Referrals are booked apart
-    (``sim.model._refer``)."""
-    for i in range(len(rows)):
-        r = rows[i]
-        f = facility[r]
-        lv = level[f]
-        queue[f] -= 1
-        visits[f] += 1.0
-        visits_by_level[lv] += 1.0
-        served_today[lv] += 1.0
-        intensity_col[r] = intensity[i]
-        drug_ratio_col[r] = drug_ratio[i]
-        stay_ratio_col[r] = stay_ratio[i]
-        coded_severity[r] = severity[r] + (1 if code_up[i] else 0)
-        if admit[i]:
-            state[r] = bed_queue_state
-            admit_day[r] = day
-            bed_queue[f] += 1
-        elif not refer[i]:
-            state[r] = treated_state
-
-
-@nb.njit(**JIT)
-def optimum(profit_weight, margin, stakes, value, over, under, lo, hi):
-    """argmax over r in [lo, hi] of profit_weight x margin x (r - 1) - value x stakes x h x (r - 1)^2, with h
-    the curvature on the side the margin pushes toward (``sim.provider``). Where the stakes are zero any push
-    goes to the bound; no push leaves the guideline."""
-    denom = 2.0 * value * stakes * (over if margin > 0 else under)
-    push = profit_weight * margin
-    if denom > 0:
-        ratio = 1.0 + push / denom
-    else:
-        ratio = np.inf if push > 0 else (-np.inf if push < 0 else 1.0)
-    return min(max(ratio, lo), hi)
-
-
-@nb.njit(**JIT)
-def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, admission_benefit,
-                 profit_weight, referral_credit, outpatient, per_case, daily,
-                 fixed_out, marginal_out, fixed_in, marginal_in, referral_cost_out, referral_cost_in,
-                 has_assessment, a_drug, a_other, a_visit, a_visit_case, a_referral,
-                 cost_split, clinical_los, need_level, death_risk, complication_risk, readmission_risk,
-                 admission_need, item_cost_share, bed_day_margin, bed_shadow_price, pressure_start,
-                 life_expectancy, complication_daly, readmission_daly, risk_ratio, benefit_weight, value_per_daly,
-                 overtreatment, undertreatment, overstay, understay, min_q, max_q, min_stay, max_stay,
-                 referral_friction):
-    """The provider's decisions for each case (``sim.provider``: the equations are there): intensity as an
-    outpatient and as an inpatient, stay, admission, referral up, and (under assessment) drugs apart from the
-    rest of the bundle. Returns refer, admit (not referred), intensity, stay ratio and drug ratio."""
-    m = len(c)
-    refer = np.zeros(m, np.bool_)
-    admit = np.zeros(m, np.bool_)
-    intensity = np.empty(m)
-    stay = np.empty(m)
-    drug_ratio = np.ones(m)
-    value = benefit_weight * value_per_daly
-    for i in range(m):
-        ci, si = c[i], s[i]
-        pw = profit_weight[i]
-        bill_out = outpatient[i, 0] + outpatient[i, 1] + outpatient[i, 2]
-        items_in = per_case[i, 0] + per_case[i, 1] + per_case[i, 2]
-        cost_out = 0.0
-        cost_in = 0.0
-        for k in range(3):
-            cost_out += outpatient[i, k] * item_cost_share[k]
-            cost_in += per_case[i, k] * item_cost_share[k]
-        # margins of one more unit of intensity (q) and of stay (s)
-        m_q_out = marginal_out[i] * bill_out - cost_out
-        m_q_in = marginal_in[i] * items_in - cost_in
-        pressure = max((occupancy[i] - pressure_start) / (1 - pressure_start), 0.0)
-        m_s = (marginal_in[i] * daily[i] - daily[i] / (1.0 + bed_day_margin)
-               - bed_shadow_price * clinical_los[ci, si] * pressure)
-        drug_part = cost_split[ci, 1]
-        m_drug_out = m_q_out
-        m_drug_in = m_q_in
-        if has_assessment:  # expected deductions: drugs and the rest of the bundle apart
-            m_drug_out = m_q_out - (a_visit[i] + a_drug[i]) * bill_out
-            m_drug_in = m_q_in - a_drug[i] * items_in
-            m_q_out = m_q_out - (a_visit[i] + a_other[i]) * bill_out
-            m_q_in = m_q_in - a_other[i] * items_in
-            m_s = m_s - daily[i] * (a_drug[i] * drug_part + a_other[i] * (1 - drug_part))
-        # health stakes (DALY) at guideline treatment, here and at a capable facility
-        yll = max(life_expectancy - age[i], 1.0)
-        cap = capability_factor(risk_ratio, need_level[ci, si] - capability[i])
-        clinical = death_risk[ci, si] * yll + complication_risk[ci, si] * complication_daly
-        stakes_q = clinical * cap * delay[i]
-        stakes_s = (complication_risk[ci, si] * complication_daly * cap * delay[i]
-                    + readmission_risk[ci, si] * readmission_daly)
-        q_out = optimum(pw, m_q_out, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
-        q_in = optimum(pw, m_q_in, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
-        stay[i] = optimum(pw, m_s, stakes_s, value, overstay, understay, min_stay, max_stay)
-        if has_assessment:
-            q_drug_out = optimum(pw, m_drug_out, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
-            q_drug_in = optimum(pw, m_drug_in, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
-            out_margin = (fixed_out[i] - a_visit_case[i] + (1 - drug_part) * m_q_out * q_out
-                          + drug_part * m_drug_out * q_drug_out)
-            in_margin = (fixed_in[i] + (1 - drug_part) * m_q_in * q_in + drug_part * m_drug_in * q_drug_in
-                         + m_s * stay[i])
-        else:
-            q_drug_out, q_drug_in = q_out, q_in
-            out_margin = fixed_out[i] + m_q_out * q_out
-            in_margin = fixed_in[i] + m_q_in * q_in + m_s * stay[i]
-        # admission: the valued benefit of admitting plus the weighted extra margin of an inpatient case
-        need = admission_need[ci, si]
-        admitted = has_beds[i] and (value * admission_benefit[i] + pw * (in_margin - out_margin) > 0 or need >= 1.0)
-        admitted = admitted and need > 0.0
-        # referral up: health gained at a capable facility vs the margin kept here, plus friction
-        gain = value * clinical * delay[i] * (cap - 1.0)
-        if admitted:
-            kept = in_margin + referral_cost_in[i] - referral_credit[i] * max(in_margin, 0.0)
-        else:
-            kept = out_margin + referral_cost_out[i] - referral_credit[i] * max(out_margin, 0.0)
-        if has_assessment:
-            kept += a_referral[i]
-        needs_bed = not has_beds[i] and admission_benefit[i] > 0 and need > 0
-        refer[i] = (gain > pw * kept + referral_friction or needs_bed) and can_refer[i]
-        intensity[i] = q_in if admitted else q_out
-        if has_assessment:
-            drug_ratio[i] = q_drug_in / q_in if admitted else q_drug_out / q_out
-        admit[i] = admitted and not refer[i]
-    return refer, admit, intensity, stay, drug_ratio
-
-
-@nb.njit(**JIT)
-def choose_options(rows, resident, residence, condition, severity, min_level, rechoices, facility, time_critical,
-                   scheme, n_schemes, personal_trust, open_village, closed_above, hospital_level, taste,
-                   option_level, village_opinion, village_term, wait_term, case_term, options, by_facility,
-                   need_level, perceived, prior, capability_preference, capability_gain_preference, forgo_utility,
-                   forgo_severity_penalty):
-    """The residents' multinomial logit (``sim.care_seeking``) for the choosing episodes ``rows`` (their
-    columns read in place; ``residence`` is each resident's village): each episode takes the open option of
-    largest utility (village terms, expected wait unless time-critical, personal trust and the village's opinion
-    of the option's level, the case's expected out-of-pocket term by its pricing class ``scheme``, its own
-    Gumbel taste, and with ``by_facility`` the capability it expects to miss or gain at that facility,
-    ``sim.perception``), or forgoes care if that is larger. An option is open if its facility has slots
-    today, its level is at least the episode's ``min_level``, it is not the facility a re-choice leaves, and
-    it is below ``hospital_level`` for the episodes ``closed_above``. Returns each episode's village and
-    choice: 0 to forgo, j + 1 for option j."""
-    m = len(rows)
-    n_options = len(option_level)
-    choice = np.zeros(m, np.int64)
-    village = np.empty(m, np.int64)
-    for i in range(m):
-        row = rows[i]
-        v = residence[resident[row]]
-        village[i] = v
-        ci, si = condition[row], severity[row]
-        critical = time_critical[ci]
-        kind = (ci * 3 + si) * n_schemes + scheme[i]
-        excluded = facility[row] if rechoices[row] > 0 else -1
-        best, best_j = -np.inf, -1
-        for j in range(n_options):
-            lvl = option_level[j]
-            if (not open_village[v, j] or lvl < min_level[row] or options[v, j] == excluded
-                    or (closed_above[i] and lvl >= hospital_level)):
-                continue
-            u = (village_term[v, j] + (0.0 if critical else wait_term[v, j]) + personal_trust[i, lvl]
-                 + village_opinion[v, lvl] + case_term[kind, j] + taste[row, j + 1])
-            if by_facility:
-                f = options[v, j]
-                need = need_level[ci, si]
-                u += (-capability_preference * max(need - perceived[f], 0.0)
-                      + capability_gain_preference * (perceived[f] - prior[f]))
-            if u > best:
-                best, best_j = u, j
-        forgo = forgo_utility - forgo_severity_penalty * (si + 2.0 * critical) + taste[row, 0]
-        choice[i] = best_j + 1 if best_j >= 0 and best > forgo else 0
-    return village, choice
-
-
-@nb.njit(**JIT)
-def book_choices(rows, village, choice, options, option_minutes, condition, time_critical, facility, state,
-                 travel_minutes, critical_minutes, arrivals, queue, level, arrivals_today, waiting, untreated):
-    """Carry out the choices of the episodes ``rows`` (``sim.model._seek_care``): one that forgoes care ends
-    untreated today; one that goes joins its facility's queue (an arrival there, by facility and by level
-    today) after the trip's minutes. Returns the time-critical ones that went and their trip's minutes (their
-    clock adds the facility's minutes to identify them, set by the caller); the others' clocks stay at 0."""
-    m = len(rows)
-    critical = np.empty(m, rows.dtype)
-    trip = np.empty(m, option_minutes.dtype)
-    n = 0
-    for i in range(m):
-        r = rows[i]
-        if choice[i] == 0:
-            state[r] = untreated
-            continue
-        j, v = choice[i] - 1, village[i]
-        f = options[v, j]
-        facility[r] = f
-        state[r] = waiting
-        travel_minutes[r] += option_minutes[v, j]
-        arrivals[f] += 1.0
-        queue[f] += 1
-        arrivals_today[level[f]] += 1.0
-        if time_critical[condition[r]]:
-            critical[n], trip[n] = r, option_minutes[v, j]
-            n += 1
-        else:
-            critical_minutes[r] = 0.0
-    return critical[:n], trip[:n]
-
+# ---- Learning (``sim.care_seeking.CostBeliefs``, ``sim.perception``)
 
 @nb.njit(**JIT)
 def learn_cost_beliefs(key, bill, admitted, outpatient_bill, inpatient_bill, admission_rate, rate):
@@ -809,29 +854,6 @@ def most_likely_capability(observed, expected, table_of, log_rho, rho, prior_ter
                 best, best_g = ll, g
         out[f] = grid[best_g]
     return out
-
-
-@nb.njit(**JIT)
-def count_visits(rows, level, referred, condition, severity, time_critical, filed, need_level, in_county, county,
-                 unreferred_visits, referred_visits):
-    """Count today's visits for the first-contact rules (``sim.referral.ReferralRules.count_visits``): hospital
-    visits (``level`` >= ``county``) of gated episodes (unreferred, not time-critical, no ``filed`` referral)
-    into ``unreferred_visits``, visits of non-critical referred episodes into ``referred_visits``, by level;
-    returns the referred visits out of the county whose need a facility in it could meet (capability
-    ``in_county``)."""
-    leaks = 0
-    for i in range(len(rows)):
-        r, lv = rows[i], level[i]
-        c, s = condition[r], severity[r]
-        if time_critical[c]:
-            continue
-        if referred[r]:
-            referred_visits[lv] += 1
-            if lv > county and need_level[c, s] <= in_county:
-                leaks += 1
-        elif lv >= county and not filed[c, s]:
-            unreferred_visits[lv] += 1
-    return leaks
 
 
 def load() -> None:
