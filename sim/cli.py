@@ -80,12 +80,28 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+MODEL_COMMANDS = {"run", "compare", "demo", "facts", "calibrate", "sweep"}
+
+
+def _prepare_loops() -> None:
+    """Compile the model's loops now, saying so, when this machine has not compiled this version yet (workers
+    then load them from the cache)."""
+    from sim import kernels
+
+    if not kernels.compiled():
+        print("triangle: compiling the model's loops for this machine, once (about half a minute)...",
+              file=sys.stderr, flush=True)
+        kernels.load()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from sim.conditions import CatalogueError
     from sim.loading import ScenarioError
     from sim.runner import InsufficientMemory
 
+    if args.command in MODEL_COMMANDS:
+        _prepare_loops()
     try:
         handler = getattr(args, "handler", None) or {
             "run": _run, "compare": _compare, "demo": _demo, "check": _check, "schema": _schema,

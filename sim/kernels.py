@@ -856,6 +856,16 @@ def most_likely_capability(observed, expected, table_of, log_rho, rho, prior_ter
     return out
 
 
+def compiled() -> bool:
+    """Whether the loops are compiled and cached for this source (else the next use compiles them: about half a
+    minute, once per machine and version). All loops share their source file's stamp, so one entry loop's
+    cache answers for all; if Numba's cache index cannot be read, the answer is True (nothing to announce)."""
+    try:
+        return bool(finish_treatments._cache._cache_file._load_index())
+    except Exception:  # a Numba without this (private) cache layout
+        return True
+
+
 def load() -> None:
     """Compile (first use on a machine) or load (from the cache) the loops now rather than at first use, so a
     timed run or a worker's first task does not pay for it: three days of a tiny county with every default

@@ -252,3 +252,26 @@ def test_a_county_too_big_for_memory_is_refused_before_running(tmp_path, monkeyp
     assert "GiB" in stderr and "population.size" in stderr
     assert "Traceback" not in stderr
     assert not out.exists()
+
+
+def test_a_first_run_on_a_machine_says_it_compiles_the_loops_and_a_later_one_says_nothing(monkeypatch, capsys):
+    from sim import kernels
+
+    loaded = []
+    monkeypatch.setattr(kernels, "load", lambda: loaded.append(True))
+    for cached in (False, True):
+        monkeypatch.setattr(kernels, "compiled", lambda cached=cached: cached)
+        assert main(["check", str(BASELINE)]) == 0  # a command that runs no model never compiles
+        assert main(["run", str(BASELINE), *TINY, "--replicates", "1", "--quiet", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("compiling the model's loops") == 1 and loaded == [True]
+
+
+def test_the_loops_report_whether_they_are_compiled_for_this_source(monkeypatch):
+    from sim import kernels
+
+    kernels.load()
+    assert kernels.compiled()
+    # a cache written for another version of the source does not count
+    monkeypatch.setattr(kernels.finish_treatments._cache._cache_file, "_source_stamp", b"another source")
+    assert not kernels.compiled()
