@@ -126,17 +126,17 @@ def onset_cases(counts, u_pick, u_severity, n_bands, kind, pool_start, pool_size
 def write_episodes(start, keep, resident, condition, severity, readmission, day, taste, patience, noise, u_death,
                    u_complication, u_readmission, u_readmit_day, u_stay, scruple, u_review, cost_factor,
                    u_referral, age, death_risk, complication_risk, need_z, life_expectancy, complication_daly,
-                   benefit_spread, patience_days, col_resident, col_condition, col_severity, col_seek_day,
-                   col_facility, col_readmission, col_patience, col_benefit, col_u_death, col_u_complication,
-                   col_u_readmission, col_u_readmit_day, col_u_stay, col_scruple, col_u_review, col_u_insist,
-                   col_u_transfer, col_cost_factor, col_taste):
+                   benefit_spread, patience_days, choosing, col_resident, col_condition, col_severity,
+                   col_seek_day, col_state, col_facility, col_readmission, col_patience, col_benefit, col_u_death,
+                   col_u_complication, col_u_readmission, col_u_readmit_day, col_u_stay, col_scruple, col_u_review,
+                   col_u_insist, col_u_transfer, col_cost_factor, col_taste):
     """Write the onsets that ``keep`` selects into the episode table from row ``start`` on (``sim.model``,
     ``sim.episodes``): who, what and how severe, their random numbers, and what follows from them. Patience
     (days) = ``patience_days`` x an exponential draw / (1 + severity); the admission benefit (DALY) =
     ``benefit_spread`` x the case's health stakes (death risk x years of life lost + complication risk x
     ``complication_daly``) x (the probit of its group's admission share, ``need_z``, + its own normal draw).
     ``u_referral`` holds the kept ones' two referral draws. Rows start zeroed (``Episodes.extend``), so
-    only the episode's own values and its facility (-1: none yet) are written."""
+    only the episode's own values, its state (``choosing``) and its facility (-1: none yet) are written."""
     j = start
     for i in range(len(keep)):
         if not keep[i]:
@@ -146,6 +146,7 @@ def write_episodes(start, keep, resident, condition, severity, readmission, day,
         col_condition[j] = ci
         col_severity[j] = si
         col_seek_day[j] = day
+        col_state[j] = choosing
         col_facility[j] = -1
         col_readmission[j] = readmission
         col_patience[j] = patience_days * patience[i] / (1.0 + si)

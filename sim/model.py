@@ -251,10 +251,11 @@ class HealthSystemModel(mesa.Model):
             draws["u_readmission"], draws["u_readmit_day"], draws["u_stay"], draws["scruple"], draws["u_review"],
             draws["cost_factor"], u_referral, self.pop.age, self.cat.death_risk, self.cat.complication_risk,
             self.need_z, out.life_expectancy_years, out.complication_daly, out.admission_benefit_spread,
-            self.spec.behaviour.resident.patience_days, cols["resident"], cols["condition"], cols["severity"],
-            cols["seek_day"], cols["facility"], cols["readmission"], cols["patience"], cols["admission_benefit"],
-            cols["u_death"], cols["u_complication"], cols["u_readmission"], cols["u_readmit_day"], cols["u_stay"],
-            cols["scruple"], cols["u_review"], cols["u_insist"], cols["u_transfer"], cols["cost_factor"], ep.taste)
+            self.spec.behaviour.resident.patience_days, E.CHOOSING, cols["resident"], cols["condition"],
+            cols["severity"], cols["seek_day"], cols["state"], cols["facility"], cols["readmission"],
+            cols["patience"], cols["admission_benefit"], cols["u_death"], cols["u_complication"],
+            cols["u_readmission"], cols["u_readmit_day"], cols["u_stay"], cols["scruple"], cols["u_review"],
+            cols["u_insist"], cols["u_transfer"], cols["cost_factor"], ep.taste)
         self.tally.episodes_started += n
 
     # ------------------------------------------------------------------------------------------- choice
