@@ -62,18 +62,23 @@ def guideline_row(ci, si, price, factors, has_factors, cost_split, outpatient_co
 @nb.njit(**JIT)
 def guideline_charges(c, s, price, factors, has_factors, cost_split, outpatient_cost, inpatient_cost,
                       per_day_share):
-    """``guideline_row`` for every case: outpatient [m, 3], inpatient per-case [m, 3] and daily [m]."""
+    """``guideline_row`` for every case: outpatient [m, 3], inpatient per-case [m, 3] and daily [m] charges, and
+    the whole outpatient and inpatient bills [m]."""
     m = len(c)
     outpatient = np.empty((m, 3))
     per_case = np.empty((m, 3))
     daily = np.empty(m)
+    bill_out = np.empty(m)
+    bill_in = np.empty(m)
     split = np.empty(3)
     no_factors = np.ones(3)
     for i in range(m):
         daily[i], _ = guideline_row(c[i], s[i], price[i], factors[i] if has_factors else no_factors, has_factors,
                                     cost_split, outpatient_cost, inpatient_cost, per_day_share, split,
                                     outpatient[i], per_case[i])
-    return outpatient, per_case, daily
+        bill_out[i] = outpatient[i, 0] + outpatient[i, 1] + outpatient[i, 2]
+        bill_in[i] = per_case[i, 0] + per_case[i, 1] + per_case[i, 2] + daily[i]
+    return outpatient, per_case, daily, bill_out, bill_in
 
 
 @nb.njit(**JIT)

@@ -81,18 +81,20 @@ class Decisions:
     drug_ratio: np.ndarray | None = None  # drugs prescribed relative to the rest of the bundle (None: 1)
 
 
-def guideline_charges(cat: Catalogue, c, s, price_level, category_price=None):
+def guideline_charges(cat: Catalogue, c, s, price_level, category_price=None, bills: bool = False):
     """Charges at guideline intensity and clinical stay: outpatient [m,3], inpatient per-case [m,3] and the
     inpatient daily bundle [m] (total over the clinical stay): the catalogue's costs of (c, s) times the price
     level, split into services, drugs and consumables. ``category_price`` ([m,3], optional) is procurement's
     factor on each category's prices (``sim.procurement``); the daily bundle's drugs and consumables fall with
-    it too. One loop (``sim.kernels.guideline_row``) serves this and the bills of finished treatments."""
+    it too. With ``bills``, also the whole outpatient and inpatient bills [m]. One loop
+    (``sim.kernels.guideline_row``) serves this and the bills of finished treatments."""
     price = price_level if isinstance(price_level, np.ndarray) and price_level.dtype == float \
         else np.broadcast_to(np.asarray(price_level, float), (len(c),))
-    return kernel_guideline_charges(np.asarray(c, np.int64), np.asarray(s, np.int64), price,
-                                    NO_FACTORS if category_price is None else category_price,
-                                    category_price is not None, cat.cost_split, cat.outpatient_cost,
-                                    cat.inpatient_cost, cat.per_day_share)
+    charges = kernel_guideline_charges(np.asarray(c, np.int64), np.asarray(s, np.int64), price,
+                                       NO_FACTORS if category_price is None else category_price,
+                                       category_price is not None, cat.cost_split, cat.outpatient_cost,
+                                       cat.inpatient_cost, cat.per_day_share)
+    return charges if bills else charges[:3]
 
 
 class Provider:
@@ -114,10 +116,9 @@ class Provider:
         if cases.profit_weight_factor is not None:  # target income (sim.procurement)
             pw = pw * cases.profit_weight_factor
         c, s = cases.condition, cases.severity
-        outpatient, per_case, daily = guideline_charges(cat, c, s, cases.price_level * cases.cost_factor,
-                                                        cases.category_price)
-        bill_out, items_in = outpatient.sum(1), per_case.sum(1)
-        t = pay.terms(cases, bill_out, items_in + daily, pw)
+        outpatient, per_case, daily, bill_out, bill_in = guideline_charges(
+            cat, c, s, cases.price_level * cases.cost_factor, cases.category_price, bills=True)
+        t = pay.terms(cases, bill_out, bill_in, pw)
         a = t.assessment
         m = len(c)
         none = np.zeros(m)
