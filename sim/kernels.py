@@ -168,7 +168,8 @@ def write_episodes(start, keep, resident, condition, severity, readmission, day,
         col_u_insist[j] = u_referral[j - start, 0]
         col_u_transfer[j] = u_referral[j - start, 1]
         col_cost_factor[j] = cost_factor[i]
-        col_taste[j] = taste[i]
+        for k in range(taste.shape[1]):
+            col_taste[j, k] = taste[i, k]
         j += 1
 
 
