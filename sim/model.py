@@ -196,6 +196,7 @@ class HealthSystemModel(mesa.Model):
 
     # ------------------------------------------------------------------------------------------- onset
     def _onset(self) -> None:
+        """New episodes by condition and age band (docs/ODD.md §7.4), then the readmissions falling due."""
         cat, pop, rng = self.cat, self.pop, self.streams["onset"]
         counts = rng.poisson(self.onset_rate).ravel()  # by (condition, age band)
         total = int(counts.sum())
@@ -260,6 +261,8 @@ class HealthSystemModel(mesa.Model):
 
     # ------------------------------------------------------------------------------------------- choice
     def _seek_care(self) -> None:
+        """Every choosing episode takes a facility or forgoes care (``sim.care_seeking``); those that go join its
+        queue."""
         ep = self.episodes
         rows = np.flatnonzero(ep.state == E.CHOOSING)
         if len(rows) == 0:
@@ -294,6 +297,8 @@ class HealthSystemModel(mesa.Model):
 
     # ------------------------------------------------------------------------------------------- service
     def _serve(self) -> None:
+        """Each facility serves its outpatient queue up to its slots, time-critical and severe cases first; the
+        time-critical cases transferred up are served where they arrive, in further passes the same day."""
         ep, fac_t = self.episodes, self.facilities
         slots = fac_t.outpatient_slots().copy()
         self._transferred = 0
@@ -333,6 +338,7 @@ class HealthSystemModel(mesa.Model):
         self._forgo(rows[~again])
 
     def _cases(self, rows: np.ndarray) -> Cases:
+        """What the provider knows of the cases ``rows`` it sees (``sim.provider.Cases``)."""
         ep, fac_t, cat = self.episodes, self.facilities, self.cat
         (fac, c, severity, res, level, employee, age, need, price_level, cost_factor, has_beds, can_refer, occupancy,
          delay, admission_benefit, scruple) = kernels.gather_cases(
@@ -415,6 +421,8 @@ class HealthSystemModel(mesa.Model):
             self._transferred += len(now)
 
     def _admit_from_bed_queue(self) -> None:
+        """Bed-queued episodes take free beds in priority order, time-critical ones at once; the others wait, or
+        leave when their patience runs out."""
         ep, fac_t, cat = self.episodes, self.facilities, self.cat
         rows = np.flatnonzero(ep.state == E.BED_QUEUE)
         if len(rows) == 0:
@@ -439,6 +447,7 @@ class HealthSystemModel(mesa.Model):
         self._give_up_or_choose_again(rows)
 
     def _discharge(self) -> None:
+        """Inpatients whose stay ends today free their beds; their treatment is finished (billed today)."""
         ep, fac_t, t = self.episodes, self.facilities, self.tally
         kernels.discharge(self.day, ep.state, ep.discharge_day, ep.facility, fac_t.level, fac_t.occupied,
                           t.discharges, t.day_row(self.day, "discharges"), E.INPATIENT, E.TREATED)
