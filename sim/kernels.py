@@ -42,6 +42,26 @@ def capability_factor(risk_ratio: float, shortfall: float) -> float:
 
 
 @nb.njit(**JIT)
+def years_of_life_lost(life_expectancy: float, age) -> float:
+    """Years of life lost by a death at ``age``: the life expectancy left, at least one (``sim.outcomes``)."""
+    return max(life_expectancy - age, 1.0)
+
+
+@nb.njit(**JIT)
+def delay_factor(time_critical: bool, harm_per_hour: float, minutes, harm_per_day: float, days) -> float:
+    """The harm of waiting (``sim.outcomes``): minutes from onset for a time-critical case, else days waited."""
+    return 1.0 + harm_per_hour * minutes / 60.0 if time_critical else 1.0 + harm_per_day * days
+
+
+@nb.njit(**JIT)
+def gated(r, referred, condition, severity, time_critical, filed) -> bool:
+    """Whether the first-contact rule applies to episode ``r`` (``sim.referral``): unreferred, not
+    time-critical, and no filed chronic-disease referral for its condition and severity."""
+    c = condition[r]
+    return not referred[r] and not time_critical[c] and not filed[c, severity[r]]
+
+
+@nb.njit(**JIT)
 def guideline_row(ci, si, price, factors, has_factors, cost_split, outpatient_cost, inpatient_cost, per_day_share,
                   split, outpatient, per_case):
     """Charges of one case at guideline intensity and clinical stay (``sim.provider.guideline_charges``):
@@ -155,7 +175,7 @@ def write_episodes(start, keep, resident, condition, severity, readmission, day,
         col_facility[j] = -1
         col_readmission[j] = readmission
         col_patience[j] = patience_days * patience[i] / (1.0 + si)
-        stakes = (death_risk[ci, si] * max(life_expectancy - age[resident[i]], 1.0)
+        stakes = (death_risk[ci, si] * years_of_life_lost(life_expectancy, age[resident[i]])
                   + complication_risk[ci, si] * complication_daly)
         col_benefit[j] = benefit_spread * stakes * (need_z[ci, si] + noise[i])
         col_u_death[j] = u_death[i]
@@ -365,10 +385,8 @@ def gather_cases(rows, facility, condition, severity, resident, seek_day, critic
         has_beds[i] = beds[f] > 0
         can_refer[i] = level[f] < top_level
         occupancy[i] = occupied[f] / max(beds[f], 1) if beds[f] > 0 else 0.0
-        if time_critical[ci]:
-            delay[i] = 1.0 + harm_per_hour[ci] * critical_minutes[r] / 60.0
-        else:
-            delay[i] = 1.0 + harm_per_day[ci] * (day - seek_day[r])
+        delay[i] = delay_factor(time_critical[ci], harm_per_hour[ci], critical_minutes[r], harm_per_day[ci],
+                                day - seek_day[r])
         benefit[i] = admission_benefit[r]
         coding[i] = scruple[r] * yuan
     return (fac, c, s, res, lvl, emp, ages, need, price, factor, has_beds, can_refer, occupancy, delay, benefit,
@@ -435,7 +453,7 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
             m_q_in = m_q_in - a_other[i] * items_in
             m_s = m_s - daily[i] * (a_drug[i] * drug_part + a_other[i] * (1 - drug_part))
         # health stakes (DALY) at guideline treatment, here and at a capable facility
-        yll = max(life_expectancy - age[i], 1.0)
+        yll = years_of_life_lost(life_expectancy, age[i])
         cap = capability_factor(risk_ratio, need_level[ci, si] - capability[i])
         clinical = death_risk[ci, si] * yll + complication_risk[ci, si] * complication_daly
         stakes_q = clinical * cap * delay[i]
@@ -517,15 +535,23 @@ def count_visits(rows, level, referred, condition, severity, time_critical, file
     for i in range(len(rows)):
         r, lv = rows[i], level[i]
         c, s = condition[r], severity[r]
-        if time_critical[c]:
-            continue
-        if referred[r]:
+        if gated(r, referred, condition, severity, time_critical, filed):
+            if lv >= county:
+                unreferred_visits[lv] += 1
+        elif referred[r] and not time_critical[c]:
             referred_visits[lv] += 1
             if lv > county and need_level[c, s] <= in_county:
                 leaks += 1
-        elif lv >= county and not filed[c, s]:
-            unreferred_visits[lv] += 1
     return leaks
+
+
+@nb.njit(**JIT)
+def gated_rows(rows, referred, condition, severity, time_critical, filed):
+    """``gated`` for each of the episodes ``rows``."""
+    out = np.empty(len(rows), np.bool_)
+    for i in range(len(rows)):
+        out[i] = gated(rows[i], referred, condition, severity, time_critical, filed)
+    return out
 
 
 @nb.njit(**JIT)
@@ -599,7 +625,7 @@ def forgo_outcomes(rows, condition, severity, u_death, u_complication, resident,
         comp = not died[i] and u_complication[r] < min(complication_risk[ci, si] * risk_ratio, 1.0)
         if died[i]:
             deaths += 1
-            loss += max(life_expectancy - age[resident[r]], 1.0)
+            loss += years_of_life_lost(life_expectancy, age[resident[r]])
         if comp:
             complications += 1
             loss += complication_daly
@@ -671,10 +697,7 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
         coded[i] = coded_severity[r] if inpatient[i] else si
         # outcomes
         cap[i] = capability_factor(risk_ratio, need_level[ci, si] - capability[i])
-        if time_critical[ci]:
-            delay = 1.0 + harm_per_hour[ci] * critical_minutes[r] / 60.0
-        else:
-            delay = 1.0 + harm_per_day[ci] * wait[i]
+        delay = delay_factor(time_critical[ci], harm_per_hour[ci], critical_minutes[r], harm_per_day[ci], wait[i])
         q_care[i] = q * (1.0 + cost_split[ci, 1] * (drug_ratio[r] - 1.0))  # drugs weigh by their share
         treat = curvature(q_care[i], over, under)
         stay_f = curvature(stay, overstay, understay)
@@ -685,7 +708,7 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
         comp[i] = not died[i] and u_comp[r] < p_comp[i]
         readmit[i] = inpatient[i] and not died[i] and u_readmit[r] < p_readmit
         benefit = admission_benefit[r]
-        health_loss += (max(life_expectancy - age[resident[r]], 1.0) if died[i] else 0.0) \
+        health_loss += (years_of_life_lost(life_expectancy, age[resident[r]]) if died[i] else 0.0) \
             + (complication_daly if comp[i] else 0.0) + (readmission_daly if readmit[i] else 0.0) \
             + max(-benefit if inpatient[i] else benefit, 0.0)
         # bill
@@ -876,7 +899,7 @@ def compiled() -> bool:
 def load() -> None:
     """Compile (first use on a machine) or load (from the cache) the loops now rather than at first use, so a
     timed run or a worker's first task does not pay for it: three days of a tiny county with every default
-    pass each loop the argument types the model passes; the loop of a rarer event is called with its types."""
+    pass each loop the argument types the model passes; the loops of rarer events are called with theirs."""
     from sim.model import HealthSystemModel
     from sim.scenario import Scenario
 
@@ -884,3 +907,6 @@ def load() -> None:
     # a time-critical transfer: facility ids int32, need and capability float64, levels int64, minutes float32
     transfer_destinations(np.zeros(1, np.int32), np.zeros(1), np.zeros(1), np.zeros(1, np.int64),
                           np.zeros((1, 1), np.float32))
+    # first-contact rules: rows int64, referred bool, condition int16, severity int8, tables bool
+    gated_rows(np.zeros(1, np.int64), np.zeros(1, np.bool_), np.zeros(1, np.int16), np.zeros(1, np.int8),
+               np.zeros(1, np.bool_), np.zeros((1, 1), np.bool_))

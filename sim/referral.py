@@ -48,7 +48,7 @@ import numpy as np
 
 from sim import episodes as E
 from sim.conditions import POPULATIONS, CatalogueError
-from sim.kernels import count_visits
+from sim.kernels import count_visits, gated_rows
 from sim.levels import COUNTY, N_LEVELS, TOWNSHIP
 from sim.provider import OCCUPANCY_PRESSURE_START, guideline_charges
 
@@ -103,9 +103,8 @@ class ReferralRules:
     # ------------------------------------------------------------------------------------- first contact
     def gated(self, rows: np.ndarray) -> np.ndarray:
         """Episodes the first-contact rule applies to: unreferred, not time-critical, no filed referral."""
-        ep, cat = self.m.episodes, self.m.cat
-        c = ep.condition[rows]
-        return ~ep.referred[rows] & ~cat.time_critical[c] & ~self.filed[c, ep.severity[rows]]
+        ep = self.m.episodes
+        return gated_rows(rows, ep.referred, ep.condition, ep.severity, self.m.cat.time_critical, self.filed)
 
     def steer(self, rows: np.ndarray, scheme: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Care seeking under first contact: each episode's pricing class (soft: 2 x gated + scheme), and the
