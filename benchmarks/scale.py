@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def measure(residents: int, days: int) -> dict:
     begin = time.perf_counter()
-    from sim import kernels
-    from sim.loading import load_scenario
-    from sim.model import HealthSystemModel
+    from sim.engine import warmup
+    from sim.engine.model import HealthSystemModel
+    from sim.params.loading import load_scenario
 
-    kernels.load()  # the compiled loops, from the cache beside the source (compiled there the first time)
+    warmup.load()  # the compiled loops, from the cache beside the source (compiled there the first time)
     started = time.perf_counter()
 
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml",

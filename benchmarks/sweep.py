@@ -53,9 +53,9 @@ metrics: [spending_per_capita, wait_days_mean, health_loss_per_1000]
 
 
 def measure(path: Path, executor_name: str, workers: int) -> dict:
-    from sim import executors
-    from sim.store import Store
-    from sim.sweep import load_sweep
+    from sim.experiments import executors
+    from sim.experiments.store import Store
+    from sim.experiments.sweep import load_sweep
 
     plan = load_sweep(path)
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from functools import cache
 
-from sim import metrics
-from sim.loading import overlay
-from sim.model import HealthSystemModel
-from sim.scenario import Scenario
+from sim.engine.model import HealthSystemModel
+from sim.params.loading import overlay
+from sim.params.scenario import Scenario
+from sim.results import metrics
 
 SEED = 20240101
 

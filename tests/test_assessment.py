@@ -9,13 +9,13 @@ import math
 import numpy as np
 import small_county
 
-from sim import episodes as E
-from sim import metrics
-from sim.levels import TOWNSHIP
-from sim.loading import overlay
-from sim.model import HealthSystemModel
-from sim.periods import period_metrics
-from sim.scenario import Scenario
+from sim.core import episodes as E
+from sim.core.levels import TOWNSHIP
+from sim.engine.model import HealthSystemModel
+from sim.params.loading import overlay
+from sim.params.scenario import Scenario
+from sim.results import metrics
+from sim.results.periods import period_metrics
 
 SEED = 20240101
 SIZE = 30_000   # two townships

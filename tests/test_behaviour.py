@@ -10,16 +10,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import metrics
-from sim.conditions import load_catalogue
-from sim.episodes import FORGONE
-from sim.levels import COUNTY, LEVELS, TOWNSHIP
-from sim.loading import overlay
-from sim.model import HealthSystemModel
-from sim.payment import make_payment
-from sim.provider import Cases, Provider, guideline_charges
-from sim.scenario import FeeSchedule, Payment, Scenario
-from sim.tally import DAILY_COLUMNS
+from sim.behaviour.provider import Cases, Provider, guideline_charges
+from sim.core.conditions import load_catalogue
+from sim.core.episodes import FORGONE
+from sim.core.levels import COUNTY, LEVELS, TOWNSHIP
+from sim.core.tally import DAILY_COLUMNS
+from sim.engine.model import HealthSystemModel
+from sim.params.loading import overlay
+from sim.params.scenario import FeeSchedule, Payment, Scenario
+from sim.payment.models import make_payment
+from sim.results import metrics
 
 SEED = 20240101
 SIZE = 30_000   # residents: two townships, two county hospitals, one city hospital
@@ -190,7 +190,7 @@ def test_fee_schedule_margins_raise_stays_and_intensity_when_providers_weigh_pro
 def test_bed_queues_stay_bounded_because_patients_leave_them():
     """Patients waiting for a bed beyond their patience choose again or give up, so an overfull county does
     not accumulate a queue that grows for ever; with infinite patience it does."""
-    from sim.episodes import BED_QUEUE
+    from sim.core.episodes import BED_QUEUE
 
     def bed_queue_after(days_list, patience):
         model = HealthSystemModel(small_county({"behaviour": {"resident": {"patience_days": patience}},

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sim import calibrate as C
-from sim.cli import main
-from sim.loading import ScenarioError, load_scenario
+from sim.apps.cli import main
+from sim.experiments import calibrate as C
+from sim.params.loading import ScenarioError, load_scenario
 
 FACT = """facts:
   - id: stay

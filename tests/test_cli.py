@@ -1,4 +1,4 @@
-"""The ``triangle`` command, run in-process through ``sim.cli.main`` (and once as the installed executable)."""
+"""The ``triangle`` command, run in-process through ``sim.apps.cli.main`` (and once as the installed executable)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.cli import main
-from sim.loading import load_scenario
-from sim.metrics import GROUPS, METRICS
+from sim.apps.cli import main
+from sim.params.loading import load_scenario
+from sim.results.metrics import GROUPS, METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -243,9 +243,9 @@ def test_installed_executable_runs_from_any_folder(tmp_path):
 
 
 def test_a_county_too_big_for_memory_is_refused_before_running(tmp_path, monkeypatch):
-    import sim.runner
+    import sim.results.runner
 
-    monkeypatch.setattr(sim.runner, "available_memory_bytes", lambda: 50e6)
+    monkeypatch.setattr(sim.results.runner, "available_memory_bytes", lambda: 50e6)
     out = tmp_path / "out"
     status, stdout, stderr = run_cli(["run", BASELINE, *SMALL, "--workers", "1", "--quiet", "--out", out])
     assert status == 2
@@ -256,9 +256,10 @@ def test_a_county_too_big_for_memory_is_refused_before_running(tmp_path, monkeyp
 
 def test_a_first_run_on_a_machine_says_it_compiles_the_loops_and_a_later_one_says_nothing(monkeypatch, capsys):
     from sim import kernels
+    from sim.engine import warmup
 
     loaded = []
-    monkeypatch.setattr(kernels, "load", lambda: loaded.append(True))
+    monkeypatch.setattr(warmup, "load", lambda: loaded.append(True))
     for cached in (False, True):
         monkeypatch.setattr(kernels, "compiled", lambda cached=cached: cached)
         assert main(["check", str(BASELINE)]) == 0  # a command that runs no model never compiles
@@ -269,8 +270,9 @@ def test_a_first_run_on_a_machine_says_it_compiles_the_loops_and_a_later_one_say
 
 def test_the_loops_report_whether_they_are_compiled_for_this_source(monkeypatch):
     from sim import kernels
+    from sim.engine import warmup
 
-    kernels.load()
+    warmup.load()
     assert kernels.compiled()
     # a cache written for another version of the source does not count
     monkeypatch.setattr(kernels.finish_treatments._cache._cache_file, "_source_stamp", b"another source")

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from test_cli import BASELINE, run_cli
 
-from sim import demo
-from sim.loading import ScenarioError, load_scenario_text
-from sim.scenario import IMPLEMENTED_PAYMENT_MODELS
+from sim.apps import demo
+from sim.params.loading import ScenarioError, load_scenario_text
+from sim.params.scenario import IMPLEMENTED_PAYMENT_MODELS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SMALL = 15_000
@@ -145,7 +145,7 @@ def server(tmp_path):
     """``triangle demo scenarios/baseline.yaml`` on a free loopback port; yields its URL."""
     port = free_port()
     log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "sim.cli", "demo", str(BASELINE), "--host", "127.0.0.1",
+    process = subprocess.Popen([sys.executable, "-m", "sim.apps.cli", "demo", str(BASELINE), "--host", "127.0.0.1",
                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:

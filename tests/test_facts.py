@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sim import facts as F
-from sim.cli import main
-from sim.loading import ScenarioError
+from sim.apps.cli import main
+from sim.experiments import facts as F
+from sim.params.loading import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_SEEDS = ROOT.parent / "shared" / "seeds"
@@ -91,8 +91,8 @@ def test_measures_read_periods_and_paired_arms(tmp_path):
     path = _write(tmp_path, body)
     findings = {f.fact.id: f for f in F.evaluate(F.load_facts(path), progress=False, workers=1)}
 
-    from sim import runner
-    from sim.loading import load_scenario
+    from sim.params.loading import load_scenario
+    from sim.results import runner
 
     t_runs = runner.run_replicates(load_scenario(tmp_path / "t.yaml"), workers=1, progress=False)
     s_runs = runner.run_replicates(load_scenario(tmp_path / "s.yaml"), workers=1, progress=False)

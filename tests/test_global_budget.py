@@ -1,5 +1,5 @@
 """A medical community under a global budget keeps patients in the county and draws them to primary care by its
-own decisions (``sim.community_instruments``: posted doctors, a referral platform, investment in its county
+own decisions (``sim.payment.instruments``: posted doctors, a referral platform, investment in its county
 hospitals' capability), and only because its budget pays for it.
 
 One small county (30,000 residents, a year, one seed) under fee-for-service and under a global budget, with the

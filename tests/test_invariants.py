@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import episodes as E
-from sim import metrics
-from sim.levels import LEVELS, N_LEVELS, OUT_OF_COUNTY
-from sim.loading import overlay
-from sim.model import HealthSystemModel
-from sim.runner import run_replicates
-from sim.scenario import Scenario
+from sim.core import episodes as E
+from sim.core.levels import LEVELS, N_LEVELS, OUT_OF_COUNTY
+from sim.engine.model import HealthSystemModel
+from sim.params.loading import overlay
+from sim.params.scenario import Scenario
+from sim.results import metrics
+from sim.results.runner import run_replicates
 
 REIMBURSEMENT_KEYS = ("reimbursement", "employee_reimbursement", "outpatient_reimbursement",
                       "employee_outpatient_reimbursement", "eligible_share")
@@ -189,7 +189,7 @@ def test_the_top_level_refers_nobody_in_the_default_county():
 
 def test_a_model_can_be_stepped_past_its_scenario_days():
     """The web view and notebooks step by hand; tables grow and metrics use the days actually run."""
-    from sim.runner import daily_table
+    from sim.results.runner import daily_table
 
     model = HealthSystemModel(small_county(size=3_000, days=10))
     for _ in range(25):

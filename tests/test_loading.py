@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.loading import (
+from sim.params.loading import (
     ScenarioError,
     apply_overrides,
     load_scenario,
@@ -17,7 +17,7 @@ from sim.loading import (
     scenario_to_yaml,
     validate_file,
 )
-from sim.scenario import Scenario
+from sim.params.scenario import Scenario
 
 
 def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
@@ -439,7 +439,7 @@ def test_load_scenario_text_uses_the_given_name_in_errors():
 
 
 def test_partial_mapping_is_an_overlay_on_the_defaults():
-    from sim.scenario import Scenario
+    from sim.params.scenario import Scenario
 
     s = load_scenario_text("insurance:\n  reimbursement:\n    county: 0.8\n")
     default = Scenario().insurance.reimbursement

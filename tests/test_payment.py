@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import small_county
 
-from sim import metrics
-from sim.cli import main
-from sim.loading import ScenarioError, load_scenario_text, overlay
-from sim.model import HealthSystemModel
-from sim.periods import period_metrics
-from sim.scenario import Scenario
+from sim.apps.cli import main
+from sim.engine.model import HealthSystemModel
+from sim.params.loading import ScenarioError, load_scenario_text, overlay
+from sim.params.scenario import Scenario
+from sim.results import metrics
+from sim.results.periods import period_metrics
 
 SEED = 20240101
 SIZE = 20_000
@@ -217,7 +217,7 @@ def test_compare_pairs_arms_on_common_random_numbers(tmp_path, capsys):
 def test_a_budget_from_history_is_the_claims_before_it_and_needs_them():
     """budget_per_resident_year_yuan: null sets the budget from the fund's claims per resident-year before the
     global budget began, times (1 + growth_on_history); beginning it without that history is refused."""
-    from sim.loading import ScenarioError, load_scenario_text
+    from sim.params.loading import ScenarioError, load_scenario_text
 
     text = """
 name: history

@@ -1,4 +1,4 @@
-"""Residents learn what each facility can treat from outcomes (``sim.perception``), on a small county.
+"""Residents learn what each facility can treat from outcomes (``sim.behaviour.perception``), on a small county.
 
 Arms share a seed (common random numbers). Each effect is shown with learning on and shown to vanish with
 ``behaviour.resident.capability_memory_days = 0`` (no memory: the level's capability in the scenario rules).
@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import metrics
-from sim.levels import COUNTY, OUT_OF_COUNTY, TOWNSHIP, VILLAGE
-from sim.loading import overlay
-from sim.model import HealthSystemModel
-from sim.perception import CapabilityPerception
-from sim.scenario import Scenario
+from sim.behaviour.perception import CapabilityPerception
+from sim.core.levels import COUNTY, OUT_OF_COUNTY, TOWNSHIP, VILLAGE
+from sim.engine.model import HealthSystemModel
+from sim.params.loading import overlay
+from sim.params.scenario import Scenario
+from sim.results import metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 20240101

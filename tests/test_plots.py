@@ -1,4 +1,4 @@
-"""Pictures (sim.plots): what they compute is checked on hand-made results; what they write, on real runs."""
+"""Pictures (sim.results.plots): what they compute is checked on hand-made results; what they write, on real runs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from test_cli import BASELINE, ROOT, TINY, run_cli
 
-from sim import plots
-from sim.metrics import METRICS
+from sim.results import plots
+from sim.results.metrics import METRICS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import yaml
 
-from sim import metrics
-from sim.conditions import BUNDLED
-from sim.family_doctor import KEY_GROUP_AGE, other_share
-from sim.levels import TOWNSHIP
-from sim.loading import overlay
-from sim.model import HealthSystemModel
-from sim.scenario import Scenario
+from sim.core.conditions import BUNDLED
+from sim.core.levels import TOWNSHIP
+from sim.engine.model import HealthSystemModel
+from sim.params.loading import overlay
+from sim.params.scenario import Scenario
+from sim.policies.family_doctor import KEY_GROUP_AGE, other_share
+from sim.results import metrics
 
 SEED = 20240101
 SIZE = 30_000
@@ -174,7 +174,7 @@ def test_emergency_units_mean_fewer_deaths(emergencies_only):
 
 
 def test_policies_switched_on_by_the_timeline_leave_the_days_before_untouched():
-    from sim.periods import period_metrics
+    from sim.results.periods import period_metrics
 
     on = {"timeline": [{"day": 60, "set": {"policies.family_doctor.enabled": True,
                                            "policies.emergency_units.enabled": True}}]}

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import small_county
 
-from sim.conditions import load_catalogue
-from sim.levels import COUNTY, OUT_OF_COUNTY, TOWNSHIP, VILLAGE
-from sim.loading import ScenarioError, load_scenario_text, overlay
-from sim.model import HealthSystemModel
-from sim.periods import period_metrics
-from sim.procurement import price_factors
-from sim.scenario import Scenario
+from sim.core.conditions import load_catalogue
+from sim.core.levels import COUNTY, OUT_OF_COUNTY, TOWNSHIP, VILLAGE
+from sim.engine.model import HealthSystemModel
+from sim.params.loading import ScenarioError, load_scenario_text, overlay
+from sim.params.scenario import Scenario
+from sim.policies.procurement import price_factors
+from sim.results.periods import period_metrics
 
 SEED = 20240101
 SIZE = 20_000

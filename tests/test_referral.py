@@ -1,4 +1,4 @@
-"""Referral rules and deductible continuity (``sim.referral``) on a small county.
+"""Referral rules and deductible continuity (``sim.policies.referral``) on a small county.
 
 Each test runs arms on the same seed (common random numbers) and asserts directions and exact invariants; each
 effect is shown to vanish when its incentive or mechanism is switched off (a zero reimbursement cut, zero
@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import small_county
 
-from sim.episodes import INPATIENT
-from sim.levels import COUNTY, OUT_OF_COUNTY
-from sim.loading import overlay
-from sim.model import HealthSystemModel
-from sim.scenario import Scenario
+from sim.core.episodes import INPATIENT
+from sim.core.levels import COUNTY, OUT_OF_COUNTY
+from sim.engine.model import HealthSystemModel
+from sim.params.loading import overlay
+from sim.params.scenario import Scenario
 
 SEED = 20240101
 SIZE = 20_000
@@ -192,7 +192,7 @@ def test_invariants_hold_with_every_referral_lever_on():
 
 
 def test_a_condition_missing_from_the_catalogue_is_named():
-    from sim.conditions import CatalogueError
+    from sim.core.conditions import CatalogueError
 
     with pytest.raises(CatalogueError, match=r"policies\.referral\.down\.tail_conditions.*'strok'"):
         HealthSystemModel(county(referral(down={"enabled": True, "tail_conditions": ["strok"]})))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import metrics
-from sim.levels import COUNTY, TOWNSHIP
-from sim.loading import overlay
-from sim.model import HealthSystemModel
-from sim.periods import period_metrics
-from sim.scenario import Scenario
+from sim.core.levels import COUNTY, TOWNSHIP
+from sim.engine.model import HealthSystemModel
+from sim.params.loading import overlay
+from sim.params.scenario import Scenario
+from sim.results import metrics
+from sim.results.periods import period_metrics
 
 SEED = 20240101
 SIZE = 30_000   # two townships, two county hospitals (19 doctors each), one city hospital

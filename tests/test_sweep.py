@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import analyze, pareto
-from sim.cli import main
-from sim.loading import ScenarioError
-from sim.runner import replicate_seed
-from sim.store import Store
-from sim.sweep import load_sweep
+from sim.apps.cli import main
+from sim.experiments import analyze, pareto
+from sim.experiments.store import Store
+from sim.experiments.sweep import load_sweep
+from sim.params.loading import ScenarioError
+from sim.results.runner import replicate_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -284,7 +284,7 @@ def test_analyze_json_is_identical_for_stores_run_differently(two_stores, tmp_pa
     third = tmp_path / "third"
     plan = load_sweep(path)
     store = Store.create_or_open(third, plan, path.read_text())
-    from sim.executors import LocalProcesses, execute, tasks_to_run
+    from sim.experiments.executors import LocalProcesses, execute, tasks_to_run
 
     for record in LocalProcesses(1).results(tasks_to_run(plan, {})[5:]):  # the last runs first
         store.save(record)
@@ -318,7 +318,7 @@ def test_sweep_killed_with_sigkill_resumes_with_every_run_exactly_once(tmp_path)
     path = small_sweep(tmp_path, values="[0.0, 0.5, 1.0]", replicates=2)  # 12 runs
     out = tmp_path / "store"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out), "--workers",
+    proc = subprocess.Popen([sys.executable, "-m", "sim.apps.cli", "sweep", str(path), "--out", str(out), "--workers",
                              "1", "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while len(list(out.glob("runs/*/*.json"))) < 3:

@@ -1,0 +1,1 @@
+"""What users start: the ``triangle`` command line and the web demo."""

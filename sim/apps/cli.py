@@ -1,0 +1,466 @@
+"""The ``triangle`` command: run, check and describe scenarios.
+
+User errors (bad scenario files, impossible requests) print a clear message and exit with status 2;
+no Python traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+EXIT_USER_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="triangle",
+        description="Agent-based simulation of a county health system: cost, access and quality under "
+        "payment models and reforms.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a scenario with replicates and print the triangle",
+                         description="Run a scenario and print cost / access / quality metrics with 95% "
+                         "intervals over replicates.")
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a value by its dotted key, e.g. --set population.size=50000 (repeatable)")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--replicates", type=int, help="override the number of replicates")
+    run.add_argument("--workers", type=int, help="worker processes for replicates (default: all cores)")
+    run.add_argument("--out", type=Path, help="write summary.json, daily.parquet, facilities.parquet, "
+                     "runs.parquet, scenario.yaml and provenance.json to this folder")
+    run.add_argument("--force", action="store_true", help="replace --out if it exists")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout, nothing else")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--plot", type=Path, metavar="DIR", help="write the triangle, daily series, spending by "
+                     "payer and before/after bars as PNGs and a self-contained report.html to this folder")
+
+    compare = sub.add_parser(
+        "compare", help="run scenarios on common random numbers and print paired differences",
+        description="Run two or more scenarios on the same seeds (common random numbers: the same residents "
+        "fall ill the same way in every arm, so differences come from policy) and print each arm's metrics "
+        "and its paired difference from the first arm, with 95% intervals.")
+    compare.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files (two or more)")
+    compare.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a value in every arm (repeatable)")
+    compare.add_argument("--seed", type=int, help="seed of every arm (default: the first scenario's)")
+    compare.add_argument("--replicates", type=int, help="replicates per arm (default: the first scenario's)")
+    compare.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON, nothing else")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.add_argument("--report", type=Path, metavar="DIR", help="write the arms' triangle, daily series and "
+                         "spending by payer as PNGs and a self-contained report.html to this folder")
+
+    check = sub.add_parser("check", help="validate scenario and sweep files without running them")
+    check.add_argument("scenarios", type=Path, nargs="+", help="scenario or sweep YAML files")
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    demo = sub.add_parser("demo", help="serve the classroom demo (a web page) on this machine",
+                          description="Serve a web page where a small county runs beside its baseline: controls "
+                          "for the levers, Play / Step / Reset, and live views of the triangle, waits, spending "
+                          "and the county map. Works offline.")
+    demo.add_argument("scenario", type=Path, nargs="?", help="base scenario YAML (default: the schema's defaults)")
+    demo.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
+    demo.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
+    demo.add_argument("--open", action="store_true", help="open the page in a browser")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of scenario files (or of sweep, facts or "
+                            "calibration files)")
+    schema.add_argument("kind", nargs="?", default="scenario", choices=["scenario", "sweep", "facts", "calibration"],
+                        help="which file format (default: scenario)")
+    metrics = sub.add_parser("metrics", help="list every metric with its unit and formula")
+    metrics.add_argument("--json", action="store_true")
+    _add_sweep_parsers(sub)
+    _add_facts_parser(sub)
+    _add_calibrate_parser(sub)
+    return p
+
+
+MODEL_COMMANDS = {"run", "compare", "demo", "facts", "calibrate", "sweep"}
+
+
+def _prepare_loops() -> None:
+    """Compile the model's loops now, saying so, when this machine has not compiled this version yet (workers
+    then load them from the cache)."""
+    from sim import kernels
+    from sim.engine import warmup
+
+    if not kernels.compiled():
+        print("triangle: compiling the model's loops for this machine, once (about half a minute)...",
+              file=sys.stderr, flush=True)
+        warmup.load()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from sim.core.conditions import CatalogueError
+    from sim.params.loading import ScenarioError
+    from sim.results.runner import InsufficientMemory
+
+    if args.command in MODEL_COMMANDS:
+        _prepare_loops()
+    try:
+        handler = getattr(args, "handler", None) or {
+            "run": _run, "compare": _compare, "demo": _demo, "check": _check, "schema": _schema,
+            "metrics": _metrics}[args.command]
+        return handler(args)
+    except (ScenarioError, CatalogueError, InsufficientMemory, FileExistsError) as err:
+        print(f"triangle {args.command}: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
+    from sim.params.loading import load_scenario, scenario_to_yaml
+    from sim.results import report, runner
+
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if args.replicates is not None:
+        overrides.append(f"replicates={args.replicates}")
+    scenario = load_scenario(args.scenario, overrides)
+    results = runner.run_replicates(scenario, workers=args.workers, progress=not args.quiet)
+    summary = runner.summarise(results)
+    periods = runner.summarise_periods(results)
+    doc = report.summary_json(scenario.name, len(results), summary, periods)
+    if args.out:
+        report.write_outputs(args.out, scenario_yaml=scenario_to_yaml(scenario), summary=doc, results=results,
+                             seed_info={"seed": scenario.seed, "replicate_seeds": [r.seed for r in results]},
+                             force=args.force)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(report.table(scenario.name, len(results), summary), end="")
+        if periods:
+            print("\n" + report.period_table(periods), end="")
+        if args.out:
+            print(f"outputs written to {args.out}/")
+    if args.plot:
+        _pictures(args.plot, {scenario.name: results}, {scenario.name: summary}, json_only=args.json,
+                  periods={scenario.name: periods}, reform_days=[entry.day for entry in scenario.timeline])
+    return 0
+
+
+def _pictures(folder: Path, results: dict, summaries: dict, *, json_only: bool, **extra) -> None:
+    """``--plot`` / ``--report``: the pictures of finished runs (sim.results.plots), said on stderr under --json."""
+    import pandas as pd
+
+    from sim.results import plots
+
+    daily = {name: pd.concat([r.daily.assign(replicate=i) for i, r in enumerate(runs)], ignore_index=True)
+             for name, runs in results.items()}
+    page = plots.write_report(folder, summaries, daily=daily, title=f"triangle: {', '.join(summaries)}", **extra)
+    print(f"pictures written to {folder}/ ({page.name})", file=sys.stderr if json_only else sys.stdout)
+
+
+def _compare(args) -> int:
+    from sim.params.loading import ScenarioError, load_scenario
+    from sim.results import report, runner
+
+    if len(args.scenarios) < 2:
+        raise ScenarioError("compare needs two or more scenario files")
+    first = load_scenario(args.scenarios[0], args.overrides)
+    seed = first.seed if args.seed is None else args.seed
+    replicates = args.replicates or first.replicates
+    # Every arm on the same seed and replicates: the same map, residents and illness draws.
+    common = [*args.overrides, f"seed={seed}", f"replicates={replicates}"]
+    arms = [load_scenario(path, common) for path in args.scenarios]
+    names = [a.name if a.name != "unnamed" else Path(p).stem for a, p in zip(arms, args.scenarios, strict=True)]
+    if len(set(names)) < len(names):
+        names = [str(p) for p in args.scenarios]
+    if len({a.population.size for a in arms}) > 1:
+        print("triangle compare: warning: the arms have different population sizes, so their residents differ "
+              "and differences are not paired on the same people", file=sys.stderr)
+    results = [runner.run_replicates(a, workers=args.workers, progress=not args.quiet) for a in arms]
+    summaries = [runner.summarise(r) for r in results]
+    base = [r.metrics for r in results[0]]
+    differences = [runner.paired(base, [r.metrics for r in arm]) for arm in results[1:]]
+    if args.json:
+        doc = {"scenarios": names, "seed": seed, "replicates": replicates,
+               "metrics": dict(zip(names, summaries, strict=True)),
+               "differences": {f"{n} - {names[0]}": d for n, d in zip(names[1:], differences, strict=True)}}
+        print(json.dumps(report.json_safe(doc), indent=2))
+    else:
+        print(report.compare_table(names, replicates, summaries, differences), end="")
+    if args.report:
+        _pictures(args.report, dict(zip(names, results, strict=True)), dict(zip(names, summaries, strict=True)),
+                  json_only=args.json, differences={f"{n} - {names[0]}": d for n, d in zip(names[1:], differences,
+                                                                                            strict=True)},
+                  note=f"{len(names)} scenarios on common random numbers, {replicates} replicate(s) each; "
+                  f"differences are paired over replicates.")
+    return 0
+
+
+def _demo(args) -> int:
+    from sim.apps import demo
+
+    return demo.serve(args.scenario, args.host, args.port, open_browser=args.open)
+
+
+def _check(args) -> int:
+    from sim.core.conditions import CatalogueError, load_catalogue
+    from sim.params.loading import ScenarioError, load_scenario
+    from sim.policies.referral import check_conditions
+
+    failed = 0
+    for path in args.scenarios:
+        try:
+            if _is_sweep_file(path):
+                from sim.experiments.sweep import load_sweep
+
+                if args.overrides:
+                    raise ScenarioError(f"{path}: is a sweep file; --set applies to scenario files only (a sweep "
+                                        "fixes keys under `set:`)")
+                plan = load_sweep(path)
+                print(f"{path}: ok (sweep {plan.sweep.name}: {plan.sweep.design} design, {len(plan.points)} points "
+                      f"x {plan.sweep.replicates} replicate(s))")
+                continue
+            s = load_scenario(path, args.overrides)
+            check_conditions(s, load_catalogue(s.case_mix.catalogue))
+        except ScenarioError as err:
+            print(err, file=sys.stderr)
+            failed += 1
+            continue
+        except CatalogueError as err:
+            print(f"{path}: {err}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{path}: ok ({s.name}: {s.population.size:,} residents, {s.days} days, {s.payment.model})")
+    return EXIT_USER_ERROR if failed else 0
+
+
+def _is_sweep_file(path: Path) -> bool:
+    """A sweep file names a base scenario and the parameters to vary; no scenario has those keys."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # the scenario loader reports why
+    return isinstance(doc, dict) and "base" in doc and "parameters" in doc
+
+
+def _schema(args) -> int:
+    from sim.params.scenario import json_schema
+
+    if args.kind == "scenario":
+        schema = json_schema()
+    else:
+        from sim.experiments.calibrate import Calibration
+        from sim.experiments.facts import FactsFile
+        from sim.experiments.sweep import Sweep
+
+        model = {"sweep": Sweep, "facts": FactsFile, "calibration": Calibration}[args.kind]
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = f"triangle {args.kind} file"
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _metrics(args) -> int:
+    from sim.results.metrics import GROUPS, METRICS
+
+    if args.json:
+        print(json.dumps({m.name: {"group": m.group, "unit": m.unit, "formula": m.formula}
+                          for m in METRICS.values()}, indent=2))
+        return 0
+    for group in GROUPS:
+        print(group.upper())
+        for m in (m for m in METRICS.values() if m.group == group):
+            print(f"  {m.name} [{m.unit}]: {m.formula}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- facts
+def _add_facts_parser(sub) -> None:
+    facts = sub.add_parser(
+        "facts", help="run the seed facts (seeds/facts.yaml) and print observed vs simulated",
+        description="Run every scenario the seed facts name (replicates on common random numbers) and print, "
+        "per fact, the observed figure, the simulated mean with its 95%% interval, and whether it falls within "
+        "the fact's tolerance. Exit code 0 when every fact passes or fails only as recorded (known_failure), "
+        "1 when a fact fails unexpectedly.")
+    facts.add_argument("file", type=Path, nargs="?", help="facts file (default: the project's seeds/facts.yaml)")
+    facts.add_argument("--fast", action="store_true", help="small counties and two replicates (a check that "
+                       "takes about a minute; the figures are noisier)")
+    facts.add_argument("--only", action="append", default=[], metavar="ID", help="run only this fact (repeatable)")
+    facts.add_argument("--seed", type=int, help="override every scenario's seed")
+    facts.add_argument("--workers", type=int, help="worker processes for replicates (default: all cores)")
+    facts.add_argument("--json", action="store_true", help='print {"facts": [{"id", "observed", "simulated", '
+                       '"ci95", "pass", ...}]} and nothing else')
+    facts.add_argument("--quiet", action="store_true", help="no progress bar")
+    facts.set_defaults(handler=_facts)
+
+
+def _facts(args) -> int:
+    from sim.experiments import facts as F
+    from sim.params.loading import ScenarioError
+    from sim.results.report import json_safe
+
+    chosen = F.load_facts(args.file or F.FACTS_FILE)
+    if args.only:
+        unknown = sorted(set(args.only) - {f.id for f in chosen})
+        if unknown:
+            raise ScenarioError(f"--only {', '.join(unknown)}: no such fact; known: "
+                                f"{', '.join(f.id for f in chosen)}")
+        chosen = [f for f in chosen if f.id in args.only]
+    findings = F.evaluate(chosen, fast=args.fast, workers=args.workers, progress=not (args.quiet or args.json),
+                          seed=args.seed)
+    if args.json:
+        print(json.dumps(json_safe({"fast": args.fast, "facts": [f.as_json() for f in findings]}), indent=2))
+    else:
+        print(F.table(findings), end="")
+    unexpected = [f for f in findings if not f.passed and not f.fact.known_failure]
+    return 1 if unexpected else 0
+
+
+def _add_calibrate_parser(sub) -> None:
+    cal = sub.add_parser(
+        "calibrate", help="fit behavioural parameters to the seed facts and write seeds/calibrated.yaml",
+        description="Fit the behavioural parameters a calibration file names (behaviour.*, outcomes.*) to the "
+        "seed facts it names: a Latin hypercube over the bounds, then Nelder-Mead, each evaluation running the "
+        "facts' scenarios on small counties with a fixed seed. Writes the fitted values as a scenario overlay "
+        "with the fit's quality in its header; the bundled baseline extends it.")
+    cal.add_argument("file", type=Path, nargs="?", help="calibration file (default: seeds/calibration.yaml)")
+    cal.add_argument("--out", type=Path, help="where to write the fitted overlay (default: seeds/calibrated.yaml "
+                     "beside the calibration file)")
+    cal.add_argument("--evaluations", type=int, help="override the file's budget of evaluations")
+    cal.add_argument("--workers", type=int, default=1, help="worker processes per scenario run (default: 1; "
+                     "runs are small, so process start-up outweighs the gain)")
+    cal.add_argument("--json", action="store_true", help="print the fit as JSON (values, loss, facts)")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal.set_defaults(handler=_calibrate)
+
+
+def _calibrate(args) -> int:
+    from sim.experiments import calibrate as C
+    from sim.experiments.facts import table
+    from sim.params.loading import ScenarioError
+    from sim.results.report import json_safe
+
+    path = args.file or C.CALIBRATION_FILE
+    cal, facts = C.load_calibration(path)
+    if args.evaluations is not None:
+        if args.evaluations <= cal.start_samples:
+            raise ScenarioError(f"--evaluations {args.evaluations}: must exceed the file's start_samples "
+                                f"({cal.start_samples})")
+        cal = cal.model_copy(update={"evaluations": args.evaluations})
+    result = C.fit(cal, facts, workers=args.workers, progress=not (args.quiet or args.json))
+    out = args.out or Path(path).resolve().with_name("calibrated.yaml")
+    written = C.write_calibrated(result, out, command="triangle " + " ".join(sys.argv[1:]))
+    if args.json:
+        print(json.dumps(json_safe({"values": result.best, "loss": result.loss, "start_loss": result.start_loss,
+                                    "evaluations": result.evaluations, "out": str(written),
+                                    "facts": [f.as_json() for f in result.findings]}), indent=2))
+    else:
+        print(f"loss {result.start_loss:.4g} -> {result.loss:.4g} in {result.evaluations} evaluations")
+        for key, value in result.best.items():
+            print(f"  {key} = {value:g}")
+        print(table(result.findings), end="")
+        print(f"written to {written}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- sweep, analyze
+def _add_sweep_parsers(sub) -> None:
+    sweep = sub.add_parser(
+        "sweep", help="run a sweep of scenarios into a results store",
+        description="Run every point and replicate of a sweep file, saving each finished run in --out. Running "
+        "again (or --resume) skips what is done and retries failed runs. Exit status 1 if any run failed.")
+    sweep.add_argument("sweep", type=Path, nargs="?", help="sweep YAML file (may be omitted with --resume)")
+    sweep.add_argument("--out", type=Path, required=True, help="results store folder (created if missing)")
+    sweep.add_argument("--workers", type=int, help="local worker processes, or LocalCluster workers with "
+                       "--cluster local (default: all cores)")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask distributed scheduler, "
+                       "e.g. tcp://10.0.0.5:8786")
+    where.add_argument("--cluster", choices=["local"], help="local: start a Dask LocalCluster on 127.0.0.1")
+    sweep.add_argument("--scheduler-timeout", type=float, default=30.0, metavar="SECONDS",
+                       help="give up reaching --scheduler after this long (default: 30)")
+    sweep.add_argument("--resume", action="store_true", help="continue the sweep stored in --out; the sweep file "
+                       "may be omitted")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=_sweep)
+
+    analyze = sub.add_parser(
+        "analyze", help="summarise a sweep's store: per-point intervals, Sobol indices, the Pareto front",
+        description="Write DIR/analysis/ (tables, summary.json, plots) and print a summary.")
+    analyze.add_argument("store", type=Path, metavar="DIR", help="the --out folder of a sweep")
+    analyze.add_argument("--json", action="store_true", help="print the analysis as JSON on stdout, nothing else "
+                         "(it depends only on the stored results)")
+    analyze.set_defaults(handler=_analyze)
+
+
+def _sweep(args) -> int:
+    from sim.experiments import executors
+    from sim.experiments.store import Store
+    from sim.experiments.sweep import load_sweep
+    from sim.params.loading import ScenarioError, read_text
+    from sim.results.runner import check_memory
+
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError(f"--workers {args.workers}: must be at least 1")
+    if args.sweep is None:
+        if not args.resume:
+            raise ScenarioError("give a sweep file, or --resume to continue the sweep stored in --out")
+        plan = Store.read(args.out).plan()
+    else:
+        plan = load_sweep(args.sweep)
+        sweep_text = read_text(args.sweep, "sweep file")
+        Store.check(args.out, plan)
+    if args.scheduler is None:
+        largest = max(plan.points, key=lambda p: p.settings.get("population.size", 0))
+        check_memory(plan.scenario(largest), args.workers or os.cpu_count() or 1)
+    try:  # reach the workers before writing anything
+        executor = (executors.DaskCluster(scheduler=args.scheduler, timeout=args.scheduler_timeout)
+                    if args.scheduler else
+                    executors.DaskCluster(local_workers=args.workers) if args.cluster else
+                    executors.LocalProcesses(args.workers))
+    except (OSError, TimeoutError) as err:
+        raise ScenarioError(f"cannot reach the Dask scheduler {args.scheduler}: {err}") from None
+    try:
+        store = Store.read(args.out) if args.sweep is None else Store.create_or_open(args.out, plan, sweep_text)
+        with store.locked():
+            if not args.quiet:
+                print(f"{plan.sweep.name}: {len(plan.points)} points x {plan.sweep.replicates} replicate(s) on "
+                      f"{executor.describe()}", file=sys.stderr)
+            outcome = executors.execute(plan, store, executor, progress=not args.quiet)
+    finally:
+        executor.close()
+    manifest = json.loads((args.out / "manifest.json").read_text())
+    print(f"{plan.sweep.name}: {outcome.planned} runs: {outcome.done} done now, {outcome.skipped} already done, "
+          f"{outcome.failed} failed; {outcome.seconds:.1f} s. Store: {args.out}/ "
+          f"(triangle analyze {args.out})")
+    if manifest["failed"]:
+        first = next(r for r in manifest["runs"] if r["status"] == "failed")
+        print(f"triangle sweep: {manifest['failed']} run(s) failed, e.g. point {first['point']} replicate "
+              f"{first['replicate']}: {first['error']} (all in {args.out}/manifest.json; running again retries "
+              "them)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _analyze(args) -> int:
+    from sim.experiments import analyze
+    from sim.experiments.store import Store
+
+    store = Store.read(args.store)
+    analysis = analyze.analyse(store)
+    folder = analyze.write(store, analysis)
+    if args.json:
+        print(analyze.as_json(analysis), end="")
+        return 0
+    print(analyze.report(analysis), end="")
+    print(f"tables, summary.json and plots written to {folder}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Where a sick resident goes: a multinomial logit over forgoing care and the facilities open to them.
+
+Utility of option j (a facility of level L) for an episode of resident r:
+
+    trust_initial[L] + trust[r, L] + village_opinion[village(r), L]
+    - capability_preference x max(0, need level - perceived capability[L])
+    - price_sensitivity x expected out-of-pocket / 100 yuan
+    - travel_sensitivity x travel hours - wait_sensitivity x expected wait days
+    + the episode's own Gumbel taste for j
+
+and of forgoing care: forgo_utility - forgo_severity_penalty x severity step (+ Gumbel). The episode picks
+the largest, so choice probabilities are logit. Residents perceive each facility's capability from the
+outcomes they have seen there (``sim.behaviour.perception``), not its current capability: better care at a township
+is noticed as fast as outcomes and word of mouth allow, not at once. With
+``behaviour.resident.capability_memory_days = 0`` they judge by level, from the scenario in force.
+
+Expected out-of-pocket cost uses what residents have seen bills come to: running means of outpatient and
+inpatient bills and admission rates by condition, severity and level (``CostBeliefs``), passed through the
+insurance rules of the resident's scheme.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.behaviour.provider import guideline_charges
+from sim.core.conditions import Catalogue
+from sim.core.levels import COUNTY, LEVELS, N_LEVELS
+from sim.kernels import choose_options, learn_cost_beliefs
+from sim.params.scenario import Scenario
+from sim.payment.fund import InsuranceFund
+
+BELIEF_LEARNING_RATE = 0.05  # weight of one day's mean bill in the running belief (assumption)
+
+
+class CostBeliefs:
+    """What residents expect a visit to cost, by [condition, severity, level]."""
+
+    def __init__(self, cat: Catalogue, price_level_by_level: np.ndarray) -> None:
+        c = np.repeat(np.arange(cat.n), 3 * N_LEVELS)
+        s = np.tile(np.repeat(np.arange(3), N_LEVELS), cat.n)
+        lv = np.tile(np.arange(N_LEVELS), 3 * cat.n)
+        out, per_case, daily = guideline_charges(cat, c, s, price_level_by_level[lv])
+        shape = (cat.n, 3, N_LEVELS)
+        self.outpatient_bill = out.sum(1).reshape(shape)
+        self.inpatient_bill = (per_case.sum(1) + daily).reshape(shape)
+        self.admission_rate = np.broadcast_to(cat.admission_need[:, :, None], shape).copy()
+        self.admission_rate[:, :, 0] = 0.0  # village clinics have no beds
+
+    def learn(self, c, s, level, bill, admitted) -> None:
+        """Move beliefs toward today's mean bills and admission rates where cases were seen."""
+        key = np.ravel_multi_index((c, s, level), self.outpatient_bill.shape)
+        learn_cost_beliefs(key, bill, admitted, self.outpatient_bill.reshape(-1), self.inpatient_bill.reshape(-1),
+                           self.admission_rate.reshape(-1), BELIEF_LEARNING_RATE)
+
+    def expected_oop(self, fund: InsuranceFund, rate_cut_by_level: np.ndarray | None = None) -> np.ndarray:
+        """Expected out-of-pocket cost [condition, severity, level, scheme] under today's insurance rules
+        (with ``rate_cut_by_level`` points off the reimbursement rates: unreferred care, ``sim.policies.referral``)."""
+        out = np.empty(self.outpatient_bill.shape + (2,))
+        level = np.broadcast_to(np.arange(N_LEVELS), self.outpatient_bill.shape)
+        cut = None if rate_cut_by_level is None else rate_cut_by_level[level]
+        for scheme in (0, 1):
+            emp = np.full(level.shape, bool(scheme))
+            oop_out = self.outpatient_bill - fund.fund_share(self.outpatient_bill, level, emp, np.zeros_like(emp),
+                                                             cut)
+            oop_in = self.inpatient_bill - fund.fund_share(self.inpatient_bill, level, emp, np.ones_like(emp), cut)
+            out[..., scheme] = (1 - self.admission_rate) * oop_out + self.admission_rate * oop_in
+        return out
+
+
+class CareSeeking:
+    """The choice model. Every village has the same kinds of option in the same columns (own clinic, own
+    township centre, each county hospital, each out-of-county hospital), so option levels are one row
+    (``option_level``) and the terms shared by a village, or by a kind of case, are computed once a day."""
+
+    def __init__(self, scenario: Scenario, cat: Catalogue, option_level: np.ndarray) -> None:
+        self.r = scenario.behaviour.resident
+        self.cat = cat
+        self.option_level = option_level
+        self.trust_initial = np.array([getattr(self.r.trust_initial, n) for n in LEVELS])
+        self.perceived_capability = np.array([getattr(scenario.facilities, n).capability for n in LEVELS])
+        # learned per facility instead (sim.behaviour.perception), and charged per episode in choose()
+        self.by_facility = self.r.capability_memory_days > 0
+
+    def village_terms(self, option_minutes: np.ndarray, option_wait: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[village, option] utility shared by every episode of a village: initial trust and travel; and the
+        expected-wait term, kept apart because time-critical cases ignore it."""
+        r, lvl = self.r, self.option_level
+        return (self.trust_initial[lvl] - r.travel_sensitivity * option_minutes / 60.0,
+                -r.wait_sensitivity * option_wait)
+
+    def case_terms(self, expected_oop: np.ndarray) -> np.ndarray:
+        """[condition, severity, scheme, option] utility of the case's needs and expected out-of-pocket cost."""
+        r, lvl = self.r, self.option_level
+        oop = np.moveaxis(expected_oop, 3, 2)[..., lvl]  # [c, s, scheme, option]
+        if self.by_facility:
+            return -r.price_sensitivity * oop / 100.0
+        need = self.cat.need_level[:, :, None, None]
+        shortfall = np.maximum(need - self.perceived_capability[lvl], 0.0)
+        return -r.capability_preference * shortfall - r.price_sensitivity * oop / 100.0
+
+    def choose(self, *, rows, episodes, residence, time_critical, scheme, personal_trust, village_opinion,
+               village_term, wait_term, case_term, open_village, closed_above, perception=None,
+               options=None) -> tuple[np.ndarray, np.ndarray]:
+        """Each choosing episode's village and the index of its chosen option (0 = forgo; j >= 1 = option j - 1).
+
+        ``rows`` are the choosing episodes' rows of the table ``episodes`` (``sim.core.episodes``: their condition,
+        severity, the level a referral sent them to, the facility a re-choice leaves, and their [row, 1 +
+        option] Gumbel shocks, forgo first, are read there); ``residence`` is each resident's village.
+        personal_trust is [m, level]; village_opinion, village_term, wait_term and open_village (a facility
+        with slots today) are [village, level-or-option] tables; case_term is the [c, s, scheme, option]
+        table, whose scheme axis may also carry the referral status (``sim.policies.referral``: 2 x unreferred +
+        scheme). An option is open if its facility has slots, its level is at least the episode's
+        ``min_level`` (after a referral up), it is not the facility a re-choice leaves and, for the episodes
+        in ``closed_above`` (hard first contact, or None), it is not a hospital. With ``perception``
+        (``sim.behaviour.perception``, learning) residents judge each facility (``options``: the [village, option]
+        facility table) by what they have seen of it; otherwise case_term carries the capability term by
+        level."""
+        r, ep = self.r, episodes
+        learning = perception is not None and perception.learning
+        perceived = perception.perceived if learning else np.zeros(0)
+        prior = perception.prior if learning else np.zeros(0)
+        closed = np.zeros(len(rows), bool) if closed_above is None else closed_above
+        return choose_options(rows, ep.resident, residence, ep.condition, ep.severity, ep.min_level, ep.rechoices,
+                              ep.facility, time_critical, scheme, case_term.shape[2], personal_trust, open_village,
+                              closed, COUNTY, ep.taste, self.option_level, village_opinion, village_term,
+                              wait_term, case_term.reshape(-1, len(self.option_level)), options, learning,
+                              self.cat.need_level, perceived, prior, r.capability_preference,
+                              r.capability_gain_preference, r.forgo_utility, r.forgo_severity_penalty)

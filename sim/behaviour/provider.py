@@ -1,0 +1,140 @@
+"""The provider's decisions for the cases it sees: refer up, admit, how much to do, how long to keep.
+
+Each decision maximises the provider's objective (Ellis & McGuire):
+
+    profit_weight x margin  +  benefit_weight x patient benefit (DALY averted x value_per_daly_yuan)
+
+where margin = what the payment model pays - resource cost. With the quadratic risk curvature of
+``sim.behaviour.outcomes`` the optimal intensity q and stay s (ratios to guideline and clinical stay) are closed-form:
+
+    q* = 1 + profit_weight x m_q / (2 x benefit_weight x value_per_daly x H_q x h)
+
+with m_q the margin of one more unit of intensity, H_q the health stakes (DALY) that intensity moves and h
+the over- or under-treatment curvature on the side the margin pushes toward; likewise s* with the daily
+margin less a bed shadow price that rises as beds fill. The payment model (``sim.payment.models``) enters only
+through the revenue terms ``fixed + marginal x bill``: under fee-for-service every extra item and bed-day
+earns more than it costs, so q* and s* exceed 1 and rise with profit_weight; under DRG and DIP the marginal
+item earns nothing, so they fall below 1; a member of a medical community under a global budget sees the fund's
+part of every yuan cost its community, so it rations too. With profit_weight 0, q* = s* = 1 under every
+payment model.
+
+Admission: admit when the episode's admission benefit (valued) plus the weighted difference between the
+margins of the case admitted and treated as an outpatient, each at its chosen q and s, is positive: a DRG
+payment that exceeds the cost of a short stay makes marginal admissions pay. Referral: refer up when the
+health gain of a capable facility, valued in yuan, beats the margin lost by letting the case go (a costly
+case under DRG has a negative margin, so it goes more easily), plus the friction of referring. Coding: see
+``sim.payment.grouper``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core.conditions import Catalogue
+from sim.kernels import decide_cases
+from sim.kernels import guideline_charges as kernel_guideline_charges
+from sim.params.scenario import Outcomes, ProviderBehaviour
+
+OCCUPANCY_PRESSURE_START = 0.85  # beds start to feel scarce above this occupancy (assumption)
+NO_FACTORS = np.ones((0, 3))  # no procurement price factors
+
+
+@dataclass
+class Cases:
+    """What the provider knows about the cases in front of it (one row each)."""
+
+    condition: np.ndarray
+    severity: np.ndarray
+    age: np.ndarray
+    level: np.ndarray             # of the facility seeing the case
+    capability: np.ndarray        # of the facility seeing the case
+    price_level: np.ndarray       # of the facility (its level coefficient under DRG and DIP)
+    cost_factor: np.ndarray       # the case's own resource use relative to its group (seen by the provider)
+    has_beds: np.ndarray
+    can_refer: np.ndarray         # a facility of a higher level exists to refer to
+    occupancy: np.ndarray
+    delay: np.ndarray             # delay factor already incurred
+    admission_benefit: np.ndarray  # DALY gained by admitting rather than treating as an outpatient
+    fund_rate_out: np.ndarray     # share of one more yuan of an outpatient bill the fund pays
+    fund_rate_in: np.ndarray      # ... of an inpatient bill
+    fund_rate_up_out: np.ndarray  # the same shares at the level a referral would go to
+    fund_rate_up_in: np.ndarray
+    price_ratio_up: np.ndarray    # that level's prices relative to this facility's
+    capitated: np.ndarray         # enrolled resident at their own primary facility
+    scruple: np.ndarray           # the provider's cost of coding this case up (yuan)
+    category_price: np.ndarray | None = None  # [m, 3] procurement's price factors (sim.policies.procurement); None = 1
+    profit_weight_factor: np.ndarray | None = None  # the facility's income effect on profit_weight; None = 1
+    referral_credit: np.ndarray | None = None  # share of the margin a referral up keeps in an integrated
+    #                                            community (sim.policies.integration); None = nothing kept
+    assessment: object = None     # expected assessment deductions (``sim.policies.assessment.Penalties``) or None
+
+
+@dataclass
+class Decisions:
+    refer: np.ndarray
+    admit: np.ndarray
+    intensity: np.ndarray
+    stay_ratio: np.ndarray
+    code_up: np.ndarray
+    drug_ratio: np.ndarray | None = None  # drugs prescribed relative to the rest of the bundle (None: 1)
+
+
+def guideline_charges(cat: Catalogue, c, s, price_level, category_price=None, bills: bool = False):
+    """Charges at guideline intensity and clinical stay: outpatient [m,3], inpatient per-case [m,3] and the
+    inpatient daily bundle [m] (total over the clinical stay): the catalogue's costs of (c, s) times the price
+    level, split into services, drugs and consumables. ``category_price`` ([m,3], optional) is procurement's
+    factor on each category's prices (``sim.policies.procurement``); the daily bundle's drugs and consumables fall with
+    it too. With ``bills``, also the whole outpatient and inpatient bills [m]. One loop
+    (``sim.kernels.guideline_row``) serves this and the bills of finished treatments."""
+    price = price_level if isinstance(price_level, np.ndarray) and price_level.dtype == float \
+        else np.broadcast_to(np.asarray(price_level, float), (len(c),))
+    charges = kernel_guideline_charges(np.asarray(c, np.int64), np.asarray(s, np.int64), price,
+                                       NO_FACTORS if category_price is None else category_price,
+                                       category_price is not None, cat.cost_split, cat.outpatient_cost,
+                                       cat.inpatient_cost, cat.per_day_share)
+    return charges if bills else charges[:3]
+
+
+class Provider:
+    """Decision rules shared by every facility; the facility's own numbers come in through ``Cases``."""
+
+    def __init__(self, behaviour: ProviderBehaviour, outcomes: Outcomes, catalogue: Catalogue, payment,
+                 profit_weight: float | None = None):
+        self.b = behaviour
+        # The weight on margin in force: behaviour.profit_weight, lowered under salary reform.
+        self.profit_weight = behaviour.profit_weight if profit_weight is None else profit_weight
+        self.outcomes = outcomes
+        self.cat = catalogue
+        self.payment = payment
+        self.readmission_daly = outcomes.readmission_daly
+
+    def decide(self, cases: Cases) -> Decisions:
+        b, cat, pay = self.b, self.cat, self.payment
+        pw = self.profit_weight
+        if cases.profit_weight_factor is not None:  # target income (sim.policies.procurement)
+            pw = pw * cases.profit_weight_factor
+        c, s = cases.condition, cases.severity
+        outpatient, per_case, daily, bill_out, bill_in = guideline_charges(
+            cat, c, s, cases.price_level * cases.cost_factor, cases.category_price, bills=True)
+        t = pay.terms(cases, bill_out, bill_in, pw)
+        a = t.assessment
+        m = len(c)
+        none = np.zeros(m)
+        refer, admit, intensity, stay, drug_ratio = decide_cases(
+            c, s, cases.age, cases.capability, cases.has_beds, cases.can_refer, cases.occupancy, cases.delay,
+            cases.admission_benefit, pw if isinstance(pw, np.ndarray) else np.full(m, float(pw)),
+            none if cases.referral_credit is None else cases.referral_credit,
+            outpatient, per_case, daily, t.fixed_out, t.marginal_out, t.fixed_in, t.marginal_in,
+            t.referral_cost_out, t.referral_cost_in, a is not None,
+            *((none,) * 5 if a is None else (a.drug, a.other, a.visit, a.visit_case, a.referral)),
+            cat.cost_split, cat.clinical_los, cat.need_level, cat.death_risk, cat.complication_risk,
+            cat.readmission_risk, cat.admission_need, 1.0 / (1.0 + pay.item_margin), pay.bed_day_margin,
+            b.bed_shadow_price_yuan, OCCUPANCY_PRESSURE_START, self.outcomes.life_expectancy_years,
+            self.outcomes.complication_daly, self.readmission_daly, self.outcomes.capability_risk_ratio,
+            b.benefit_weight, b.value_per_daly_yuan, b.overtreatment_harm, b.undertreatment_harm,
+            b.overstay_harm, b.understay_harm, b.min_intensity, b.max_intensity, b.min_stay, b.max_stay,
+            b.referral_friction_yuan)
+        return Decisions(refer=refer, admit=admit, intensity=intensity, stay_ratio=stay,
+                         code_up=admit & t.code_up, drug_ratio=None if a is None else drug_ratio)

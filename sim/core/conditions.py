@@ -1,0 +1,153 @@
+"""The case-mix catalogue: condition groups as arrays indexed [condition] or [condition, severity].
+
+The catalogue is a YAML data file (``sim/data/conditions.yaml`` by default); its header documents every field.
+Costs are guideline costs at county-hospital prices; a facility's ``price_level`` scales them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+AGE_BANDS = ("age_0_4", "age_5_14", "age_15_44", "age_45_64", "age_65_plus")
+POPULATIONS = ("all", "female", "hypertension", "diabetes", "copd", "kidney_failure")
+SEVERITIES = 3
+BUNDLED = Path(__file__).parents[1] / "data" / "conditions.yaml"
+
+_PER_SEVERITY = ("severity_mix", "need_level", "admission_need", "clinical_los_days", "death_risk",
+                 "complication_risk", "readmission_risk")
+_SCALARS = ("outpatient_cost_yuan", "inpatient_cost_yuan", "per_day_share", "delay_harm_per_day",
+            "critical_harm_per_hour")
+_FIELDS = {"label", "population", "incidence_per_1000", "cost_split", "time_critical", "source",
+           *_PER_SEVERITY, *_SCALARS}
+
+
+class CatalogueError(ValueError):
+    """A condition catalogue that cannot be used; the message names the file, the key and the problem."""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Condition groups as columns. Index order is the order of the YAML file."""
+
+    names: tuple[str, ...]
+    labels: tuple[str, ...]
+    population: np.ndarray          # [c] index into POPULATIONS
+    incidence: np.ndarray           # [c, band] episodes per eligible resident-year
+    severity_cdf: np.ndarray        # [c, 3] cumulative severity mix
+    need_level: np.ndarray          # [c, s] lowest capable level
+    admission_need: np.ndarray      # [c, s] share that clinically need admission
+    clinical_los: np.ndarray        # [c, s] days
+    outpatient_cost: np.ndarray     # [c, s] yuan, county prices, guideline intensity
+    inpatient_cost: np.ndarray      # [c, s] yuan, county prices, guideline intensity and clinical stay
+    cost_split: np.ndarray          # [c, 3] services, drugs, consumables
+    per_day_share: np.ndarray       # [c]
+    death_risk: np.ndarray          # [c, s]
+    complication_risk: np.ndarray   # [c, s]
+    readmission_risk: np.ndarray    # [c, s]
+    delay_harm_per_day: np.ndarray  # [c]
+    time_critical: np.ndarray       # [c] bool
+    critical_harm_per_hour: np.ndarray  # [c]
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+
+def load_catalogue(path: str | Path = "bundled") -> Catalogue:
+    """Read and check a catalogue file; ``"bundled"`` is the catalogue shipped with the package."""
+    path = BUNDLED if str(path) == "bundled" else Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise CatalogueError(f"{path}: cannot read the condition catalogue: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise CatalogueError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("conditions"), dict) or not doc["conditions"]:
+        raise CatalogueError(f"{path}: expected a mapping with a non-empty 'conditions' mapping")
+    severity_cost = _floats(path, "severity_cost_multiplier", doc.get("severity_cost_multiplier", [0.6, 1, 1.9]))
+    rows = []
+    for name, cond in doc["conditions"].items():
+        rows.append(_check_condition(path, name, cond))
+    mult = np.asarray(severity_cost)
+
+    def col(key, dtype=float):
+        return np.array([r[key] for r in rows], dtype=dtype)
+
+    split = np.array([[r["cost_split"][k] for k in ("services", "drugs", "consumables")] for r in rows])
+    return Catalogue(
+        names=tuple(doc["conditions"]),
+        labels=tuple(r["label"] for r in rows),
+        population=np.array([POPULATIONS.index(r["population"]) for r in rows]),
+        incidence=np.array([[r["incidence_per_1000"][b] / 1000.0 for b in AGE_BANDS] for r in rows]),
+        severity_cdf=np.cumsum(col("severity_mix"), axis=1),
+        need_level=col("need_level"),
+        admission_need=col("admission_need"),
+        clinical_los=col("clinical_los_days"),
+        outpatient_cost=col("outpatient_cost_yuan")[:, None] * mult[None, :],
+        inpatient_cost=col("inpatient_cost_yuan")[:, None] * mult[None, :],
+        cost_split=split / split.sum(axis=1, keepdims=True),
+        per_day_share=col("per_day_share"),
+        death_risk=col("death_risk"),
+        complication_risk=col("complication_risk"),
+        readmission_risk=col("readmission_risk"),
+        delay_harm_per_day=col("delay_harm_per_day"),
+        time_critical=col("time_critical", bool),
+        critical_harm_per_hour=col("critical_harm_per_hour"),
+    )
+
+
+def _floats(path, key, value, n=SEVERITIES, lo=0.0, hi=None):
+    if not isinstance(value, list) or len(value) != n or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise CatalogueError(f"{path}: {key} = {value!r}: expected a list of {n} numbers")
+    if any(v < lo or (hi is not None and v > hi) for v in value):
+        bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
+        raise CatalogueError(f"{path}: {key} = {value!r}: every value must be {bound}")
+    return [float(v) for v in value]
+
+
+def _check_condition(path, name, cond) -> dict:
+    where = f"conditions.{name}"
+    if not isinstance(cond, dict):
+        raise CatalogueError(f"{path}: {where}: expected a mapping")
+    unknown = set(cond) - _FIELDS
+    missing = _FIELDS - set(cond)
+    if unknown:
+        raise CatalogueError(f"{path}: {where}: unknown keys {sorted(unknown)}; allowed: {sorted(_FIELDS)}")
+    if missing:
+        raise CatalogueError(f"{path}: {where}: missing keys {sorted(missing)}")
+    if cond["population"] not in POPULATIONS:
+        raise CatalogueError(f"{path}: {where}.population = {cond['population']!r}: allowed {POPULATIONS}")
+    inc = cond["incidence_per_1000"]
+    if not isinstance(inc, dict) or set(inc) != set(AGE_BANDS) or any(
+            not isinstance(v, (int, float)) or v < 0 for v in inc.values()):
+        raise CatalogueError(f"{path}: {where}.incidence_per_1000 = {inc!r}: expected non-negative numbers "
+                             f"for exactly {AGE_BANDS}")
+    for key in _PER_SEVERITY:
+        hi = 1.0 if key.endswith(("risk", "need", "mix")) else None
+        _floats(path, f"{where}.{key}", cond[key], hi=hi)
+    if abs(sum(cond["severity_mix"]) - 1.0) > 1e-6:
+        raise CatalogueError(f"{path}: {where}.severity_mix = {cond['severity_mix']!r}: must sum to 1")
+    if any(v > 3 for v in cond["need_level"]):
+        raise CatalogueError(f"{path}: {where}.need_level = {cond['need_level']!r}: levels run 0 to 3")
+    for key in _SCALARS:
+        v = cond[key]
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+            raise CatalogueError(f"{path}: {where}.{key} = {v!r}: expected a non-negative number")
+    if not 0 <= cond["per_day_share"] <= 1:
+        raise CatalogueError(f"{path}: {where}.per_day_share = {cond['per_day_share']!r}: must be in [0, 1]")
+    split = cond["cost_split"]
+    if not isinstance(split, dict) or set(split) != {"services", "drugs", "consumables"} or abs(
+            sum(split.values()) - 1.0) > 1e-6:
+        raise CatalogueError(f"{path}: {where}.cost_split = {split!r}: expected services, drugs, consumables "
+                             f"summing to 1")
+    if not isinstance(cond["time_critical"], bool):
+        raise CatalogueError(f"{path}: {where}.time_critical = {cond['time_critical']!r}: expected true/false")
+    return cond

@@ -1,0 +1,40 @@
+"""What a doctor earns: the pay that the siphon compares between levels and the staff-income metrics report.
+
+Income per doctor-year over a stretch of ``days`` at the facilities of the chosen levels:
+
+    (base salary x doctors x years + surplus_bonus_share x positive surplus) / doctor-years
+
+(surplus = revenue - resource cost over the stretch). Under salary reform (``policies.salary_reform``) the
+doctors draw an annual salary, ``base salary x (1 + salary_uplift)``, plus their share, by good outcomes, of
+``bonus_pool_share`` x the medical community's retained savings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.core.levels import IN_COUNTY
+from sim.params.scenario import Scenario
+
+
+def staff_income(facilities, books: dict[str, np.ndarray], days: float, spec: Scenario, community_net: float,
+                 levels) -> float:
+    """Income per doctor-year (yuan) at the facilities of ``levels``, from the ``books`` of a stretch of ``days``
+    (NaN when there are no doctor-years)."""
+    years = days / 365.0
+    sel = np.isin(facilities.level, levels)
+    doctor_years = facilities.doctors[sel].sum() * years
+    if not doctor_years:
+        return float("nan")
+    reform = spec.policies.salary_reform
+    if reform.enabled:
+        in_county = np.isin(facilities.level, IN_COUNTY)
+        good = books["good_outcomes"]
+        pool = reform.bonus_pool_share * max(community_net, 0.0)
+        bonus = pool * (float(good[sel].sum()) / float(good[in_county].sum())) if good[in_county].sum() else 0.0
+        pay = facilities.base_salary[sel] * (1 + reform.salary_uplift) * facilities.doctors[sel] * years
+        return float(pay.sum() + bonus) / float(doctor_years)
+    surplus = books["revenue"][sel] - books["resource_cost"][sel]
+    pay = (facilities.base_salary[sel] * facilities.doctors[sel] * years
+           + facilities.surplus_bonus_share[sel] * np.maximum(surplus, 0))
+    return float(pay.sum()) / float(doctor_years)

@@ -1,0 +1,635 @@
+"""HealthSystemModel: the county, its residents and facilities, stepped one day at a time.
+
+The daily step, in order (docs/ODD.md, "Process overview"):
+ 1. timeline          scheduled changes (none in this version's scenarios)
+ 2. onset             new episodes by condition and age band; readmissions that fall due
+ 3. care seeking      episodes that need a facility choose one or forgo care (``sim.behaviour.care_seeking``)
+ 4. discharges        inpatients whose stay ends leave their beds
+ 5. service           each facility serves its outpatient queue up to its slots, severe and time-critical
+                      first; providers refer, admit or treat (``sim.behaviour.provider``); admitted cases wait for beds;
+                      those waiting beyond their patience choose again or give up
+ 6. billing           every treatment finished today is billed and settled by the fund (``sim.payment.fund``)
+ 7. outcomes          death, complication, readmission, health loss (``sim.behaviour.outcomes``), also for care forgone
+ 8. learning          residents' trust and cost beliefs follow what they saw (``sim.behaviour.learning``)
+ 9. recording         the day's row per level (``sim.core.tally``); ended episodes are dropped
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+from mesa.agent import AgentSet
+from scipy.special import ndtri
+
+from sim import kernels
+from sim.behaviour.care_seeking import CareSeeking, CostBeliefs
+from sim.behaviour.learning import TrustLearning
+from sim.behaviour.perception import CapabilityPerception
+from sim.behaviour.provider import Cases, Provider
+from sim.core import episodes as E
+from sim.core.conditions import AGE_BANDS, POPULATIONS, Catalogue, load_catalogue
+from sim.core.facilities import FACILITY_CLASSES, build_facilities, facility_name
+from sim.core.geography import build_geography
+from sim.core.levels import LEVELS, N_LEVELS
+from sim.core.population import build_population
+from sim.core.tally import CRITICAL_KINDS, Tally
+from sim.engine.snapshot import snapshot
+from sim.params.scenario import Scenario
+from sim.params.timeline import resolve
+from sim.payment.community import build_community
+from sim.payment.fund import InsuranceFund
+from sim.payment.models import effective_profit_weight, make_payment
+from sim.policies import assessment
+from sim.policies.emergency import EmergencyUnits
+from sim.policies.family_doctor import FamilyDoctors
+from sim.policies.integration import CommunityIntegration
+from sim.policies.procurement import TargetIncome, price_factors
+from sim.policies.referral import ReferralRules
+from sim.policies.staffing import Staffing
+
+STREAMS = ("population", "onset", "readmission", "enrolment", "management", "referral")
+FEMALE_KIND = POPULATIONS.index("female")
+CRITICAL_TRANSFER_PASSES = 3
+OOP_REFRESH_DAYS = 7  # assumption: residents update their price expectations about weekly
+
+
+def count(into: np.ndarray, index: np.ndarray, weights=None, sign: int = 1) -> None:
+    """into[index] += weights (or 1), with repeated indices added up (np.add.at, but fast); sign -1 subtracts."""
+    if weights is None:
+        kernels.add_counts(into, index, sign)
+    else:
+        kernels.add_weights(into, index, weights, float(sign))
+
+
+class HealthSystemModel(mesa.Model):
+    """A county health system. ``HealthSystemModel(scenario).run()`` simulates ``scenario.days`` days."""
+
+    def __init__(self, scenario: Scenario, *, seed: int | None = None, catalogue: Catalogue | None = None):
+        super().__init__(rng=scenario.seed if seed is None else seed)
+        self.spec = scenario  # the validated Scenario (Mesa reserves `scenario`)
+        self.day = 0
+        # Each process draws from its own stream, so a policy that changes how many numbers one process
+        # draws does not shift the numbers another process sees (common random numbers).
+        self.streams = dict(zip(STREAMS, self.rng.spawn(len(STREAMS)), strict=True))
+        self.cat = catalogue or load_catalogue(scenario.case_mix.catalogue)
+        # The county's map is part of the scenario: drawn from the scenario's seed, the same in every replicate.
+        self.geo = build_geography(scenario, np.random.default_rng([scenario.seed, 0x6E0]))
+        self.pop = build_population(scenario, self.geo, self.streams["population"])
+        self.facilities = build_facilities(scenario, self.geo)
+        self.facility_agents = AgentSet(
+            [FACILITY_CLASSES[level](self, i, facility_name(self.geo, i))
+             for i, level in enumerate(self.geo.facility_level)], random=self.random)
+        # Each resident's place in the queue for a family-doctor contract: enrolled when below the share.
+        self.enrolment_draw = self.streams["enrolment"].random(self.pop.size, dtype=np.float32)
+        self.family_doctors = FamilyDoctors(self.pop, self.geo, self.cat, self.enrolment_draw)
+        self.emergency = EmergencyUnits(self.cat, self.geo)
+        self.option_level = self.geo.facility_level[self.geo.options[0]].astype(np.int64)
+        self.level_price = np.array([getattr(scenario.facilities, n).price_level for n in LEVELS])
+        self.beliefs = CostBeliefs(self.cat, self.level_price)
+        self.fund = InsuranceFund(self, scenario.insurance)
+        self.community = None
+        self.payment = None
+        self.tally = Tally(days=scenario.days)
+        self.staffing = Staffing(self)  # holds the scenario's doctors and capability; sinking and siphon add
+        self.income = TargetIncome(self.facilities.n)
+        self.assessor = None
+        self.perception = CapabilityPerception(scenario, self.facilities.level, self.cat.need_level)
+        self._configure(scenario)
+        # Scenario changes scheduled by the timeline, and the tally at each period's start.
+        self.changes = resolve(scenario)
+        self.period_starts: list = []
+        self.episodes = E.Episodes(n_options=1 + self.geo.options.shape[1])
+        self.scheduled = {"day": np.zeros(0, np.int32), "resident": np.zeros(0, np.int32),
+                          "condition": np.zeros(0, np.int16), "severity": np.zeros(0, np.int8)}
+        self.alive_count = self.pop.size
+        self._case_cache = None
+        self.top_level = int(self.facilities.level.max())
+        # probit of the share of each (condition, severity) that needs admission: where an episode's own
+        # admission benefit is centred (a table, since the inverse normal is costly per episode)
+        self.need_z = ndtri(np.clip(self.cat.admission_need, 1e-5, 1 - 1e-5))
+        cat = self.cat
+        self._clinical_tables = (
+            cat.need_level, cat.death_risk, cat.complication_risk, cat.readmission_risk, cat.delay_harm_per_day,
+            cat.critical_harm_per_hour, cat.time_critical, cat.cost_split, cat.outpatient_cost,
+            cat.inpatient_cost, cat.per_day_share, cat.clinical_los)
+        self._no_factors = np.ones((0, 3))
+        self.critical_kind = np.array([CRITICAL_KINDS.index(n) if n in CRITICAL_KINDS else -1 for n in self.cat.names])
+
+    def _configure(self, spec: Scenario) -> None:
+        """Put a scenario's levers in force: at the start, and on each timeline day."""
+        before, self.spec = self.spec, spec
+        self.fund.set_rules(spec.insurance)
+        self._case_cache = None  # prices after insurance have changed
+        if spec.payment.model == "global_budget":
+            if self.community is None:
+                self.community = build_community(self, spec, start_day=self.day)
+            self.community.set_rules(spec.payment.global_budget)
+        community = self.community if spec.payment.model == "global_budget" else None
+        dip_state = self.payment.dip if self.payment is not None else None
+        self.payment = make_payment(spec, self.cat, community, dip_state)
+        self.provider = Provider(spec.behaviour.provider, spec.outcomes, self.cat, self.payment,
+                                 profit_weight=effective_profit_weight(spec))
+        self.care = CareSeeking(spec, self.cat, self.option_level)
+        self.referral = ReferralRules(self, spec)
+        self.learning = TrustLearning(spec.behaviour.resident)
+        self.perception.set_rules(spec)
+        self.family_doctors.set_rules(spec)
+        self.emergency.set_rules(spec)
+        self.level_price = np.array([getattr(spec.facilities, n).price_level for n in LEVELS])
+        self.assessor = assessment.configure(self, spec, self.assessor)
+        if before.facilities != spec.facilities:
+            fresh = build_facilities(spec, self.geo)
+            for name in ("doctors", "beds", "capability", "price_level", "identification_minutes",
+                         "base_salary", "surplus_bonus_share"):
+                for level, level_name in enumerate(LEVELS):
+                    if getattr(before.facilities, level_name) != getattr(spec.facilities, level_name):
+                        at = self.facilities.level == level
+                        getattr(self.facilities, name)[at] = getattr(fresh, name)[at]
+        self.staffing.configure(before, spec, self.facilities, self.tally)
+        self.price_factors = price_factors(spec, self.facilities.level)  # procurement's cuts, by facility
+        # expected onsets per day by (condition, age band) in the condition's population
+        self.onset_rate = (self.cat.incidence / 365.0 * self.pop.pool_size[self.cat.population]
+                           * spec.case_mix.incidence_scale)
+        self.integration = CommunityIntegration(spec, self.cat, self.facilities, self.level_price)
+
+    @property
+    def enrolled(self) -> np.ndarray:
+        """Residents enrolled with a family doctor (what capitation pays for): the family-doctor contracts
+        when ``policies.family_doctor`` is on, else ``payment.capitation.enrolment_share`` of residents."""
+        if self.family_doctors.enabled:
+            return self.family_doctors.contracted
+        return self.enrolment_draw < self.spec.payment.capitation.enrolment_share
+
+    # ------------------------------------------------------------------------------------------- running
+    def run(self, progress=None) -> HealthSystemModel:
+        for _ in range(self.spec.days):
+            self.step()
+            if progress is not None:
+                progress(1)
+        return self
+
+    def step(self) -> None:
+        for day, spec in self.changes:
+            if day == self.day:
+                self._configure(spec)
+        if self.day == 0 or any(day == self.day for day, _ in self.changes):
+            self.period_starts.append(snapshot(self))
+        self.staffing.start_of_day(self)  # posted doctors, training and the siphon (``sim.policies.staffing``)
+        if self.community is not None and self.spec.payment.model == "global_budget":
+            self.fund.to_community += self.community.receive_instalment(self.alive_count)
+        self._onset()
+        self._seek_care()
+        self._discharge()
+        self.referral.transfer_down()
+        self._serve()
+        self._admit_from_bed_queue()
+        self._end_untreated()
+        self._complete()
+        if self.assessor is not None:
+            self.assessor.end_of_day(self)
+        self._settle_periodic()
+        self.income.end_of_day(self.facilities.books["revenue"], self.spec.behaviour.provider)
+        self.learning.end_of_day(self.pop, self.day)
+        self.perception.end_of_day()
+        self._record()
+        self.episodes.compact()
+        self.day += 1
+
+    # ------------------------------------------------------------------------------------------- onset
+    def _onset(self) -> None:
+        """New episodes by condition and age band (docs/ODD.md §7.4), then the readmissions falling due."""
+        cat, pop, rng = self.cat, self.pop, self.streams["onset"]
+        counts = rng.poisson(self.onset_rate).ravel()  # by (condition, age band)
+        total = int(counts.sum())
+        u_pick = rng.random(total)
+        c, resident, severity, keep = kernels.onset_cases(
+            counts, u_pick, rng.random(total), len(AGE_BANDS), cat.population, pop.pool_start, pop.pool_size,
+            pop.pools, cat.severity_cdf, pop.alive, pop.female, FEMALE_KIND)
+        draws = self._episode_draws(rng, total)
+        keep &= ~self.family_doctors.prevented(resident, c, self.facilities, self.streams["management"])
+        self._add_episodes(resident, c, severity, draws, keep, readmission=False)
+        due = self.scheduled["day"] <= self.day
+        if due.any():  # readmissions after the new episodes, drawing their numbers from their own stream
+            s = {k: v[due] for k, v in self.scheduled.items()}
+            self.scheduled = {k: v[~due] for k, v in self.scheduled.items()}
+            more = self._episode_draws(self.streams["readmission"], int(due.sum()))
+            self._add_episodes(s["resident"], s["condition"], s["severity"], more, self.pop.alive[s["resident"]],
+                               readmission=True)
+
+    def _episode_draws(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+        """Every random number an episode will use, drawn at its birth."""
+        taste = rng.random((n, self.episodes.n_options), dtype=np.float32)  # Gumbel -log(-log u), in place
+        np.minimum(np.maximum(taste, 1e-7, out=taste), 1 - 1e-7, out=taste)
+        np.negative(np.log(taste, out=taste), out=taste)
+        np.negative(np.log(taste, out=taste), out=taste)
+        sd = self.spec.case_mix.cost_dispersion
+        return {
+            "taste": taste,
+            "patience": rng.exponential(size=n),
+            "admission_noise": rng.standard_normal(n),
+            "u_death": rng.random(n, dtype=np.float32),
+            "u_complication": rng.random(n, dtype=np.float32),
+            "u_readmission": rng.random(n, dtype=np.float32),
+            "u_readmit_day": rng.random(n, dtype=np.float32),
+            "u_stay": rng.random(n, dtype=np.float32),
+            # the case's own resource use: lognormal, mean 1
+            "cost_factor": np.exp(sd * rng.standard_normal(n, dtype=np.float32) - sd * sd / 2),
+            "scruple": rng.exponential(size=n).astype(np.float32),
+            "u_review": rng.random(n, dtype=np.float32),  # whether the fund reviews this claim (coding and need)
+        }
+
+    def _add_episodes(self, resident, condition, severity, draws, keep, readmission: bool) -> None:
+        """Start the episodes ``keep`` selects (``sim.kernels.write_episodes``)."""
+        n = int(np.count_nonzero(keep))
+        if n == 0:
+            return
+        out, ep = self.spec.outcomes, self.episodes
+        # the referral rules' draws come from their own stream, so the other processes' numbers do not move
+        u_referral = self.streams["referral"].random((n, 2), dtype=np.float32)
+        cols = ep.cols
+        kernels.write_episodes(
+            ep.extend(n), keep, resident, condition, severity, readmission, self.day, draws["taste"],
+            draws["patience"], draws["admission_noise"], draws["u_death"], draws["u_complication"],
+            draws["u_readmission"], draws["u_readmit_day"], draws["u_stay"], draws["scruple"], draws["u_review"],
+            draws["cost_factor"], u_referral, self.pop.age, self.cat.death_risk, self.cat.complication_risk,
+            self.need_z, out.life_expectancy_years, out.complication_daly, out.admission_benefit_spread,
+            self.spec.behaviour.resident.patience_days, E.CHOOSING, cols["resident"], cols["condition"],
+            cols["severity"], cols["seek_day"], cols["state"], cols["facility"], cols["readmission"],
+            cols["patience"], cols["admission_benefit"], cols["u_death"], cols["u_complication"],
+            cols["u_readmission"], cols["u_readmit_day"], cols["u_stay"], cols["scruple"], cols["u_review"],
+            cols["u_insist"], cols["u_transfer"], cols["cost_factor"], ep.taste)
+        self.tally.episodes_started += n
+
+    # ------------------------------------------------------------------------------------------- choice
+    def _seek_care(self) -> None:
+        """Every choosing episode takes a facility or forgoes care (``sim.behaviour.care_seeking``); those that go join
+        its queue."""
+        ep = self.episodes
+        rows = np.flatnonzero(ep.state == E.CHOOSING)
+        if len(rows) == 0:
+            return
+        fac_t, pop, geo, cat = self.facilities, self.pop, self.geo, self.cat
+        res = ep.resident[rows]
+        village_term, wait_term = self.care.village_terms(geo.option_minutes, fac_t.expected_wait_days()[geo.options])
+        # a re-choice excludes the facility just left (``sim.behaviour.care_seeking``); hard first contact closes the
+        # hospitals to some (``sim.policies.referral``)
+        scheme, closed_above = self.referral.steer(rows, pop.employee[res].view(np.int8))
+        village, choice = self.care.choose(
+            rows=rows, episodes=ep, residence=pop.village, time_critical=cat.time_critical, scheme=scheme,
+            personal_trust=self.family_doctors.personal_trust(pop.trust, res), village_opinion=pop.village_opinion,
+            village_term=village_term, wait_term=wait_term, case_term=self._case_terms(),
+            open_village=fac_t.outpatient_slots()[geo.options] > 0, closed_above=closed_above,
+            perception=self.perception, options=geo.options)
+        critical, trip = kernels.book_choices(
+            rows, village, choice, geo.options, geo.option_minutes, ep.condition, cat.time_critical, ep.facility,
+            ep.state, ep.travel_minutes, ep.critical_minutes, fac_t.books["arrivals"], fac_t.queue, fac_t.level,
+            self.tally.day_row(self.day, "arrivals"), E.WAITING, E.UNTREATED)
+        if len(critical):  # the clock of a time-critical case: the trip, then the minutes to identify it
+            fac, c = ep.facility[critical], ep.condition[critical]
+            own = self.integration.identification_minutes(fac, c)
+            ep.critical_minutes[critical] = trip + self.emergency.identification_minutes(own, fac, c)
+
+    def _case_terms(self) -> np.ndarray:
+        """Utility of each kind of case at each option from expected out-of-pocket cost, refreshed weekly (news
+        of prices travels slowly); set ``self._case_cache = None`` when insurance rules change."""
+        if self._case_cache is None or self.day % OOP_REFRESH_DAYS == 0:
+            self._case_cache = self.care.case_terms(self.referral.expected_oop(self.beliefs, self.fund))
+        return self._case_cache
+
+    # ------------------------------------------------------------------------------------------- service
+    def _serve(self) -> None:
+        """Each facility serves its outpatient queue up to its slots, time-critical and severe cases first; the
+        time-critical cases transferred up are served where they arrive, in further passes the same day."""
+        ep, fac_t = self.episodes, self.facilities
+        slots = fac_t.outpatient_slots().copy()
+        self._transferred = 0
+        for attempt in range(CRITICAL_TRANSFER_PASSES):
+            if attempt > 0:  # later passes treat only time-critical transfers that arrived in the pass before
+                if not self._transferred:
+                    break
+                self._transferred = 0
+                rows = np.flatnonzero(ep.state == E.WAITING)
+                rows = rows[self.cat.time_critical[ep.condition[rows]]]
+            else:
+                rows = np.flatnonzero(ep.state == E.WAITING)
+            if len(rows) == 0:
+                break
+            rows, served, ahead = kernels.serve_queue(rows, ep.facility, ep.condition, ep.severity, ep.seek_day,
+                                              self.cat.time_critical, slots)
+            if attempt == 0:
+                self._balk(rows[~served], ahead[~served])
+            self._treat(rows[served])
+
+    def _balk(self, rows: np.ndarray, ahead: np.ndarray) -> None:
+        """Waiting episodes whose expected remaining wait exceeds their patience leave the queue."""
+        ep = self.episodes
+        slots = np.maximum(self.facilities.outpatient_slots()[ep.facility[rows]], 1)
+        expected_days = (np.maximum(ahead, 0) + 1) / slots
+        rows = rows[expected_days > ep.patience[rows]]
+        count(self.facilities.queue, ep.facility[rows], sign=-1)
+        self._give_up_or_choose_again(rows)
+
+    def _give_up_or_choose_again(self, rows: np.ndarray) -> None:
+        """Episodes leaving a queue choose again (the facility they leave excluded) while they have re-choices
+        left (``max_rechoices``); after that they give up and go untreated."""
+        ep = self.episodes
+        again = ep.rechoices[rows] < self.spec.behaviour.resident.max_rechoices
+        ep.state[rows[again]] = E.CHOOSING
+        ep.rechoices[rows[again]] += 1
+        self._forgo(rows[~again])
+
+    def _cases(self, rows: np.ndarray) -> Cases:
+        """What the provider knows of the cases ``rows`` it sees (``sim.behaviour.provider.Cases``)."""
+        ep, fac_t, cat = self.episodes, self.facilities, self.cat
+        (fac, c, severity, res, level, employee, age, need, price_level, cost_factor, has_beds, can_refer, occupancy,
+         delay, admission_benefit, scruple) = kernels.gather_cases(
+            rows, ep.facility, ep.condition, ep.severity, ep.resident, ep.seek_day, ep.critical_minutes,
+            ep.admission_benefit, ep.cost_factor, ep.scruple, self.pop.age, self.pop.employee, fac_t.level,
+            fac_t.price_level, fac_t.beds, fac_t.occupied, self.top_level, self.day, cat.need_level,
+            cat.delay_harm_per_day, cat.critical_harm_per_hour, cat.time_critical,
+            self.spec.behaviour.provider.upcoding_scruple_yuan)
+        community = self.payment.community is not None
+        up = np.minimum(level + 1, self.top_level) if community else None
+        income = self.income.factor
+        cut = self.referral.rate_cut(rows, level)
+        return Cases(
+            condition=c, severity=severity, age=age, level=level, capability=self.integration.capability(fac, need),
+            price_level=price_level, cost_factor=cost_factor, has_beds=has_beds, can_refer=can_refer,
+            occupancy=occupancy, delay=delay, admission_benefit=admission_benefit,
+            fund_rate_out=self.fund.marginal_rate(level, employee, inpatient=False, rate_cut=cut),
+            fund_rate_in=self.fund.marginal_rate(level, employee, inpatient=True, rate_cut=cut),
+            # what a referral costs elsewhere matters only to a medical community's members
+            fund_rate_up_out=self.fund.marginal_rate(up, employee, inpatient=False) if community else 0.0,
+            fund_rate_up_in=self.fund.marginal_rate(up, employee, inpatient=True) if community else 0.0,
+            price_ratio_up=self.level_price[up] / self.level_price[level] if community else 0.0,
+            capitated=self._capitated(rows, fac), scruple=scruple,
+            category_price=None if self.price_factors is None else self.price_factors[fac],
+            profit_weight_factor=None if income is None else income[fac],
+            referral_credit=self.integration.referral_credit(level),
+            assessment=self.assessor.penalties(fac) if self.assessor is not None else None)
+
+    def _capitated(self, rows: np.ndarray, fac: np.ndarray) -> np.ndarray:
+        """Enrolled residents at their own village clinic or township centre (covered by capitation)."""
+        if not self.payment.uses_capitation:
+            return np.zeros(len(rows), bool)
+        res = self.episodes.resident[rows]
+        own = self.geo.options[self.pop.village[res], :2]
+        return self.enrolled[res] & ((own[:, 0] == fac) | (own[:, 1] == fac))
+
+    def _treat(self, rows: np.ndarray) -> None:
+        """The providers decide on the cases they serve today (``sim.behaviour.provider``); the decisions are booked
+        (``sim.kernels.record_decisions``) and referrals sent on."""
+        if len(rows) == 0:
+            return
+        ep, fac_t, t = self.episodes, self.facilities, self.tally
+        cases = self._cases(rows)
+        self.referral.count_visits(rows, cases.level)
+        d = self.provider.decide(cases)
+        kernels.record_decisions(
+            rows, d.refer, d.admit, d.intensity, np.ones(len(rows)) if d.drug_ratio is None else d.drug_ratio,
+            d.stay_ratio, d.code_up, self.day, ep.facility, fac_t.level, ep.severity, ep.state, ep.intensity,
+            ep.drug_ratio, ep.stay_ratio, ep.coded_severity, ep.admit_day, fac_t.queue, fac_t.books["visits"],
+            fac_t.bed_queue, t.visits, t.day_row(self.day, "served"), E.BED_QUEUE, E.TREATED)
+        self._refer(rows[d.refer])
+
+    def _refer(self, rows: np.ndarray) -> None:
+        """Referral up: time-critical cases are transferred at once to the nearest capable facility; the
+        others choose again among higher levels tomorrow."""
+        if len(rows) == 0:
+            return
+        ep, fac_t, cat = self.episodes, self.facilities, self.cat
+        fac = ep.facility[rows]
+        count(fac_t.books["referrals_out"], fac)
+        self.tally.referrals_up += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
+        ep.referred[rows] = True
+        critical = cat.time_critical[ep.condition[rows]]
+        later, now = rows[~critical], rows[critical]
+        ep.state[later] = E.CHOOSING
+        ep.min_level[later] = fac_t.level[ep.facility[later]] + 1
+        ep.rechoices[later] = 0
+        self.referral.place(later)  # a referral platform books them where it can
+        if len(now):
+            need = cat.need_level[ep.condition[now], ep.severity[now]]
+            src = ep.facility[now]
+            best = kernels.transfer_destinations(src, need, fac_t.capability, fac_t.level, self.geo.facility_minutes)
+            own = self.integration.identification_minutes(best, ep.condition[now])
+            ep.critical_minutes[now] += self.emergency.transfer_clock_minutes(
+                own, src, ep.condition[now], self.geo.facility_minutes[src, best])
+            ep.travel_minutes[now] += self.geo.facility_minutes[src, best]
+            ep.facility[now] = best
+            ep.state[now] = E.WAITING
+            count(fac_t.queue, best)
+            self._transferred += len(now)
+
+    def _admit_from_bed_queue(self) -> None:
+        """Bed-queued episodes take free beds in priority order, time-critical ones at once; the others wait, or
+        leave when their patience runs out."""
+        ep, fac_t, cat = self.episodes, self.facilities, self.cat
+        rows = np.flatnonzero(ep.state == E.BED_QUEUE)
+        if len(rows) == 0:
+            return
+        free = np.maximum(fac_t.beds - fac_t.occupied, 0)
+        # time-critical cases get a bed (or a corridor) at once
+        rows, go, _ = kernels.serve_queue(rows, ep.facility, ep.condition, ep.severity, ep.seek_day,
+                                          cat.time_critical, free)
+        self._leave_bed_queue(rows[~go])
+        t = self.tally
+        t.exacerbation_admissions += kernels.admit(
+            rows[go], self.day, ep.facility, ep.condition, ep.severity, ep.stay_ratio, ep.u_stay, cat.clinical_los,
+            self.family_doctors.exacerbation, ep.los_days, ep.admit_day, ep.discharge_day, ep.state, E.INPATIENT,
+            fac_t.occupied, fac_t.bed_queue, fac_t.books["admissions"], fac_t.level, t.admissions,
+            t.day_row(self.day, "admissions"))
+
+    def _leave_bed_queue(self, rows: np.ndarray) -> None:
+        """Cases waiting for a bed longer than their patience leave the bed queue."""
+        ep = self.episodes
+        rows = rows[self.day - ep.admit_day[rows] >= ep.patience[rows]]
+        count(self.facilities.bed_queue, ep.facility[rows], sign=-1)
+        self._give_up_or_choose_again(rows)
+
+    def _discharge(self) -> None:
+        """Inpatients whose stay ends today free their beds; their treatment is finished (billed today)."""
+        ep, fac_t, t = self.episodes, self.facilities, self.tally
+        kernels.discharge(self.day, ep.state, ep.discharge_day, ep.facility, fac_t.level, fac_t.occupied,
+                          t.discharges, t.day_row(self.day, "discharges"), E.INPATIENT, E.TREATED)
+
+    # ------------------------------------------------------------------------------------------- endings
+    def _forgo(self, rows: np.ndarray) -> None:
+        """Episodes that forgo care (or give up waiting) end untreated at the end of the day."""
+        self.episodes.state[rows] = E.UNTREATED
+
+    def _end_untreated(self) -> None:
+        """Episodes that forwent care today meet their untreated risks."""
+        ep, cat, out = self.episodes, self.cat, self.spec.outcomes
+        rows = np.flatnonzero(ep.state == E.UNTREATED)
+        if len(rows) == 0:
+            return
+        died, deaths, complications, critical, critical_deaths, loss = kernels.forgo_outcomes(
+            rows, ep.condition, ep.severity, ep.u_death, ep.u_complication, ep.resident, self.pop.age,
+            cat.death_risk, cat.complication_risk, cat.time_critical, out.untreated_risk_ratio,
+            out.life_expectancy_years, out.complication_daly, out.untreated_daly_per_severity)
+        self._die(ep.resident[rows[died]])
+        t = self.tally
+        t.health_loss_daly += loss
+        t.deaths += deaths
+        t.complications += complications
+        t.ended[E.FORGONE] += len(rows)
+        t.critical_ended += critical
+        t.critical_deaths += critical_deaths
+        ep.end(rows)
+
+    def _complete(self) -> None:
+        """Bill, settle, meet outcomes and learn for every treatment finished today (outpatients treated and
+        inpatients discharged); then end the episodes."""
+        ep, cat, fac_t, t = self.episodes, self.cat, self.facilities, self.tally
+        rows = np.flatnonzero(ep.state == E.TREATED)
+        if len(rows) == 0:
+            return
+        out, prov = self.spec.outcomes, self.spec.behaviour.provider
+        fac = ep.facility[rows]
+        lvl = fac_t.level[fac]
+        c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
+        res = ep.resident[rows]
+
+        # A stay split by a downward transfer: outcomes of the acute hospital's care, the township's days billed here.
+        stays = self.referral.split_stays(rows)
+        acute = fac if stays is None else np.where(stays.moved, ep.acute_facility[rows], fac)
+        need = cat.need_level[c, s]
+        capability = self.integration.capability(acute, need)
+
+        # Outcomes, bills and health loss (one pass, ``sim.kernels.finish_treatments``): risks from capability,
+        # delay, intensity and stay; outcomes from the episode's own uniforms; items scale with intensity, an
+        # inpatient's daily bundle with days stayed, and an inpatient complication adds its treatment. The
+        # case's own resource use scales the whole bill.
+        pay = self.payment
+        factors = self.price_factors[fac] if self.price_factors is not None else self._no_factors
+        (cap, p_d, p_c, died, comp, readmit, charges, bill, cost, q_care, inpatient, wait, bed_days, coded,
+         health_loss) = kernels.finish_treatments(
+            rows, c, s, capability, fac, self.day, ep.intensity, ep.drug_ratio, ep.los_days, ep.down_days,
+            ep.admit_day, ep.seek_day, ep.critical_minutes, ep.u_death, ep.u_complication, ep.u_readmission,
+            ep.cost_factor, ep.coded_severity, ep.admission_benefit, ep.resident, self.pop.age, fac_t.price_level,
+            factors, self.price_factors is not None, *self._clinical_tables, out.capability_risk_ratio,
+            prov.overtreatment_harm, prov.undertreatment_harm, prov.overstay_harm, prov.understay_harm,
+            out.complication_cost_share, 1 / (1 + pay.item_margin), pay.bed_day_margin, out.life_expectancy_years,
+            out.complication_daly, out.readmission_daly)
+        t.health_loss_daly += health_loss
+        cc = inpatient & comp
+        benefit = ep.admission_benefit[rows]
+        claims = pay.settle(self.fund, fac_t, fac=fac, level=lvl, c=c, s=s, coded_s=coded, cc=cc,
+                            inpatient=inpatient, bill=bill, employee=self.pop.employee[res],
+                            capitated=self._capitated(rows, fac), admission_benefit=benefit,
+                            u_review=ep.u_review[rows], rate_cut=self.referral.rate_cut(rows, lvl),
+                            deductible=self.referral.deductible_at_discharge(rows, lvl))
+        revenue, fund, oop = claims.revenue, claims.fund, claims.oop
+        books = fac_t.books
+        for name, values in (("revenue", revenue), ("resource_cost", cost), ("fund_income", fund),
+                             ("oop_income", oop), ("bed_days", bed_days), ("good_outcomes", ~died & ~comp)):
+            count(books[name], fac, values)
+        if self.assessor is not None:
+            self.assessor.book(self, fac, lvl, charges, inpatient, fund, res, ep.referred[rows])
+        t.coded_weight_sum += float(claims.coded_weight.sum())
+        t.upcoded += int(claims.upcoded.sum())
+        t.audit_recovered += float(claims.recovered.sum())
+        t.admissions_refused += int(claims.refused.sum())
+
+        self._schedule_readmissions(rows[readmit])
+        self._die(res[died])
+        if self.community is not None and self.community.instruments is not None:
+            self.community.instruments.book(lvl, c * 3 + s, fund, revenue - cost)  # its books by kind of case
+        self.perception.observe(acute, need, p_d, p_c, cap, died, comp)
+        expected = cat.death_risk[c, s] + cat.complication_risk[c, s]
+        factor = self.perception.expected_risk_factor(acute, need)  # what residents have learned to expect
+        self.learning.learn(self.pop, res, lvl if stays is None else stays.level, self.day,
+                            surprise=(expected if factor is None else expected * factor) - died - comp)
+        if stays is None:
+            self.beliefs.learn(c, s, lvl, bill, inpatient)
+        else:  # a split stay's partial bills would mislead what residents expect a stay to cost
+            keep = ~stays.moved
+            self.beliefs.learn(c[keep], s[keep], lvl[keep], bill[keep], inpatient[keep])
+
+        # Tally: every per-level sum and count in one pass (``sim.kernels.tally_treatments``).
+        (sums, deaths, complications, readmissions, travel, minutes, critical, critical_deaths,
+         clinical) = kernels.tally_treatments(rows, c, s, lvl, inpatient, charges, fund, oop, revenue, cost, q_care,
+                                      capability >= need, bed_days, wait, died, comp, readmit, cat.time_critical,
+                                      self.critical_kind, ep.critical_minutes, ep.travel_minutes, cat.clinical_los,
+                                      N_LEVELS, t.wait_hist, t.kind_critical_minutes_sum, t.kind_critical_treated,
+                                      t.ended)
+        (t.treated, t.charges, t.inpatient_charges, t.outpatient_charges, t.outpatient_episodes, t.fund, t.oop,
+         t.provider_revenue, t.provider_cost, t.intensity_sum, t.appropriate, t.bed_days) = (
+            t.treated + sums[:, 0], t.charges + sums[:, 1:4], t.inpatient_charges + sums[:, 4],
+            t.outpatient_charges + sums[:, 5], t.outpatient_episodes + sums[:, 6], t.fund + sums[:, 7],
+            t.oop + sums[:, 8], t.provider_revenue + sums[:, 9], t.provider_cost + sums[:, 10],
+            t.intensity_sum + sums[:, 11], t.appropriate + sums[:, 12], t.bed_days + sums[:, 13])
+        t.deaths += deaths
+        t.complications += complications
+        t.readmissions += readmissions
+        t.travel_minutes_sum += travel
+        t.critical_minutes_sum += minutes
+        t.critical_treated += critical
+        t.critical_ended += critical
+        t.critical_deaths += critical_deaths
+        t.clinical_bed_days += clinical
+        day = self.day
+        for name, col in (("wait_days_sum", 14), ("treated", 0), ("spending", 9), ("fund", 7), ("oop", 8)):
+            t.day_row(day, name)[:] += sums[:, col]
+        ep.end(rows)
+
+    def _settle_periodic(self) -> None:
+        """Payments due at the end of the day: DIP settlements, capitation instalments, the community's budget
+        settlement."""
+        paid = self.payment.end_of_day(self)
+        if paid.any():
+            fac_t = self.facilities
+            count(fac_t.books["revenue"], np.arange(fac_t.n), paid)
+            count(fac_t.books["fund_income"], np.arange(fac_t.n), paid)
+            by_level = np.bincount(fac_t.level, paid, minlength=N_LEVELS)
+            self.fund.spending += by_level
+            self.tally.fund += by_level
+            self.tally.provider_revenue += by_level
+            self.tally.day_row(self.day, "fund")[:] += by_level
+            self.tally.day_row(self.day, "spending")[:] += by_level
+            if self.community is not None and self.payment.community is not None:
+                self.community.pay_claims(float(paid.sum()))
+        if self.community is not None and self.payment.community is not None:
+            self.community.manage_instruments(self)  # posted doctors, platform (sim.payment.instruments)
+            self.fund.to_community += self.community.settle_if_due(self.day)
+        if self.community is not None:
+            self.tally.community_net = self.community.net_position
+        history = self.payment.dip["history"]
+        if history and history[-1][0] == self.day:
+            _, value, points = history[-1]
+            self.tally.dip_settled_points += points
+            self.tally.dip_settled_value += value * points
+
+    def _schedule_readmissions(self, rows: np.ndarray) -> None:
+        if len(rows) == 0:
+            return
+        ep = self.episodes
+        window = self.spec.outcomes.readmission_window_days
+        day = self.day + 1 + np.floor(ep.u_readmit_day[rows] * window).astype(np.int32)
+        new = {"day": day, "resident": ep.resident[rows], "condition": ep.condition[rows],
+               "severity": ep.severity[rows]}
+        self.scheduled = {k: np.concatenate([self.scheduled[k], v.astype(self.scheduled[k].dtype)])
+                          for k, v in new.items()}
+
+    def _die(self, residents: np.ndarray) -> None:
+        self.alive_count -= kernels.die(residents, self.pop.alive)
+
+    # ------------------------------------------------------------------------------------------- recording
+    def _record(self) -> None:
+        fac_t, t, d = self.facilities, self.tally, self.day
+        lvl = fac_t.level
+
+        def by_level(w):
+            return np.bincount(lvl, weights=w, minlength=N_LEVELS)
+
+        t.day_row(d, "queue_length")[:] = by_level(fac_t.queue.astype(float))
+        t.day_row(d, "bed_queue_length")[:] = by_level(fac_t.bed_queue.astype(float))
+        t.day_row(d, "occupied_beds")[:] = by_level(fac_t.occupied.astype(float))
+        t.day_row(d, "beds")[:] = by_level(fac_t.beds.astype(float))
+        t.occupied_bed_days += by_level(np.minimum(fac_t.occupied, fac_t.beds).astype(float))
+        t.available_bed_days += by_level(fac_t.beds.astype(float))
+        t.person_days += self.alive_count
+        t.alive_now = self.alive_count
+        state = self.episodes.state
+        t.waiting_now = int(((state == E.WAITING) | (state == E.BED_QUEUE)).sum())

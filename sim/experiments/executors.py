@@ -1,0 +1,203 @@
+"""Running a sweep's plan into its store, on local processes or a Dask distributed cluster.
+
+A run is the pure function ``run_task``: (scenario, seed) -> the kept metrics, computed in a worker. Only the
+task (a scenario and a seed) goes to the worker and only the metrics come back; the process that drives the
+sweep is the only one that writes to the store. Workers stay up for the whole sweep, so each imports the model
+once. A run that raises is returned as a failure with its message; a worker that dies fails only its runs.
+
+- ``LocalProcesses(n)``: a pool of ``n`` spawned processes on this machine (one run in this process when n = 1).
+- ``DaskCluster(scheduler=...)``: an existing Dask distributed scheduler, e.g. ``tcp://10.0.0.5:8786``.
+- ``DaskCluster(local_workers=n)``: a Dask LocalCluster of ``n`` single-threaded worker processes, listening on
+  127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sim.experiments.plan import Plan
+from sim.experiments.store import MANIFEST_EVERY_SECONDS, Store
+from sim.params.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    scenario: Scenario
+    seed: int
+    metrics: tuple[str, ...]
+
+
+def run_task(task: Task) -> dict:
+    """Run one (scenario, seed) and return its record: the kept metrics, or the error it raised."""
+    start = time.perf_counter()
+    try:
+        from sim.engine.model import HealthSystemModel
+        from sim.results.metrics import METRICS
+
+        model = HealthSystemModel(task.scenario, seed=task.seed).run()
+        values = {name: float(METRICS[name].fn(model)) for name in task.metrics}
+        outcome = {"status": "done", "metrics": values}
+    except Exception as err:  # recorded, so that the sweep goes on
+        lines = traceback.format_exception(err)
+        outcome = {"status": "failed", "error": _message(err), "traceback": "".join(lines[-6:])}
+    return {"key": task.key, "seed": task.seed, **outcome, "seconds": round(time.perf_counter() - start, 4)}
+
+
+def _message(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _failure(task: Task, err: BaseException) -> dict:
+    return {"key": task.key, "seed": task.seed, "status": "failed", "seconds": None,
+            "error": f"the worker running this run was lost: {_message(err)}"}
+
+
+def _warm() -> None:
+    """Start-up of a local worker: import the model now, not during the first run, and leave Ctrl-C to the
+    sweep's own process, which stops the pool (so an interrupted run is never recorded as a failure)."""
+    import signal
+
+    import sim.engine.model  # noqa: F401
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class LocalProcesses:
+    """Runs on ``workers`` processes of this machine."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = max(1, workers or os.cpu_count() or 1)
+
+    def describe(self) -> str:
+        return f"{self.workers} local process{'es' if self.workers > 1 else ''}"
+
+    def results(self, tasks: list[Task]) -> Iterator[dict]:
+        if self.workers == 1 or len(tasks) <= 1:
+            yield from (run_task(t) for t in tasks)
+            return
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from multiprocessing import get_context
+
+        pool = ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=get_context("spawn"),
+                                   initializer=_warm)
+        try:
+            futures = {pool.submit(run_task, t): t for t in tasks}
+            for future in as_completed(futures):
+                try:
+                    yield future.result()
+                except Exception as err:  # a worker killed by the system (e.g. out of memory)
+                    yield _failure(futures[future], err)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        pass
+
+
+class DaskCluster:
+    """Runs on a Dask distributed cluster: an existing scheduler, or a LocalCluster on 127.0.0.1."""
+
+    def __init__(self, scheduler: str | None = None, local_workers: int | None = None, timeout: float = 30.0):
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if scheduler:
+            self.client = Client(scheduler, timeout=f"{timeout}s")
+        else:
+            self.cluster = LocalCluster(n_workers=max(1, local_workers or os.cpu_count() or 1),
+                                        threads_per_worker=1, processes=True, host="127.0.0.1",
+                                        dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+
+    def describe(self) -> str:
+        try:
+            info = self.client.scheduler_info(n_workers=-1)  # newer distributed lists only some workers by default
+        except TypeError:
+            info = self.client.scheduler_info()
+        workers = len(info["workers"])
+        where = "a local Dask cluster" if self.cluster is not None else f"Dask at {self.client.scheduler.address}"
+        return f"{where} ({workers} worker{'s' if workers != 1 else ''})"
+
+    def results(self, tasks: list[Task]) -> Iterator[dict]:
+        from distributed import as_completed
+
+        futures = {self.client.submit(run_task, t, key=f"triangle-run-{t.key}"): t for t in tasks}
+        try:
+            for future in as_completed(futures):
+                try:
+                    yield future.result()
+                except Exception as err:  # KilledWorker and the like
+                    yield _failure(futures[future], err)
+                future.release()
+        finally:
+            self.client.cancel(list(futures))
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+@dataclass
+class Outcome:
+    planned: int  # distinct runs in the plan
+    skipped: int  # already done before this call
+    done: int  # done in this call
+    failed: int  # failed in this call
+    seconds: float  # wall time of this call
+    run_seconds: float  # sum of the runs' own times (in their workers)
+
+
+def tasks_to_run(plan: Plan, records: dict[str, dict]) -> list[Task]:
+    """The plan's distinct runs not yet done (failed ones are tried again), in plan order."""
+    metrics = tuple(plan.metrics)
+    out = []
+    for run in plan.unique_runs():
+        if records.get(run.key, {}).get("status") != "done":
+            out.append(Task(run.key, plan.scenario(plan.points[run.point]), run.seed, metrics))
+    return out
+
+
+def execute(plan: Plan, store: Store, executor, progress: bool = True) -> Outcome:
+    """Run what the store lacks, saving each run as it finishes; the manifest is refreshed as it goes."""
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    records = store.records()
+    tasks = tasks_to_run(plan, records)
+    planned = len(plan.unique_runs())
+    done = failed = 0
+    run_seconds = 0.0
+    last_manifest = time.monotonic()
+    with tqdm(total=planned, initial=planned - len(tasks), unit="run", desc=f"{plan.sweep.name}: runs done",
+              disable=not progress, dynamic_ncols=True) as bar:
+        bar.set_postfix(failed=0)
+        try:
+            for record in _results(executor, tasks):
+                store.save(record)
+                records[record["key"]] = record
+                if record["status"] == "done":
+                    done += 1
+                else:
+                    failed += 1
+                    bar.set_postfix(failed=failed)
+                run_seconds += record.get("seconds") or 0.0
+                bar.update(1)
+                if time.monotonic() - last_manifest > MANIFEST_EVERY_SECONDS:
+                    store.write_manifest(plan, records)
+                    last_manifest = time.monotonic()
+        finally:
+            store.write_manifest(plan, records)
+    return Outcome(planned, planned - len(tasks), done, failed, time.perf_counter() - start, run_seconds)
+
+
+def _results(executor, tasks: list[Task]) -> Iterable[dict]:
+    return executor.results(tasks) if tasks else ()

@@ -1,0 +1,88 @@
+"""Care seeking (``sim.engine.model._seek_care``, ``sim.behaviour.care_seeking``): the logit's choice
+and the booking of each choice."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from sim.kernels.equations import JIT
+
+
+@nb.njit(**JIT)
+def choose_options(rows, resident, residence, condition, severity, min_level, rechoices, facility, time_critical,
+                   scheme, n_schemes, personal_trust, open_village, closed_above, hospital_level, taste,
+                   option_level, village_opinion, village_term, wait_term, case_term, options, by_facility,
+                   need_level, perceived, prior, capability_preference, capability_gain_preference, forgo_utility,
+                   forgo_severity_penalty):
+    """The residents' multinomial logit (``sim.behaviour.care_seeking``) for the choosing episodes ``rows`` (their
+    columns read in place; ``residence`` is each resident's village): each episode takes the open option of
+    largest utility (village terms, expected wait unless time-critical, personal trust and the village's opinion
+    of the option's level, the case's expected out-of-pocket term by its pricing class ``scheme``, its own
+    Gumbel taste, and with ``by_facility`` the capability it expects to miss or gain at that facility,
+    ``sim.behaviour.perception``), or forgoes care if that is larger. An option is open if its facility has slots
+    today, its level is at least the episode's ``min_level``, it is not the facility a re-choice leaves, and
+    it is below ``hospital_level`` for the episodes ``closed_above``. Returns each episode's village and
+    choice: 0 to forgo, j + 1 for option j."""
+    m = len(rows)
+    n_options = len(option_level)
+    choice = np.zeros(m, np.int64)
+    village = np.empty(m, np.int64)
+    for i in range(m):
+        row = rows[i]
+        v = residence[resident[row]]
+        village[i] = v
+        ci, si = condition[row], severity[row]
+        critical = time_critical[ci]
+        kind = (ci * 3 + si) * n_schemes + scheme[i]
+        excluded = facility[row] if rechoices[row] > 0 else -1
+        best, best_j = -np.inf, -1
+        for j in range(n_options):
+            lvl = option_level[j]
+            if (not open_village[v, j] or lvl < min_level[row] or options[v, j] == excluded
+                    or (closed_above[i] and lvl >= hospital_level)):
+                continue
+            u = (village_term[v, j] + (0.0 if critical else wait_term[v, j]) + personal_trust[i, lvl]
+                 + village_opinion[v, lvl] + case_term[kind, j] + taste[row, j + 1])
+            if by_facility:
+                f = options[v, j]
+                need = need_level[ci, si]
+                u += (-capability_preference * max(need - perceived[f], 0.0)
+                      + capability_gain_preference * (perceived[f] - prior[f]))
+            if u > best:
+                best, best_j = u, j
+        forgo = forgo_utility - forgo_severity_penalty * (si + 2.0 * critical) + taste[row, 0]
+        choice[i] = best_j + 1 if best_j >= 0 and best > forgo else 0
+    return village, choice
+
+
+@nb.njit(**JIT)
+def book_choices(rows, village, choice, options, option_minutes, condition, time_critical, facility, state,
+                 travel_minutes, critical_minutes, arrivals, queue, level, arrivals_today, waiting, untreated):
+    """Carry out the choices of the episodes ``rows`` (``sim.engine.model._seek_care``): one that forgoes care ends
+    untreated today; one that goes joins its facility's queue (an arrival there, by facility and by level
+    today) after the trip's minutes. Returns the time-critical ones that went and their trip's minutes (their
+    clock adds the facility's minutes to identify them, set by the caller); the others' clocks stay at 0."""
+    m = len(rows)
+    critical = np.empty(m, rows.dtype)
+    trip = np.empty(m, option_minutes.dtype)
+    n = 0
+    for i in range(m):
+        r = rows[i]
+        if choice[i] == 0:
+            state[r] = untreated
+            continue
+        j, v = choice[i] - 1, village[i]
+        f = options[v, j]
+        facility[r] = f
+        state[r] = waiting
+        travel_minutes[r] += option_minutes[v, j]
+        arrivals[f] += 1.0
+        queue[f] += 1
+        arrivals_today[level[f]] += 1.0
+        if time_critical[condition[r]]:
+            critical[n], trip[n] = r, option_minutes[v, j]
+            n += 1
+        else:
+            critical_minutes[r] = 0.0
+    return critical[:n], trip[:n]

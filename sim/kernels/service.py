@@ -1,0 +1,292 @@
+"""Service (``sim.engine.model._serve``, ``sim.behaviour.provider``): queues, what the provider sees and
+decides, referrals."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from sim.kernels.equations import JIT, PRIORITIES, capability_factor, delay_factor, gated, years_of_life_lost
+
+
+@nb.njit(**JIT)
+def serve_queue(rows, facility, condition, severity, seek_day, time_critical, places):
+    """Serve the episodes ``rows`` queueing at their facilities (outpatient slots in step 4, beds in step 5 of
+    ``sim.engine.model``): each facility's queue in order of priority (severity, time-critical cases first) and then
+    of arrival; the first ``places[f]`` are served, and time-critical cases always. ``places`` is reduced by
+    those served (not below 0). Returns the rows in queue order, whether each was served, and for those not
+    served the places still ahead of them after today's (their rank less the places left)."""
+    m = len(rows)
+    # Stable counting sort by (facility, priority), then by arrival within each (an insertion sort: the table
+    # keeps episodes in order of arrival, so the runs are sorted already), ties in the order of ``rows``.
+    n_buckets = len(places) * PRIORITIES
+    bucket = np.empty(m, np.int64)
+    start = np.zeros(n_buckets + 1, np.int64)
+    for i in range(m):
+        r = rows[i]
+        priority = severity[r] + 3 * time_critical[condition[r]]
+        bucket[i] = facility[r] * PRIORITIES + (PRIORITIES - 1 - priority)
+        start[bucket[i] + 1] += 1
+    for b in range(n_buckets):
+        start[b + 1] += start[b]
+    ordered = np.empty(m, rows.dtype)
+    ordered_bucket = np.empty(m, np.int64)
+    for i in range(m):
+        b = bucket[i]
+        ordered[start[b]] = rows[i]
+        ordered_bucket[start[b]] = b
+        start[b] += 1
+    for j in range(1, m):
+        r, k = ordered[j], j
+        while k > 0 and ordered_bucket[k - 1] == ordered_bucket[j] and seek_day[ordered[k - 1]] > seek_day[r]:
+            ordered[k] = ordered[k - 1]
+            k -= 1
+        ordered[k] = r
+    served = np.empty(m, np.bool_)
+    rank = np.empty(m, np.int64)
+    prev, k = -1, 0
+    for j in range(m):
+        r = ordered[j]
+        f = facility[r]
+        k = k + 1 if f == prev else 0
+        prev = f
+        rank[j] = k
+        served[j] = k < places[f] or time_critical[condition[r]]
+    for j in range(m):
+        if served[j]:
+            places[facility[ordered[j]]] -= 1
+    for f in range(len(places)):
+        places[f] = max(places[f], 0)
+    for j in range(m):
+        rank[j] -= places[facility[ordered[j]]]
+    return ordered, served, rank
+
+
+@nb.njit(**JIT)
+def gather_cases(rows, facility, condition, severity, resident, seek_day, critical_minutes, admission_benefit,
+                 cost_factor, scruple, age, employee, level, price_level, beds, occupied, top_level, day,
+                 need_level, harm_per_day, harm_per_hour, time_critical, scruple_yuan):
+    """What a provider sees of the episodes ``rows`` it treats (``sim.engine.model._cases``), one row each: facility,
+    condition, severity, resident, the facility's level, employee scheme, age, need level, the facility's price
+    level, the case's cost factor, whether the facility has beds, whether a higher level exists, bed
+    occupancy, the delay factor already incurred (``sim.behaviour.outcomes``), the admission benefit and
+    the provider's cost of coding the case up (yuan)."""
+    m = len(rows)
+    fac = np.empty(m, facility.dtype)
+    c = np.empty(m, np.int64)
+    s = np.empty(m, np.int64)
+    res = np.empty(m, resident.dtype)
+    lvl = np.empty(m, np.int64)
+    emp = np.empty(m, np.bool_)
+    ages = np.empty(m, age.dtype)
+    need = np.empty(m)
+    price = np.empty(m)
+    factor = np.empty(m)
+    has_beds = np.empty(m, np.bool_)
+    can_refer = np.empty(m, np.bool_)
+    occupancy = np.empty(m)
+    delay = np.empty(m)
+    benefit = np.empty(m, admission_benefit.dtype)
+    coding = np.empty(m, scruple.dtype)
+    yuan = scruple.dtype.type(scruple_yuan)
+    for i in range(m):
+        r = rows[i]
+        f, ci, si, p = facility[r], condition[r], severity[r], resident[r]
+        fac[i], c[i], s[i], res[i] = f, ci, si, p
+        lvl[i] = level[f]
+        emp[i] = employee[p]
+        ages[i] = age[p]
+        need[i] = need_level[ci, si]
+        price[i] = price_level[f]
+        factor[i] = cost_factor[r]
+        has_beds[i] = beds[f] > 0
+        can_refer[i] = level[f] < top_level
+        occupancy[i] = occupied[f] / max(beds[f], 1) if beds[f] > 0 else 0.0
+        delay[i] = delay_factor(time_critical[ci], harm_per_hour[ci], critical_minutes[r], harm_per_day[ci],
+                                day - seek_day[r])
+        benefit[i] = admission_benefit[r]
+        coding[i] = scruple[r] * yuan
+    return (fac, c, s, res, lvl, emp, ages, need, price, factor, has_beds, can_refer, occupancy, delay, benefit,
+            coding)
+
+
+@nb.njit(**JIT)
+def optimum(profit_weight, margin, stakes, value, over, under, lo, hi):
+    """argmax over r in [lo, hi] of profit_weight x margin x (r - 1) - value x stakes x h x (r - 1)^2, with h
+    the curvature on the side the margin pushes toward (``sim.behaviour.provider``). Where the stakes are zero any push
+    goes to the bound; no push leaves the guideline."""
+    denom = 2.0 * value * stakes * (over if margin > 0 else under)
+    push = profit_weight * margin
+    if denom > 0:
+        ratio = 1.0 + push / denom
+    else:
+        ratio = np.inf if push > 0 else (-np.inf if push < 0 else 1.0)
+    return min(max(ratio, lo), hi)
+
+
+@nb.njit(**JIT)
+def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, admission_benefit,
+                 profit_weight, referral_credit, outpatient, per_case, daily,
+                 fixed_out, marginal_out, fixed_in, marginal_in, referral_cost_out, referral_cost_in,
+                 has_assessment, a_drug, a_other, a_visit, a_visit_case, a_referral,
+                 cost_split, clinical_los, need_level, death_risk, complication_risk, readmission_risk,
+                 admission_need, item_cost_share, bed_day_margin, bed_shadow_price, pressure_start,
+                 life_expectancy, complication_daly, readmission_daly, risk_ratio, benefit_weight, value_per_daly,
+                 overtreatment, undertreatment, overstay, understay, min_q, max_q, min_stay, max_stay,
+                 referral_friction):
+    """The provider's decisions for each case (``sim.behaviour.provider``: the equations are there): intensity as an
+    outpatient and as an inpatient, stay, admission, referral up, and (under assessment) drugs apart from the
+    rest of the bundle. Returns refer, admit (not referred), intensity, stay ratio and drug ratio."""
+    m = len(c)
+    refer = np.zeros(m, np.bool_)
+    admit = np.zeros(m, np.bool_)
+    intensity = np.empty(m)
+    stay = np.empty(m)
+    drug_ratio = np.ones(m)
+    value = benefit_weight * value_per_daly
+    for i in range(m):
+        ci, si = c[i], s[i]
+        pw = profit_weight[i]
+        bill_out = outpatient[i, 0] + outpatient[i, 1] + outpatient[i, 2]
+        items_in = per_case[i, 0] + per_case[i, 1] + per_case[i, 2]
+        cost_out = 0.0
+        cost_in = 0.0
+        for k in range(3):
+            cost_out += outpatient[i, k] * item_cost_share[k]
+            cost_in += per_case[i, k] * item_cost_share[k]
+        # margins of one more unit of intensity (q) and of stay (s)
+        m_q_out = marginal_out[i] * bill_out - cost_out
+        m_q_in = marginal_in[i] * items_in - cost_in
+        pressure = max((occupancy[i] - pressure_start) / (1 - pressure_start), 0.0)
+        m_s = (marginal_in[i] * daily[i] - daily[i] / (1.0 + bed_day_margin)
+               - bed_shadow_price * clinical_los[ci, si] * pressure)
+        drug_part = cost_split[ci, 1]
+        m_drug_out = m_q_out
+        m_drug_in = m_q_in
+        if has_assessment:  # expected deductions: drugs and the rest of the bundle apart
+            m_drug_out = m_q_out - (a_visit[i] + a_drug[i]) * bill_out
+            m_drug_in = m_q_in - a_drug[i] * items_in
+            m_q_out = m_q_out - (a_visit[i] + a_other[i]) * bill_out
+            m_q_in = m_q_in - a_other[i] * items_in
+            m_s = m_s - daily[i] * (a_drug[i] * drug_part + a_other[i] * (1 - drug_part))
+        # health stakes (DALY) at guideline treatment, here and at a capable facility
+        yll = years_of_life_lost(life_expectancy, age[i])
+        cap = capability_factor(risk_ratio, need_level[ci, si] - capability[i])
+        clinical = death_risk[ci, si] * yll + complication_risk[ci, si] * complication_daly
+        stakes_q = clinical * cap * delay[i]
+        stakes_s = (complication_risk[ci, si] * complication_daly * cap * delay[i]
+                    + readmission_risk[ci, si] * readmission_daly)
+        q_out = optimum(pw, m_q_out, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+        q_in = optimum(pw, m_q_in, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+        stay[i] = optimum(pw, m_s, stakes_s, value, overstay, understay, min_stay, max_stay)
+        if has_assessment:
+            q_drug_out = optimum(pw, m_drug_out, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+            q_drug_in = optimum(pw, m_drug_in, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
+            out_margin = (fixed_out[i] - a_visit_case[i] + (1 - drug_part) * m_q_out * q_out
+                          + drug_part * m_drug_out * q_drug_out)
+            in_margin = (fixed_in[i] + (1 - drug_part) * m_q_in * q_in + drug_part * m_drug_in * q_drug_in
+                         + m_s * stay[i])
+        else:
+            q_drug_out, q_drug_in = q_out, q_in
+            out_margin = fixed_out[i] + m_q_out * q_out
+            in_margin = fixed_in[i] + m_q_in * q_in + m_s * stay[i]
+        # admission: the valued benefit of admitting plus the weighted extra margin of an inpatient case
+        need = admission_need[ci, si]
+        admitted = has_beds[i] and (value * admission_benefit[i] + pw * (in_margin - out_margin) > 0 or need >= 1.0)
+        admitted = admitted and need > 0.0
+        # referral up: health gained at a capable facility vs the margin kept here, plus friction
+        gain = value * clinical * delay[i] * (cap - 1.0)
+        if admitted:
+            kept = in_margin + referral_cost_in[i] - referral_credit[i] * max(in_margin, 0.0)
+        else:
+            kept = out_margin + referral_cost_out[i] - referral_credit[i] * max(out_margin, 0.0)
+        if has_assessment:
+            kept += a_referral[i]
+        needs_bed = not has_beds[i] and admission_benefit[i] > 0 and need > 0
+        refer[i] = (gain > pw * kept + referral_friction or needs_bed) and can_refer[i]
+        intensity[i] = q_in if admitted else q_out
+        if has_assessment:
+            drug_ratio[i] = q_drug_in / q_in if admitted else q_drug_out / q_out
+        admit[i] = admitted and not refer[i]
+    return refer, admit, intensity, stay, drug_ratio
+
+
+@nb.njit(**JIT)
+def record_decisions(rows, refer, admit, intensity, drug_ratio, stay_ratio, code_up, day, facility, level,
+                     severity, state, intensity_col, drug_ratio_col, stay_ratio_col, coded_severity, admit_day,
+                     queue, visits, bed_queue, visits_by_level, served_today, bed_queue_state, treated_state):
+    """Book the provider's decisions on the episodes ``rows`` it saw today (``sim.engine.model._treat``): each leaves
+    its facility's queue and counts as a visit (by facility, and by level in the run and in the day); its
+    intensity, drugs, stay and coded severity are kept; an admitted case joins the bed queue (its decision
+    day kept until a bed is found), one neither admitted nor referred is treated. Referrals are booked apart
+    (``sim.engine.model._refer``)."""
+    for i in range(len(rows)):
+        r = rows[i]
+        f = facility[r]
+        lv = level[f]
+        queue[f] -= 1
+        visits[f] += 1.0
+        visits_by_level[lv] += 1.0
+        served_today[lv] += 1.0
+        intensity_col[r] = intensity[i]
+        drug_ratio_col[r] = drug_ratio[i]
+        stay_ratio_col[r] = stay_ratio[i]
+        coded_severity[r] = severity[r] + (1 if code_up[i] else 0)
+        if admit[i]:
+            state[r] = bed_queue_state
+            admit_day[r] = day
+            bed_queue[f] += 1
+        elif not refer[i]:
+            state[r] = treated_state
+
+
+@nb.njit(**JIT)
+def count_visits(rows, level, referred, condition, severity, time_critical, filed, need_level, in_county, county,
+                 unreferred_visits, referred_visits):
+    """Count today's visits for the first-contact rules (``sim.policies.referral.ReferralRules.count_visits``): hospital
+    visits (``level`` >= ``county``) of gated episodes (unreferred, not time-critical, no ``filed`` referral)
+    into ``unreferred_visits``, visits of non-critical referred episodes into ``referred_visits``, by level;
+    returns the referred visits out of the county whose need a facility in it could meet (capability
+    ``in_county``)."""
+    leaks = 0
+    for i in range(len(rows)):
+        r, lv = rows[i], level[i]
+        c, s = condition[r], severity[r]
+        if gated(r, referred, condition, severity, time_critical, filed):
+            if lv >= county:
+                unreferred_visits[lv] += 1
+        elif referred[r] and not time_critical[c]:
+            referred_visits[lv] += 1
+            if lv > county and need_level[c, s] <= in_county:
+                leaks += 1
+    return leaks
+
+
+@nb.njit(**JIT)
+def gated_rows(rows, referred, condition, severity, time_critical, filed):
+    """``gated`` for each of the episodes ``rows``."""
+    out = np.empty(len(rows), np.bool_)
+    for i in range(len(rows)):
+        out[i] = gated(rows[i], referred, condition, severity, time_critical, filed)
+    return out
+
+
+@nb.njit(**JIT)
+def transfer_destinations(src, need, capability, level, facility_minutes):
+    """Where each time-critical case referred up from ``src`` is transferred (``sim.engine.model``): the nearest
+    facility of a higher level capable of its ``need``, or, when none is, the most capable higher one."""
+    m, n_fac = len(src), len(level)
+    best = np.zeros(m, np.int64)
+    for i in range(m):
+        here = level[src[i]]
+        nearest, nearest_f = np.inf, -1
+        most, most_f = -np.inf, 0
+        for f in range(n_fac):
+            if level[f] <= here:
+                continue
+            if capability[f] >= need[i] and facility_minutes[src[i], f] < nearest:
+                nearest, nearest_f = facility_minutes[src[i], f], f
+            if capability[f] > most:
+                most, most_f = capability[f], f
+        best[i] = nearest_f if nearest_f >= 0 else most_f
+    return best

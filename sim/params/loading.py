@@ -1,0 +1,527 @@
+"""Reading scenario files: safe YAML, ``--set`` overrides, and validation errors a user can act on.
+
+A scenario file is plain YAML read with a safe loader; tags that would build Python objects
+(``!!python/object...``) or any other non-standard tag are refused. Every problem pydantic finds is
+reported with the file, the line of the key, the dotted key path, the bad value and what is allowed::
+
+    scenarios/bad.yaml: 2 problems
+      line 4: polulation: unknown key; did you mean 'population'?
+      line 9: insurance.reimbursement.county = 1.7: Input should be less than or equal to 1
+
+Overrides (``--set population.size=50000``) are applied to the parsed mapping before validation; a
+problem in an overridden value is reported as ``(from --set population.size=...)`` instead of a line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.params.keys import (
+    Path_,
+    Problem,
+    ScenarioError,
+    format_path,
+    key_path,
+    malformed,
+    parse_key,
+    set_path,
+    set_value,
+    show,
+)
+from sim.params.scenario import Scenario
+
+__all__ = [
+    "Problem",
+    "ScenarioError",
+    "apply_overrides",
+    "format_path",
+    "key_path",
+    "load_scenario",
+    "load_scenario_text",
+    "parse_mapping",
+    "read_text",
+    "scenario_to_yaml",
+    "set_value",
+    "validate_file",
+    "validation_problems",
+]
+
+_MAX_OVERRIDE_CHARS = 80
+_YAML_TAG_PREFIX = "tag:yaml.org,2002:"
+
+
+# --------------------------------------------------------------------------------------------- YAML
+class _TagRefused(yaml.MarkedYAMLError):
+    def __init__(self, tag: str, mark: yaml.Mark):
+        super().__init__(problem=f"tag {tag!r} is not allowed", problem_mark=mark)
+        self.tag = tag
+
+
+class _ScenarioLoader(yaml.SafeLoader):
+    """A safe loader that refuses unknown tags with their position and records duplicate keys."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.duplicates: list[tuple[Any, int, int]] = []  # (key, line, first line), 1-based
+
+    def refuse_tag(self, node: yaml.Node) -> Any:
+        raise _TagRefused(node.tag, node.start_mark)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        # Before merge keys (<<) are flattened, so keys overriding a merged mapping are not duplicates.
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == _YAML_TAG_PREFIX + "merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    self.duplicates.append((key, line, seen[key]))
+                else:
+                    seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+_ScenarioLoader.add_constructor(None, _ScenarioLoader.refuse_tag)
+
+
+def _key_lines(node: yaml.Node, loader: _ScenarioLoader) -> dict[Path_, int]:
+    """1-based line of every mapping key and list item, keyed by its path (after merge keys are flattened)."""
+    lines: dict[Path_, int] = {}
+    stack: list[tuple[yaml.Node, Path_]] = [(node, ())]
+    visited: set[int] = set()  # an aliased node is walked once; its other paths fall back to the alias's line
+    while stack:
+        current, path = stack.pop()
+        if id(current) in visited:
+            continue
+        visited.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = loader.construct_object(key_node)
+                lines[path + (key,)] = key_node.start_mark.line + 1
+                stack.append((value_node, path + (key,)))
+        elif isinstance(current, yaml.SequenceNode):
+            for index, item in enumerate(current.value):
+                lines[path + (index,)] = item.start_mark.line + 1
+                stack.append((item, path + (index,)))
+    return lines
+
+
+def _yaml_problem(name: str, err: yaml.YAMLError) -> ScenarioError:
+    if isinstance(err, _TagRefused):
+        tag = err.tag
+        shown = "!!" + tag[len(_YAML_TAG_PREFIX):] if tag.startswith(_YAML_TAG_PREFIX) else tag
+        line = err.problem_mark.line + 1
+        return ScenarioError(
+            f"{name}: line {line}: the tag '{shown}' is not allowed; scenario files may only hold plain YAML "
+            "values (mappings, lists, strings, numbers, booleans, null)", source=name,
+            problems=[Problem(f"tag '{shown}' is not allowed", line=line)])
+    if isinstance(err, yaml.MarkedYAMLError) and err.problem_mark is not None:
+        mark = err.problem_mark
+        problem = err.problem or "invalid YAML"
+        context = ""
+        if err.context:
+            context = f" ({err.context}"
+            if err.context_mark is not None and err.context_mark.line != mark.line:
+                context += f" at line {err.context_mark.line + 1}"
+            context += ")"
+        return ScenarioError(
+            f"{name}: line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {problem}{context}",
+            source=name, problems=[Problem(f"invalid YAML: {problem}{context}", line=mark.line + 1)])
+    return ScenarioError(f"{name}: invalid YAML: {err}", source=name)
+
+
+_SCENARIO_KEYS = "scenario keys (name, days, population, payment, ...)"
+
+
+def _parse_yaml(text: str, name: str, expected: str = _SCENARIO_KEYS) -> tuple[dict, dict[Path_, int]]:
+    """The top-level mapping of a document and the line of every key in it; ``expected`` names what the
+    mapping should hold, for the messages."""
+    loader = _ScenarioLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        lines = _key_lines(node, loader) if node is not None else {}
+    except yaml.YAMLError as err:
+        raise _yaml_problem(name, err) from None
+    finally:
+        loader.dispose()
+    if data is None:
+        raise ScenarioError(f"{name}: the file is empty; expected a mapping of {expected}", source=name)
+    if not isinstance(data, dict):
+        kind = {list: "a list", str: "a string", int: "a number", float: "a number",
+                bool: "a boolean"}.get(type(data), f"a {type(data).__name__}")
+        raise ScenarioError(f"{name}: line {node.start_mark.line + 1}: the top level must be a mapping of "
+                            f"{expected}, not {kind}", source=name)
+    if loader.duplicates:
+        problems = [Problem(f"{key}: duplicate key (first given on line {first}); each key may appear only "
+                            "once in a mapping", line=line) for key, line, first in loader.duplicates]
+        raise ScenarioError.from_problems(name, problems)
+    return data, lines
+
+
+# --------------------------------------------------------------------------------------------- overrides
+def _parse_override(text: str, source: str) -> tuple[Path_, Any]:
+    key, eq, raw = text.partition("=")
+    key = key.strip()
+    if not eq:
+        raise malformed(text, source, "there is no '='")
+    if not key:
+        raise malformed(text, source, "the key is empty")
+    path = parse_key(key, text, source)
+    try:
+        value = yaml.load(raw, Loader=_ScenarioLoader)  # a safe loader that names refused tags
+    except _TagRefused as err:
+        raise ScenarioError(f"{source} {text!r}: the tag {err.tag!r} is not allowed; values may only be "
+                            "plain YAML (strings, numbers, booleans, null, lists, mappings)",
+                            source=source) from None
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or str(err)
+        raise ScenarioError(f"{source} {text!r}: the value {raw!r} is not valid YAML: {problem}",
+                            source=source) from None
+    return path, value
+
+
+def apply_overrides(data: dict, overrides: Sequence[str], *, source: str = "--set") -> dict:
+    """A copy of ``data`` with each ``dotted.key=value`` override applied, in order.
+
+    Values are read as YAML (``0.5`` is a float, ``true`` a bool, ``[1, 2]`` a list, ``drg`` a string).
+    Missing intermediate mappings are created; list items may be addressed as ``name[0]``. The input is
+    not modified. A malformed override raises :class:`ScenarioError`.
+    """
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    result = dict(data)
+    for text in overrides:
+        path, value = _parse_override(text, source)
+        set_path(result, path, value, text, source)
+    return result
+
+
+# --------------------------------------------------------------------------------------------- schema walk
+def _unwrap(annotation: Any) -> Any:
+    """The model class, ``list[...]``/``dict[...]`` or other type behind an annotation (Optional removed)."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _child_type(annotation: Any, key: Any) -> Any:
+    """The type found under ``key`` inside a value of type ``annotation``, or None when there is none."""
+    annotation = _unwrap(annotation)
+    if _is_model(annotation):
+        field = annotation.model_fields.get(key) if isinstance(key, str) else None
+        return field.annotation if field is not None else None
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, Sequence) and isinstance(key, int):
+        args = typing.get_args(annotation)
+        return args[0] if args else Any
+    if origin in (dict, Mapping) and not isinstance(key, int):
+        args = typing.get_args(annotation)
+        return args[1] if len(args) == 2 else Any
+    return None
+
+
+def _model_at(path: Path_, root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
+    annotation: Any = root
+    for key in path:
+        annotation = _child_type(annotation, key)
+        if annotation is None:
+            return None
+    annotation = _unwrap(annotation)
+    return annotation if _is_model(annotation) else None
+
+
+def _field_paths(root: type[BaseModel] = Scenario) -> dict[str, list[str]]:
+    """Every field name in the schema and the dotted paths of the models that have it."""
+    found: dict[str, list[str]] = {}
+    stack: list[tuple[type[BaseModel], str]] = [(root, "")]
+    while stack:
+        model, prefix = stack.pop()
+        for name, field in model.model_fields.items():
+            found.setdefault(name, []).append(prefix or "the top level")
+            inner = _unwrap(field.annotation)
+            if typing.get_origin(inner) in (list, tuple) and typing.get_args(inner):
+                inner, name = _unwrap(typing.get_args(inner)[0]), f"{name}[]"
+            if _is_model(inner):
+                stack.append((inner, f"{prefix}.{name}" if prefix else name))
+    return found
+
+
+def _unknown_key_message(parent: Path_, key: Any, root: type[BaseModel] = Scenario) -> str:
+    model = _model_at(parent, root)
+    if model is None:
+        return "unknown key"
+    allowed = list(model.model_fields)
+    match = difflib.get_close_matches(str(key), allowed, n=1)
+    if match:
+        return f"unknown key; did you mean '{match[0]}'?"
+    here = format_path(parent) or "the top level"
+    elsewhere = [p for p in _field_paths(root).get(str(key), []) if p != here]
+    hint = f" ('{key}' is a key of {' and '.join(elsewhere[:3])})" if elsewhere else ""
+    return f"unknown key{hint}; allowed keys at {here}: {', '.join(allowed)}"
+
+
+# --------------------------------------------------------------------------------------------- validation
+def _data_path(loc: tuple, data: Any, error_type: str, root: type[BaseModel] = Scenario) -> Path_:
+    """The part of a pydantic error location that names keys and items (union member tags dropped)."""
+    path: list[Any] = []
+    annotation: Any = root
+    node = data
+    for position, key in enumerate(loc):
+        last = position == len(loc) - 1
+        unwrapped = _unwrap(annotation)
+        if isinstance(node, dict) and key in node:
+            child = _child_type(annotation, key)
+            if child is None and not (last and error_type in ("extra_forbidden", "invalid_key")):
+                break
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            child = _child_type(annotation, key)
+            if child is None:
+                break
+            node = node[key]
+        elif last and error_type == "missing" and _is_model(unwrapped) and key in unwrapped.model_fields:
+            child, node = None, None
+        else:
+            break
+        path.append(key)
+        annotation = child
+    return tuple(path)
+
+
+def _source_of(path: Path_, lines: dict[Path_, int], overrides: list[tuple[Path_, str]],
+               ) -> tuple[int | None, str | None, str | None]:
+    """(file line, override that set the value, override that changed a key inside it)."""
+    covering = [text for opath, text in overrides if path[:len(opath)] == opath]
+    if covering:
+        return None, covering[-1], None
+    inside = [text for opath, text in overrides if path and opath[:len(path)] == path]
+    if inside and path not in lines:  # the key exists only because an override created it
+        return None, inside[-1], None
+    for depth in range(len(path), -1, -1):
+        if path[:depth] in lines:
+            return lines[path[:depth]], None, (inside[-1] if inside else None)
+    return None, None, (inside[-1] if inside else None)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_OVERRIDE_CHARS else text[:_MAX_OVERRIDE_CHARS - 3] + "..."
+
+
+def _problems(err: ValidationError, data: dict, lines: dict[Path_, int],
+              overrides: list[tuple[Path_, str]], source: str, root: type[BaseModel] = Scenario) -> list[Problem]:
+    grouped: dict[Path_, dict[str, Any]] = {}
+    for error in err.errors(include_url=False):
+        kind = error["type"]
+        path = _data_path(tuple(error["loc"]), data, kind, root)
+        msg = error["msg"]
+        if kind == "value_error" and msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if kind == "extra_forbidden":
+            msg = _unknown_key_message(path[:-1], path[-1] if path else "", root)
+        elif kind == "invalid_key":
+            key = error.get("input")
+            msg = (f"the key {key!r} is not a string (YAML reads it as {type(key).__name__}); "
+                   "put it in quotes or correct it")
+        elif kind == "missing":
+            msg = "required key is missing"
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            model = _model_at(path, root)
+            if model is not None:
+                msg = f"expected a mapping with keys {', '.join(model.model_fields)}"
+        entry = grouped.setdefault(path, {"messages": [], "input": error.get("input"), "kind": kind})
+        if msg not in entry["messages"]:
+            entry["messages"].append(msg)
+
+    problems = []
+    for path, entry in grouped.items():
+        line, from_override, with_override = _source_of(path, lines, overrides)
+        shown = path[:-1] if entry["kind"] == "invalid_key" else path  # the key itself is not a name
+        text = format_path(shown) or "(top level)"
+        if entry["kind"] not in ("missing", "invalid_key"):
+            text += f" = {show(entry['input'])}"
+        if from_override is not None:
+            text += f" (from {source} {_short(from_override)})"
+        elif with_override is not None:
+            text += f" (after {source} {_short(with_override)})"
+        message = f"{text}: {'; or '.join(entry['messages'])}"
+        origin = f"{source} {from_override}" if from_override is not None else None
+        problems.append(Problem(message, path=format_path(shown), line=line, origin=origin))
+    problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    return problems
+
+
+def _resolve_catalogue(data: dict, base: Path, overridden: bool) -> dict:
+    case_mix = data.get("case_mix")
+    if not isinstance(case_mix, dict):
+        return data
+    catalogue = case_mix.get("catalogue")
+    if not isinstance(catalogue, str) or catalogue == "bundled" or not catalogue:
+        return data
+    path = Path(catalogue).expanduser()
+    if not path.is_absolute():
+        # A path given in the file is read from the file's folder; one given on the command line, from the
+        # current folder (where the shell completed it).
+        path = (Path.cwd() if overridden else base) / path
+    return {**data, "case_mix": {**case_mix, "catalogue": str(path.resolve())}}
+
+
+_DEFAULTS = Scenario().model_dump(mode="json")
+
+
+def overlay(defaults: Any, given: Any) -> Any:
+    """A scenario is an overlay on the defaults: mappings merge key by key, anything else replaces."""
+    if isinstance(defaults, dict) and isinstance(given, dict):
+        return {**defaults, **{k: overlay(defaults.get(k), v) for k, v in given.items()}}
+    return given
+
+
+def _extended(data: dict, name: str, base: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """A scenario with ``extends: other.yaml`` is an overlay on that scenario (read from this file's folder),
+    so a reform is written as what it changes."""
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent:
+        raise ScenarioError(f"{name}: extends = {parent!r}: expected the path of a scenario file", source=name)
+    path = (base / parent).resolve()
+    if path in seen:
+        raise ScenarioError(f"{name}: extends = {parent!r}: scenarios extend each other in a loop", source=name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise ScenarioError(f"{name}: extends = {parent!r}: no such scenario file ({path})", source=name) from None
+    parent_data, _ = _parse_yaml(text, str(path))
+    parent_data = _extended(parent_data, str(path), path.parent, (*seen, path))
+    parent_data = _resolve_catalogue(parent_data, path.parent, False)
+    own = {k: v for k, v in data.items() if k != "extends"}
+    return overlay(parent_data, own)
+
+
+def _build(text: str, name: str, base: Path, overrides: Sequence[str], source: str = "--set") -> Scenario:
+    data, lines = _parse_yaml(text, name)
+    data = _extended(data, name, base)
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    parsed = [(_parse_override(o, source)[0], o) for o in overrides]
+    data = apply_overrides(data, overrides, source=source)
+    catalogue_path = ("case_mix", "catalogue")
+    overridden = any(catalogue_path[:len(p)] == p for p, _ in parsed)
+    data = _resolve_catalogue(data, base, overridden)
+    data = overlay(_DEFAULTS, data)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError.from_problems(name, _problems(err, data, lines, parsed, source)) from None
+    _check_timeline(scenario, name, lines)
+    return scenario
+
+
+def _check_timeline(scenario: Scenario, name: str, lines: dict[Path_, int]) -> None:
+    """Every timeline entry must change only what may change mid-run, and leave a valid scenario."""
+    from sim.params.timeline import TimelineInvalid, resolve
+
+    try:
+        changes = resolve(scenario)
+    except TimelineInvalid as err:
+        problems = []
+        for p in err.problems:
+            where: Path_ = ("timeline", p.index, "set") + ((p.key,) if p.key is not None else ())
+            line = lines.get(where) or lines.get(("timeline", p.index))
+            problems.append(Problem(p.message, path=format_path(where), line=line))
+        raise ScenarioError.from_problems(name, problems) from None
+    _check_history_budget(scenario, changes, name, lines)
+
+
+def _check_history_budget(scenario: Scenario, changes, name: str, lines: dict[Path_, int]) -> None:
+    """A global budget set from history (null) needs history: it may begin only on the timeline, late enough."""
+    from sim.params.scenario import HISTORY_DAYS
+
+    key = ("payment", "global_budget", "budget_per_resident_year_yuan")
+    for day, spec in [(0, scenario), *changes]:
+        gb = spec.payment
+        if gb.model != "global_budget" or gb.global_budget.budget_per_resident_year_yuan is not None:
+            continue
+        if day >= HISTORY_DAYS:
+            continue
+        raise ScenarioError.from_problems(name, [Problem(
+            f"{format_path(key)} = null: a budget from history needs at least {HISTORY_DAYS} days of claims "
+            f"before the global budget begins (it begins on day {day}); begin it on the timeline later, or give "
+            "a yuan amount", path=format_path(key), line=lines.get(key))])
+
+
+# --------------------------------------------------------------------------------------------- public API
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Read, override and validate a scenario file; every problem is raised as one :class:`ScenarioError`.
+
+    A relative ``case_mix.catalogue`` in the file is resolved against the file's folder (one given in an
+    override, against the current folder), so the scenario holds an absolute path.
+    """
+    file = Path(path)
+    return _build(read_text(file), str(path), file.parent.absolute(), overrides)
+
+
+def read_text(path: str | Path, kind: str = "scenario file") -> str:
+    """A UTF-8 file's text, or a :class:`ScenarioError` saying why it cannot be read."""
+    name = str(path)
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{name}: no such {kind}", source=name) from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{name}: is a folder, not a {kind}", source=name) from None
+    except UnicodeDecodeError as err:
+        raise ScenarioError(f"{name}: not UTF-8 text (bad byte at offset {err.start})", source=name) from None
+    except OSError as err:
+        raise ScenarioError(f"{name}: cannot read the {kind}: {err.strerror or err}", source=name) from None
+
+
+def parse_mapping(text: str, name: str, expected: str) -> tuple[dict, dict[Path_, int]]:
+    """A YAML document read with the safe loader of scenario files: its top-level mapping and the line of
+    every key, keyed by key path. Refused tags, YAML errors and duplicate keys raise :class:`ScenarioError`."""
+    return _parse_yaml(text, name, expected)
+
+
+def validation_problems(err: ValidationError, data: dict, lines: dict[Path_, int], root: type[BaseModel],
+                        overrides: Sequence[tuple[Path_, str]] = (), source: str = "--set") -> list[Problem]:
+    """The problems pydantic found in ``data`` (validated as ``root``), each with its line, dotted key path,
+    bad value and what is allowed, in the form scenario errors take."""
+    return _problems(err, data, lines, list(overrides), source, root)
+
+
+def load_scenario_text(text: str, *, name: str = "<string>", overrides: Sequence[str] = ()) -> Scenario:
+    """Like :func:`load_scenario` for YAML held in a string (tests, notebooks); paths are read from the
+    current folder."""
+    return _build(text, name, Path.cwd(), overrides)
+
+
+validate_file = load_scenario
+
+
+def scenario_to_yaml(scenario: Scenario) -> str:
+    """The resolved scenario, every default filled in, as YAML that :func:`load_scenario` reads back."""
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,989 @@
+"""The scenario schema: every input of a run, typed, with units, defaults and sources.
+
+A scenario is a frozen pydantic model. Unknown keys are errors (``extra="forbid"``). Each field's
+description states its unit and either the source of its default or that the default is an assumption.
+Levels of care are always spelt ``village``, ``township``, ``county``, ``out_of_county``.
+
+Policy levers (what a scenario chooses: payment, insurance, facilities) are kept apart from behavioural
+parameters (``behaviour.*``: what is calibrated), as TLOmodel's users asked.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+LEVELS = ("village", "township", "county", "out_of_county")
+PaymentModel = Literal["fee_for_service", "drg", "dip", "global_budget", "capitation"]
+IMPLEMENTED_PAYMENT_MODELS = get_args(PaymentModel)
+# How a facility's claims are valued (a global budget is a purse around the claims, not a way to value them).
+ClaimModel = Literal["fee_for_service", "drg", "dip", "capitation"]
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+def param(default: Any, description: str, unit: str, source: str, **constraints: Any) -> Any:
+    """A field whose description carries its unit and source, also exported in the JSON Schema."""
+    return Field(
+        default,
+        description=f"{description} Unit: {unit}. Source: {source}",
+        json_schema_extra={"unit": unit, "source": source},
+        **constraints,
+    )
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# --------------------------------------------------------------------------------------------- population
+class AgeShares(Strict):
+    """Share of residents in each age band; must sum to 1."""
+
+    age_0_4: Share = param(0.05, "Residents aged 0-4.", "share", "2020 census, rural counties (assumption: rounded)")
+    age_5_14: Share = param(0.12, "Residents aged 5-14.", "share", "2020 census, rural counties (rounded)")
+    age_15_44: Share = param(0.36, "Residents aged 15-44.", "share", "2020 census; out-migration of the young")
+    age_45_64: Share = param(0.29, "Residents aged 45-64.", "share", "2020 census, rural counties (rounded)")
+    age_65_plus: Share = param(0.18, "Residents aged 65 and over.", "share", "2020 census: 17.7% rural aged 65+")
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> AgeShares:
+        total = sum(self.model_dump().values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"age shares must sum to 1, they sum to {total:.6g}")
+        return self
+
+    def as_array(self) -> list[float]:
+        return [self.age_0_4, self.age_5_14, self.age_15_44, self.age_45_64, self.age_65_plus]
+
+
+class ChronicPrevalence(Strict):
+    """Prevalence of a chronic condition in each age band (residents under 15 have none)."""
+
+    age_15_44: Share
+    age_45_64: Share
+    age_65_plus: Share
+
+
+class Population(Strict):
+    size: int = param(300_000, "Resident population of the county.", "residents",
+                      "DOMAIN.md: a county holds ~0.3-1 M residents", ge=100, le=20_000_000)
+    age_shares: AgeShares = AgeShares()
+    female_share: Share = param(0.49, "Share of residents who are female.", "share", "2020 census (rounded)")
+    employee_share: Share = param(
+        0.15, "Share of residents in the employee scheme (the rest are in the resident scheme).", "share",
+        "assumption: national employee scheme covers ~28% of the insured; counties have fewer employees")
+    hypertension: ChronicPrevalence = Field(
+        ChronicPrevalence(age_15_44=0.08, age_45_64=0.30, age_65_plus=0.55),
+        description="Hypertension prevalence by age band. Unit: share. Source: China Hypertension Survey "
+        "2012-2015 (23.2% of adults; rising with age), rounded; assumption for the bands.")
+    diabetes: ChronicPrevalence = Field(
+        ChronicPrevalence(age_15_44=0.04, age_45_64=0.14, age_65_plus=0.20),
+        description="Diabetes prevalence by age band. Unit: share. Source: national surveys report ~11-12% "
+        "of adults; bands are an assumption.")
+    copd: ChronicPrevalence = Field(
+        ChronicPrevalence(age_15_44=0.02, age_45_64=0.10, age_65_plus=0.20),
+        description="COPD prevalence by age band. Unit: share. Source: China Pulmonary Health study: 8.6% of "
+        "adults over 20, 13.7% over 40; bands are an assumption.")
+    kidney_failure: ChronicPrevalence = Field(
+        ChronicPrevalence(age_15_44=0.0003, age_45_64=0.0008, age_65_plus=0.0012),
+        description="End-stage kidney disease on dialysis, by age band. Unit: share. Source: assumption "
+        "(~0.05-0.07% of all residents, in line with China's ~0.8 M dialysis patients).")
+
+
+# --------------------------------------------------------------------------------------------- geography
+class Township(Strict):
+    name: str
+    x_km: float = param(0.0, "East-west position of the township seat from the county seat.", "km", "listed")
+    y_km: float = param(0.0, "North-south position of the township seat from the county seat.", "km", "listed")
+    population_share: float = param(1.0, "Relative weight of the township's population.", "relative weight",
+                                    "listed", gt=0)
+    villages: int = param(10, "Number of villages (each with one village clinic).", "villages", "listed",
+                          ge=1, le=200)
+
+
+class Geography(Strict):
+    townships: Annotated[int, Field(ge=1, le=2000)] | Literal["auto"] = param(
+        "auto", "Number of townships, each with one township health centre; 'auto' = population.size / "
+        "residents_per_township.", "townships", "policy lever / county layout")
+    residents_per_township: int = param(15_000, "Residents per township when townships is 'auto'.",
+                                        "residents", "assumption: a county of 300,000 has ~20 townships",
+                                        ge=100)
+    villages_per_township: int = param(10, "Villages per township, each with one village clinic.", "villages",
+                                       "assumption: ~200 administrative villages per county", ge=1, le=100)
+    county_radius_km: float = param(35.0, "Radius of the county; township seats are placed within it.", "km",
+                                    "assumption: a county of ~3,800 km2", gt=0, le=500)
+    village_spread_km: float = param(5.0, "Typical distance from a village to its township seat.", "km",
+                                     "assumption", gt=0, le=100)
+    county_hospitals: int = param(2, "County-level hospitals (people's hospital, TCM hospital) at the seat.",
+                                  "hospitals", "issue: baseline county has 2", ge=1, le=20)
+    out_of_county_hospitals: int = param(1, "Tertiary hospitals outside the county (city or province).",
+                                         "hospitals", "issue: baseline county has 1", ge=1, le=10)
+    out_of_county_distance_km: float = param(90.0, "Road distance from the county seat to the city.", "km",
+                                             "assumption", gt=0, le=2000)
+    road_speed_kmh: float = param(40.0, "Average road speed for trips to care.", "km/h", "assumption", gt=0)
+    road_winding: float = param(1.3, "Ratio of road distance to straight-line distance.", "ratio",
+                                "assumption (typical detour index 1.2-1.4)", ge=1.0, le=3.0)
+    village_walk_minutes: float = param(10.0, "Time to reach one's own village clinic.", "minutes",
+                                        "assumption", ge=0)
+    listed_townships: list[Township] | None = Field(
+        None, description="Townships listed explicitly instead of generated (positions, population weights, "
+        "villages). When given, `townships` and `villages_per_township` are ignored.")
+
+
+# --------------------------------------------------------------------------------------------- facilities
+class LevelFacilities(Strict):
+    """Resources and prices of every facility of one level (per facility)."""
+
+    doctors: float = Field(gt=0, description="Licensed doctors per facility. Unit: doctors.")
+    beds: int = Field(ge=0, description="Inpatient beds per facility (for out-of-county: beds used by this "
+                      "county's residents). Unit: beds.")
+    outpatient_visits_per_doctor_day: float = Field(
+        gt=0, description="Outpatient visits one doctor can give in a day. Unit: visits/doctor/day.")
+    capability: float = Field(
+        ge=0, le=4, description="Highest level of care the facility treats well (0 village, 1 township, "
+        "2 county, 3 tertiary). Cases needing more are treated worse or referred. Unit: level.")
+    price_level: float = Field(gt=0, description="Prices relative to the county hospital fee schedule (the "
+                               "catalogue's costs). Unit: ratio.")
+    identification_minutes: float = Field(
+        ge=0, description="Minutes from arrival to recognising a time-critical case and acting. Unit: minutes.")
+    base_salary_yuan: float = Field(ge=0, description="Annual base pay per doctor. Unit: yuan/year.")
+    surplus_bonus_share: Share = Field(
+        description="Share of the facility's surplus paid to its doctors as bonus. Unit: share.")
+
+
+class Facilities(Strict):
+    reference_population: int = param(
+        300_000, "Population for which the county and out-of-county hospitals' doctors and beds are stated; "
+        "they scale with population.size / reference_population, so a smaller county keeps the same "
+        "resources per resident.", "residents", "the baseline county", ge=1)
+    village: LevelFacilities = Field(LevelFacilities(
+        doctors=1.3, beds=0, outpatient_visits_per_doctor_day=25, capability=0.0, price_level=0.3,
+        identification_minutes=40, base_salary_yuan=30_000,
+        surplus_bonus_share=0.9), description="Village clinics. Sources: 1.33 M village staff for 582 k "
+        "clinics (2023 bulletin) -> ~2.3 staff, ~1.3 doctors; fees, pay: assumption.")
+    township: LevelFacilities = Field(LevelFacilities(
+        doctors=14, beds=30, outpatient_visits_per_doctor_day=22, capability=1.0, price_level=0.55,
+        identification_minutes=25, base_salary_yuan=60_000,
+        surplus_bonus_share=0.3), description="Township health centres. Sources: 1.51 M beds / 33,753 "
+        "centres = 45 beds (2023 bulletin; rural centres smaller); doctors, prices (~100 yuan per visit, "
+        "~3,000 per admission), pay: assumption.")
+    county: LevelFacilities = Field(LevelFacilities(
+        doctors=190, beds=480, outpatient_visits_per_doctor_day=14, capability=2.0, price_level=1.0,
+        identification_minutes=10, base_salary_yuan=90_000,
+        surplus_bonus_share=0.3), description="County hospitals. Sources: county bed ratio ~5.5 per 1,000 "
+        "(below the national 7.23, 2023 bulletin); doctors, fees, pay: assumption.")
+    out_of_county: LevelFacilities = Field(LevelFacilities(
+        doctors=120, beds=260, outpatient_visits_per_doctor_day=12, capability=3.0, price_level=1.5,
+        identification_minutes=8, base_salary_yuan=150_000,
+        surplus_bonus_share=0.3), description="The tertiary hospital outside the county: only the doctors "
+        "and beds that serve this county's residents. Sources: assumption.")
+
+
+# --------------------------------------------------------------------------------------------- insurance
+class ByLevel(Strict):
+    village: float
+    township: float
+    county: float
+    out_of_county: float
+
+
+class ShareByLevel(ByLevel):
+    village: Share
+    township: Share
+    county: Share
+    out_of_county: Share
+
+
+class YuanByLevel(ByLevel):
+    village: NonNegative
+    township: NonNegative
+    county: NonNegative
+    out_of_county: NonNegative
+
+
+class Insurance(Strict):
+    reimbursement: ShareByLevel = Field(
+        ShareByLevel(village=0.85, township=0.85, county=0.72, out_of_county=0.55),
+        description="Inpatient: share of eligible cost above the deductible that the fund pays, resident "
+        "scheme. Unit: share. Source: DOMAIN.md (004): ~70% within policy for residents, graded by level.")
+    employee_reimbursement: ShareByLevel = Field(
+        ShareByLevel(village=0.92, township=0.92, county=0.85, out_of_county=0.75),
+        description="Inpatient reimbursement, employee scheme. Unit: share. Source: DOMAIN.md (004): ~80% "
+        "within policy for employees, graded by level (assumption).")
+    outpatient_reimbursement: ShareByLevel = Field(
+        ShareByLevel(village=0.55, township=0.5, county=0.3, out_of_county=0.1),
+        description="Outpatient pooling: share of eligible outpatient cost the fund pays, resident scheme. "
+        "Unit: share. Source: assumption (general outpatient pooling ~50% at primary level).")
+    employee_outpatient_reimbursement: ShareByLevel = Field(
+        ShareByLevel(village=0.7, township=0.7, county=0.5, out_of_county=0.3),
+        description="Outpatient reimbursement, employee scheme (personal accounts and pooling). Unit: share. "
+        "Source: assumption.")
+    deductible: YuanByLevel = Field(
+        YuanByLevel(village=0, township=200, county=600, out_of_county=1500),
+        description="Deductible per admission. Unit: yuan. Source: assumption, typical county schedules.")
+    eligible_share: ShareByLevel = Field(
+        ShareByLevel(village=0.95, township=0.93, county=0.88, out_of_county=0.8),
+        description="Share of billed cost that is within the insurance catalogue. Unit: share. Source: "
+        "assumption (self-paid items rise with level).")
+    deductible_continuity: bool = param(
+        False, "Deductible continuity across referrals within the medical community (起付线连续计算): an "
+        "episode referred up pays only the difference between the higher level's deductible and what it "
+        "already paid; one transferred down (or to the same level) pays no new deductible. Applies between "
+        "in-county facilities only.", "switch",
+        "seed 001 (Linxiang): upward pays the difference, downward waives the deductible; policy lever")
+
+
+# --------------------------------------------------------------------------------------------- payment
+class FeeSchedule(Strict):
+    """Fee-for-service prices relative to providers' resource cost: the margin on each item."""
+
+    services_margin: float = param(0.25, "Mark-up of fees for tests, imaging and procedures over their cost.",
+                                   "share of cost", "assumption: tests and imaging priced above cost", ge=-0.9)
+    drugs_margin: float = param(0.15, "Effective margin on drugs (zero mark-up since 2017; rebates and volume "
+                                "bonuses remain).", "share of cost", "assumption", ge=-0.9)
+    consumables_margin: float = param(0.15, "Effective margin on consumables.", "share of cost", "assumption",
+                                      ge=-0.9)
+    bed_day_margin: float = param(0.10, "Margin of the bed-day fee plus daily nursing over their cost.",
+                                  "share of cost", "assumption: bed fees set near or below cost", ge=-0.9)
+
+
+class DRG(Strict):
+    """Diagnosis-related groups (按病种分组付费): a fixed payment per inpatient case by its group."""
+
+    base_rate_yuan: float | None = param(
+        None, "Payment for a case of relative weight 1 at county-hospital prices; each facility's payment is "
+        "multiplied by its level's price_level (the level coefficient). null = budget-neutral: the mean "
+        "guideline inpatient bill of the catalogue's admissions at county prices.", "yuan/case",
+        "assumption: budget neutrality at guideline care, as DRG pilots set base rates from history", gt=0)
+    outlier_threshold: float = param(
+        2.5, "A case whose bill exceeds this multiple of its DRG payment is a high-cost outlier.", "ratio",
+        "assumption, typical of CHS-DRG local rules (2-3x)", gt=1)
+    outlier_share: float = param(
+        0.7, "Share of the bill above the outlier threshold that the fund pays on top of the DRG payment.",
+        "share", "assumption", ge=0, le=1)
+    audit_rate: float = param(
+        0.05, "Share of DRG claims the fund audits for coding; an upcoded claim found is recovered and fined.",
+        "share of claims", "assumption", ge=0, le=1)
+    penalty_multiple: float = param(
+        2.0, "Fine on an upcoded claim found by audit, as a multiple of the overpayment (on top of recovering "
+        "it).", "x overpayment", "Regulations on the supervision of medical insurance funds (2021): fines of "
+        "2-5x the amount obtained", ge=0)
+    admission_review_rate: float = param(
+        0.0, "Share of DRG admissions the fund reviews before paying; a reviewed admission that was not "
+        "needed (its admission benefit is negative) is not paid by the fund.", "share of admissions",
+        "policy lever (0 = no review)", ge=0, le=1)
+
+
+class DIP(Strict):
+    """Diagnosis-intervention packet (按病种分值付费): cases earn points; a point's money value is set at each
+    settlement from the regional budget, so one hospital's extra volume lowers every hospital's price."""
+
+    fund_budget_per_resident_year_yuan: float = param(
+        880, "Fund budget for inpatient care paid by DIP, per resident-year. The point value of a period is "
+        "(budget + patients' payments for DIP cases) / points earned.", "yuan/resident-year",
+        "assumption: near the baseline county's fee-for-service inpatient fund spending (about nine tenths of "
+        "its fund spending of 974 yuan per resident-year, measured with `triangle run scenarios/baseline.yaml "
+        "--replicates 2`)", gt=0)
+    settlement_days: int = param(30, "Days between settlements of the point value.", "days",
+                                 "monthly settlement with annual clearing, as in most DIP regions", ge=1,
+                                 le=365)
+    initial_point_value_yuan: float | None = param(
+        None, "Point value providers expect before the first settlement. null = the DRG base rate / 100 "
+        "(budget neutral at guideline care).", "yuan/point", "assumption", gt=0)
+
+
+HISTORY_DAYS = 30  # the least history a budget set from history may be set from (days)
+
+
+class GlobalBudget(Strict):
+    """A prospective budget to the medical community (医共体总额付费): it pays its members' claims and its
+    residents' out-of-county care from the budget, and keeps or bears part of the difference."""
+
+    budget_per_resident_year_yuan: float | None = param(
+        915, "Fund budget per covered resident-year; it must also pay for residents' out-of-county care. "
+        "null = from history: the fund's claims per resident-year over the run before the budget began, "
+        "times (1 + growth_on_history) (the budget must then begin on the timeline, after at least "
+        "history_days).", "yuan/resident-year", "assumption: a budget set to save, ~6% below the baseline "
+        "county's fee-for-service fund spending (974 measured with `triangle run scenarios/baseline.yaml "
+        "--replicates 2`)", gt=0)
+    growth_on_history: float = param(
+        0.0, "Growth of a budget set from history over the claims it is set from (negative: a budget set to "
+        "save).", "share", "assumption: Sanming's counties' budgets followed the year before's fund spending "
+        "(seed 002: Youxi's saving is counted against the same months of the year before)", ge=-0.5, le=1)
+    savings_retained_share: float = param(
+        1.0, "Share of a year's saving (budget - claims) the community keeps.", "share",
+        "DOMAIN.md: 结余留用 (savings retained), Sanming and Youxi", ge=0, le=1)
+    overspend_shared_share: float = param(
+        1.0, "Share of a year's overspend the community bears (1 = 超支不补, overspend not covered).",
+        "share", "DOMAIN.md: 超支不补 (overspend not covered), Sanming", ge=0, le=1)
+    settlement_days: int = param(365, "Days between settlements of the budget.", "days", "annual settlement",
+                                 ge=30, le=3650)
+
+
+class Capitation(Strict):
+    """A sum per enrolled resident for primary outpatient care (按人头付费), enrolled through family doctors."""
+
+    yuan_per_enrolled_year: float = param(
+        180, "Fund payment per enrolled resident-year for outpatient care at their own village clinic and "
+        "township centre.", "yuan/enrolled resident-year",
+        "assumption: above the fund's fee-for-service outpatient spending at every level (~120 yuan per "
+        "resident-year, measured on a 30,000-resident baseline county), as contracts also pay for "
+        "management", ge=0)
+    enrolment_share: float = param(
+        0.43, "Share of residents enrolled (contracted with a family doctor team).", "share",
+        "DOMAIN.md (Xiangtan): 43% of households contracted", ge=0, le=1)
+    township_share: float = param(
+        0.5, "Share of each enrollee's capitation paid to the township centre (the rest to the village "
+        "clinic).", "share", "assumption", ge=0, le=1)
+
+
+class PaymentByLevel(Strict):
+    """Per-level claim models overriding `model` (null = follow `model`)."""
+
+    village: ClaimModel | None = None
+    township: ClaimModel | None = None
+    county: ClaimModel | None = None
+    out_of_county: ClaimModel | None = None
+
+
+class Payment(Strict):
+    model: PaymentModel = param(
+        "fee_for_service", "How the insurance fund pays providers: fee_for_service (every item and bed-day), "
+        "drg and dip (inpatient cases by group or points; outpatient care stays fee-for-service), capitation "
+        "(primary outpatient care of enrolled residents; the rest fee-for-service), global_budget (the "
+        "in-county facilities form a medical community paid a budget per resident; claims inside it are "
+        "valued fee-for-service unless `by_level` says otherwise).", "choice", "policy lever")
+    by_level: PaymentByLevel = Field(
+        PaymentByLevel(), description="Per-level mixes, e.g. {village: capitation, township: capitation, "
+        "county: drg}. Capitation is allowed at village and township only.")
+    fee_schedule: FeeSchedule = FeeSchedule()
+    drg: DRG = DRG()
+    dip: DIP = DIP()
+    global_budget: GlobalBudget = GlobalBudget()
+    capitation: Capitation = Capitation()
+
+    @model_validator(mode="after")
+    def _capitation_is_primary(self) -> Payment:
+        for level in ("county", "out_of_county"):
+            if getattr(self.by_level, level) == "capitation":
+                raise ValueError(f"by_level.{level} = 'capitation': capitation pays primary care; allowed at "
+                                 "village and township only")
+        return self
+
+    def claim_model(self, level: str) -> str:
+        """How claims of a facility of this level are valued."""
+        chosen = getattr(self.by_level, level)
+        if chosen is not None:
+            return chosen
+        if self.model == "global_budget":
+            return "fee_for_service"
+        if self.model == "capitation":
+            return "capitation" if level in ("village", "township") else "fee_for_service"
+        return self.model
+
+
+# --------------------------------------------------------------------------------------------- behaviour
+class ProviderBehaviour(Strict):
+    profit_weight: float = param(
+        0.5, "Weight the provider (doctor and facility) puts on its margin, relative to benefit_weight on the "
+        "patient's benefit (Ellis & McGuire). 0 = providers weigh only patient benefit.", "dimensionless",
+        "assumption, to calibrate", ge=0, le=10)
+    benefit_weight: float = param(1.0, "Weight on the patient's health benefit valued in yuan.", "dimensionless",
+                                  "normalisation", gt=0, le=10)
+    value_per_daly_yuan: float = param(
+        90_000, "Money value providers put on a disability-adjusted life year of their patient.", "yuan/DALY",
+        "China GDP per capita 2023 ~89,000 yuan, the usual 1x threshold", gt=0)
+    overtreatment_harm: float = param(
+        0.6, "Curvature of outcome risk above guideline intensity: risk x (1 + h (q-1)^2) for q > 1.",
+        "per (intensity ratio)^2", "assumption (iatrogenic harm, resistance; to calibrate)", ge=0)
+    undertreatment_harm: float = param(
+        1.5, "Curvature of outcome risk below guideline intensity: risk x (1 + h (1-q)^2) for q < 1.",
+        "per (intensity ratio)^2", "assumption, to calibrate", ge=0)
+    overstay_harm: float = param(
+        0.2, "Curvature of readmission and complication risk above the clinical stay (hospital infection, "
+        "deconditioning).", "per (stay ratio)^2", "assumption, to calibrate", ge=0)
+    understay_harm: float = param(
+        15.0, "Curvature of readmission and complication risk below the clinical stay (early discharge).",
+        "per (stay ratio)^2", "calibrated: with it, DRG brings the baseline county's stays from ~9.3 to ~6.9 "
+        "days (stay ratio 1.24 -> 0.94), against Xiangtan's 9 -> 7.2 (DOMAIN.md)", ge=0)
+    min_intensity: float = param(0.3, "Lowest intensity a provider may choose.", "ratio to guideline",
+                                 "assumption", gt=0, le=1)
+    max_intensity: float = param(3.0, "Highest intensity a provider may choose.", "ratio to guideline",
+                                 "assumption", ge=1)
+    min_stay: float = param(0.4, "Shortest stay a provider may choose.", "ratio to clinical stay",
+                            "assumption", gt=0, le=1)
+    max_stay: float = param(2.5, "Longest stay a provider may choose.", "ratio to clinical stay",
+                            "assumption", ge=1)
+    referral_friction_yuan: float = param(
+        150, "Provider's cost of referring a case up (paperwork, transfer, loss of face).", "yuan",
+        "assumption", ge=0)
+    bed_shadow_price_yuan: float = param(
+        150, "Shadow price of a bed-day at full occupancy; scales with occupancy above 85%.", "yuan/bed-day",
+        "assumption", ge=0)
+    community_weight: float = param(
+        0.5, "Weight a member of a medical community formed only by a global budget (policies.integration.level "
+        "none) puts on the community's result relative to its own (1 = one purse in all but name; 0 = members "
+        "mind only their own books).", "share", "assumption, to calibrate", ge=0, le=1)
+    loose_community_weight: float = param(
+        0.5, "The same weight in a loose medical community (policies.integration.level loose).", "share",
+        "assumption (as community_weight), to calibrate", ge=0, le=1)
+    tight_community_weight: float = param(
+        1.0, "The same weight in a tight medical community (one account, 一本账; policies.integration.level "
+        "tight).", "share", "assumption: one account means one purse (seed 004: 一家人, 一条心, 一本账); to "
+        "calibrate", ge=0, le=1)
+    income_effect_elasticity: float = param(
+        0.0, "Target-income behaviour: a facility whose recent revenue fell below its reference revenue puts "
+        "the weight profit_weight x (reference / recent)^elasticity on its margin, and makes up volume "
+        "(sim.policies.procurement); no change when revenue is at or above the reference. 0 = no income effect.",
+        "dimensionless", "Evans (1974), Rice (1983), McGuire & Pauly (1991); loss-averse reference income: "
+        "Rizzo & Zeckhauser (2003); assumption: 0 by default, 1 as a study value (Yip 1998: surgeons made up "
+        "~70% of a Medicare fee cut with volume)", ge=0, le=5)
+    income_reference_days: float = param(
+        365, "Time scale of the reference revenue (a facility's moving average of daily revenue).", "days",
+        "assumption: last year's income", gt=1)
+    income_recent_days: float = param(
+        30, "Time scale of the recent revenue compared with the reference.", "days",
+        "assumption: a month's income", gt=1)
+    income_effect_max: float = param(
+        3.0, "Largest multiple the income effect can put on profit_weight.", "ratio",
+        "assumption", ge=1)
+    upcoding_scruple_yuan: float = param(
+        12_000, "Mean non-monetary cost to a provider of coding a case into a heavier group than its severity "
+        "(ethics, reputation); each case's scruple is drawn from an exponential with this mean, and the case "
+        "is coded up when profit_weight x the expected gain after audits and fines exceeds it.", "yuan",
+        "calibrated: ~15% of DRG discharges coded up at the default audit rate (assumption)", ge=0)
+
+    @model_validator(mode="after")
+    def _recent_within_reference(self) -> ProviderBehaviour:
+        if self.income_recent_days >= self.income_reference_days:
+            raise ValueError(f"income_recent_days = {self.income_recent_days} must be shorter than "
+                             f"income_reference_days = {self.income_reference_days} (recent revenue is compared "
+                             "with the longer-run revenue a facility is used to)")
+        return self
+
+
+class ResidentBehaviour(Strict):
+    price_sensitivity: float = param(0.06, "Utility lost per 100 yuan of expected out-of-pocket cost.",
+                                     "utility/100 yuan", "assumption, to calibrate", ge=0)
+    travel_sensitivity: float = param(0.8, "Utility lost per hour of travel.", "utility/hour",
+                                      "assumption, to calibrate", ge=0)
+    wait_sensitivity: float = param(0.4, "Utility lost per day of expected waiting.", "utility/day",
+                                    "assumption, to calibrate", ge=0)
+    capability_preference: float = param(
+        1.2, "Utility gained per level of facility capability, per level of case need (severity-dependent "
+        "preference for bigger hospitals).", "utility/level^2", "assumption, to calibrate", ge=0)
+    trust_initial: ByLevel = Field(
+        ByLevel(village=1.1, township=0.7, county=1.0, out_of_county=1.8),
+        description="Mean initial trust in each level (utility). Unit: utility. Source: assumption: trust "
+        "in primary care is low after years of siphoning (DOMAIN.md).")
+    trust_sd: float = param(0.5, "Spread of initial trust between residents.", "utility", "assumption", ge=0)
+    forgo_utility: float = param(
+        -0.5, "Utility of not seeking care for a mild case; severe cases lose forgo_severity_penalty per "
+        "severity step.", "utility", "assumption, to calibrate", le=20, ge=-20)
+    forgo_severity_penalty: float = param(2.5, "Utility lost from forgoing per severity step.", "utility",
+                                          "assumption", ge=0)
+    patience_days: float = param(4.0, "Mean days a mild case is willing to wait before re-choosing; severe "
+                                 "cases wait less.", "days", "assumption", gt=0)
+    max_rechoices: int = param(2, "Times an episode may leave a queue and choose again before forgoing.",
+                               "count", "assumption", ge=0, le=10)
+    trust_learning_rate: float = param(
+        0.5, "Change in a resident's trust in a level per unit of outcome surprise (expected minus realised "
+        "bad outcome, in outcome units) from their own episode.", "utility/outcome", "assumption", ge=0)
+    word_of_mouth_rate: float = param(
+        0.02, "Change in a village's shared opinion of a level per unit of outcome surprise among its "
+        "residents' episodes.", "utility/outcome", "assumption", ge=0)
+    trust_memory_days: float = param(730, "Time scale on which trust returns toward its initial value.",
+                                     "days", "assumption", gt=0)
+    contract_trust_bonus: float = param(
+        0.4, "Utility a resident contracted with a family doctor adds to their own village clinic and township "
+        "centre (a known doctor; only with policies.family_doctor).", "utility",
+        "assumption, to calibrate (about half an hour of travel at the default travel_sensitivity)", ge=0, le=5)
+    capability_memory_days: float = param(
+        365, "Time scale on which residents forget what they saw happen to patients at a facility when judging "
+        "what it can treat (its perceived capability, sim.behaviour.perception). 0 = no memory: residents judge every "
+        "facility by its level's capability in the scenario in force, as if told.", "days",
+        "assumption: news of a centre's cures and failures travels over about a year (DOMAIN.md: trust moves "
+        "only as fast as outcomes and word of mouth allow)", ge=0)
+    capability_gain_preference: float = param(
+        1.0, "Utility per level of a facility's perceived capability above its level's reputation (below: a "
+        "loss), for every case, mild ones too: residents prefer a centre that has shown it can treat more, "
+        "since its doctors are better. Acts only through learned capability (capability_memory_days > 0).",
+        "utility/level", "assumption, of the order of capability_preference; to calibrate (seed 000: "
+        "primary visits +48.68% after senior doctors were posted)", ge=0, le=20)
+    capability_prior_outcomes: float = param(
+        20, "Weight of the level's reputation (the starting scenario's capability of the facility's level) in "
+        "a facility's perceived capability, counted as bad outcomes (deaths or complications) expected and seen "
+        "among cases needing more than that capability: how much evidence residents need before they believe "
+        "a centre has changed (half the way after this many expected bad outcomes).", "bad outcomes",
+        "assumption: a centre keeping its severe cases expects about 100 such outcomes a year in a county of "
+        "30,000, so residents are half convinced within a quarter or two", gt=0)
+
+
+class StaffBehaviour(Strict):
+    """Doctors moving between township centres and county hospitals (the siphon of staff, 虹吸)."""
+
+    mobility_rate: float = param(
+        0.0, "Share of a level's doctors who move to the other level in a month per gap_scale_yuan of net "
+        "pull (the other level's income plus prestige, less one's own income, less the moving cost); the "
+        "flow is linear in the pull. 0 = no one moves.", "share/month",
+        "assumption: the baseline county is stationary; set > 0 to study the siphon", ge=0, le=1)
+    prestige_premium_yuan: float = param(
+        20_000, "What a doctor would give up each year to work at a county hospital rather than a township "
+        "centre (career, training, status), added to the county's income.", "yuan/doctor-year",
+        "assumption: about a third of a township doctor's base pay", ge=0)
+    moving_cost_yuan: float = param(
+        10_000, "Yearly-equivalent cost of moving (family, housing, seniority lost): the net pull must exceed "
+        "it before anyone moves.", "yuan/doctor-year", "assumption", ge=0)
+    gap_scale_yuan: float = param(
+        100_000, "Net pull (beyond the moving cost) at which the monthly flow is mobility_rate.",
+        "yuan/doctor-year", "assumption: about the county hospital's income per doctor", gt=0)
+    min_doctors_share: float = param(
+        0.2, "Share of its scenario doctors a facility keeps whatever the pull (posts that are never left "
+        "empty).", "share", "assumption", ge=0, le=1)
+
+
+class CommunityBehaviour(Strict):
+    """How a medical community under a global budget manages its instruments (``sim.payment.instruments``):
+    at each review it chooses how many county doctors to post to township centres and whether to run a referral
+    platform, to maximise what it keeps of its savings less what the instruments cost, expecting savings from
+    the claims it has observed (adaptive expectations)."""
+
+    manages_instruments: bool = param(
+        True, "Whether the community decides on its instruments at all (behaviour, not a lever: on whenever "
+        "payment.model is global_budget; false leaves the instruments to the scenario's policies).", "switch",
+        "DOMAIN.md: a community that pays its residents' out-of-county care wants them kept in the county and "
+        "kept healthy")
+    review_days: int = param(
+        90, "Days between the community's reviews of its instruments (the first at the end of the first "
+        "period, which also sets the reference claims without instruments).", "days",
+        "assumption: quarterly management reviews", ge=7, le=730)
+    expectation_learning_rate: float = param(
+        0.5, "Weight of the latest review's observed saving in the community's expectation of a choice's saving "
+        "(adaptive expectations): E <- E + rate x (observed - E); also the rate at which the reference claims "
+        "and the scale of its first estimates follow what it sees.", "share", "assumption, to calibrate",
+        gt=0, le=1)
+    max_posted_per_township: int = param(
+        4, "Most county doctors the community considers posting to each township centre (the choices are 0, 1, "
+        "..., this many per centre; policies.sinking's max_county_share still caps the total).",
+        "doctors/township centre", "assumption: four senior doctors bring a centre to county capability at "
+        "policies.sinking.capability_gain_per_doctor 0.25; seed 002 (Youxi): a county doctor present at the "
+        "township centres Monday to Saturday", ge=0, le=20)
+    posting_term_days: int = param(
+        365, "Days a posting lasts once the community adds doctors: it does not call them back sooner, whatever "
+        "one review shows.", "days", "assumption: yearly rotations; seed 002 (Youxi) counts time served at the "
+        "township centres in the yearly assessment", ge=0, le=3650)
+    posted_doctor_allowance_yuan: float = param(
+        36_000, "What the community pays a posted doctor on top of the home hospital's pay (allowance, travel), "
+        "out of its budget.", "yuan/doctor-year", "assumption: about 3,000 yuan a month of allowance and "
+        "travel for a doctor driving to a township centre (seed 002 describes a three-hour mountain drive)",
+        ge=0)
+    platform_cost_yuan_per_resident_year: float = param(
+        1.0, "What running the referral platform (staff, software) costs the community, out of its budget.",
+        "yuan/resident-year", "assumption: a few staff and a software licence, some 300,000 yuan a year for a "
+        "county of 300,000 (seed 001: Linxiang's smart referral platform)", ge=0)
+    max_capability_steps: int = param(
+        4, "Most steps of county capability investment the community considers (the choices are 0, 1, ..., this "
+        "many steps, each raising the county hospitals' capability by capability_gain_per_step).", "steps",
+        "assumption: four steps bring the county hospitals (capability 2) to the out-of-county hospitals' (3)",
+        ge=0, le=20)
+    capability_gain_per_step: float = param(
+        0.25, "Levels of capability one step of investment adds to every county hospital (new departments, "
+        "recruited specialists, equipment), while the investment is kept up.", "levels/step",
+        "assumption: a quarter of the way from county to tertiary capability per step; seed 001 (Linxiang): five "
+        "provincial key disciplines, 15 tertiary experts recruited, a cancer hospital built with the provincial "
+        "one, grade 3-4 operations 53.5% of the county hospital's", ge=0, le=3)
+    capability_step_cost_yuan_per_resident_year: float = param(
+        4.0, "What one step of county capability investment costs the community a year, out of its budget: "
+        "recruited specialists' salaries and the depreciation of their equipment.", "yuan/resident-year/step",
+        "assumption: about four specialists at 300,000 yuan a year and 800,000 yuan a year of equipment "
+        "depreciation (some 6.4 million yuan over eight years) for a county of 500,000 (seed 001: Linxiang, "
+        "15 experts and five key disciplines, is of this order over four steps)", ge=0)
+    capability_term_days: int = param(
+        730, "Days an investment lasts once the community raises it: specialists' contracts and equipment are not "
+        "undone sooner, whatever one review shows.", "days",
+        "assumption: two-year contracts; equipment lasts longer", ge=0, le=3650)
+
+
+class Behaviour(Strict):
+    provider: ProviderBehaviour = ProviderBehaviour()
+    resident: ResidentBehaviour = ResidentBehaviour()
+    staff: StaffBehaviour = StaffBehaviour()
+    community: CommunityBehaviour = CommunityBehaviour()
+
+
+# --------------------------------------------------------------------------------------------- outcomes
+class Outcomes(Strict):
+    capability_risk_ratio: float = param(
+        2.5, "Multiplier on death and complication risk per level of capability shortfall (case need minus "
+        "facility capability).", "ratio per level", "assumption, to calibrate", ge=1)
+    untreated_risk_ratio: float = param(
+        3.0, "Multiplier on death and complication risk of an episode that forgoes care.", "ratio",
+        "assumption", ge=1)
+    readmission_window_days: int = param(30, "Window in which a return admission counts as a readmission.",
+                                         "days", "standard definition", ge=1, le=365)
+    complication_daly: float = param(0.3, "Health loss of a complication.", "DALY", "assumption", ge=0)
+    readmission_daly: float = param(0.1, "Health loss of a readmission (besides its own risks).", "DALY",
+                                    "assumption", ge=0)
+    admission_benefit_spread: float = param(
+        0.5, "Spread between episodes of the health gained by admitting rather than treating as an "
+        "outpatient, as a share of the case's clinical stakes (DALY at risk). The share of episodes with a "
+        "positive gain is the catalogue's admission_need.", "share of stakes", "assumption", gt=0)
+    untreated_daly_per_severity: float = param(
+        0.01, "Health loss of an untreated episode per severity step (1 mild .. 3 severe).", "DALY",
+        "assumption", ge=0)
+    complication_cost_share: float = param(
+        0.5, "Extra cost of an inpatient complication, as a share of the case's guideline inpatient bill; "
+        "billed under fee-for-service and paid through the with-complication DRG.", "share",
+        "assumption", ge=0, le=5)
+    life_expectancy_years: float = param(78.6, "Life expectancy used for years of life lost.", "years",
+                                         "2023 national statistical bulletin: 78.6", gt=0)
+
+
+class CaseMix(Strict):
+    catalogue: str = param("bundled", "Condition catalogue file (YAML), or 'bundled' for sim/data/"
+                           "conditions.yaml. A relative path is read from the scenario's folder.", "path",
+                           "bundled catalogue")
+    incidence_scale: float = param(1.0, "Multiplier on every condition's incidence.", "ratio",
+                                   "1 = the catalogue", gt=0, le=20)
+    cost_dispersion: float = param(
+        0.3, "Spread of resource use between cases of the same condition and severity: each episode's bills "
+        "are multiplied by a lognormal factor of mean 1 with this standard deviation of its logarithm; the "
+        "treating provider sees it.", "sd of log", "assumption: within-DRG cost variation of ~30%", ge=0, le=2)
+
+
+# --------------------------------------------------------------------------------------------- policies
+class SalaryReform(Strict):
+    """Doctors paid an annual salary decoupled from revenue (年薪制, Sanming)."""
+
+    enabled: bool = param(False, "Whether doctors are paid an annual salary instead of a surplus bonus.",
+                          "switch", "policy lever")
+    profit_weight_share: float = param(
+        0.3, "Share of behaviour.provider.profit_weight that remains when doctors' pay no longer depends on "
+        "revenue: the facility still minds its balance, its doctors no longer do.", "share",
+        "assumption, to calibrate", ge=0, le=1)
+    salary_uplift: float = param(
+        0.3, "Rise of base pay under the annual salary (bonuses are no longer paid from surplus).", "share",
+        "assumption: Sanming raised doctors' pay when it introduced annual salaries (DOMAIN.md)", ge=0, le=5)
+    bonus_pool_share: float = param(
+        0.5, "Share of the medical community's retained savings paid to its doctors as a bonus for health "
+        "results (allocated by good outcomes per doctor).", "share", "assumption", ge=0, le=1)
+
+
+class Procurement(Strict):
+    """Volume-based procurement (带量采购, 集采): procured drugs and consumables cost less and, under the zero
+    mark-up policy, are sold for less (``sim.policies.procurement``)."""
+
+    drug_price_cut: float = param(
+        0.0, "Fall of the prices of drugs (both what the facility pays and what it charges).", "share",
+        "DOMAIN.md: Xiangtan's procured drugs -53% (seed 000); national 333 drugs -50%+ (seed 004); "
+        "policy lever (0 = no procurement)", ge=0, le=0.95)
+    consumable_price_cut: float = param(
+        0.0, "Fall of the prices of consumables (bought and charged).", "share",
+        "DOMAIN.md: Xiangtan's procured consumables -69% (seed 000); national high-value consumables -80%+ "
+        "(seed 004); policy lever", ge=0, le=0.95)
+    drug_coverage: float = param(
+        1.0, "Share of drug spending (at listed prices) in procured products; the cut applies to that share, so "
+        "the average fall of drug prices is drug_price_cut x drug_coverage.", "share",
+        "assumption (1 = every drug; national procurement covered about a third of public hospitals' drug "
+        "purchases by 2022, as reported by the National Healthcare Security Administration)", ge=0, le=1)
+    consumable_coverage: float = param(
+        1.0, "Share of consumables spending in procured products (the cut applies to that share).", "share",
+        "assumption (1 = every consumable; national rounds covered mostly high-value classes)", ge=0, le=1)
+    primary_pass_through: float = param(
+        0.0, "Share of the cuts that reaches village clinics and township centres when they do not buy "
+        "through an integrated medical community (policies.integration: unified procurement passes the "
+        "whole cut on). County and out-of-county hospitals always get the whole cut.", "share",
+        "assumption: procurement contracts bind public hospitals first; primary facilities stock the "
+        "essential-drug list and get procured products late unless the community buys for them "
+        "(seed 001, Linxiang's unified purchasing)", ge=0, le=1)
+
+
+IntegrationLevel = Literal["none", "loose", "tight"]
+
+
+class Integration(Strict):
+    """The county medical community as one organisation (紧密型医共体, ``sim.policies.integration``): one account,
+    shared diagnostic centres and unified procurement. Staff moves are ``policies.sinking``'s."""
+
+    level: IntegrationLevel = param(
+        "none", "none: facilities keep separate books (a global budget still forms a community, whose members "
+        "weigh it with behaviour.provider.community_weight); loose or tight: the in-county facilities form "
+        "one community under every payment model, members weighing its result with loose_community_weight "
+        "or tight_community_weight.", "choice", "policy lever; DOMAIN.md (一本账, seeds 001, 004)")
+    shared_diagnostics: bool = param(
+        True, "Whether the community's county hospitals read the township centres' lab tests, images and ECGs "
+        "(shared lab, imaging and ECG centres).", "switch",
+        "seed 000 (Xiangtan: shared lab, imaging and ECG diagnosis); seed 001 (Linxiang)")
+    diagnostic_capability_gain: float = param(
+        0.5, "Capability a township centre gains, for cases whose need does not exceed the county hospitals' "
+        "capability, when its tests and images are read by the county's centres (capped at that capability).",
+        "levels", "assumption: remote reading brings diagnosis, not treatment, to the county's level", ge=0,
+        le=3)
+    ecg_identification_minutes: float = param(
+        10.0, "Minutes a township centre needs to recognise acute chest pain when its ECGs are read at once by "
+        "the county's ECG centre (instead of facilities.township.identification_minutes).", "minutes",
+        "China Chest Pain Centre standard: first ECG within 10 minutes of first medical contact, with "
+        "remote transmission (assumption that a read ECG means the case is recognised)", ge=0)
+    unified_procurement: bool = param(
+        True, "Whether the community buys drugs and consumables for its village clinics and township centres, "
+        "which then get the whole of policies.procurement's cuts.", "switch",
+        "seed 001 (Linxiang: unified purchasing of drugs and consumables); seed 000 (Xiangtan)")
+
+
+class Assessment(Strict):
+    """Quarterly performance assessment of township centres tied to money and jobs (绩效考核; Linxiang, seed 001:
+    in-county fund use and cost per visit assessed, results tied to fund payments and pay; 2 directors
+    replaced and 3 weak centres merged in a year)."""
+
+    enabled: bool = param(False, "Whether township centres are assessed every period.", "switch", "policy lever")
+    period_days: int = param(90, "Days between assessments.", "days", "seed 001: quarterly assessment "
+                             "(assumption: quarters)", ge=7, le=730)
+    drug_share_target: float = param(
+        0.30, "Highest drug share of a centre's charges (药占比) that scores full marks.", "share",
+        "State Council 2015 guidance on public hospital reform: drug share ~30%; Linxiang 23.61% -> 20.42% "
+        "(seed 001)", ge=0, le=1)
+    cost_per_visit_target_yuan: float = param(
+        55.0, "Highest outpatient cost per visit (次均门诊费用) that scores full marks.", "yuan/visit",
+        "assumption: near the baseline county's township mean (~58 yuan)", gt=0)
+    in_county_fund_target: float = param(
+        0.90, "Lowest share of the fund money spent on the centre's catchment residents that stays in the "
+        "county (医保资金县域内使用率) that scores full marks.", "share",
+        "assumption: the national aim of ~90% of care within the county; seed 001 assesses this rate", ge=0, le=1)
+    drug_share_weight: float = param(1.0, "Points lost per percentage point of drug share above target.",
+                                     "points/percentage point", "assumption", ge=0)
+    cost_per_visit_weight: float = param(1.0, "Points lost per percent of cost per visit above target.",
+                                         "points/percent", "assumption", ge=0)
+    in_county_fund_weight: float = param(1.0, "Points lost per percentage point of in-county fund use below "
+                                         "target.", "points/percentage point", "assumption", ge=0)
+    deduction_yuan_per_point: float = param(
+        3_000, "Money withheld from a centre's fund payments per point lost (100 - score); under a global "
+        "budget the medical community withholds it from its member.", "yuan/point",
+        "assumption: ~5-10% of a township centre's quarterly revenue at the baseline's scores; seed 001 ties "
+        "results to fund payments", ge=0)
+    replace_after_periods: int = param(
+        2, "A centre with the lowest score (below 100) this many assessments in a row gets a new director "
+        "(0 = never).", "periods", "seed 001: 2 township directors replaced after assessment (assumption: "
+        "two bottom quarters)", ge=0, le=100)
+    director_efficiency_gain: float = param(
+        0.15, "Rise of a centre's outpatient visits per doctor-day under a new director.", "share",
+        "assumption", ge=0, le=2)
+    merge_after_periods: int = param(
+        4, "A centre with too few visits or too low a score this many assessments in a row is merged into the "
+        "nearest other centre (0 = never); at most one merger per assessment.", "periods",
+        "seed 001: 3 weak township centres merged (assumption: a year of failing)", ge=0, le=100)
+    merge_min_daily_visits: float = param(
+        10.0, "Mean visits per day below which a centre counts as too small to keep.", "visits/day",
+        "assumption; seed 001: all 22 Linxiang centres earned under 10 M yuan a year", ge=0)
+    merge_score_below: float = param(40.0, "Score below which a centre counts as failing.", "points",
+                                     "assumption", le=100)
+
+
+class Sinking(Strict):
+    """Senior county-hospital doctors posted to township centres (资源下沉; Youxi, Xiangtan)."""
+
+    doctors: int = param(
+        0, "Senior county-hospital doctors dispatched to township centres in all (0 = off). At most "
+        "max_county_share of the county hospitals' doctors go.", "doctors",
+        "policy lever; seed 000: Xiangtan sent 48 doctors from secondary and tertiary hospitals since 2023",
+        ge=0, le=10_000)
+    start_day: int = param(0, "First day of the posting.", "day", "policy lever", ge=0)
+    duration_days: int | None = param(
+        None, "Days the posting lasts; null = to the end of the run.", "days",
+        "policy lever; seed 001: Linxiang's teams teach on site for 3 years", ge=1)
+    days_per_week: int = param(
+        6, "Weekdays a posted doctor is at the host (from Monday; the run's day 0 is a Monday); on the other "
+        "days the doctor works at the home hospital.", "days/week",
+        "seed 002: Youxi, a county doctor present Monday to Saturday", ge=1, le=7)
+    hosts: Literal["all", "weakest"] = param(
+        "all", "Where the doctors go: all = spread evenly over every township centre; weakest = "
+        "doctors_per_host to each centre in turn, those that referred the largest share of their visits "
+        "up so far first (ties: lowest capability, then order), the rest evenly.", "choice",
+        "policy lever; seed 004: experts sent to the weakest departments")
+    doctors_per_host: int = param(2, "Doctors each host receives under hosts = weakest.", "doctors",
+                                  "assumption", ge=1)
+    capability_gain_per_doctor: float = param(
+        0.25, "Levels of capability a posted senior doctor adds to the host while present; the host's "
+        "capability is capped at the county hospitals'.", "levels/doctor",
+        "assumption: four senior doctors bring a centre to county level for the cases they see", ge=0, le=4)
+    training_gain_per_doctor_year: float = param(
+        0.05, "Lasting capability the host's own staff gain per doctor-year of presence (teaching, 传帮带); "
+        "0 = the gain ends when the doctors leave.", "levels/doctor-year",
+        "assumption; seed 001: Linxiang pairs on-site teaching with township staff trained at the county", ge=0,
+        le=4)
+    adds_outpatient_slots: bool = param(
+        True, "Whether a posted doctor sees outpatients at the host (adds the host's slots, removes the "
+        "home hospital's); false = teaching and supervision only.", "switch", "assumption")
+    max_county_share: float = param(
+        0.25, "Largest share of the county hospitals' doctors that may be posted at once.", "share",
+        "assumption: the county hospital must keep running", ge=0, le=1)
+
+
+class FamilyDoctor(Strict):
+    """Family-doctor contracts (家庭医生签约): contracted chronic patients are managed by their own primary
+    doctors, and contracted residents trust their own village clinic and township centre more
+    (``sim.policies.family_doctor``). The contract is also what capitation pays for."""
+
+    enabled: bool = param(False, "Whether residents contract with family-doctor teams.", "switch", "policy lever")
+    contract_share: Share = param(
+        0.43, "Share of all residents contracted (the model has no households: the household contracting rate "
+        "is applied to residents). Key groups contract at key_group_share; the other residents at the rate "
+        "that brings the whole population to this share (at least 0).", "share",
+        "seed 000_dcc5878c5088a2d5.txt (Xiangtan): 343,800 households contracted, 43%")
+    key_group_share: Share = param(
+        0.8, "Share of key-group residents (aged 65 and over, or with a chronic condition) contracted.",
+        "share", "seed 000_dcc5878c5088a2d5.txt (Xiangtan): key groups' contracting rate above 80%")
+    exacerbation_relative_risk: float = param(
+        0.75, "Relative risk of an exacerbation (heart failure, acute diabetes complication, COPD exacerbation) "
+        "for a contracted chronic patient whose team has the time to manage them, against an unmanaged one.",
+        "ratio", "McAlister et al. 2004 (JACC 44: 810-819), meta-analysis of heart-failure management by a "
+        "multidisciplinary follow-up team: heart-failure hospitalisations RR 0.74 (0.63-0.87); applied to "
+        "diabetes and COPD exacerbations too (assumption)", ge=0, le=1)
+    chronic_panel_per_doctor: float = param(
+        250, "Contracted chronic patients one primary doctor (village clinic or township centre) can manage "
+        "fully; a township whose team holds more patients per doctor manages each less (the effect of "
+        "management shrinks in proportion).", "patients/doctor",
+        "assumption: about four follow-ups a year per patient (national basic public health service) plus "
+        "home visits, in a fifth of a doctor's time", gt=0)
+
+
+class EmergencyUnits(Strict):
+    """Chest-pain, stroke and trauma units at township centres (胸痛、卒中、创伤救治单元): early identification and
+    pre-notified, fast transfer (``sim.policies.emergency``)."""
+
+    enabled: bool = param(False, "Whether township centres run emergency units.", "switch", "policy lever")
+    chest_pain: bool = param(True, "Units for acute chest pain (remote ECG reading).", "switch", "policy lever")
+    stroke: bool = param(True, "Units for acute stroke (stroke scale, telestroke).", "switch", "policy lever")
+    trauma: bool = param(True, "Units for major trauma.", "switch", "policy lever")
+    townships: Annotated[int, Field(ge=0)] | Literal["all"] = param(
+        "all", "Township centres with units: 'all', or the given number, most populous townships first.",
+        "townships", "policy lever; seed 000_dcc5878c5088a2d5.txt (Xiangtan county: units at township "
+        "centres)")
+    identification_minutes: float = param(
+        10, "Minutes from arrival to recognising the case and acting, at a township centre with a unit for "
+        "the condition (never more than the centre's own identification_minutes).", "minutes",
+        "China chest pain centre accreditation standard: first medical contact to ECG within 10 minutes",
+        ge=0)
+    transfer_handover_minutes: float = param(
+        3, "Minutes a hospital receiving a case transferred from a unit takes before acting, because the unit "
+        "notified it ahead (green channel); never more than the hospital's own identification_minutes.",
+        "minutes", "assumption: a pre-notified team waits at the door (direct-to-cath-lab transfer)", ge=0)
+    first_treatment_effect: Share = param(
+        0.5, "Share of the harm of further delay that a unit's first treatment (thrombolysis for chest pain or "
+        "stroke, stabilisation for trauma) averts while the case is transferred: minutes after it count this "
+        "much less on the case's clock. 0 = units identify and notify but do not treat.", "share",
+        "assumption; seed 000_dcc5878c5088a2d5.txt names initial treatment (初始处置) as a unit's task; "
+        "Armstrong et al. 2013 (STREAM, NEJM 368: 1379-87): fibrinolysis then transfer did as well as primary "
+        "PCI for STEMI patients an hour or more from it, so 1 is the upper bound")
+
+
+class ReferralDown(Strict):
+    """Downward transfer (下转) of hospital inpatients whose remaining care is convalescence
+    (``sim.policies.referral``)."""
+
+    enabled: bool = param(False, "Whether county and out-of-county hospitals may transfer an inpatient's "
+                          "convalescence to the patient's own township centre (the hospital proposes it when its "
+                          "objective prefers it; the patient accepts when moving is worth it).", "switch",
+                          "policy lever")
+    convalescent_conditions: list[str] = param(
+        ["rehabilitation"], "Conditions whose whole stay is convalescence (after one assessment day at the "
+        "admitting hospital).", "condition names in the catalogue",
+        "seed 001 (Linxiang): rehabilitation after a stroke moved from the city hospital to a community centre")
+    tail_conditions: list[str] = param(
+        ["stroke", "fracture", "major_trauma", "general_surgery"], "Conditions whose stay ends in "
+        "convalescence after an acute phase (acute_share of the clinical stay).", "condition names in the "
+        "catalogue", "assumption: the usual post-acute rehabilitation groups")
+    acute_share: Share = param(0.5, "Share of a tail condition's clinical stay that is acute and needs the "
+                               "admitting hospital; the rest needs at most a township centre's care.",
+                               "share of clinical stay", "assumption")
+    min_remaining_days: int = param(3, "A transfer is considered only while at least this many days of the "
+                                    "planned stay remain.", "days", "assumption", ge=1, le=60)
+    transfer_disutility: float = param(
+        0.5, "Utility a patient loses by moving mid-stay (a new ward and new doctors), on the care-seeking "
+        "utility scale.", "utility", "assumption, to calibrate", ge=0, le=20)
+
+
+class Referral(Strict):
+    """Referral rules (双向转诊, 基层首诊): primary first contact, the referral platform, downward transfer."""
+
+    first_contact: Literal["none", "soft", "hard"] = param(
+        "none", "Primary first contact for non-time-critical episodes: none; soft (care at a county or "
+        "out-of-county hospital without a referral from a lower level is reimbursed unreferred_reimbursement_cut "
+        "points less); hard (hospitals are closed to unreferred episodes). Time-critical cases are exempt.",
+        "choice", "policy lever; seed 001 (Linxiang): primary first contact and referral filing")
+    unreferred_reimbursement_cut: Share = param(
+        0.15, "Points taken off the outpatient and inpatient reimbursement rates of an unreferred episode at a "
+        "county or out-of-county hospital under soft first contact (floored at 0).", "share points",
+        "assumption: county schemes commonly lower the rate 10-20 points for unreferred hospital care")
+    filed_chronic_referral: bool = param(
+        True, "Episodes of a chronic-disease condition (catalogue population other than all/female) whose need "
+        "level exceeds the township centre's capability count as referred (a filed chronic-disease referral, "
+        "e.g. dialysis).", "switch", "seed 001 (Linxiang): referral filing and chronic-disease approval")
+    platform: bool = param(
+        False, "A referral platform books each non-time-critical referred patient into the nearest capable "
+        "in-county facility above the referring level (when one exists), instead of leaving the patient to "
+        "choose again.", "switch", "seed 001 (Linxiang): the smart referral platform keeps patients in county")
+    platform_insist_share: Share = param(
+        0.1, "Share of referred patients who decline the platform's booking and choose for themselves.",
+        "share", "assumption")
+    down: ReferralDown = ReferralDown()
+
+
+class Policies(Strict):
+    salary_reform: SalaryReform = SalaryReform()
+    procurement: Procurement = Procurement()
+    integration: Integration = Integration()
+    assessment: Assessment = Assessment()
+    sinking: Sinking = Sinking()
+    family_doctor: FamilyDoctor = FamilyDoctor()
+    emergency_units: EmergencyUnits = EmergencyUnits()
+    referral: Referral = Referral()
+
+
+class TimelineEntry(Strict):
+    day: int = param(..., "Day (0-based) at the start of which the change takes effect.", "day",
+                     "scenario author", ge=0)
+    set: dict[str, Any] = Field(description="Dotted keys and their new values, e.g. {payment.model: drg}.")
+
+
+# --------------------------------------------------------------------------------------------- scenario
+class Scenario(Strict):
+    """A complete, validated scenario. Build it with :func:`sim.params.loading.load_scenario`."""
+
+    name: str = param("unnamed", "Name shown in reports.", "text", "scenario author")
+    description: str = param("", "What the scenario represents.", "text", "scenario author")
+    seed: int = param(1, "Seed of the random number generator.", "integer", "scenario author",
+                      ge=0, le=2**63 - 1)
+    days: int = param(365, "Days simulated.", "days", "scenario author", ge=1, le=3650)
+    replicates: int = param(5, "Independent runs with seeds derived from `seed`.", "runs", "scenario author",
+                            ge=1, le=10_000)
+    population: Population = Population()
+    geography: Geography = Geography()
+    facilities: Facilities = Facilities()
+    insurance: Insurance = Insurance()
+    payment: Payment = Payment()
+    behaviour: Behaviour = Behaviour()
+    outcomes: Outcomes = Outcomes()
+    case_mix: CaseMix = CaseMix()
+    policies: Policies = Policies()
+    timeline: list[TimelineEntry] = Field(
+        [], description="Scheduled changes: [{day: N, set: {dotted.key: value}}], applied at the start of day N "
+        "in order. Keys under payment, insurance, behaviour, policies and facilities.<level> (prices, pay, "
+        "doctors, beds, capability) may change; the county itself (population, geography, case mix) may not.")
+
+    @model_validator(mode="after")
+    def _timeline_in_run(self) -> Scenario:
+        for i, entry in enumerate(self.timeline):
+            if entry.day >= self.days:
+                raise ValueError(f"timeline[{i}].day = {entry.day} is not within the run's {self.days} days")
+        return self
+
+
+def json_schema() -> dict:
+    """The JSON Schema of a scenario file, for editors and validators."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "triangle scenario"
+    return schema

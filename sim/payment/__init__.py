@@ -1,0 +1,2 @@
+"""How care is paid for: the payment models (what a case earns a provider), the DRG grouper, the
+insurance fund, and the medical community that holds a global budget with the instruments it buys."""

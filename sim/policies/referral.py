@@ -1,0 +1,409 @@
+"""Referral rules (双向转诊): primary first contact, the referral platform, downward transfer of convalescent
+inpatients, and deductible continuity across referrals (起付线连续计算). Seed 001 (Linxiang) describes all four.
+
+*First contact* (``policies.referral.first_contact``). An episode is *gated* when it is not time-critical, has
+not been referred up by a lower level (``referred``) and is not covered by a filed chronic-disease referral.
+Under ``soft`` a gated episode at a county or out-of-county hospital is reimbursed
+``unreferred_reimbursement_cut`` points less; residents see it in their expected out-of-pocket cost when they
+choose (a second pricing class in the choice table) and the fund applies it when it pays. Under ``hard`` those
+hospitals are closed to gated episodes, which must go through a village clinic or township centre and be
+referred up by its doctor (the provider's ordinary referral decision, ``sim.behaviour.provider``).
+
+*Platform* (``policies.referral.platform``). A non-critical referred patient is booked into the nearest
+facility of the county above the referring level whose capability meets the case's need, unless none exists or
+the patient insists on choosing (their own draw below ``platform_insist_share``); without a platform every
+referred patient chooses again and may leave the county (leakage).
+
+*Downward transfer* (``policies.referral.down``). A county or out-of-county inpatient whose remaining stay is
+convalescence (the whole stay of a ``convalescent_conditions`` case after its first day; the part of a
+``tail_conditions`` case after ``acute_share`` of its clinical stay) may move to their own township centre for
+the rest of the stay, if its capability covers convalescence (need level at most 1) and it has a free bed. Two
+decisions, both needed:
+
+- the hospital proposes when ``profit_weight x (-keep - elsewhere) > referral_friction_yuan``, where ``keep`` is
+  its margin on the remaining days in its own view under the payment model (``sim.payment.models.terms``: revenue per
+  yuan less resource cost less the bed shadow price when beds are scarce) and ``elsewhere`` what the township's
+  claim for those days costs its medical community (``k x`` the fund's part; 0 outside a community). Under
+  fee-for-service with spare beds the remaining days earn a margin, so it keeps the patient;
+- the patient accepts when ``trust[township] - trust[hospital] - price_sensitivity x dOOP / 100 +
+  travel_sensitivity x (minutes home-hospital - minutes home-township) / 60 - transfer_disutility + e > 0``,
+  with dOOP the out-of-pocket cost of the two bills (the hospital's for the days stayed, the township's for the
+  rest, with a new deductible unless continuity waives it) less that of staying, and e a logistic draw of the
+  episode's own (drawn at birth).
+
+The stay is billed in two parts: the hospital's bill (items and days stayed) at the transfer, the township's
+(its days, and any complication) at discharge; outcomes are met at discharge with the acute hospital's
+capability and the whole stay.
+
+*Deductible continuity* (``insurance.deductible_continuity``): the deductible due on an in-county bill of an
+episode that already paid one is 0 after a downward (or same-level) transfer and the difference to the higher
+level's deductible after an upward one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from sim.behaviour.provider import OCCUPANCY_PRESSURE_START, guideline_charges
+from sim.core import episodes as E
+from sim.core.conditions import POPULATIONS, CatalogueError
+from sim.core.levels import COUNTY, N_LEVELS, TOWNSHIP
+from sim.kernels import count_visits, gated_rows
+
+CHRONIC_KINDS = POPULATIONS.index("hypertension")  # catalogue populations from here on are chronic diseases
+CONVALESCENT_NEED = float(TOWNSHIP)  # convalescence needs at most a township centre's care (assumption)
+
+
+@dataclass
+class SplitStays:
+    """What ``_complete`` needs for episodes whose stay was split by a downward transfer."""
+
+    moved: np.ndarray        # the row's stay was split (the acute part was billed at the transfer)
+    stay_here: np.ndarray    # days billed here / clinical stay (the whole stay ratio if not moved)
+    days_here: np.ndarray    # bed-days here
+    capability: np.ndarray   # capability that treated the case (the acute hospital's if moved)
+    level: np.ndarray        # level credited with the outcome (the acute hospital's if moved)
+
+
+def check_conditions(spec, cat) -> None:
+    """Condition names in ``policies.referral.down`` must be in the catalogue (checked with the catalogue, which
+    the schema does not know). Only when downward transfers are on: a catalogue without those conditions is
+    fine for a county that does not transfer down."""
+    down = spec.policies.referral.down
+    if not down.enabled:
+        return
+    for key in ("convalescent_conditions", "tail_conditions"):
+        for name in getattr(down, key):
+            if name not in cat.names:
+                raise CatalogueError(f"policies.referral.down.{key} = {getattr(down, key)!r}: {name!r} is not a "
+                                     f"condition of the catalogue; allowed: {', '.join(cat.names)}")
+
+
+class ReferralRules:
+    """The referral rules in force (rebuilt by ``HealthSystemModel._configure``); every hook is a no-op when its
+    policy is off, so a run without them is the run without this module."""
+
+    def __init__(self, model, spec) -> None:
+        check_conditions(spec, model.cat)
+        self.m = model
+        self.rules = r = spec.policies.referral
+        self.down = r.down
+        self.continuity = spec.insurance.deductible_continuity
+        cat = model.cat
+        self.first_contact = r.first_contact
+        chronic = cat.population >= CHRONIC_KINDS
+        self.filed = (r.filed_chronic_referral & chronic[:, None]
+                      & (cat.need_level > spec.facilities.township.capability))
+        self.cut_by_level = np.where(np.arange(N_LEVELS) >= COUNTY, r.unreferred_reimbursement_cut, 0.0)
+        self.convalescent = np.isin(cat.names, r.down.convalescent_conditions)
+        self.tail = np.isin(cat.names, r.down.tail_conditions)
+
+    # ------------------------------------------------------------------------------------- first contact
+    def gated(self, rows: np.ndarray) -> np.ndarray:
+        """Episodes the first-contact rule applies to: unreferred, not time-critical, no filed referral."""
+        ep = self.m.episodes
+        return gated_rows(rows, ep.referred, ep.condition, ep.severity, self.m.cat.time_critical, self.filed)
+
+    def steer(self, rows: np.ndarray, scheme: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Care seeking under first contact: each episode's pricing class (soft: 2 x gated + scheme), and the
+        episodes to which county and out-of-county hospitals are closed (hard: the gated ones; None when no
+        episode is closed out)."""
+        if self.first_contact == "none":
+            return scheme, None
+        gated = self.gated(rows)
+        if self.first_contact == "soft":
+            return scheme + 2 * gated.astype(np.int8), None
+        return scheme, gated
+
+    def expected_oop(self, beliefs, fund) -> np.ndarray:
+        """[c, s, level, pricing class] expected out-of-pocket: the two schemes, then (soft) the same unreferred."""
+        oop = beliefs.expected_oop(fund)
+        if self.first_contact != "soft":
+            return oop
+        return np.concatenate([oop, beliefs.expected_oop(fund, self.cut_by_level)], axis=3)
+
+    def rate_cut(self, rows: np.ndarray, level: np.ndarray):
+        """Points off each case's reimbursement rate (None when soft first contact is not in force)."""
+        if self.first_contact != "soft":
+            return None
+        return np.where(self.gated(rows), self.cut_by_level[level], 0.0)
+
+    # ------------------------------------------------------------------------------------- counting
+    def count_visits(self, rows: np.ndarray, level: np.ndarray) -> None:
+        """Visits at hospitals by gated episodes, visits by non-critical referred episodes, and referred visits
+        that left the county though a facility in it could meet the case's need (leakage)."""
+        m = self.m
+        ep, t, fac_t = m.episodes, m.tally, m.facilities
+        in_county = float(fac_t.capability[fac_t.level <= COUNTY].max())
+        t.referred_leaks += count_visits(rows, level, ep.referred, ep.condition, ep.severity, m.cat.time_critical,
+                                         self.filed, m.cat.need_level, in_county, COUNTY, t.unreferred_visits,
+                                         t.referred_visits)
+
+    # ------------------------------------------------------------------------------------- platform
+    def place(self, rows: np.ndarray) -> np.ndarray:
+        """Book non-critical referred patients into the nearest capable in-county facility above the referring
+        level; returns the rows left to choose for themselves."""
+        m = self.m
+        if not (self.rules.platform or community_runs_platform(m)) or len(rows) == 0:
+            return rows
+        ep, fac_t, geo = m.episodes, m.facilities, m.geo
+        village = m.pop.village[ep.resident[rows]]
+        options = geo.options[village]
+        need = m.cat.need_level[ep.condition[rows], ep.severity[rows]]
+        level = fac_t.level[ep.facility[rows]]
+        capable = ((fac_t.level[options] > level[:, None]) & (fac_t.level[options] <= COUNTY)
+                   & (fac_t.capability[options] >= need[:, None]))
+        minutes = np.where(capable, geo.option_minutes[village], np.inf)
+        placed = capable.any(1) & (ep.u_insist[rows] >= self.rules.platform_insist_share)
+        j = minutes.argmin(1)[placed]
+        rows, go = rows[~placed], rows[placed]
+        fac = options[placed, j]
+        ep.facility[go] = fac
+        ep.state[go] = E.WAITING
+        ep.travel_minutes[go] += geo.option_minutes[village[placed], j]
+        count = np.bincount(fac, minlength=fac_t.n)
+        fac_t.books["arrivals"] += count
+        fac_t.queue += count
+        m.tally.day_row(m.day, "arrivals")[:] += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
+        m.tally.platform_placed += len(go)
+        return rows
+
+    # ------------------------------------------------------------------------------------- downward transfer
+    def transfer_down(self) -> None:
+        """Propose, accept and carry out today's downward transfers (after discharges, before service)."""
+        if not self.down.enabled:
+            return
+        m = self.m
+        ep, fac_t, cat = m.episodes, m.facilities, m.cat
+        rows = np.flatnonzero(ep.state == E.INPATIENT)
+        rows = rows[(fac_t.level[ep.facility[rows]] >= COUNTY) & (ep.down_days[rows] == 0)]
+        c = ep.condition[rows]
+        convalescent = self.convalescent[c] | self.tail[c]
+        rows, c = rows[convalescent], c[convalescent]
+        s = ep.severity[rows]
+        clinical = cat.clinical_los[c, s]
+        acute = np.where(self.convalescent[c], 1, np.maximum(np.ceil(self.down.acute_share * clinical), 1))
+        stayed = m.day - ep.admit_day[rows]
+        township = m.geo.options[m.pop.village[ep.resident[rows]], 1]
+        ok = ((stayed >= acute) & (ep.discharge_day[rows] - m.day >= self.down.min_remaining_days)
+              & (fac_t.capability[township] >= np.minimum(cat.need_level[c, s], CONVALESCENT_NEED))
+              & (fac_t.beds[township] > 0))
+        rows = rows[ok & ~ep.down_offered[rows]]  # a patient who declined is not asked again
+        if len(rows) == 0:
+            return
+        rows = rows[self._propose(rows)]
+        if len(rows) == 0:
+            return
+        plan = self._accept(rows)
+        go = plan.accept
+        # the township centre must have a free bed (first come, first served among today's transfers); a patient
+        # who accepted but found no bed is asked again tomorrow
+        town = plan.township[go]
+        order = np.argsort(town, kind="stable")
+        rank = np.empty(len(town), np.int64)
+        rank[order] = np.arange(len(town)) - np.searchsorted(town[order], town[order], side="left")
+        free = np.maximum(fac_t.beds - fac_t.occupied, 0)
+        go[np.flatnonzero(go)[rank >= free[town]]] = False
+        answered = go | ~plan.accept
+        m.tally.down_proposals += int(answered.sum())
+        ep.down_offered[rows[answered]] = True
+        if go.any():
+            self._move(rows[go], plan, go)
+
+    def _remaining_bills(self, rows: np.ndarray):
+        """Per row: the hospital's guideline items and daily bundle at its prices, the township's daily bundle,
+        the clinical stay, days stayed and days remaining."""
+        m = self.m
+        ep, fac_t, cat = m.episodes, m.facilities, m.cat
+        c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
+        fac = ep.facility[rows]
+        township = m.geo.options[m.pop.village[ep.resident[rows]], 1]
+        factor = ep.cost_factor[rows]
+        _, per_case, daily = guideline_charges(cat, c, s, fac_t.price_level[fac] * factor)
+        daily_town = daily * fac_t.price_level[township] / fac_t.price_level[fac]
+        return (per_case.sum(1) * ep.intensity[rows], daily, daily_town, cat.clinical_los[c, s],
+                (m.day - ep.admit_day[rows]).astype(float), (ep.discharge_day[rows] - m.day).astype(float), township)
+
+    def _propose(self, rows: np.ndarray) -> np.ndarray:
+        """The hospital proposes when its objective prefers to let the remaining days go: its margin on them in its
+        own view (``sim.payment.models.terms``) less the bed shadow price, against what the township's claim for them
+        costs its community (a member's referral cost with the township as destination; 0 otherwise)."""
+        m = self.m
+        fac_t, pay, prov = m.facilities, m.payment, m.spec.behaviour.provider
+        _, daily, daily_town, clinical, _, remaining, township = self._remaining_bills(rows)
+        fac = m.episodes.facility[rows]
+        rest_here = daily * remaining / clinical
+        employee = m.pop.employee[m.episodes.resident[rows]]
+        cases = replace(m._cases(rows),
+                        fund_rate_up_in=m.fund.marginal_rate(np.full(len(rows), TOWNSHIP), employee, inpatient=True),
+                        price_ratio_up=fac_t.price_level[township] / fac_t.price_level[fac])
+        terms = pay.terms(cases, np.zeros(len(rows)), rest_here, m.provider.profit_weight)
+        pressure = np.maximum((fac_t.occupancy()[fac] - OCCUPANCY_PRESSURE_START)
+                              / (1 - OCCUPANCY_PRESSURE_START), 0.0)
+        keep = (terms.marginal_in * rest_here - rest_here / (1 + pay.bed_day_margin)
+                - prov.bed_shadow_price_yuan * pressure * remaining)
+        elsewhere = terms.referral_cost_in if pay.community is not None else 0.0
+        return m.provider.profit_weight * (-keep - elsewhere) > prov.referral_friction_yuan
+
+    def _accept(self, rows: np.ndarray) -> _Plan:
+        """The patient accepts when moving beats staying: out-of-pocket cost of the two bills (with a new
+        deductible unless continuity waives it) against staying's, trust, distance from home, the move itself."""
+        m = self.m
+        ep, fac_t, fund, geo, pop = m.episodes, m.facilities, m.fund, m.geo, m.pop
+        items, daily, daily_town, clinical, stayed, remaining, township = self._remaining_bills(rows)
+        res = ep.resident[rows]
+        village = pop.village[res]
+        fac = ep.facility[rows]
+        level = fac_t.level[fac]
+        employee = pop.employee[res]
+        whole = items + daily * (stayed + remaining) / clinical
+        first = items + daily * stayed / clinical
+        rest_town = daily_town * remaining / clinical
+        yes = np.ones(len(rows), bool)
+        cut = self.rate_cut(rows, level)
+        to_town = np.full(len(rows), TOWNSHIP)
+        paid = np.minimum(fund.deductible[level], first * fund.eligible_share[level])
+        due = self.deductible_due(to_town, paid, level)
+
+        def oop(bill, lvl, rate_cut=None, deductible=None):
+            return bill - fund.fund_share(bill, lvl, employee, yes, rate_cut, deductible)
+
+        d_oop = oop(first, level, cut) + oop(rest_town, to_town, None, due) - oop(whole, level, cut)
+        r = m.spec.behaviour.resident
+        trust_initial = m.care.trust_initial
+        trust = (trust_initial[TOWNSHIP] - trust_initial[level] + pop.trust[res, TOWNSHIP] - pop.trust[res, level]
+                 + pop.village_opinion[village, TOWNSHIP] - pop.village_opinion[village, level])
+        column = (geo.options[village] == fac[:, None]).argmax(1)
+        nearer = geo.option_minutes[village, column] - geo.option_minutes[village, 1]
+        u = np.clip(ep.u_transfer[rows].astype(float), 1e-7, 1 - 1e-7)
+        utility = (trust - r.price_sensitivity * d_oop / 100.0 + r.travel_sensitivity * nearer / 60.0
+                   - self.down.transfer_disutility + np.log(u / (1 - u)))
+        return _Plan(accept=utility > 0, township=township, stayed=stayed, first=first, cut=cut)
+
+    def _move(self, rows: np.ndarray, plan: _Plan, go: np.ndarray) -> None:
+        """Bill the hospital's part, move the patient and their bed, count the transfer."""
+        m = self.m
+        ep, fac_t, t = m.episodes, m.facilities, m.tally
+        fac = ep.facility[rows]
+        level = fac_t.level[fac]
+        town = plan.township[go]
+        stayed = plan.stayed[go]
+        self._bill_first_part(rows, fac, level, plan.first[go], stayed, None if plan.cut is None else plan.cut[go])
+        ep.down_days[rows] = ep.discharge_day[rows] - m.day
+        ep.acute_facility[rows] = fac
+        ep.travel_minutes[rows] += m.geo.facility_minutes[fac, town]
+        ep.facility[rows] = town
+        n = fac_t.n
+        fac_t.occupied -= np.bincount(fac, minlength=n)
+        fac_t.occupied += np.bincount(town, minlength=n)
+        fac_t.books["admissions"] += np.bincount(town, minlength=n)
+        down = np.bincount(level, minlength=N_LEVELS)
+        t.referrals_down += down
+        t.discharges += down
+        t.day_row(m.day, "discharges")[:] += down
+        t.admissions[TOWNSHIP] += len(rows)
+        t.day_row(m.day, "admissions")[TOWNSHIP] += len(rows)
+        t.down_bed_days += float(ep.down_days[rows].sum())
+
+    def _bill_first_part(self, rows, fac, level, bill, stayed, cut) -> None:
+        """Settle the hospital's bill for the days stayed (items and days, no complication yet) and book it."""
+        m = self.m
+        ep, fac_t, cat, t, pay = m.episodes, m.facilities, m.cat, m.tally, m.payment
+        c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
+        res = ep.resident[rows]
+        employee = m.pop.employee[res]
+        _, per_case, daily = guideline_charges(cat, c, s, fac_t.price_level[fac] * ep.cost_factor[rows])
+        items = per_case * ep.intensity[rows][:, None]
+        days = daily * stayed / cat.clinical_los[c, s]
+        charges = items + days[:, None] * cat.cost_split[c]
+        cost = items @ (1 / (1 + pay.item_margin)) + days / (1 + pay.bed_day_margin)
+        n = len(rows)
+        yes = np.ones(n, bool)
+        claims = pay.settle(m.fund, fac_t, fac=fac, level=level, c=c, s=s,
+                            coded_s=ep.coded_severity[rows].astype(np.int64), cc=np.zeros(n, bool), inpatient=yes,
+                            bill=bill, employee=employee, capitated=np.zeros(n, bool),
+                            admission_benefit=ep.admission_benefit[rows], u_review=ep.u_review[rows],
+                            rate_cut=cut)
+        eligible = bill * m.fund.eligible_share[level]
+        ep.deductible_paid[rows] = np.minimum(m.fund.deductible[level], eligible)
+        books = fac_t.books
+        for name, values in (("revenue", claims.revenue), ("resource_cost", cost), ("fund_income", claims.fund),
+                             ("oop_income", claims.oop), ("bed_days", stayed)):
+            books[name] += np.bincount(fac, values, minlength=fac_t.n)
+
+        def by_level(w):
+            return np.bincount(level, w, minlength=N_LEVELS)
+
+        t.charges += np.stack([by_level(charges[:, k]) for k in range(3)], axis=1)
+        t.inpatient_charges += by_level(bill)
+        t.fund += by_level(claims.fund)
+        t.oop += by_level(claims.oop)
+        t.provider_revenue += by_level(claims.revenue)
+        t.provider_cost += by_level(cost)
+        t.bed_days += by_level(stayed)
+        t.coded_weight_sum += float(claims.coded_weight.sum())
+        t.upcoded += int(claims.upcoded.sum())
+        t.audit_recovered += float(claims.recovered.sum())
+        t.admissions_refused += int(claims.refused.sum())
+        for name, values in (("spending", claims.revenue), ("fund", claims.fund), ("oop", claims.oop)):
+            t.day_row(m.day, name)[:] += by_level(values)
+
+    # ------------------------------------------------------------------------------------- billing
+    def deductible_due(self, level: np.ndarray, paid: np.ndarray, source_level: np.ndarray):
+        """Deductible due on an inpatient bill at ``level`` of an episode that already paid ``paid`` yuan of
+        deductible at a facility of ``source_level`` (None = the listed deductible for every case: no continuity).
+
+        With continuity, between in-county facilities: none after a transfer down or across, the difference to
+        the listed deductible after a referral up; otherwise (nothing paid yet, or out of county) the listed one."""
+        if not self.continuity:
+            return None
+        listed = self.m.fund.deductible[level]
+        within = (source_level <= COUNTY) & (level <= COUNTY) & (paid > 0)
+        due = np.where(source_level >= level, 0.0, np.maximum(listed - paid, 0.0))
+        return np.where(within, due, listed)
+
+    def deductible_at_discharge(self, rows: np.ndarray, level: np.ndarray):
+        """The deductible due on the bills settled at discharge (None without continuity)."""
+        if not self.continuity:
+            return None
+        ep = self.m.episodes
+        source = np.where(ep.down_days[rows] > 0, self.m.facilities.level[ep.acute_facility[rows]], level)
+        return self.deductible_due(level, ep.deductible_paid[rows].astype(float), source)
+
+    def split_stays(self, rows: np.ndarray):
+        """The split stays among episodes finishing today (None when no row was transferred)."""
+        ep = self.m.episodes
+        moved = ep.down_days[rows] > 0
+        if not moved.any():
+            return None
+        m = self.m
+        fac_t, cat = m.facilities, m.cat
+        c, s = ep.condition[rows], ep.severity[rows]
+        los = ep.los_days[rows].astype(float)
+        down = ep.down_days[rows].astype(float)
+        fac = ep.facility[rows]
+        acute = np.where(moved, ep.acute_facility[rows], fac)
+        return SplitStays(moved=moved,
+                          stay_here=np.where(moved, down, los) / cat.clinical_los[c, s],
+                          days_here=np.where(moved, down, los), capability=fac_t.capability[acute],
+                          level=fac_t.level[acute])
+
+
+def community_runs_platform(model) -> bool:
+    """Whether a medical community under a global budget runs the platform of its own accord
+    (``sim.payment.instruments``)."""
+    return model.payment.community is not None and model.community.instruments is not None \
+        and model.community.instruments.platform
+
+
+@dataclass
+class _Plan:
+    """A proposed transfer as the patient sees it."""
+
+    accept: np.ndarray
+    township: np.ndarray
+    stayed: np.ndarray
+    first: np.ndarray
+    cut: np.ndarray | None

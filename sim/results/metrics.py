@@ -1,0 +1,480 @@
+"""Every reported figure, defined once: name, corner of the triangle, unit, and formula (in the docstring).
+
+Metrics are plain functions of a finished model's running totals (``model.tally``) and facility books;
+they read state and never change it. "person-years" = resident-days alive / 365.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core.episodes import FORGONE
+from sim.core.pay import staff_income
+from sim.core.levels import COUNTY, IN_COUNTY, OUT_OF_COUNTY, PRIMARY, TOWNSHIP, VILLAGE
+from sim.core.tally import CRITICAL_KINDS
+
+GROUPS = ("cost", "access", "quality", "providers", "payment")
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    group: str
+    unit: str
+    fn: Callable
+    lower_is_better: bool | None
+
+    @property
+    def formula(self) -> str:
+        return (self.fn.__doc__ or "").strip()
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def metric(group: str, unit: str, lower_is_better: bool | None = None):
+    def register(fn):
+        METRICS[fn.__name__] = Metric(fn.__name__, group, unit, fn, lower_is_better)
+        return fn
+    return register
+
+
+def _div(a, b) -> float:
+    return float(a) / float(b) if b else float("nan")
+
+
+def _person_years(m) -> float:
+    return m.tally.person_days / 365.0
+
+
+# ----------------------------------------------------------------------------------------------- cost
+def _fund_outlays(m) -> float:
+    """What the fund sent: claims, or under a global budget the community's claims, instruments and net position."""
+    return float(m.tally.fund.sum() + m.tally.community_net + m.tally.community_instruments)
+
+
+@metric("cost", "yuan/resident-year", True)
+def spending_per_capita(m):
+    """(fund outlays + out-of-pocket) / person-years: what payers spent (equal to all bills under
+    fee-for-service)"""
+    return _div(_fund_outlays(m) + m.tally.oop.sum(), _person_years(m))
+
+
+@metric("cost", "yuan/resident-year", True)
+def fund_spending_per_capita(m):
+    """fund outlays / person-years"""
+    return _div(_fund_outlays(m), _person_years(m))
+
+
+@metric("cost", "yuan/resident-year", True)
+def fund_claims_per_capita(m):
+    """the fund's part of every claim / person-years: what residents' care cost the insurance, whoever paid the
+    claim (the fund, or the medical community from its budget); equal to fund_spending_per_capita except under
+    a global budget, where the fund pays the budget instead"""
+    return _div(m.tally.fund.sum(), _person_years(m))
+
+
+@metric("cost", "yuan/resident-year", True)
+def oop_per_capita(m):
+    """out-of-pocket payments / person-years"""
+    return _div(m.tally.oop.sum(), _person_years(m))
+
+
+@metric("cost", "share", True)
+def oop_share(m):
+    """out-of-pocket / (fund outlays + out-of-pocket)"""
+    return _div(m.tally.oop.sum(), m.tally.oop.sum() + _fund_outlays(m))
+
+
+@metric("cost", "yuan/visit", True)
+def cost_per_visit(m):
+    """bills of episodes treated as outpatients / number of such episodes"""
+    return _div(m.tally.outpatient_charges.sum(), m.tally.outpatient_episodes.sum())
+
+
+@metric("cost", "yuan/admission", True)
+def cost_per_admission(m):
+    """bills of discharged inpatients / discharges"""
+    return _div(m.tally.inpatient_charges.sum(), m.tally.discharges.sum())
+
+
+@metric("cost", "share", True)
+def drug_share(m):
+    """drug charges / all charges (药占比)"""
+    return _div(m.tally.charges[:, 1].sum(), m.tally.charges.sum())
+
+
+@metric("cost", "share", True)
+def consumables_share(m):
+    """consumable charges / all charges (耗占比)"""
+    return _div(m.tally.charges[:, 2].sum(), m.tally.charges.sum())
+
+
+@metric("cost", "share")
+def services_share(m):
+    """service charges (tests, imaging, procedures, nursing, beds) / all charges: rises when drug prices fall,
+    and more when providers make up lost drug revenue with services"""
+    return _div(m.tally.charges[:, 0].sum(), m.tally.charges.sum())
+
+
+@metric("cost", "share", True)
+def out_of_county_fund_share(m):
+    """fund payments to out-of-county hospitals / all fund payments (医保基金域外使用率)"""
+    return _div(m.tally.fund[OUT_OF_COUNTY], m.tally.fund.sum())
+
+
+@metric("cost", "share")
+def primary_fund_share(m):
+    """fund payments to village clinics and township centres / all fund payments"""
+    return _div(m.tally.fund[list(PRIMARY)].sum(), m.tally.fund.sum())
+
+
+# ----------------------------------------------------------------------------------------------- access
+@metric("access", "days", True)
+def wait_days_mean(m):
+    """mean over treated episodes of (day treated or admitted - day care was first sought)"""
+    h = m.tally.wait_hist
+    return _div((np.arange(len(h)) * h).sum(), h.sum())
+
+
+@metric("access", "days", True)
+def wait_days_p90(m):
+    """90th percentile of the same waits (from the integer-day histogram)"""
+    h = m.tally.wait_hist
+    if h.sum() == 0:
+        return float("nan")
+    return float(np.searchsorted(np.cumsum(h), 0.9 * h.sum()))
+
+
+@metric("access", "minutes", True)
+def travel_minutes_mean(m):
+    """travel minutes to every facility an episode went to, summed per episode, mean over treated episodes"""
+    return _div(m.tally.travel_minutes_sum, m.tally.treated.sum())
+
+
+@metric("access", "share", True)
+def forgone_care_rate(m):
+    """episodes that forwent care / episodes ended"""
+    return _div(m.tally.ended[FORGONE], m.tally.ended.sum())
+
+
+@metric("access", "days")
+def los_mean(m):
+    """bed-days of discharged inpatients / discharges"""
+    return _div(m.tally.bed_days.sum(), m.tally.discharges.sum())
+
+
+@metric("access", "ratio to clinical stay")
+def stay_ratio_mean(m):
+    """bed-days of discharged inpatients / the clinical stays of the same cases (1 = stays as the case needs;
+    above 1 kept longer, below 1 discharged early)"""
+    return _div(m.tally.bed_days.sum(), m.tally.clinical_bed_days)
+
+
+@metric("access", "share")
+def bed_occupancy(m):
+    """occupied bed-days / available bed-days, in-county facilities with beds"""
+    levels = [TOWNSHIP, COUNTY]
+    return _div(m.tally.occupied_bed_days[levels].sum(), m.tally.available_bed_days[levels].sum())
+
+
+@metric("access", "share")
+def in_county_rate(m):
+    """treated episodes whose final facility is in the county / treated episodes (县域内就诊率)"""
+    return _div(m.tally.treated[list(IN_COUNTY)].sum(), m.tally.treated.sum())
+
+
+@metric("access", "share")
+def primary_visit_share(m):
+    """outpatient visits at village clinics and township centres / all outpatient visits"""
+    return _div(m.tally.visits[list(PRIMARY)].sum(), m.tally.visits.sum())
+
+
+@metric("access", "episodes/1,000 residents", True)
+def waiting_at_end_per_1000(m):
+    """episodes still waiting for an outpatient slot or a bed on the last day / residents alive x 1,000 (the
+    waits of these episodes are not yet in wait_days_mean)"""
+    return _div(m.tally.waiting_now * 1000, m.tally.alive_now)
+
+
+@metric("access", "visits/resident-year")
+def visits_per_capita(m):
+    """outpatient and emergency visits (every consultation, including those leading to admission or
+    referral) / person-years"""
+    return _div(m.tally.visits.sum(), _person_years(m))
+
+
+@metric("access", "visits/resident-year")
+def primary_visits_per_capita(m):
+    """visits at village clinics and township centres / person-years"""
+    return _div(m.tally.visits[list(PRIMARY)].sum(), _person_years(m))
+
+
+@metric("access", "admissions/1,000 resident-years")
+def admissions_per_1000(m):
+    """admissions / person-years x 1,000"""
+    return _div(m.tally.admissions.sum() * 1000, _person_years(m))
+
+
+@metric("access", "admissions/1,000 resident-years")
+def primary_admissions_per_1000(m):
+    """admissions to township centres (village clinics have no beds) / person-years x 1,000"""
+    return _div(m.tally.admissions[[VILLAGE, TOWNSHIP]].sum() * 1000, _person_years(m))
+
+
+@metric("access", "share")
+def referral_up_rate(m):
+    """referrals up (including time-critical transfers) / outpatient visits"""
+    return _div(m.tally.referrals_up.sum(), m.tally.visits.sum())
+
+
+@metric("access", "transfers/1,000 admissions")
+def referrals_down_per_1000(m):
+    """downward transfers of convalescent inpatients to township centres / admissions x 1,000 (a transfer
+    also counts as an admission at the township centre)"""
+    return _div(m.tally.referrals_down.sum() * 1000, m.tally.admissions.sum())
+
+
+@metric("access", "share")
+def referral_down_acceptance(m):
+    """downward transfers / inpatients the hospital offered one (nan when none was offered)"""
+    return _div(m.tally.referrals_down.sum(), m.tally.down_proposals)
+
+
+@metric("access", "share")
+def township_convalescent_bed_day_share(m):
+    """bed-days moved to township centres by downward transfers / all bed-days"""
+    return _div(m.tally.down_bed_days, m.tally.bed_days.sum())
+
+
+@metric("access", "share")
+def unreferred_upper_level_share(m):
+    """visits at county and out-of-county hospitals by episodes without a referral from a lower level (not
+    time-critical, no filed chronic referral) / all visits there"""
+    upper = [COUNTY, OUT_OF_COUNTY]
+    return _div(m.tally.unreferred_visits[upper].sum(), m.tally.visits[upper].sum())
+
+
+@metric("access", "share", True)
+def referred_leakage_rate(m):
+    """visits of non-critical referred episodes at out-of-county hospitals whose need an in-county facility
+    could meet / all visits of non-critical referred episodes"""
+    return _div(m.tally.referred_leaks, m.tally.referred_visits.sum())
+
+
+# ----------------------------------------------------------------------------------------------- quality
+@metric("quality", "deaths/1,000 episodes", True)
+def deaths_per_1000_episodes(m):
+    """deaths (treated or untreated) / episodes ended x 1,000"""
+    return _div(m.tally.deaths * 1000, m.tally.ended.sum())
+
+
+@metric("quality", "share", True)
+def complication_rate(m):
+    """complications / episodes ended"""
+    return _div(m.tally.complications, m.tally.ended.sum())
+
+
+@metric("quality", "share", True)
+def readmission_rate_30d(m):
+    """readmissions within 30 days of discharge / discharges"""
+    return _div(m.tally.readmissions, m.tally.discharges.sum())
+
+
+@metric("quality", "minutes", True)
+def critical_minutes_to_treatment(m):
+    """mean minutes from onset to treatment at the treating facility for chest pain, stroke and trauma
+    (travel + recognition + transfers; transfer minutes after a township emergency unit's first treatment count
+    (1 - first_treatment_effect), see sim.policies.emergency)"""
+    return _div(m.tally.critical_minutes_sum, m.tally.critical_treated)
+
+
+def _kind_minutes(m, kind: str) -> float:
+    i = CRITICAL_KINDS.index(kind)
+    return _div(m.tally.kind_critical_minutes_sum[i], m.tally.kind_critical_treated[i])
+
+
+@metric("quality", "minutes", True)
+def chest_pain_minutes_to_treatment(m):
+    """the same for chest pain alone"""
+    return _kind_minutes(m, "chest_pain")
+
+
+@metric("quality", "minutes", True)
+def stroke_minutes_to_treatment(m):
+    """the same for stroke alone"""
+    return _kind_minutes(m, "stroke")
+
+
+@metric("quality", "deaths/1,000 episodes", True)
+def critical_deaths_per_1000(m):
+    """deaths among chest pain, stroke and trauma episodes (treated or untreated) / such episodes ended x 1,000"""
+    return _div(m.tally.critical_deaths * 1000, m.tally.critical_ended)
+
+
+@metric("quality", "admissions/1,000 resident-years", True)
+def exacerbation_admissions_per_1000(m):
+    """admissions for heart failure, acute diabetes complications and COPD exacerbations / person-years x
+    1,000 (chronic admissions that managed care can prevent)"""
+    return _div(m.tally.exacerbation_admissions * 1000, _person_years(m))
+
+
+@metric("quality", "share")
+def appropriate_level_rate(m):
+    """treated episodes whose facility's capability meets the case's need level / treated episodes"""
+    return _div(m.tally.appropriate.sum(), m.tally.treated.sum())
+
+
+@metric("quality", "DALY/1,000 resident-years", True)
+def health_loss_per_1000(m):
+    """health loss (years of life lost + complications + readmissions + untreated illness + wrong
+    admission decisions, in DALY) / person-years x 1,000"""
+    return _div(m.tally.health_loss_daly * 1000, _person_years(m))
+
+
+# ----------------------------------------------------------------------------------------------- providers
+def _staff_income(m, levels) -> float:
+    return staff_income(m.facilities, m.facilities.books, m.day, m.spec, m.tally.community_net, levels)
+
+
+@metric("providers", "yuan/doctor-year")
+def staff_income_primary(m):
+    """(base salary x doctors + bonus share x positive surplus), summed over village clinics and township
+    centres / their doctor-years; under salary reform, (base salary x (1 + salary_uplift) x doctors + their
+    share, by good outcomes, of bonus_pool_share x the community's retained savings) / doctor-years"""
+    return _staff_income(m, list(PRIMARY))
+
+
+@metric("providers", "yuan/doctor-year")
+def staff_income_county(m):
+    """the same for county hospitals"""
+    return _staff_income(m, [COUNTY])
+
+
+@metric("providers", "yuan/resident-year")
+def provider_surplus_per_capita(m):
+    """provider revenue - resource cost, all facilities / person-years"""
+    return _div(m.tally.provider_revenue.sum() - m.tally.provider_cost.sum(), _person_years(m))
+
+
+@metric("providers", "ratio to guideline")
+def intensity_mean(m):
+    """mean over treated episodes of the intensity chosen by the provider (1 = guideline)"""
+    return _div(m.tally.intensity_sum.sum(), m.tally.treated.sum())
+
+
+@metric("providers", "ratio to guideline")
+def intensity_primary(m):
+    """the same mean over episodes treated at village clinics and township centres"""
+    return _div(m.tally.intensity_sum[list(PRIMARY)].sum(), m.tally.treated[list(PRIMARY)].sum())
+
+
+@metric("providers", "ratio to guideline")
+def intensity_county(m):
+    """the same mean over episodes treated at county hospitals"""
+    return _div(m.tally.intensity_sum[COUNTY], m.tally.treated[COUNTY])
+
+
+@metric("providers", "doctors/10,000 residents")
+def township_doctors_per_10k(m):
+    """township centres' own doctors at the end (after any siphon; posted county doctors not counted) /
+    residents alive x 10,000"""
+    return _div(m.tally.township_doctors_now * 10_000, m.tally.alive_now)
+
+
+@metric("providers", "doctors")
+def doctors_moved_to_county(m):
+    """doctors the siphon moved from township centres to county hospitals, net of those moving back"""
+    return m.tally.doctors_moved_to_county
+
+
+@metric("providers", "doctor-days")
+def sinking_doctor_days(m):
+    """posted senior county doctors x days present at township centres (resource sinking)"""
+    return m.tally.sinking_doctor_days
+
+
+@metric("providers", "level")
+def township_capability_mean(m):
+    """mean over days of the township centres' mean capability (posted doctors' and training's gains
+    included; 1 = township level, 2 = county level)"""
+    return _div(m.tally.township_capability_days, m.day)
+
+
+@metric("providers", "level")
+def township_capability_lasting(m):
+    """the township centres' mean capability at the end without posted doctors (base + lasting training gain)"""
+    return m.tally.township_capability_lasting
+
+
+@metric("access", "share", True)
+def township_referral_rate(m):
+    """referrals up from township centres / visits at township centres"""
+    return _div(m.tally.referrals_up[TOWNSHIP], m.tally.visits[TOWNSHIP])
+
+
+# ----------------------------------------------------------------------------------------------- payment
+@metric("payment", "relative weight")
+def case_mix_index(m):
+    """mean DRG relative weight of discharges as coded (CMI); rises with upcoding"""
+    return _div(m.tally.coded_weight_sum, m.tally.discharges.sum())
+
+
+@metric("payment", "share", True)
+def upcoding_rate(m):
+    """discharges coded one severity above the case's severity / discharges"""
+    return _div(m.tally.upcoded, m.tally.discharges.sum())
+
+
+@metric("payment", "yuan/point")
+def dip_point_value(m):
+    """points-weighted mean of the DIP point values set at the settlements (nan without DIP)"""
+    return _div(m.tally.dip_settled_value, m.tally.dip_settled_points)
+
+
+@metric("payment", "points/resident-year")
+def dip_points_per_capita(m):
+    """DIP points settled / person-years (nan without DIP)"""
+    if not m.tally.dip_settled_points:
+        return float("nan")
+    return _div(m.tally.dip_settled_points, _person_years(m))
+
+
+@metric("payment", "yuan/resident-year")
+def community_retained_per_capita(m):
+    """change in the medical community's net position (budget received - claims paid, after settlements) /
+    person-years (0 without a global budget)"""
+    return _div(m.tally.community_net, _person_years(m))
+
+
+@metric("payment", "yuan/resident-year")
+def community_instruments_per_capita(m):
+    """what the medical community paid for its instruments (posted doctors' allowances, the referral platform;
+    sim.payment.instruments) / person-years (0 without a global budget)"""
+    return _div(m.tally.community_instruments, _person_years(m))
+
+
+@metric("payment", "yuan/resident-year")
+def assessment_deductions_per_capita(m):
+    """money withheld from township centres after performance assessment / person-years"""
+    return _div(m.tally.assessment_deductions, _person_years(m))
+
+
+@metric("providers", "count")
+def directors_replaced(m):
+    """township centre directors replaced after performance assessment"""
+    return m.tally.directors_replaced
+
+
+@metric("providers", "count")
+def centres_merged(m):
+    """township centres merged into a neighbouring centre after performance assessment"""
+    return m.tally.centres_merged
+
+
+def compute(model) -> dict[str, float]:
+    """All metrics of a finished model, in definition order."""
+    return {name: float(spec.fn(model)) for name, spec in METRICS.items()}

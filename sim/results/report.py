@@ -1,0 +1,141 @@
+"""Turning summaries into a table for people, JSON for programs, and an output folder for both."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import __version__
+from sim.results.metrics import GROUPS, METRICS
+
+
+def _fmt(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    a = abs(x)
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a >= 100:
+        return f"{x:.1f}"
+    if a >= 1:
+        return f"{x:.2f}"
+    return f"{x:.4f}"
+
+
+def table(name: str, replicates: int, summary: dict[str, dict]) -> str:
+    """The summary grouped as cost / access / quality / providers / payment, one metric a line."""
+    lines = [f"{name}: {replicates} replicate(s); mean and 95% interval over replicates", ""]
+    for group in GROUPS:
+        lines.append(group.upper())
+        for metric in (m for m in METRICS.values() if m.group == group):
+            s = summary[metric.name]
+            lines.append(f"  {metric.name:<32}{_fmt(s['mean']):>12}  {_interval(s):<26}{metric.unit}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _interval(s: dict) -> str:
+    ci = s["ci95"]
+    return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
+
+
+def period_table(periods: list[dict]) -> str:
+    """Before / after / change (paired, with interval) for each timeline period after the first."""
+    if len(periods) < 2:
+        return ""
+    lines = []
+    first = periods[0]
+    for p in periods[1:]:
+        lines.append(f"PERIODS: days {first['start_day']}-{first['end_day'] - 1} (before) vs days "
+                     f"{p['start_day']}-{p['end_day'] - 1} (after); change is paired over replicates")
+        lines.append(f"  {'metric':<32}{'before':>12}{'after':>12}{'change':>12}  {'95% interval of change':<26}")
+        for group in GROUPS:
+            for metric in (m for m in METRICS.values() if m.group == group):
+                b, a = first["metrics"][metric.name], p["metrics"][metric.name]
+                ch = p["change_from_first"][metric.name]
+                lines.append(f"  {metric.name:<32}{_fmt(b['mean']):>12}{_fmt(a['mean']):>12}"
+                             f"{_fmt(ch['mean']):>12}  {_interval(ch):<26}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def compare_table(names: list[str], replicates: int, summaries: list[dict], differences: list[dict]) -> str:
+    """Each arm's mean and each later arm's paired difference from the first, with its interval."""
+    lines = [f"{len(names)} scenarios on common random numbers, {replicates} replicate(s) each; differences are "
+             f"paired (arm - {names[0]}), mean and 95% interval", ""]
+    head = f"  {'metric':<32}" + "".join(f"{n[:14]:>15}" for n in names)
+    head += "".join(f"  {'diff ' + n[:20]:<40}" for n in names[1:])
+    for group in GROUPS:
+        lines.append(group.upper())
+        lines.append(head)
+        for metric in (m for m in METRICS.values() if m.group == group):
+            row = f"  {metric.name:<32}" + "".join(f"{_fmt(s[metric.name]['mean']):>15}" for s in summaries)
+            for d in differences:
+                cell = f"{_fmt(d[metric.name]['mean'])} {_interval(d[metric.name])}"
+                row += f"  {cell:<40}"
+            lines.append(row)
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def json_safe(obj):
+    """A copy fit for strict JSON: non-finite numbers become null, numpy scalars plain numbers."""
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def summary_json(name: str, replicates: int, summary: dict[str, dict], periods: list[dict] | None = None) -> dict:
+    doc = {"scenario": name, "replicates": replicates, "metrics": summary}
+    if periods:
+        doc["periods"] = periods
+    return json_safe(doc)
+
+
+def write_outputs(out: Path, *, scenario_yaml: str, summary: dict, results, seed_info: dict,
+                  force: bool = False) -> Path:
+    """Write the output folder atomically: everything goes to a temporary sibling, renamed at the end, so a
+    failure leaves no partial folder."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise FileExistsError(f"{out} exists and is not empty; choose another --out or pass --force")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (tmp / "scenario.yaml").write_text(scenario_yaml)
+        daily = pd.concat([r.daily.assign(replicate=i) for i, r in enumerate(results)], ignore_index=True)
+        daily.to_parquet(tmp / "daily.parquet", index=False)
+        facilities = pd.concat([r.facilities.assign(replicate=i) for i, r in enumerate(results)],
+                               ignore_index=True)
+        facilities.to_parquet(tmp / "facilities.parquet", index=False)
+        runs = pd.DataFrame([{"replicate": i, "seed": r.seed, **r.metrics} for i, r in enumerate(results)])
+        runs.to_parquet(tmp / "runs.parquet", index=False)
+        provenance = {
+            "package": "triangle-sim", "version": __version__, **seed_info,
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "python": platform.python_version(), "platform": platform.platform(),
+        }
+        (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

@@ -1,0 +1,167 @@
+"""Running a scenario: one run is a pure function of (scenario, seed); replicates map it over processes.
+
+``run_replicates`` derives each replicate's seed from the scenario seed and the replicate number only,
+so the same scenario gives the same numbers whatever the number of workers or the machine.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.results import metrics as M
+from sim.core.levels import LEVELS
+from sim.params.scenario import Scenario
+from sim.core.tally import DAILY_COLUMNS
+
+BYTES_PER_RESIDENT = 120  # benchmarks/scale.py: 1 M residents peak at ~240 MB in all, ~140 B/resident above start-up
+BYTES_PER_RUN_OVERHEAD = 250e6  # interpreter, numpy, Mesa, catalogue
+
+
+class InsufficientMemory(RuntimeError):
+    pass
+
+
+@dataclass
+class RunResult:
+    seed: int
+    metrics: dict[str, float]
+    daily: pd.DataFrame
+    facilities: pd.DataFrame
+    periods: list[dict] = field(default_factory=list)  # by timeline period; empty without a timeline
+
+
+def replicate_seed(seed: int, replicate: int) -> int:
+    """The seed of one replicate: a hash of (scenario seed, replicate number), stable across machines."""
+    return int(np.random.SeedSequence([seed, replicate]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def run_once(scenario: Scenario, seed: int, progress: Callable[[int], None] | None = None) -> RunResult:
+    from sim.engine.model import HealthSystemModel  # imported here so worker processes import lazily
+    from sim.results.periods import period_metrics
+
+    model = HealthSystemModel(scenario, seed=seed).run(progress)
+    periods = period_metrics(model) if scenario.timeline else []
+    return RunResult(seed, M.compute(model), daily_table(model), facility_table(model), periods)
+
+
+def daily_table(model) -> pd.DataFrame:
+    """One row per (day, level): flows, queues, waits, beds and money of that day."""
+    t = model.tally
+    days, levels = model.day, t.daily.shape[1]
+    frame = pd.DataFrame(t.daily[:days].reshape(days * levels, -1), columns=list(DAILY_COLUMNS))
+    frame.insert(0, "level", pd.Categorical(np.tile(LEVELS, days), categories=list(LEVELS)))
+    frame.insert(0, "day", np.repeat(np.arange(days), levels))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["wait_days_mean"] = frame["wait_days_sum"] / frame["treated"]
+    return frame.drop(columns=["wait_days_sum"])
+
+
+def facility_table(model) -> pd.DataFrame:
+    f = model.facilities
+    agents = sorted(model.facility_agents, key=lambda a: a.index)
+    frame = pd.DataFrame({
+        "facility": np.arange(f.n), "name": [a.name for a in agents],
+        "level": pd.Categorical([LEVELS[k] for k in f.level], categories=list(LEVELS)),
+        "township": f.township, "doctors": f.doctors, "beds": f.beds, "capability": f.capability,
+        **{k: v for k, v in f.books.items()},
+    })
+    frame["surplus"] = frame["revenue"] - frame["resource_cost"]
+    return frame
+
+
+def estimate_memory_bytes(scenario: Scenario, workers: int) -> float:
+    return workers * (BYTES_PER_RUN_OVERHEAD + BYTES_PER_RESIDENT * scenario.population.size)
+
+
+def available_memory_bytes() -> float:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def check_memory(scenario: Scenario, workers: int) -> None:
+    need, have = estimate_memory_bytes(scenario, workers), available_memory_bytes()
+    if need > 0.9 * have:
+        raise InsufficientMemory(
+            f"population.size = {scenario.population.size:,} with {workers} worker(s) needs about "
+            f"{need / 2**30:.1f} GiB, but only {have / 2**30:.1f} GiB is available; use fewer residents or "
+            f"--workers 1")
+
+
+def run_replicates(scenario: Scenario, replicates: int | None = None, workers: int | None = None,
+                   progress: bool = True) -> list[RunResult]:
+    """Run the scenario's replicates; results are in replicate order whatever the workers."""
+    from tqdm import tqdm
+
+    n = replicates or scenario.replicates
+    seeds = [replicate_seed(scenario.seed, i) for i in range(n)]
+    workers = max(1, min(workers or os.cpu_count() or 1, n))
+    check_memory(scenario, workers)
+    if workers == 1:
+        results = []
+        with tqdm(total=n * scenario.days, unit="day", disable=not progress, desc=scenario.name,
+                  leave=False) as bar:
+            for seed in seeds:
+                results.append(run_once(scenario, seed, bar.update))
+        return results
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool, \
+            tqdm(total=n, unit="run", disable=not progress, desc=scenario.name, leave=False) as bar:
+        futures = [pool.submit(run_once, scenario, seed) for seed in seeds]
+        results = []
+        for fut in futures:
+            results.append(fut.result())
+            bar.update(1)
+    return results
+
+
+def interval(values) -> dict:
+    """Mean and 95% t-interval of the finite values (interval null with fewer than two)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return {"mean": None, "ci95": None}
+    mean = float(values.mean())
+    if len(values) < 2:
+        return {"mean": mean, "ci95": None}
+    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    return {"mean": mean, "ci95": [mean - half, mean + half]}
+
+
+def summarise(results: list[RunResult]) -> dict[str, dict]:
+    """Mean and 95% t-interval over replicates for every metric (interval null with one replicate)."""
+    return {name: interval([r.metrics[name] for r in results]) for name in M.METRICS}
+
+
+def paired(a: list[dict], b: list[dict]) -> dict[str, dict]:
+    """Paired differences b - a, replicate by replicate (both arms on the same seeds), with intervals."""
+    return {name: interval([y[name] - x[name] for x, y in zip(a, b, strict=True)]) for name in M.METRICS}
+
+
+def summarise_periods(results: list[RunResult]) -> list[dict]:
+    """Per period: metrics over replicates and the paired change from the first period."""
+    if not results or not results[0].periods:
+        return []
+    first = [r.periods[0]["metrics"] for r in results]
+    out = []
+    for i, period in enumerate(results[0].periods):
+        these = [r.periods[i]["metrics"] for r in results]
+        entry = {"start_day": period["start_day"], "end_day": period["end_day"],
+                 "metrics": {name: interval([m[name] for m in these]) for name in M.METRICS}}
+        if i > 0:
+            entry["change_from_first"] = paired(first, these)
+        out.append(entry)
+    return out
