@@ -111,8 +111,9 @@ def weak_centres(gain: float) -> dict:
 def test_a_new_director_raises_the_weak_centres_throughput():
     still, _ = run(weak_centres(0.0))
     better, m = run(weak_centres(0.5))
-    first = better.assessor.history[0]["replaced"]
-    assert first >= 0 and still.assessor.history[0]["replaced"] == first  # same seed, same verdict
+    first = better.policies["assessment"].assessor.history[0]["replaced"]
+    # same seed, same verdict
+    assert first >= 0 and still.policies["assessment"].assessor.history[0]["replaced"] == first
     assert m["directors_replaced"] >= 1
     assert better.facilities.visits_per_doctor_day[first] > still.facilities.visits_per_doctor_day[first]
     assert better.facilities.books["visits"][first] > still.facilities.books["visits"][first]
@@ -130,7 +131,7 @@ def test_a_merger_moves_staff_beds_patients_and_villages_and_loses_no_episode():
     minutes = geo.option_minutes[:, 1].copy()
     occupied = fac.occupied.copy()
     model.step()  # day 29: the first assessment
-    merged = model.assessor.history[0]["merged"]
+    merged = model.policies["assessment"].assessor.history[0]["merged"]
     assert merged in centres and model.tally.centres_merged == 1
     into = int(np.setdiff1d(centres, [merged])[0])
     moved = options == merged
@@ -154,9 +155,10 @@ def test_timeline_switches_assessment_on_at_a_day():
     model, m = run({"timeline": [{"day": on_day, "set": {"policies.assessment.enabled": True,
                                                          "policies.assessment.period_days": 30}}]})
     base, _ = run({})
-    assert model.assessor is not None and model.assessor.history[0]["day"] == on_day + 30 - 1
+    assessor = model.policies["assessment"].assessor
+    assert assessor is not None and assessor.history[0]["day"] == on_day + 30 - 1
     assert m["assessment_deductions_per_capita"] > 0
-    assert base.assessor is None
+    assert base.policies["assessment"].assessor is None
     before, _ = period_metrics(model)
     assert before["end_day"] == on_day
     base_before = HealthSystemModel(county(days=on_day), seed=SEED).run()

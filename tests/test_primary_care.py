@@ -59,7 +59,7 @@ def emergency_units(**policy) -> dict:
 def test_contracts_reach_key_groups_and_the_household_rate():
     p = Scenario().policies.family_doctor
     model = HealthSystemModel(county(family_doctor()))
-    fd, pop = model.family_doctors, model.pop
+    fd, pop = model.policies["family_doctor"], model.pop
     key = (pop.age >= KEY_GROUP_AGE) | pop.chronic.any(1)
     assert fd.contracted[key].mean() == pytest.approx(p.key_group_share, abs=0.015)
     assert fd.contracted.mean() == pytest.approx(p.contract_share, abs=0.015)
@@ -72,7 +72,7 @@ def test_contracts_reach_key_groups_and_the_household_rate():
 
 def test_without_the_policy_capitation_enrols_as_before():
     model = HealthSystemModel(county({"payment": {"capitation": {"enrolment_share": 0.3}}}))
-    assert not model.family_doctors.contracted.any()
+    assert not model.policies["family_doctor"].contracted.any()
     assert model.enrolled.mean() == pytest.approx(0.3, abs=0.015)
 
 
@@ -99,7 +99,7 @@ def test_management_needs_primary_doctors_time():
     assert managed[key] < stretched[key] < off[key]
 
     model = HealthSystemModel(county(family_doctor(chronic_panel_per_doctor=20)))
-    fd, fac = model.family_doctors, model.facilities
+    fd, fac = model.policies["family_doctor"], model.facilities
     rr = fd.relative_risk(fac)
     assert (rr > Scenario().policies.family_doctor.exacerbation_relative_risk).all() and (rr < 1).all()
     fac.doctors[fac.level <= TOWNSHIP] *= 0.5  # doctors siphoned away: management thins further
@@ -134,9 +134,9 @@ def test_units_at_fewer_townships_save_fewer_minutes():
     _, one = run(emergency_units(townships=1))
     _, every = run(emergency_units())
     model = HealthSystemModel(county(emergency_units(townships=1, stroke=False)))
-    centres = np.flatnonzero(model.emergency.unit.any(1))
+    centres = np.flatnonzero(model.policies["emergency_units"].unit.any(1))
     assert len(centres) == 1 and model.facilities.level[centres[0]] == TOWNSHIP
-    assert not model.emergency.unit[:, model.cat.index("stroke")].any()
+    assert not model.policies["emergency_units"].unit[:, model.cat.index("stroke")].any()
     key = "critical_minutes_to_treatment"
     assert every[key] < one[key] < off[key]
 
@@ -181,5 +181,5 @@ def test_policies_switched_on_by_the_timeline_leave_the_days_before_untouched():
     model = HealthSystemModel(county(on, days=100)).run()
     before = HealthSystemModel(county(days=60)).run()
     np.testing.assert_equal(period_metrics(model)[0]["metrics"], metrics.compute(before))
-    assert model.family_doctors.enabled and model.emergency.enabled
-    assert model.enrolled is model.family_doctors.contracted
+    assert model.policies["family_doctor"].enabled and model.policies["emergency_units"].enabled
+    assert model.enrolled is model.policies["family_doctor"].contracted

@@ -127,7 +127,7 @@ def test_each_patient_offered_a_transfer_accepts_more_readily_with_continuity():
     accepted = {False: 0, True: 0}
     for _ in range(DAYS):
         model.step()
-        rules = model.referral
+        rules = model.policies["referral"]
         rows = np.flatnonzero((model.episodes.state == INPATIENT)
                               & (model.facilities.level[model.episodes.facility] == COUNTY))
         if len(rows) == 0:

@@ -122,7 +122,7 @@ def test_sinking_can_start_on_the_timeline():
     plan = {"timeline": [{"day": 100, "set": {"policies.sinking.doctors": 20}}]}
     model, on = run(plan, days=110)
     # 20 asked, but at most max_county_share (25%) of the county hospitals' 38 doctors can go.
-    posted = 0.25 * model.staffing.base_doctors[model.facilities.level == COUNTY].sum()
+    posted = 0.25 * model.policies["staffing"].base_doctors[model.facilities.level == COUNTY].sum()
     presence_days = sum(1 for d in range(100, 110) if d % 7 < 6)
     assert on["sinking_doctor_days"] == pytest.approx(posted * presence_days)
     before, after = (p["metrics"] for p in period_metrics(model))
@@ -140,7 +140,7 @@ def test_a_facility_change_on_the_timeline_keeps_the_posted_doctors():
 
 def test_weakest_hosts_fill_in_turn():
     model = HealthSystemModel(county(sinking(doctors=3, hosts="weakest", doctors_per_host=2), days=2)).run()
-    hosted = np.sort(model.staffing.hosted[model.facilities.level == TOWNSHIP])
+    hosted = np.sort(model.policies["staffing"].hosted[model.facilities.level == TOWNSHIP])
     assert hosted == pytest.approx([1, 2])
 
 

@@ -26,12 +26,14 @@ from sim.behaviour.care_seeking import CareSeeking, CostBeliefs
 from sim.behaviour.learning import TrustLearning
 from sim.behaviour.perception import CapabilityPerception
 from sim.behaviour.provider import Cases, Provider
+from sim.behaviour.target_income import TargetIncome
 from sim.core import episodes as E
-from sim.core.conditions import AGE_BANDS, POPULATIONS, Catalogue, load_catalogue
+from sim.core.conditions import AGE_BANDS, EXACERBATIONS, POPULATIONS, Catalogue, load_catalogue
 from sim.core.facilities import FACILITY_CLASSES, build_facilities, facility_name
 from sim.core.geography import build_geography
 from sim.core.levels import LEVELS, N_LEVELS
 from sim.core.population import build_population
+from sim.core.streams import Streams, stream
 from sim.core.tally import CRITICAL_KINDS, Tally
 from sim.engine.snapshot import snapshot
 from sim.params.scenario import Scenario
@@ -39,15 +41,9 @@ from sim.params.timeline import resolve
 from sim.payment.community import build_community
 from sim.payment.fund import InsuranceFund
 from sim.payment.models import effective_profit_weight, make_payment
-from sim.policies import assessment
-from sim.policies.emergency import EmergencyUnits
-from sim.policies.family_doctor import FamilyDoctors
-from sim.policies.integration import CommunityIntegration
-from sim.policies.procurement import TargetIncome, price_factors
-from sim.policies.referral import ReferralRules
-from sim.policies.staffing import Staffing
+from sim.policies.base import Completed
+from sim.policies.registry import REGISTRY
 
-STREAMS = ("population", "onset", "readmission", "enrolment", "management", "referral")
 FEMALE_KIND = POPULATIONS.index("female")
 CRITICAL_TRANSFER_PASSES = 3
 OOP_REFRESH_DAYS = 7  # assumption: residents update their price expectations about weekly
@@ -65,15 +61,16 @@ class HealthSystemModel(mesa.Model):
     """A county health system. ``HealthSystemModel(scenario).run()`` simulates ``scenario.days`` days."""
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None, catalogue: Catalogue | None = None):
-        super().__init__(rng=scenario.seed if seed is None else seed)
+        seed = scenario.seed if seed is None else seed
+        super().__init__(rng=seed)
         self.spec = scenario  # the validated Scenario (Mesa reserves `scenario`)
         self.day = 0
-        # Each process draws from its own stream, so a policy that changes how many numbers one process
-        # draws does not shift the numbers another process sees (common random numbers).
-        self.streams = dict(zip(STREAMS, self.rng.spawn(len(STREAMS)), strict=True))
+        # Each process draws from its own stream, keyed by name (``sim.core.streams``): population, onset,
+        # readmission, enrolment, management (family doctors), referral.
+        self.streams = Streams(seed)
         self.cat = catalogue or load_catalogue(scenario.case_mix.catalogue)
         # The county's map is part of the scenario: drawn from the scenario's seed, the same in every replicate.
-        self.geo = build_geography(scenario, np.random.default_rng([scenario.seed, 0x6E0]))
+        self.geo = build_geography(scenario, stream(scenario.seed, "geography"))
         self.pop = build_population(scenario, self.geo, self.streams["population"])
         self.facilities = build_facilities(scenario, self.geo)
         self.facility_agents = AgentSet(
@@ -81,8 +78,7 @@ class HealthSystemModel(mesa.Model):
              for i, level in enumerate(self.geo.facility_level)], random=self.random)
         # Each resident's place in the queue for a family-doctor contract: enrolled when below the share.
         self.enrolment_draw = self.streams["enrolment"].random(self.pop.size, dtype=np.float32)
-        self.family_doctors = FamilyDoctors(self.pop, self.geo, self.cat, self.enrolment_draw)
-        self.emergency = EmergencyUnits(self.cat, self.geo)
+        self.exacerbation = np.isin(np.array(self.cat.names), EXACERBATIONS)
         self.option_level = self.geo.facility_level[self.geo.options[0]].astype(np.int64)
         self.level_price = np.array([getattr(scenario.facilities, n).price_level for n in LEVELS])
         self.beliefs = CostBeliefs(self.cat, self.level_price)
@@ -90,9 +86,9 @@ class HealthSystemModel(mesa.Model):
         self.community = None
         self.payment = None
         self.tally = Tally(days=scenario.days)
-        self.staffing = Staffing(self)  # holds the scenario's doctors and capability; sinking and siphon add
         self.income = TargetIncome(self.facilities.n)
-        self.assessor = None
+        # Every policy of the registry, built once; the step calls their hooks (``sim.policies.base``).
+        self.policies = {cls.name: cls(self) for cls in REGISTRY}
         self.perception = CapabilityPerception(scenario, self.facilities.level, self.cat.need_level)
         self._configure(scenario)
         # Scenario changes scheduled by the timeline, and the tally at each period's start.
@@ -130,13 +126,9 @@ class HealthSystemModel(mesa.Model):
         self.provider = Provider(spec.behaviour.provider, spec.outcomes, self.cat, self.payment,
                                  profit_weight=effective_profit_weight(spec))
         self.care = CareSeeking(spec, self.cat, self.option_level)
-        self.referral = ReferralRules(self, spec)
         self.learning = TrustLearning(spec.behaviour.resident)
         self.perception.set_rules(spec)
-        self.family_doctors.set_rules(spec)
-        self.emergency.set_rules(spec)
         self.level_price = np.array([getattr(spec.facilities, n).price_level for n in LEVELS])
-        self.assessor = assessment.configure(self, spec, self.assessor)
         if before.facilities != spec.facilities:
             fresh = build_facilities(spec, self.geo)
             for name in ("doctors", "beds", "capability", "price_level", "identification_minutes",
@@ -145,20 +137,31 @@ class HealthSystemModel(mesa.Model):
                     if getattr(before.facilities, level_name) != getattr(spec.facilities, level_name):
                         at = self.facilities.level == level
                         getattr(self.facilities, name)[at] = getattr(fresh, name)[at]
-        self.staffing.configure(before, spec, self.facilities, self.tally)
-        self.price_factors = price_factors(spec, self.facilities.level)  # procurement's cuts, by facility
         # expected onsets per day by (condition, age band) in the condition's population
         self.onset_rate = (self.cat.incidence / 365.0 * self.pop.pool_size[self.cat.population]
                            * spec.case_mix.incidence_scale)
-        self.integration = CommunityIntegration(spec, self.cat, self.facilities, self.level_price)
+        for policy in self.policies.values():
+            policy.configure(before)
+        self.price_factors = self._fold("price_factors", None)  # [facility, category] charge factors, or None
+
+    def _fold(self, hook: str, *args):
+        """The value a hook gives after every policy has had its say: ``args[-1]`` passed through each policy's
+        ``hook(*args[:-1], value)`` in registry order (``sim.policies.base``)."""
+        *given, value = args
+        for policy in self.policies.values():
+            value = getattr(policy, hook)(*given, value)
+        return value
+
+    def _notify(self, hook: str, *args) -> None:
+        """Tell every policy, in registry order."""
+        for policy in self.policies.values():
+            getattr(policy, hook)(*args)
 
     @property
     def enrolled(self) -> np.ndarray:
         """Residents enrolled with a family doctor (what capitation pays for): the family-doctor contracts
         when ``policies.family_doctor`` is on, else ``payment.capitation.enrolment_share`` of residents."""
-        if self.family_doctors.enabled:
-            return self.family_doctors.contracted
-        return self.enrolment_draw < self.spec.payment.capitation.enrolment_share
+        return self._fold("enrolled", self.enrolment_draw < self.spec.payment.capitation.enrolment_share)
 
     # ------------------------------------------------------------------------------------------- running
     def run(self, progress=None) -> HealthSystemModel:
@@ -174,19 +177,18 @@ class HealthSystemModel(mesa.Model):
                 self._configure(spec)
         if self.day == 0 or any(day == self.day for day, _ in self.changes):
             self.period_starts.append(snapshot(self))
-        self.staffing.start_of_day(self)  # posted doctors, training and the siphon (``sim.policies.staffing``)
+        self._notify("start_of_day")  # posted doctors, training and the siphon (``sim.policies.staffing``)
         if self.community is not None and self.spec.payment.model == "global_budget":
             self.fund.to_community += self.community.receive_instalment(self.alive_count)
         self._onset()
         self._seek_care()
         self._discharge()
-        self.referral.transfer_down()
+        self._notify("after_discharges")  # downward transfers (``sim.policies.referral``)
         self._serve()
         self._admit_from_bed_queue()
         self._end_untreated()
         self._complete()
-        if self.assessor is not None:
-            self.assessor.end_of_day(self)
+        self._notify("end_of_day")  # assessment (``sim.policies.assessment``)
         self._settle_periodic()
         self.income.end_of_day(self.facilities.books["revenue"], self.spec.behaviour.provider)
         self.learning.end_of_day(self.pop, self.day)
@@ -206,7 +208,7 @@ class HealthSystemModel(mesa.Model):
             counts, u_pick, rng.random(total), len(AGE_BANDS), cat.population, pop.pool_start, pop.pool_size,
             pop.pools, cat.severity_cdf, pop.alive, pop.female, FEMALE_KIND)
         draws = self._episode_draws(rng, total)
-        keep &= ~self.family_doctors.prevented(resident, c, self.facilities, self.streams["management"])
+        keep &= ~self._fold("prevented", resident, c, np.zeros(len(resident), bool))
         self._add_episodes(resident, c, severity, draws, keep, readmission=False)
         due = self.scheduled["day"] <= self.day
         if due.any():  # readmissions after the new episodes, drawing their numbers from their own stream
@@ -273,10 +275,13 @@ class HealthSystemModel(mesa.Model):
         village_term, wait_term = self.care.village_terms(geo.option_minutes, fac_t.expected_wait_days()[geo.options])
         # a re-choice excludes the facility just left (``sim.behaviour.care_seeking``); hard first contact closes the
         # hospitals to some (``sim.policies.referral``)
-        scheme, closed_above = self.referral.steer(rows, pop.employee[res].view(np.int8))
+        scheme, closed_above = pop.employee[res].view(np.int8), None
+        for policy in self.policies.values():
+            scheme, closed_above = policy.steer(rows, scheme, closed_above)
         village, choice = self.care.choose(
             rows=rows, episodes=ep, residence=pop.village, time_critical=cat.time_critical, scheme=scheme,
-            personal_trust=self.family_doctors.personal_trust(pop.trust, res), village_opinion=pop.village_opinion,
+            personal_trust=self._fold("personal_trust", res, np.take(pop.trust, res, axis=0)),
+            village_opinion=pop.village_opinion,
             village_term=village_term, wait_term=wait_term, case_term=self._case_terms(),
             open_village=fac_t.outpatient_slots()[geo.options] > 0, closed_above=closed_above,
             perception=self.perception, options=geo.options)
@@ -286,14 +291,15 @@ class HealthSystemModel(mesa.Model):
             self.tally.day_row(self.day, "arrivals"), E.WAITING, E.UNTREATED)
         if len(critical):  # the clock of a time-critical case: the trip, then the minutes to identify it
             fac, c = ep.facility[critical], ep.condition[critical]
-            own = self.integration.identification_minutes(fac, c)
-            ep.critical_minutes[critical] = trip + self.emergency.identification_minutes(own, fac, c)
+            minutes = self._fold("identification_minutes", fac, c, fac_t.identification_minutes[fac])
+            ep.critical_minutes[critical] = trip + minutes
 
     def _case_terms(self) -> np.ndarray:
         """Utility of each kind of case at each option from expected out-of-pocket cost, refreshed weekly (news
         of prices travels slowly); set ``self._case_cache = None`` when insurance rules change."""
         if self._case_cache is None or self.day % OOP_REFRESH_DAYS == 0:
-            self._case_cache = self.care.case_terms(self.referral.expected_oop(self.beliefs, self.fund))
+            oop = self._fold("pricing_classes", self.beliefs, self.fund, self.beliefs.expected_oop(self.fund))
+            self._case_cache = self.care.case_terms(oop)
         return self._case_cache
 
     # ------------------------------------------------------------------------------------------- service
@@ -351,9 +357,10 @@ class HealthSystemModel(mesa.Model):
         community = self.payment.community is not None
         up = np.minimum(level + 1, self.top_level) if community else None
         income = self.income.factor
-        cut = self.referral.rate_cut(rows, level)
+        cut = self._fold("rate_cut", rows, level, None)
         return Cases(
-            condition=c, severity=severity, age=age, level=level, capability=self.integration.capability(fac, need),
+            condition=c, severity=severity, age=age, level=level,
+            capability=self._fold("capability", fac, need, fac_t.capability[fac]),
             price_level=price_level, cost_factor=cost_factor, has_beds=has_beds, can_refer=can_refer,
             occupancy=occupancy, delay=delay, admission_benefit=admission_benefit,
             fund_rate_out=self.fund.marginal_rate(level, employee, inpatient=False, rate_cut=cut),
@@ -365,8 +372,8 @@ class HealthSystemModel(mesa.Model):
             capitated=self._capitated(rows, fac), scruple=scruple,
             category_price=None if self.price_factors is None else self.price_factors[fac],
             profit_weight_factor=None if income is None else income[fac],
-            referral_credit=self.integration.referral_credit(level),
-            assessment=self.assessor.penalties(fac) if self.assessor is not None else None)
+            referral_credit=self._fold("referral_credit", level, None),
+            assessment=self._fold("margin_penalties", fac, None))
 
     def _capitated(self, rows: np.ndarray, fac: np.ndarray) -> np.ndarray:
         """Enrolled residents at their own village clinic or township centre (covered by capitation)."""
@@ -383,7 +390,7 @@ class HealthSystemModel(mesa.Model):
             return
         ep, fac_t, t = self.episodes, self.facilities, self.tally
         cases = self._cases(rows)
-        self.referral.count_visits(rows, cases.level)
+        self._notify("served", rows, cases.level)
         d = self.provider.decide(cases)
         kernels.record_decisions(
             rows, d.refer, d.admit, d.intensity, np.ones(len(rows)) if d.drug_ratio is None else d.drug_ratio,
@@ -407,14 +414,14 @@ class HealthSystemModel(mesa.Model):
         ep.state[later] = E.CHOOSING
         ep.min_level[later] = fac_t.level[ep.facility[later]] + 1
         ep.rechoices[later] = 0
-        self.referral.place(later)  # a referral platform books them where it can
+        self._notify("referred_up", later)  # a referral platform books them where it can
         if len(now):
             need = cat.need_level[ep.condition[now], ep.severity[now]]
             src = ep.facility[now]
             best = kernels.transfer_destinations(src, need, fac_t.capability, fac_t.level, self.geo.facility_minutes)
-            own = self.integration.identification_minutes(best, ep.condition[now])
-            ep.critical_minutes[now] += self.emergency.transfer_clock_minutes(
-                own, src, ep.condition[now], self.geo.facility_minutes[src, best])
+            own = self._fold("identification_minutes", best, ep.condition[now], fac_t.identification_minutes[best])
+            trip = self.geo.facility_minutes[src, best]
+            ep.critical_minutes[now] += self._fold("transfer_clock", src, ep.condition[now], own, trip, trip + own)
             ep.travel_minutes[now] += self.geo.facility_minutes[src, best]
             ep.facility[now] = best
             ep.state[now] = E.WAITING
@@ -436,7 +443,7 @@ class HealthSystemModel(mesa.Model):
         t = self.tally
         t.exacerbation_admissions += kernels.admit(
             rows[go], self.day, ep.facility, ep.condition, ep.severity, ep.stay_ratio, ep.u_stay, cat.clinical_los,
-            self.family_doctors.exacerbation, ep.los_days, ep.admit_day, ep.discharge_day, ep.state, E.INPATIENT,
+            self.exacerbation, ep.los_days, ep.admit_day, ep.discharge_day, ep.state, E.INPATIENT,
             fac_t.occupied, fac_t.bed_queue, fac_t.books["admissions"], fac_t.level, t.admissions,
             t.day_row(self.day, "admissions"))
 
@@ -492,10 +499,10 @@ class HealthSystemModel(mesa.Model):
         res = ep.resident[rows]
 
         # A stay split by a downward transfer: outcomes of the acute hospital's care, the township's days billed here.
-        stays = self.referral.split_stays(rows)
+        stays = self._fold("split_stays", rows, None)
         acute = fac if stays is None else np.where(stays.moved, ep.acute_facility[rows], fac)
         need = cat.need_level[c, s]
-        capability = self.integration.capability(acute, need)
+        capability = self._fold("capability", acute, need, fac_t.capability[acute])
 
         # Outcomes, bills and health loss (one pass, ``sim.kernels.finish_treatments``): risks from capability,
         # delay, intensity and stay; outcomes from the episode's own uniforms; items scale with intensity, an
@@ -518,15 +525,14 @@ class HealthSystemModel(mesa.Model):
         claims = pay.settle(self.fund, fac_t, fac=fac, level=lvl, c=c, s=s, coded_s=coded, cc=cc,
                             inpatient=inpatient, bill=bill, employee=self.pop.employee[res],
                             capitated=self._capitated(rows, fac), admission_benefit=benefit,
-                            u_review=ep.u_review[rows], rate_cut=self.referral.rate_cut(rows, lvl),
-                            deductible=self.referral.deductible_at_discharge(rows, lvl))
+                            u_review=ep.u_review[rows], rate_cut=self._fold("rate_cut", rows, lvl, None),
+                            deductible=self._fold("deductible", rows, lvl, None))
         revenue, fund, oop = claims.revenue, claims.fund, claims.oop
         books = fac_t.books
         for name, values in (("revenue", revenue), ("resource_cost", cost), ("fund_income", fund),
                              ("oop_income", oop), ("bed_days", bed_days), ("good_outcomes", ~died & ~comp)):
             count(books[name], fac, values)
-        if self.assessor is not None:
-            self.assessor.book(self, fac, lvl, charges, inpatient, fund, res, ep.referred[rows])
+        self._notify("completed", Completed(rows, fac, lvl, res, charges, inpatient, fund, ep.referred[rows]))
         t.coded_weight_sum += float(claims.coded_weight.sum())
         t.upcoded += int(claims.upcoded.sum())
         t.audit_recovered += float(claims.recovered.sum())

@@ -160,7 +160,7 @@ class CommunityInstruments:
     def effective_posted(model, posted: int) -> float:
         """Doctors the community's ``posted`` actually add at the township centres: the sinking rules cap all
         posted doctors, the policy's and the community's, at ``max_county_share`` of the county hospitals'."""
-        rules, staffing = model.spec.policies.sinking, model.staffing
+        rules, staffing = model.spec.policies.sinking, model.policies["staffing"]
         home = float(((staffing.base_doctors + staffing.moved) * staffing.county).sum())
         cap = rules.max_county_share * home
         return min(float(rules.doctors + posted), cap) - min(float(rules.doctors), cap)
@@ -245,7 +245,8 @@ class CommunityInstruments:
         without the investment, in the share of their shortfall the gain G closes, min(G, n - K) / (n - K);
         cases the county can already treat left the county by their own choice, and it does not count on them."""
         b = model.spec.behaviour.community
-        base = float(model.staffing.base_capability[model.staffing.county].min(initial=np.inf))
+        staffing = model.policies["staffing"]
+        base = float(staffing.base_capability[staffing.county].min(initial=np.inf))
         shortfall = self.need - base
         share = np.divide(np.minimum(invested * b.capability_gain_per_step, shortfall), shortfall,
                           out=np.zeros_like(shortfall), where=shortfall > 0)
@@ -265,7 +266,7 @@ class CommunityInstruments:
 
     @staticmethod
     def _county_capability(model) -> float:
-        county = model.staffing.county
+        county = model.policies["staffing"].county
         return float(model.facilities.capability[county].mean()) if county.any() else float("nan")
 
     # ------------------------------------------------------------------------------------------ bookkeeping
@@ -331,10 +332,11 @@ class CommunityInstruments:
         if invested > self.invested:
             self.invested_on = model.day + 1
         if invested != self.invested:
-            model.staffing.set_county_gain(invested * model.spec.behaviour.community.capability_gain_per_step)
+            model.policies["staffing"].set_county_gain(
+                invested * model.spec.behaviour.community.capability_gain_per_step)
             self.invested = invested
         if posted != self.posted:
             rules = model.spec.policies.sinking
-            model.staffing.community_rules = None if posted == 0 else rules.model_copy(
+            model.policies["staffing"].community_rules = None if posted == 0 else rules.model_copy(
                 update={"doctors": rules.doctors + posted, "start_day": 0, "duration_days": None})
         self.posted, self.platform = posted, platform

@@ -50,6 +50,7 @@ import numpy as np
 from sim.core import episodes as E
 from sim.core.levels import OUT_OF_COUNTY, TOWNSHIP
 from sim.params.scenario import Assessment
+from sim.policies.base import Policy
 
 MOVING_STATES = (E.WAITING, E.BED_QUEUE, E.INPATIENT)
 # Period-to-date sums per facility (charges at the facility; fund money by the resident's township centre).
@@ -294,3 +295,28 @@ def configure(model, spec, assessor: Assessor | None) -> Assessor | None:
         return Assessor(model, rules, start_day=model.day)
     assessor.set_rules(rules)
     return assessor
+
+
+class PerformanceAssessment(Policy):
+    """The assessment's part in the daily step: an ``Assessor`` while ``policies.assessment`` is on."""
+
+    name = "assessment"
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.assessor: Assessor | None = None
+
+    def configure(self, before) -> None:
+        self.assessor = configure(self.model, self.model.spec, self.assessor)
+
+    def end_of_day(self) -> None:
+        if self.assessor is not None:
+            self.assessor.end_of_day(self.model)
+
+    def margin_penalties(self, fac: np.ndarray, penalties):
+        return self.assessor.penalties(fac) if self.assessor is not None else penalties
+
+    def completed(self, done) -> None:
+        if self.assessor is not None:
+            self.assessor.book(self.model, done.fac, done.level, done.charges, done.inpatient, done.fund,
+                               done.resident, done.referred)

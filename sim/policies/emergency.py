@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.conditions import Catalogue
 from sim.core.geography import Geography
 from sim.core.levels import TOWNSHIP
 from sim.params.scenario import Scenario
+from sim.policies.base import Policy
 
 UNIT_CONDITIONS = {"chest_pain": "chest_pain", "stroke": "stroke", "trauma": "major_trauma"}
 
@@ -47,13 +47,19 @@ def unit_townships(geo: Geography, townships: int | str) -> np.ndarray:
     return chosen
 
 
-class EmergencyUnits:
+class EmergencyUnits(Policy):
     """Which facility has a unit for which condition, and the minutes the units save."""
 
-    def __init__(self, cat: Catalogue, geo: Geography) -> None:
-        self.cat, self.geo = cat, geo
+    name = "emergency_units"
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.cat, self.geo = model.cat, model.geo
         self.enabled = False
-        self.unit = np.zeros((geo.n_facilities, cat.n), bool)
+        self.unit = np.zeros((self.geo.n_facilities, self.cat.n), bool)
+
+    def configure(self, before) -> None:
+        self.set_rules(self.model.spec)
 
     def set_rules(self, spec: Scenario) -> None:
         p = spec.policies.emergency_units
@@ -70,20 +76,20 @@ class EmergencyUnits:
         self.unit[np.ix_(centre, conditions)] = True
         self.enabled = bool(self.unit.any())
 
-    def identification_minutes(self, own: np.ndarray, fac: np.ndarray, condition: np.ndarray) -> np.ndarray:
+    def identification_minutes(self, fac: np.ndarray, condition: np.ndarray, own: np.ndarray) -> np.ndarray:
         """Minutes from arrival to acting, per episode arriving at ``fac`` with ``condition``; ``own`` is what
         the facility needs without a unit (its identification minutes, or less where other policies help)."""
         if not self.enabled:
             return own
         return np.where(self.unit[fac, condition], np.minimum(own, self.policy.identification_minutes), own)
 
-    def transfer_clock_minutes(self, own: np.ndarray, src: np.ndarray, condition: np.ndarray,
-                               transfer_minutes: np.ndarray) -> np.ndarray:
+    def transfer_clock(self, src: np.ndarray, condition: np.ndarray, own: np.ndarray, transfer_minutes: np.ndarray,
+                       minutes: np.ndarray) -> np.ndarray:
         """Minutes a transfer adds to a time-critical case's clock: the trip plus the receiving hospital's
         identification minutes ``own`` (cut short when a unit notified it), counted at (1 -
-        first_treatment_effect) when a unit treated the case first."""
+        first_treatment_effect) when a unit treated the case first; ``minutes`` (trip + own) without units."""
         if not self.enabled:
-            return transfer_minutes + own
+            return minutes
         unit = self.unit[src, condition]
         p = self.policy
         minutes = transfer_minutes + np.where(unit, np.minimum(own, p.transfer_handover_minutes), own)

@@ -32,13 +32,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.conditions import Catalogue
-from sim.core.geography import Geography
+from sim.core.conditions import EXACERBATIONS
 from sim.core.levels import TOWNSHIP, VILLAGE
-from sim.core.population import Population
 from sim.params.scenario import Scenario
+from sim.policies.base import Policy
 
-EXACERBATIONS = ("heart_failure", "diabetes_complication", "copd_exacerbation")
 KEY_GROUP_AGE = 65  # years: the elderly are a key group of family-doctor contracting
 
 
@@ -49,18 +47,26 @@ def other_share(contract_share: float, key_group_share: float, key_fraction: flo
     return float(np.clip((contract_share - key_fraction * key_group_share) / (1.0 - key_fraction), 0.0, 1.0))
 
 
-class FamilyDoctors:
+class FamilyDoctors(Policy):
     """Contracts, management capacity by township and the exacerbations management prevents."""
 
-    def __init__(self, pop: Population, geo: Geography, cat: Catalogue, enrolment_draw: np.ndarray) -> None:
+    name = "family_doctor"
+    stream = "management"  # one uniform per exacerbation onset while the policy is on
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        pop, geo, cat = model.pop, model.geo, model.cat
         self.pop, self.geo = pop, geo
-        self.draw = enrolment_draw
+        self.draw = model.enrolment_draw
         self.key_group = (pop.age >= KEY_GROUP_AGE) | pop.chronic.any(1)
         self.chronic = pop.chronic.any(1)
         self.exacerbation = np.isin(np.array(cat.names), EXACERBATIONS)
         self.enabled = False
         self.contracted = np.zeros(pop.size, bool)
         self.managed_per_township = np.zeros(len(geo.township_names))
+
+    def configure(self, before) -> None:
+        self.set_rules(self.model.spec)
 
     def set_rules(self, spec: Scenario) -> None:
         """Draw the contracts in force under ``spec`` (the same draw U for every scenario)."""
@@ -92,27 +98,32 @@ class FamilyDoctors:
         """[township] relative risk of an exacerbation for a contracted chronic patient living there."""
         return 1.0 - (1.0 - self.policy.exacerbation_relative_risk) * self.coverage(facilities)
 
-    def prevented(self, resident: np.ndarray, condition: np.ndarray, facilities,
-                  rng: np.random.Generator) -> np.ndarray:
-        """Which of today's onsets managed care prevents (all False with the policy off; no draws then).
+    def prevented(self, resident: np.ndarray, condition: np.ndarray, prevented: np.ndarray) -> np.ndarray:
+        """Which of today's onsets managed care prevents, added to ``prevented`` (no draws with the policy off).
 
         One uniform is drawn per exacerbation onset, whoever it falls on, so the numbers each onset sees do
         not depend on contracts or capacity (common random numbers across scenarios)."""
-        out = np.zeros(len(resident), bool)
         if not self.enabled:
-            return out
+            return prevented
+        facilities, rng = self.model.facilities, self.model.streams[self.stream]
+        out = prevented.copy()
         rows = np.flatnonzero(self.exacerbation[condition])
         u = rng.random(len(rows))
         res = resident[rows]
         rr = self.relative_risk(facilities)[self.geo.village_township[self.pop.village[res]]]
-        out[rows] = self.contracted[res] & (u >= rr)
+        out[rows] |= self.contracted[res] & (u >= rr)
         return out
 
+    def enrolled(self, enrolled: np.ndarray) -> np.ndarray:
+        """The contracted residents are the enrolment capitation pays for, while the policy is on."""
+        return self.contracted if self.enabled else enrolled
+
     # ----------------------------------------------------------------------------------------- first contact
-    def personal_trust(self, trust: np.ndarray, resident: np.ndarray) -> np.ndarray:
-        """[m, level] personal trust of the residents choosing care, with the contract's bonus at the village
-        clinic and township centre (their own: the only facilities of those levels in their choice set)."""
-        out = np.take(trust, resident, axis=0)
+    def personal_trust(self, resident: np.ndarray, trust: np.ndarray) -> np.ndarray:
+        """[m, level] personal trust of the residents choosing care (``trust``, one row per chooser), with the
+        contract's bonus at the village clinic and township centre (their own: the only facilities of those
+        levels in their choice set)."""
+        out = trust
         if self.enabled and self.bonus:
             out[:, [VILLAGE, TOWNSHIP]] += (self.bonus * self.contracted[resident])[:, None].astype(out.dtype)
         return out

@@ -46,6 +46,7 @@ import numpy as np
 from sim.core.levels import COUNTY, IN_COUNTY, N_LEVELS, TOWNSHIP
 from sim.params.scenario import Scenario
 from sim.payment.community import community_weight
+from sim.policies.base import Policy
 
 CHEST_PAIN = "chest_pain"  # the catalogue condition whose recognition an ECG decides
 
@@ -59,10 +60,14 @@ def unified_procurement(spec: Scenario) -> bool:
     return integrated(spec) and spec.policies.integration.unified_procurement
 
 
-class CommunityIntegration:
+class CommunityIntegration(Policy):
     """The integration in force: what it changes in capability, recognition and referral, per case."""
 
-    def __init__(self, spec: Scenario, catalogue, facilities, level_price: np.ndarray) -> None:
+    name = "integration"
+
+    def configure(self, before) -> None:
+        spec, catalogue, facilities, level_price = (self.model.spec, self.model.cat, self.model.facilities,
+                                                    self.model.level_price)
         self.policy = spec.policies.integration
         self.on = integrated(spec)
         self.diagnostics = self.on and self.policy.shared_diagnostics
@@ -73,25 +78,25 @@ class CommunityIntegration:
         member_up = np.isin(up, IN_COUNTY) & (np.arange(N_LEVELS) < up)
         self.credit_by_level = community_weight(spec) * member_up * level_price[up] / level_price
 
-    def capability(self, fac: np.ndarray, need: np.ndarray) -> np.ndarray:
+    def capability(self, fac: np.ndarray, need: np.ndarray, capability: np.ndarray) -> np.ndarray:
         """Capability of each case's facility for that case (its own unless shared diagnostics raise it)."""
         fac_t = self.facilities
-        own = fac_t.capability[fac]
+        own = capability
         if not self.diagnostics:
             return own
         hub = fac_t.capability[fac_t.level == COUNTY].max(initial=0.0)
         raised = np.minimum(own + self.policy.diagnostic_capability_gain, np.maximum(hub, own))
         return np.where((fac_t.level[fac] == TOWNSHIP) & (need <= hub), raised, own)
 
-    def identification_minutes(self, fac: np.ndarray, condition: np.ndarray) -> np.ndarray:
+    def identification_minutes(self, fac: np.ndarray, condition: np.ndarray, minutes: np.ndarray) -> np.ndarray:
         """Minutes each facility needs to recognise each time-critical case."""
-        own = self.facilities.identification_minutes[fac]
+        own = minutes
         if not self.diagnostics or self.chest_pain < 0:
             return own
         read = (self.facilities.level[fac] == TOWNSHIP) & (condition == self.chest_pain)
         return np.where(read, np.minimum(own, self.policy.ecg_identification_minutes), own)
 
-    def referral_credit(self, level: np.ndarray) -> np.ndarray | None:
-        """Share of a case's (positive) margin that referring it up keeps in the community, or None without
-        integration."""
-        return self.credit_by_level[level] if self.on else None
+    def referral_credit(self, level: np.ndarray, credit):
+        """Share of a case's (positive) margin that referring it up keeps in the community (``credit`` as given
+        without integration)."""
+        return self.credit_by_level[level] if self.on else credit

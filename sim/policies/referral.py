@@ -51,6 +51,7 @@ from sim.core import episodes as E
 from sim.core.conditions import POPULATIONS, CatalogueError
 from sim.core.levels import COUNTY, N_LEVELS, TOWNSHIP
 from sim.kernels import count_visits, gated_rows
+from sim.policies.base import Policy
 
 CHRONIC_KINDS = POPULATIONS.index("hypertension")  # catalogue populations from here on are chronic diseases
 CONVALESCENT_NEED = float(TOWNSHIP)  # convalescence needs at most a township centre's care (assumption)
@@ -81,11 +82,15 @@ def check_conditions(spec, cat) -> None:
                                      f"condition of the catalogue; allowed: {', '.join(cat.names)}")
 
 
-class ReferralRules:
-    """The referral rules in force (rebuilt by ``HealthSystemModel._configure``); every hook is a no-op when its
+class ReferralRules(Policy):
+    """The referral rules in force (set afresh on every scenario change); every hook is a no-op when its
     policy is off, so a run without them is the run without this module."""
 
-    def __init__(self, model, spec) -> None:
+    name = "referral"
+
+    def configure(self, before) -> None:
+        model = self.model
+        spec = model.spec
         check_conditions(spec, model.cat)
         self.m = model
         self.rules = r = spec.policies.referral
@@ -106,32 +111,32 @@ class ReferralRules:
         ep = self.m.episodes
         return gated_rows(rows, ep.referred, ep.condition, ep.severity, self.m.cat.time_critical, self.filed)
 
-    def steer(self, rows: np.ndarray, scheme: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def steer(self, rows: np.ndarray, scheme: np.ndarray, closed_above) -> tuple[np.ndarray, np.ndarray | None]:
         """Care seeking under first contact: each episode's pricing class (soft: 2 x gated + scheme), and the
         episodes to which county and out-of-county hospitals are closed (hard: the gated ones; None when no
         episode is closed out)."""
         if self.first_contact == "none":
-            return scheme, None
+            return scheme, closed_above
         gated = self.gated(rows)
         if self.first_contact == "soft":
-            return scheme + 2 * gated.astype(np.int8), None
-        return scheme, gated
+            return scheme + 2 * gated.astype(np.int8), closed_above
+        return scheme, gated if closed_above is None else closed_above | gated
 
-    def expected_oop(self, beliefs, fund) -> np.ndarray:
-        """[c, s, level, pricing class] expected out-of-pocket: the two schemes, then (soft) the same unreferred."""
-        oop = beliefs.expected_oop(fund)
+    def pricing_classes(self, beliefs, fund, oop: np.ndarray) -> np.ndarray:
+        """[c, s, level, pricing class] expected out-of-pocket: the two schemes (``oop``), then (soft) the same
+        unreferred."""
         if self.first_contact != "soft":
             return oop
         return np.concatenate([oop, beliefs.expected_oop(fund, self.cut_by_level)], axis=3)
 
-    def rate_cut(self, rows: np.ndarray, level: np.ndarray):
-        """Points off each case's reimbursement rate (None when soft first contact is not in force)."""
+    def rate_cut(self, rows: np.ndarray, level: np.ndarray, cut):
+        """Points off each case's reimbursement rate (``cut`` as given when soft first contact is not in force)."""
         if self.first_contact != "soft":
-            return None
+            return cut
         return np.where(self.gated(rows), self.cut_by_level[level], 0.0)
 
     # ------------------------------------------------------------------------------------- counting
-    def count_visits(self, rows: np.ndarray, level: np.ndarray) -> None:
+    def served(self, rows: np.ndarray, level: np.ndarray) -> None:
         """Visits at hospitals by gated episodes, visits by non-critical referred episodes, and referred visits
         that left the county though a facility in it could meet the case's need (leakage)."""
         m = self.m
@@ -142,6 +147,9 @@ class ReferralRules:
                                          t.referred_visits)
 
     # ------------------------------------------------------------------------------------- platform
+    def referred_up(self, rows: np.ndarray) -> None:
+        self.place(rows)
+
     def place(self, rows: np.ndarray) -> np.ndarray:
         """Book non-critical referred patients into the nearest capable in-county facility above the referring
         level; returns the rows left to choose for themselves."""
@@ -171,6 +179,9 @@ class ReferralRules:
         return rows
 
     # ------------------------------------------------------------------------------------- downward transfer
+    def after_discharges(self) -> None:
+        self.transfer_down()
+
     def transfer_down(self) -> None:
         """Propose, accept and carry out today's downward transfers (after discharges, before service)."""
         if not self.down.enabled:
@@ -262,7 +273,7 @@ class ReferralRules:
         first = items + daily * stayed / clinical
         rest_town = daily_town * remaining / clinical
         yes = np.ones(len(rows), bool)
-        cut = self.rate_cut(rows, level)
+        cut = self.rate_cut(rows, level, None)
         to_town = np.full(len(rows), TOWNSHIP)
         paid = np.minimum(fund.deductible[level], first * fund.eligible_share[level])
         due = self.deductible_due(to_town, paid, level)
@@ -364,20 +375,20 @@ class ReferralRules:
         due = np.where(source_level >= level, 0.0, np.maximum(listed - paid, 0.0))
         return np.where(within, due, listed)
 
-    def deductible_at_discharge(self, rows: np.ndarray, level: np.ndarray):
-        """The deductible due on the bills settled at discharge (None without continuity)."""
+    def deductible(self, rows: np.ndarray, level: np.ndarray, due):
+        """The deductible due on the bills settled at discharge (``due`` as given without continuity)."""
         if not self.continuity:
-            return None
+            return due
         ep = self.m.episodes
         source = np.where(ep.down_days[rows] > 0, self.m.facilities.level[ep.acute_facility[rows]], level)
         return self.deductible_due(level, ep.deductible_paid[rows].astype(float), source)
 
-    def split_stays(self, rows: np.ndarray):
-        """The split stays among episodes finishing today (None when no row was transferred)."""
+    def split_stays(self, rows: np.ndarray, stays):
+        """The split stays among episodes finishing today (``stays`` as given when no row was transferred)."""
         ep = self.m.episodes
         moved = ep.down_days[rows] > 0
         if not moved.any():
-            return None
+            return stays
         m = self.m
         fac_t, cat = m.facilities, m.cat
         c, s = ep.condition[rows], ep.severity[rows]

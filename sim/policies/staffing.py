@@ -38,15 +38,19 @@ import numpy as np
 from sim.core.levels import COUNTY, LEVELS, TOWNSHIP
 from sim.core.pay import staff_income
 from sim.params.scenario import Scenario
+from sim.policies.base import Policy
 
 MONTH_DAYS = 30
 DAYS_PER_WEEK = 7
 
 
-class Staffing:
+class Staffing(Policy):
     """Base facility columns, the policies' additions to them, and the daily update of the effective ones."""
 
+    name = "staffing"
+
     def __init__(self, model) -> None:
+        super().__init__(model)
         fac = model.facilities
         self.base_doctors = fac.doctors.copy()
         self.base_capability = fac.capability.copy()
@@ -66,9 +70,10 @@ class Staffing:
         self._record_stocks(model.tally)
 
     # ------------------------------------------------------------------------------------------ configuration
-    def configure(self, before: Scenario, spec: Scenario, fac, tally) -> None:
-        """After ``_configure`` rebuilt the columns of levels whose facilities changed: take them as the new
+    def configure(self, before: Scenario) -> None:
+        """After the engine rebuilt the columns of levels whose facilities changed: take them as the new
         base, and allocate the posted doctors afresh when the sinking rules changed."""
+        spec, fac, tally = self.model.spec, self.model.facilities, self.model.tally
         for level, name in enumerate(LEVELS):
             if getattr(before.facilities, name) != getattr(spec.facilities, name):
                 at = fac.level == level
@@ -80,10 +85,11 @@ class Staffing:
         self._record_stocks(tally)
 
     # ------------------------------------------------------------------------------------------ the day
-    def start_of_day(self, model) -> None:
+    def start_of_day(self) -> None:
         """Post (or bring home) the doctors, add training, move staff at a month's turn; then write the
         effective columns. While both policies are off (and nothing is left of them) the facility columns are
         not touched, so a run without them has the numbers it had before they existed."""
+        model = self.model
         rules, staff = model.spec.policies.sinking, model.spec.behaviour.staff
         if self.community_rules is not None and model.payment.community is not None:
             rules = self.community_rules  # a community under a global budget posts doctors of its own
