@@ -109,13 +109,15 @@ def weak_centres(gain: float) -> dict:
 
 
 def test_a_new_director_raises_the_weak_centres_throughput():
-    still, _ = run(weak_centres(0.0))
-    better, m = run(weak_centres(0.5))
+    """More clinic hours under a new director see more patients where the centre's hours bind."""
+    busy = {"facilities": {"township": {"clinic_hours_per_doctor_day": 1.0}}}
+    still, _ = run(overlay(weak_centres(0.0), busy))
+    better, m = run(overlay(weak_centres(0.5), busy))
     first = better.policies["assessment"].assessor.history[0]["replaced"]
     # same seed, same verdict
     assert first >= 0 and still.policies["assessment"].assessor.history[0]["replaced"] == first
     assert m["directors_replaced"] >= 1
-    assert better.facilities.visits_per_doctor_day[first] > still.facilities.visits_per_doctor_day[first]
+    assert better.facilities.clinic_hours[first] > still.facilities.clinic_hours[first]
     assert better.facilities.books["visits"][first] > still.facilities.books["visits"][first]
 
 

@@ -218,10 +218,10 @@ def live_summaries(demo: DemoModel) -> dict[str, dict]:
 
 
 def facility_loads(model: HealthSystemModel) -> pd.DataFrame:
-    """One row per facility: site, level, name and load = the larger of (outpatient queue / a day's slots) and
-    (occupied beds / beds); 1 means full."""
+    """One row per facility: site, level, name and load = the larger of (outpatient queue / a day's mild visits
+    at the normal pace) and (occupied beds / beds); 1 means full."""
     fac = model.facilities
-    queue_load = fac.queue / np.maximum(fac.outpatient_slots(), 1)
+    queue_load = fac.queue / np.maximum(fac.normal_visits_per_day(), 1)
     bed_load = np.where(fac.beds > 0, fac.occupied / np.maximum(fac.beds, 1), 0.0)
     names = {a.index: a.name for a in model.facility_agents}
     return pd.DataFrame({"x_km": model.geo.facility_xy[:, 0], "y_km": model.geo.facility_xy[:, 1],
@@ -232,7 +232,7 @@ def facility_loads(model: HealthSystemModel) -> pd.DataFrame:
 def daily(model: HealthSystemModel) -> pd.DataFrame:
     """The daily table so far (``sim.results.runner.daily_table``) with ``waiting`` = outpatient queue + bed queue."""
     frame = daily_table(model)
-    frame["waiting"] = frame["queue_length"] + frame["bed_queue_length"]
+    frame["waiting"] = frame["queue_length"] + frame["waiting_list"]
     return frame
 
 

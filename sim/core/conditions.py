@@ -15,6 +15,7 @@ import yaml
 AGE_BANDS = ("age_0_4", "age_5_14", "age_15_44", "age_45_64", "age_65_plus")
 POPULATIONS = ("all", "female", "hypertension", "diabetes", "copd", "kidney_failure")
 SEVERITIES = 3
+SEVERE = SEVERITIES - 1  # the severest of the three severities
 # exacerbations of chronic conditions: what managed chronic care prevents (sim.policies.family_doctor) and what
 # the tally counts apart among admissions
 EXACERBATIONS = ("heart_failure", "diabetes_complication", "copd_exacerbation")

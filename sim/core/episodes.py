@@ -32,6 +32,9 @@ COLUMNS = {
     # referral (sim.policies.referral): a downward transfer's days at the township, the hospital it left, the deductible
     # already paid by the episode, whether a transfer was ever proposed
     "down_days": np.int16, "acute_facility": np.int32, "deductible_paid": np.float32, "down_offered": np.bool_,
+    # the consultation: how much shorter than normal it was (1 - pace), hours waited for it on the day seen
+    "consult_short": np.float32, "wait_hours": np.float32,
+    "corridor": np.bool_,  # admitted with no bed free (a corridor bed)
 }
 
 COMPACT_RATIO, COMPACT_SLACK = 4, 16384  # drop ended rows once they exceed 4 x the live ones + 16,384

@@ -31,11 +31,12 @@ class FacilityTable:
     capability: np.ndarray
     price_level: np.ndarray
     identification_minutes: np.ndarray
-    visits_per_doctor_day: np.ndarray
+    clinic_hours: np.ndarray             # outpatient clinic hours per doctor per day
+    consultation_minutes: np.ndarray     # a mild case's consultation at the normal pace
     base_salary: np.ndarray
     surplus_bonus_share: np.ndarray
     occupied: np.ndarray                 # beds in use today
-    queue: np.ndarray                    # episodes waiting for an outpatient slot
+    queue: np.ndarray                    # episodes waiting for a consultation
     bed_queue: np.ndarray                # episodes admitted and waiting for a bed
     books: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -43,13 +44,13 @@ class FacilityTable:
     def n(self) -> int:
         return len(self.level)
 
-    def outpatient_slots(self) -> np.ndarray:
-        """Outpatient visits each facility can give today: doctors x visits per doctor-day."""
-        return np.floor(self.doctors * self.visits_per_doctor_day).astype(np.int64)
+    def clinic_minutes(self) -> np.ndarray:
+        """Outpatient consultation minutes each facility can give today: doctors x clinic hours x 60."""
+        return self.doctors * self.clinic_hours * 60.0
 
-    def expected_wait_days(self) -> np.ndarray:
-        """What a resident expects to wait: the queue ahead divided by the daily throughput."""
-        return self.queue / np.maximum(self.outpatient_slots(), 1)
+    def normal_visits_per_day(self) -> np.ndarray:
+        """Mild cases each facility can see in a day at the normal pace."""
+        return self.clinic_minutes() / self.consultation_minutes
 
     def occupancy(self) -> np.ndarray:
         return np.where(self.beds > 0, self.occupied / np.maximum(self.beds, 1), 0.0)
@@ -72,7 +73,8 @@ def build_facilities(scenario: Scenario, geo: Geography) -> FacilityTable:
         level=lvl, township=geo.facility_township, doctors=doctors, beds=beds,
         capability=col("capability"), price_level=col("price_level"),
         identification_minutes=col("identification_minutes"),
-        visits_per_doctor_day=col("outpatient_visits_per_doctor_day"), base_salary=col("base_salary_yuan"),
+        clinic_hours=col("clinic_hours_per_doctor_day"), consultation_minutes=col("consultation_minutes"),
+        base_salary=col("base_salary_yuan"),
         surplus_bonus_share=col("surplus_bonus_share"), occupied=np.zeros(n, np.int64),
         queue=np.zeros(n, np.int64), bed_queue=np.zeros(n, np.int64),
         books={name: np.zeros(n) for name in BOOKS},

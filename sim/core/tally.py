@@ -13,9 +13,11 @@ import numpy as np
 from sim.core.levels import N_LEVELS
 
 MAX_WAIT_DAYS = 400
+WAIT_BINS_PER_DAY = 24  # the wait histogram counts hours
 CRITICAL_KINDS = ("chest_pain", "stroke", "major_trauma")  # time-critical conditions reported one by one
-DAILY_COLUMNS = ("arrivals", "served", "admissions", "discharges", "queue_length", "bed_queue_length",
-                 "wait_days_sum", "treated", "occupied_beds", "beds", "spending", "fund", "oop")
+DAILY_COLUMNS = ("arrivals", "served", "admissions", "discharges", "queue_length", "waiting_list",
+                 "wait_days_sum", "treated", "occupied_beds", "beds", "spending", "fund", "oop", "consultations",
+                 "outpatient_wait_hours_sum", "corridor_beds")
 
 
 def _levels() -> np.ndarray:
@@ -53,7 +55,16 @@ class Tally:
     complications: int = 0
     readmissions: int = 0
     health_loss_daly: float = 0.0
-    wait_hist: np.ndarray = field(default_factory=lambda: np.zeros(MAX_WAIT_DAYS + 1, np.int64))
+    wait_hist: np.ndarray = field(  # treated episodes by hours waited (bins of 1 / WAIT_BINS_PER_DAY day)
+        default_factory=lambda: np.zeros(MAX_WAIT_DAYS * WAIT_BINS_PER_DAY + 1, np.int64))
+    wait_days_total: float = 0.0       # days from seeking care to treatment, summed over treated episodes
+    consultations: np.ndarray = field(default_factory=_levels)           # patients seen in clinics
+    consultation_minutes_sum: np.ndarray = field(default_factory=_levels)
+    clinic_wait_hours_sum: np.ndarray = field(default_factory=_levels)   # hours waited on the day seen
+    elective_wait_hist: np.ndarray = field(  # elective admissions by days on the waiting list
+        default_factory=lambda: np.zeros(MAX_WAIT_DAYS + 1, np.int64))
+    waiting_list_days: float = 0.0     # elective waiting list summed over days (patient-days on the list)
+    corridor_bed_days: np.ndarray = field(default_factory=_levels)       # occupied beds above the beds there are
     travel_minutes_sum: float = 0.0
     critical_minutes_sum: float = 0.0
     critical_treated: int = 0

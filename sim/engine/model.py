@@ -24,17 +24,18 @@ from scipy.special import ndtri
 from sim import kernels
 from sim.behaviour.care_seeking import CareSeeking, CostBeliefs
 from sim.behaviour.learning import TrustLearning
+from sim.behaviour.pace import VisitMargins, choose_pace
 from sim.behaviour.perception import CapabilityPerception
 from sim.behaviour.provider import Cases, Provider
 from sim.behaviour.target_income import TargetIncome
 from sim.core import episodes as E
-from sim.core.conditions import AGE_BANDS, EXACERBATIONS, POPULATIONS, Catalogue, load_catalogue
+from sim.core.conditions import AGE_BANDS, EXACERBATIONS, POPULATIONS, SEVERE, Catalogue, load_catalogue
 from sim.core.facilities import FACILITY_CLASSES, build_facilities, facility_name
 from sim.core.geography import build_geography
 from sim.core.levels import LEVELS, N_LEVELS
 from sim.core.population import build_population
 from sim.core.streams import Streams, stream
-from sim.core.tally import CRITICAL_KINDS, Tally
+from sim.core.tally import CRITICAL_KINDS, WAIT_BINS_PER_DAY, Tally
 from sim.engine.snapshot import snapshot
 from sim.params.scenario import Scenario
 from sim.params.timeline import resolve
@@ -87,6 +88,10 @@ class HealthSystemModel(mesa.Model):
         self.payment = None
         self.tally = Tally(days=scenario.days)
         self.income = TargetIncome(self.facilities.n)
+        # what a visit has earned each facility lately (its pace, sim.behaviour.pace), and the wait residents
+        # expect at each facility (days), learned from its patients' waits
+        self.visit_margins = VisitMargins(self.facilities.n, scenario.behaviour.provider.income_recent_days)
+        self.expected_wait = np.zeros(self.facilities.n)
         # Every policy of the registry, built once; the step calls their hooks (``sim.policies.base``).
         self.policies = {cls.name: cls(self) for cls in REGISTRY}
         self.perception = CapabilityPerception(scenario, self.facilities.level, self.cat.need_level)
@@ -131,7 +136,8 @@ class HealthSystemModel(mesa.Model):
         self.level_price = np.array([getattr(spec.facilities, n).price_level for n in LEVELS])
         if before.facilities != spec.facilities:
             fresh = build_facilities(spec, self.geo)
-            for name in ("doctors", "beds", "capability", "price_level", "identification_minutes",
+            for name in ("doctors", "beds", "capability", "price_level", "identification_minutes", "clinic_hours",
+                         "consultation_minutes",
                          "base_salary", "surplus_bonus_share"):
                 for level, level_name in enumerate(LEVELS):
                     if getattr(before.facilities, level_name) != getattr(spec.facilities, level_name):
@@ -143,6 +149,7 @@ class HealthSystemModel(mesa.Model):
         for policy in self.policies.values():
             policy.configure(before)
         self.price_factors = self._fold("price_factors", None)  # [facility, category] charge factors, or None
+        self.severity_minutes = np.array(spec.case_mix.consultation_severity_factor)
 
     def _fold(self, hook: str, *args):
         """The value a hook gives after every policy has had its say: ``args[-1]`` passed through each policy's
@@ -272,7 +279,7 @@ class HealthSystemModel(mesa.Model):
             return
         fac_t, pop, geo, cat = self.facilities, self.pop, self.geo, self.cat
         res = ep.resident[rows]
-        village_term, wait_term = self.care.village_terms(geo.option_minutes, fac_t.expected_wait_days()[geo.options])
+        village_term, wait_term = self.care.village_terms(geo.option_minutes, self.expected_wait[geo.options])
         # a re-choice excludes the facility just left (``sim.behaviour.care_seeking``); hard first contact closes the
         # hospitals to some (``sim.policies.referral``)
         scheme, closed_above = pop.employee[res].view(np.int8), None
@@ -283,7 +290,7 @@ class HealthSystemModel(mesa.Model):
             personal_trust=self._fold("personal_trust", res, np.take(pop.trust, res, axis=0)),
             village_opinion=pop.village_opinion,
             village_term=village_term, wait_term=wait_term, case_term=self._case_terms(),
-            open_village=fac_t.outpatient_slots()[geo.options] > 0, closed_above=closed_above,
+            open_village=fac_t.clinic_minutes()[geo.options] > 0, closed_above=closed_above,
             perception=self.perception, options=geo.options)
         critical, trip = kernels.book_choices(
             rows, village, choice, geo.options, geo.option_minutes, ep.condition, cat.time_critical, ep.facility,
@@ -304,10 +311,13 @@ class HealthSystemModel(mesa.Model):
 
     # ------------------------------------------------------------------------------------------- service
     def _serve(self) -> None:
-        """Each facility serves its outpatient queue up to its slots, time-critical and severe cases first; the
-        time-critical cases transferred up are served where they arrive, in further passes the same day."""
+        """Each facility gives its clinic minutes to its queue, time-critical and severe cases first, at the pace
+        its provider chooses (``sim.behaviour.pace``); who is not seen today waits, or leaves. Patients seen
+        waited hours for their turn (``sim.kernels.queueing``). Time-critical cases transferred up are served
+        where they arrive, in further passes the same day."""
         ep, fac_t = self.episodes, self.facilities
-        slots = fac_t.outpatient_slots().copy()
+        clinic = fac_t.clinic_minutes()
+        budget = clinic.copy()
         self._transferred = 0
         for attempt in range(CRITICAL_TRANSFER_PASSES):
             if attempt > 0:  # later passes treat only time-critical transfers that arrived in the pass before
@@ -320,17 +330,67 @@ class HealthSystemModel(mesa.Model):
                 rows = np.flatnonzero(ep.state == E.WAITING)
             if len(rows) == 0:
                 break
-            rows, served, ahead = kernels.serve_queue(rows, ep.facility, ep.condition, ep.severity, ep.seek_day,
-                                              self.cat.time_critical, slots)
+            fac = ep.facility[rows]
+            normal = fac_t.consultation_minutes[fac] * self.severity_minutes[ep.severity[rows]]
             if attempt == 0:
-                self._balk(rows[~served], ahead[~served])
-            self._treat(rows[served])
+                pace = self._choose_pace(rows, fac, normal, clinic)
+            minutes = normal * pace[fac]
+            critical = self.cat.time_critical[ep.condition[rows]]
+            rows, served, order, ahead, _ = kernels.serve_queue(
+                rows, ep.facility, ep.severity, ep.seek_day, critical, minutes, budget)
+            seen = rows[served]
+            ep.consult_short[seen] = (1.0 - pace[ep.facility[seen]]).astype(np.float32)
+            t, day = self.tally, self.day
+            lvl = fac_t.level[ep.facility[seen]]
+            t.consultations += np.bincount(lvl, minlength=N_LEVELS)
+            t.consultation_minutes_sum += np.bincount(lvl, minutes[order[served]], minlength=N_LEVELS)
+            t.day_row(day, "consultations")[:] += np.bincount(lvl, minlength=N_LEVELS)
+            if attempt == 0:
+                # hours waited today for the consultation: the clinic queue of the facility's day
+                used = clinic - budget
+                n_seen = np.bincount(ep.facility[seen], minlength=fac_t.n)
+                mean = np.divide(used, n_seen, out=np.zeros(fac_t.n), where=n_seen > 0)
+                hours = kernels.clinic_wait_hours(fac_t.doctors, used, clinic, mean,
+                                                  self.spec.case_mix.consultation_cv2, fac_t.clinic_hours)
+                queued = seen[~critical[order[served]]]  # time-critical cases go first
+                waited = hours[ep.facility[queued]]
+                ep.wait_hours[queued] = waited.astype(np.float32)
+                queued_level = fac_t.level[ep.facility[queued]]
+                t.clinic_wait_hours_sum += np.bincount(queued_level, waited, minlength=N_LEVELS)
+                t.day_row(day, "outpatient_wait_hours_sum")[:] += np.bincount(queued_level, waited,
+                                                                             minlength=N_LEVELS)
+                self._balk(rows[~served], ahead[~served], minutes[order[~served]], clinic)
+            self._treat(seen)
 
-    def _balk(self, rows: np.ndarray, ahead: np.ndarray) -> None:
-        """Waiting episodes whose expected remaining wait exceeds their patience leave the queue."""
+    def _choose_pace(self, rows: np.ndarray, fac: np.ndarray, normal: np.ndarray, clinic: np.ndarray):
+        """Each facility's pace today (``sim.behaviour.pace``), from what it sees of its queue."""
+        ep, cat, out = self.episodes, self.cat, self.spec.outcomes
+        n = self.facilities.n
+        queued = np.bincount(fac, minlength=n)
+        work = np.bincount(fac, normal, minlength=n)
+        if not (work > clinic).any():
+            return np.ones(n)
+        c, s = ep.condition[rows], ep.severity[rows]
+        age = self.pop.age[ep.resident[rows]]
+        at_risk = (cat.death_risk[c, s] * np.maximum(out.life_expectancy_years - age, 1.0)
+                   + cat.complication_risk[c, s] * out.complication_daly)
+        per = np.maximum(queued, 1)
+        stake = np.bincount(fac, at_risk, minlength=n) * (out.untreated_risk_ratio - 1.0) / per
+        delay = np.bincount(fac, at_risk * cat.delay_harm_per_day[c], minlength=n) / per
+        forgo = stake + np.bincount(fac, out.untreated_daly_per_severity * (s + 1.0), minlength=n) / per
+        prov, res = self.spec.behaviour.provider, self.spec.behaviour.resident
+        return choose_pace(queued, work, clinic, self.visit_margins.margin, stake, delay, forgo,
+                           profit_weight=self.provider.profit_weight, benefit_weight=prov.benefit_weight,
+                           value_per_daly=prov.value_per_daly_yuan, leave=1.0 / res.patience_days,
+                           miss_per_shortening=prov.missed_diagnosis_per_shortening,
+                           floor=prov.min_consultation_share)
+
+    def _balk(self, rows: np.ndarray, ahead: np.ndarray, minutes: np.ndarray, clinic: np.ndarray) -> None:
+        """Waiting episodes whose expected remaining wait (the consultation minutes ahead of them and their own,
+        over a day's clinic minutes) exceeds their patience leave the queue."""
         ep = self.episodes
-        slots = np.maximum(self.facilities.outpatient_slots()[ep.facility[rows]], 1)
-        expected_days = (np.maximum(ahead, 0) + 1) / slots
+        daily = np.maximum(clinic[ep.facility[rows]], 1e-9)
+        expected_days = (np.maximum(ahead, 0) + minutes) / daily
         rows = rows[expected_days > ep.patience[rows]]
         count(self.facilities.queue, ep.facility[rows], sign=-1)
         self._give_up_or_choose_again(rows)
@@ -429,28 +489,33 @@ class HealthSystemModel(mesa.Model):
             self._transferred += len(now)
 
     def _admit_from_bed_queue(self) -> None:
-        """Bed-queued episodes take free beds in priority order, time-critical ones at once; the others wait, or
-        leave when their patience runs out."""
+        """Admitted episodes take free beds in priority order. Urgent ones (time-critical or severe) are admitted
+        at once, to a corridor bed when no bed is free; elective ones wait on the hospital's waiting list, or
+        leave it when their patience runs out."""
         ep, fac_t, cat = self.episodes, self.facilities, self.cat
         rows = np.flatnonzero(ep.state == E.BED_QUEUE)
         if len(rows) == 0:
             return
-        free = np.maximum(fac_t.beds - fac_t.occupied, 0)
-        # time-critical cases get a bed (or a corridor) at once
-        rows, go, _ = kernels.serve_queue(rows, ep.facility, ep.condition, ep.severity, ep.seek_day,
-                                          cat.time_critical, free)
+        free = np.maximum(fac_t.beds - fac_t.occupied, 0).astype(float)
+        urgent = cat.time_critical[ep.condition[rows]] | (ep.severity[rows] == SEVERE)
+        rows, go, _, _, fitted = kernels.serve_queue(rows, ep.facility, ep.severity, ep.seek_day, urgent,
+                                                     np.ones(len(rows)), free)
         self._leave_bed_queue(rows[~go])
+        ep.corridor[rows[go & ~fitted]] = True
         t = self.tally
         t.exacerbation_admissions += kernels.admit(
             rows[go], self.day, ep.facility, ep.condition, ep.severity, ep.stay_ratio, ep.u_stay, cat.clinical_los,
             self.exacerbation, ep.los_days, ep.admit_day, ep.discharge_day, ep.state, E.INPATIENT,
             fac_t.occupied, fac_t.bed_queue, fac_t.books["admissions"], fac_t.level, t.admissions,
-            t.day_row(self.day, "admissions"))
+            t.day_row(self.day, "admissions"), cat.time_critical, SEVERE, t.elective_wait_hist)
 
     def _leave_bed_queue(self, rows: np.ndarray) -> None:
-        """Cases waiting for a bed longer than their patience leave the bed queue."""
+        """Elective patients on a waiting list longer than their patience (their own draw times
+        ``elective_patience_days``) leave it."""
         ep = self.episodes
-        rows = rows[self.day - ep.admit_day[rows] >= ep.patience[rows]]
+        resident = self.spec.behaviour.resident
+        patience = ep.patience[rows] * (resident.elective_patience_days / resident.patience_days)
+        rows = rows[self.day - ep.admit_day[rows] >= patience]
         count(self.facilities.bed_queue, ep.facility[rows], sign=-1)
         self._give_up_or_choose_again(rows)
 
@@ -518,7 +583,8 @@ class HealthSystemModel(mesa.Model):
             factors, self.price_factors is not None, *self._clinical_tables, out.capability_risk_ratio,
             prov.overtreatment_harm, prov.undertreatment_harm, prov.overstay_harm, prov.understay_harm,
             out.complication_cost_share, 1 / (1 + pay.item_margin), pay.bed_day_margin, out.life_expectancy_years,
-            out.complication_daly, out.readmission_daly)
+            out.complication_daly, out.readmission_daly, ep.consult_short, ep.wait_hours, ep.corridor,
+            prov.missed_diagnosis_per_shortening, out.untreated_risk_ratio, out.corridor_risk_ratio)
         t.health_loss_daly += health_loss
         cc = inpatient & comp
         benefit = ep.admission_benefit[rows]
@@ -533,6 +599,8 @@ class HealthSystemModel(mesa.Model):
                              ("oop_income", oop), ("bed_days", bed_days), ("good_outcomes", ~died & ~comp)):
             count(books[name], fac, values)
         self._notify("completed", Completed(rows, fac, lvl, res, charges, inpatient, fund, ep.referred[rows]))
+        self.visit_margins.learn(fac[~inpatient], (revenue - cost)[~inpatient])  # what a visit earns (pace)
+        self._learn_waits(fac, wait)
         t.coded_weight_sum += float(claims.coded_weight.sum())
         t.upcoded += int(claims.upcoded.sum())
         t.audit_recovered += float(claims.recovered.sum())
@@ -558,8 +626,9 @@ class HealthSystemModel(mesa.Model):
          clinical) = kernels.tally_treatments(rows, c, s, lvl, inpatient, charges, fund, oop, revenue, cost, q_care,
                                       capability >= need, bed_days, wait, died, comp, readmit, cat.time_critical,
                                       self.critical_kind, ep.critical_minutes, ep.travel_minutes, cat.clinical_los,
-                                      N_LEVELS, t.wait_hist, t.kind_critical_minutes_sum, t.kind_critical_treated,
-                                      t.ended)
+                                      N_LEVELS, t.wait_hist, WAIT_BINS_PER_DAY, t.kind_critical_minutes_sum,
+                                      t.kind_critical_treated, t.ended)
+        t.wait_days_total += float(sums[:, 14].sum())
         (t.treated, t.charges, t.inpatient_charges, t.outpatient_charges, t.outpatient_episodes, t.fund, t.oop,
          t.provider_revenue, t.provider_cost, t.intensity_sum, t.appropriate, t.bed_days) = (
             t.treated + sums[:, 0], t.charges + sums[:, 1:4], t.inpatient_charges + sums[:, 4],
@@ -607,6 +676,17 @@ class HealthSystemModel(mesa.Model):
             self.tally.dip_settled_points += points
             self.tally.dip_settled_value += value * points
 
+    def _learn_waits(self, fac: np.ndarray, wait: np.ndarray) -> None:
+        """Residents' expectation of each facility's wait follows the waits of the patients it finished today
+        (word of its crowding), with time scale ``behaviour.resident.wait_memory_days``."""
+        n = self.facilities.n
+        finished = np.bincount(fac, minlength=n)
+        if not finished.any():
+            return
+        today = np.divide(np.bincount(fac, wait, minlength=n), finished, out=np.zeros(n), where=finished > 0)
+        rate = 1.0 / self.spec.behaviour.resident.wait_memory_days
+        self.expected_wait += np.where(finished > 0, rate * (today - self.expected_wait), 0.0)
+
     def _schedule_readmissions(self, rows: np.ndarray) -> None:
         if len(rows) == 0:
             return
@@ -630,7 +710,11 @@ class HealthSystemModel(mesa.Model):
             return np.bincount(lvl, weights=w, minlength=N_LEVELS)
 
         t.day_row(d, "queue_length")[:] = by_level(fac_t.queue.astype(float))
-        t.day_row(d, "bed_queue_length")[:] = by_level(fac_t.bed_queue.astype(float))
+        t.day_row(d, "waiting_list")[:] = by_level(fac_t.bed_queue.astype(float))
+        corridor = by_level(np.maximum(fac_t.occupied - fac_t.beds, 0).astype(float))
+        t.day_row(d, "corridor_beds")[:] = corridor
+        t.corridor_bed_days += corridor
+        t.waiting_list_days += float(fac_t.bed_queue.sum())
         t.day_row(d, "occupied_beds")[:] = by_level(fac_t.occupied.astype(float))
         t.day_row(d, "beds")[:] = by_level(fac_t.beds.astype(float))
         t.occupied_bed_days += by_level(np.minimum(fac_t.occupied, fac_t.beds).astype(float))

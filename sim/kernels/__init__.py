@@ -36,6 +36,7 @@ from sim.kernels.equations import (
 )
 from sim.kernels.learning import learn_cost_beliefs, most_likely_capability, observe_outcomes
 from sim.kernels.onset import onset_cases, write_episodes
+from sim.kernels.queueing import clinic_wait_hours, erlang_c
 from sim.kernels.service import (
     count_visits,
     decide_cases,
@@ -49,7 +50,7 @@ from sim.kernels.service import (
 
 # one loop of each phase module: each module has its own cache stamp
 _ENTRY_LOOPS = (guideline_charges, write_episodes, choose_options, admit, decide_cases, finish_treatments,
-                observe_outcomes)
+                observe_outcomes, clinic_wait_hours)
 
 
 def compiled() -> bool:

@@ -47,15 +47,19 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
                       need_level, death_risk, complication_risk, readmission_risk, harm_per_day, harm_per_hour,
                       time_critical, cost_split, outpatient_cost, inpatient_cost, per_day_share, clinical_los,
                       risk_ratio, over, under, overstay, understay, complication_cost_share,
-                      item_cost_share, bed_day_margin, life_expectancy, complication_daly, readmission_daly):
+                      item_cost_share, bed_day_margin, life_expectancy, complication_daly, readmission_daly,
+                      consult_short, wait_hours, corridor, miss_per_shortening, untreated_ratio, corridor_ratio):
     """Outcomes and bill of every treatment finished today (``sim.behaviour.outcomes``, billing in
     ``sim.engine.model``), for the episodes ``rows`` (their columns are read in place; ``c``, ``s``, the treating
     ``fac`` and the ``capability`` that treated them are given per case).
 
     Risk = base risk x capability factor x delay factor x treatment factor (x stay factor for complications
-    and readmissions); the episode's own uniforms decide death, complication and readmission. The wait runs to
-    admission (inpatients) or to today. The bill: items (outpatient or the inpatient per-case part) times
-    intensity, drugs times the drug ratio, plus the daily bundle times days stayed here, plus an inpatient
+    and readmissions) x the consultation's factor 1 + miss x (untreated_ratio - 1), miss =
+    ``miss_per_shortening`` x how much shorter than normal the consultation was (``sim.behaviour.pace``)
+    x ``corridor_ratio`` for an inpatient in a corridor bed; the episode's own uniforms decide death,
+    complication and readmission. The wait runs to admission (inpatients) or to today, plus the hours waited
+    for the consultation on the day seen (``wait_hours`` / 24). The bill: items (outpatient or the inpatient per-case
+    part) times intensity, drugs times the drug ratio, plus the daily bundle times days stayed here, plus an inpatient
     complication's treatment, all at the facility's price level times the case's own resource use;
     ``factors`` are procurement's price factors by category (``has_factors`` False: none). A stay transferred
     down (``down_days`` > 0) bills here only its days at the township. Health loss: years of life lost at
@@ -75,7 +79,7 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
     comp = np.zeros(m, np.bool_)
     readmit = np.zeros(m, np.bool_)
     inpatient = np.zeros(m, np.bool_)
-    wait = np.empty(m, np.int64)
+    wait = np.empty(m)
     bed_days = np.empty(m)
     coded = np.empty(m, np.int64)
     charges = np.empty((m, 3))
@@ -97,7 +101,7 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
         stay = los / clinical_los[ci, si] if inpatient[i] else 1.0
         stay_here = (down_days[r] / clinical_los[ci, si] if moved else stay) if inpatient[i] else 1.0
         bed_days[i] = down_days[r] if moved else los
-        wait[i] = (admit_day[r] if inpatient[i] else day) - seek_day[r]
+        wait[i] = (admit_day[r] if inpatient[i] else day) - seek_day[r] + wait_hours[r] / 24.0
         coded[i] = coded_severity[r] if inpatient[i] else si
         # outcomes
         cap[i] = capability_factor(risk_ratio, need_level[ci, si] - capability[i])
@@ -105,9 +109,12 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
         q_care[i] = q * (1.0 + cost_split[ci, 1] * (drug_ratio[r] - 1.0))  # drugs weigh by their share
         treat = curvature(q_care[i], over, under)
         stay_f = curvature(stay, overstay, understay)
-        p_death[i] = min(death_risk[ci, si] * cap[i] * delay * treat, 1.0)
-        p_comp[i] = min(complication_risk[ci, si] * cap[i] * delay * treat * stay_f, 1.0)
-        p_readmit = min(readmission_risk[ci, si] * stay_f * treat, 1.0)
+        seen = 1.0 + miss_per_shortening * consult_short[r] * (untreated_ratio - 1.0)
+        if inpatient[i] and corridor[r]:
+            seen *= corridor_ratio
+        p_death[i] = min(death_risk[ci, si] * cap[i] * delay * treat * seen, 1.0)
+        p_comp[i] = min(complication_risk[ci, si] * cap[i] * delay * treat * stay_f * seen, 1.0)
+        p_readmit = min(readmission_risk[ci, si] * stay_f * treat * seen, 1.0)
         died[i] = u_death[r] < p_death[i]
         comp[i] = not died[i] and u_comp[r] < p_comp[i]
         readmit[i] = inpatient[i] and not died[i] and u_readmit[r] < p_readmit
@@ -149,13 +156,13 @@ TREATMENT_SUMS = ("treated", "services", "drugs", "consumables", "inpatient_char
 @nb.njit(**JIT)
 def tally_treatments(rows, c, s, level, inpatient, charges, fund, oop, revenue, cost, q_care, appropriate, bed_days,
                      wait, died, comp, readmit, time_critical, critical_kind, critical_minutes, travel_minutes,
-                     clinical_los, n_levels, wait_hist, kind_minutes, kind_treated, ended):
+                     clinical_los, n_levels, wait_hist, bins_per_day, kind_minutes, kind_treated, ended):
     """The running totals of today's finished treatments (``sim.core.tally``), the episodes ``rows`` (their minutes
     read in place): per-level sums [n_levels, columns of ``TREATMENT_SUMS``], returned; the wait histogram
-    (capped at its last bin), each critical kind's (``critical_kind`` of the condition, -1 for none) minutes
-    and cases, and the end states (recovered, complication, died), added in place; and the counts and sums
-    returned after the per-level ones: deaths, complications, readmissions, travel minutes, minutes to
-    treatment and cases of time-critical episodes, their deaths, clinical bed-days of inpatients."""
+    (in bins of 1 / ``bins_per_day`` day, capped at its last bin), each critical kind's (``critical_kind`` of the
+    condition, -1 for none) minutes and cases, and the end states (recovered, complication, died), added in place; and
+    the counts and sums returned after the per-level ones: deaths, complications, readmissions, travel minutes, minutes
+    to treatment and cases of time-critical episodes, their deaths, clinical bed-days of inpatients."""
     sums = np.zeros((n_levels, len(TREATMENT_SUMS)))
     deaths = complications = readmissions = critical_cases = critical_deaths = 0
     travel = minutes = clinical = 0.0
@@ -181,7 +188,7 @@ def tally_treatments(rows, c, s, level, inpatient, charges, fund, oop, revenue, 
         row[12] += 1.0 if appropriate[i] else 0.0
         row[13] += bed_days[i]
         row[14] += wait[i]
-        wait_hist[min(wait[i], top)] += 1
+        wait_hist[min(int(wait[i] * bins_per_day), top)] += 1
         deaths += 1 if died[i] else 0
         complications += 1 if comp[i] else 0
         readmissions += 1 if readmit[i] else 0

@@ -10,56 +10,68 @@ from sim.kernels.equations import JIT, PRIORITIES, capability_factor, delay_fact
 
 
 @nb.njit(**JIT)
-def serve_queue(rows, facility, condition, severity, seek_day, time_critical, places):
-    """Serve the episodes ``rows`` queueing at their facilities (outpatient slots in step 4, beds in step 5 of
+def serve_queue(rows, facility, severity, seek_day, always, cost, budget):
+    """Serve the episodes ``rows`` queueing at their facilities (clinic minutes in step 4, beds in step 5 of
     ``sim.engine.model``): each facility's queue in order of priority (severity, time-critical cases first) and then
-    of arrival; the first ``places[f]`` are served, and time-critical cases always. ``places`` is reduced by
-    those served (not below 0). Returns the rows in queue order, whether each was served, and for those not
-    served the places still ahead of them after today's (their rank less the places left)."""
+    of arrival. Episode ``rows[i]`` takes ``cost[i]`` of its facility's ``budget`` (consultation minutes, or one
+    bed); a case is served while the work ahead of it and its own fit in the budget, and when ``always[i]``
+    (time-critical cases; for beds, urgent ones too) whether it fits or not; nobody is served past someone of the same
+    facility who was not (no queue jumping). ``budget`` is reduced by what was served (not below 0). Returns the rows
+    in queue order, whether each was served, the position in ``rows`` of each, for those not served the work still
+    ahead of them after today's (the work ahead in the queue less the budget left), and whether each fitted in the
+    budget (served beyond it: a corridor bed)."""
     m = len(rows)
     # Stable counting sort by (facility, priority), then by arrival within each (an insertion sort: the table
     # keeps episodes in order of arrival, so the runs are sorted already), ties in the order of ``rows``.
-    n_buckets = len(places) * PRIORITIES
+    n_buckets = len(budget) * PRIORITIES
     bucket = np.empty(m, np.int64)
     start = np.zeros(n_buckets + 1, np.int64)
     for i in range(m):
         r = rows[i]
-        priority = severity[r] + 3 * time_critical[condition[r]]
+        priority = severity[r] + 3 * always[i]
         bucket[i] = facility[r] * PRIORITIES + (PRIORITIES - 1 - priority)
         start[bucket[i] + 1] += 1
     for b in range(n_buckets):
         start[b + 1] += start[b]
-    ordered = np.empty(m, rows.dtype)
+    ordered = np.empty(m, np.int64)  # positions in rows
     ordered_bucket = np.empty(m, np.int64)
     for i in range(m):
         b = bucket[i]
-        ordered[start[b]] = rows[i]
+        ordered[start[b]] = i
         ordered_bucket[start[b]] = b
         start[b] += 1
     for j in range(1, m):
-        r, k = ordered[j], j
-        while k > 0 and ordered_bucket[k - 1] == ordered_bucket[j] and seek_day[ordered[k - 1]] > seek_day[r]:
+        i, k = ordered[j], j
+        before = ordered[k - 1] if k > 0 else 0
+        while k > 0 and ordered_bucket[k - 1] == ordered_bucket[j] and seek_day[rows[before]] > seek_day[rows[i]]:
             ordered[k] = ordered[k - 1]
             k -= 1
-        ordered[k] = r
+            before = ordered[k - 1] if k > 0 else 0
+        ordered[k] = i
     served = np.empty(m, np.bool_)
-    rank = np.empty(m, np.int64)
-    prev, k = -1, 0
+    fitted = np.empty(m, np.bool_)
+    ahead = np.empty(m)
+    prev, work, blocked = -1, 0.0, False
     for j in range(m):
-        r = ordered[j]
-        f = facility[r]
-        k = k + 1 if f == prev else 0
-        prev = f
-        rank[j] = k
-        served[j] = k < places[f] or time_critical[condition[r]]
+        i = ordered[j]
+        f = facility[rows[i]]
+        if f != prev:
+            work, blocked, prev = 0.0, False, f
+        ahead[j] = work
+        fits = not blocked and work + cost[i] <= budget[f]
+        served[j] = fits or always[i]
+        fitted[j] = fits
+        if not served[j]:
+            blocked = True
+        work += cost[i]
     for j in range(m):
         if served[j]:
-            places[facility[ordered[j]]] -= 1
-    for f in range(len(places)):
-        places[f] = max(places[f], 0)
+            budget[facility[rows[ordered[j]]]] -= cost[ordered[j]]
+    for f in range(len(budget)):
+        budget[f] = max(budget[f], 0.0)
     for j in range(m):
-        rank[j] -= places[facility[ordered[j]]]
-    return ordered, served, rank
+        ahead[j] -= budget[facility[rows[ordered[j]]]]
+    return rows[ordered], served, ordered, ahead, fitted
 
 
 @nb.njit(**JIT)

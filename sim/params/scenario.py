@@ -140,8 +140,13 @@ class LevelFacilities(Strict):
     doctors: float = Field(gt=0, description="Licensed doctors per facility. Unit: doctors.")
     beds: int = Field(ge=0, description="Inpatient beds per facility (for out-of-county: beds used by this "
                       "county's residents). Unit: beds.")
-    outpatient_visits_per_doctor_day: float = Field(
-        gt=0, description="Outpatient visits one doctor can give in a day. Unit: visits/doctor/day.")
+    clinic_hours_per_doctor_day: float = Field(
+        gt=0, le=24, description="Hours of outpatient clinic one doctor gives in a day (hospital doctors also "
+        "work on the wards). Unit: hours/doctor/day.")
+    consultation_minutes: float = Field(
+        gt=0, le=240, description="Minutes of a mild case's consultation at the normal pace; severer cases take "
+        "case_mix.consultation_severity_factor times more, and a provider under pressure may shorten them "
+        "(behaviour.provider.min_consultation_share). Unit: minutes/visit.")
     capability: float = Field(
         ge=0, le=4, description="Highest level of care the facility treats well (0 village, 1 township, "
         "2 county, 3 tertiary). Cases needing more are treated worse or referred. Unit: level.")
@@ -160,24 +165,28 @@ class Facilities(Strict):
         "they scale with population.size / reference_population, so a smaller county keeps the same "
         "resources per resident.", "residents", "the baseline county", ge=1)
     village: LevelFacilities = Field(LevelFacilities(
-        doctors=1.3, beds=0, outpatient_visits_per_doctor_day=25, capability=0.0, price_level=0.3,
-        identification_minutes=40, base_salary_yuan=30_000,
+        doctors=1.3, beds=0, clinic_hours_per_doctor_day=5.0, consultation_minutes=12.0, capability=0.0,
+        price_level=0.3, identification_minutes=40, base_salary_yuan=30_000,
         surplus_bonus_share=0.9), description="Village clinics. Sources: 1.33 M village staff for 582 k "
-        "clinics (2023 bulletin) -> ~2.3 staff, ~1.3 doctors; fees, pay: assumption.")
+        "clinics (2023 bulletin) -> ~2.3 staff, ~1.3 doctors; fees, pay: assumption. Clinic hours and "
+        "consultation minutes (every level): assumption, chosen so that a doctor gives at the normal pace the "
+        "visits per day the model assumed before (25, 22, 14, 12 mild visits by level); plausible ranges 3-8 "
+        "clinic hours and 3-20 minutes (Irving et al., BMJ Open 2017;7:e017902, report primary-care "
+        "consultations of a few minutes in China).")
     township: LevelFacilities = Field(LevelFacilities(
-        doctors=14, beds=30, outpatient_visits_per_doctor_day=22, capability=1.0, price_level=0.55,
-        identification_minutes=25, base_salary_yuan=60_000,
+        doctors=14, beds=30, clinic_hours_per_doctor_day=5.0, consultation_minutes=13.6, capability=1.0,
+        price_level=0.55, identification_minutes=25, base_salary_yuan=60_000,
         surplus_bonus_share=0.3), description="Township health centres. Sources: 1.51 M beds / 33,753 "
         "centres = 45 beds (2023 bulletin; rural centres smaller); doctors, prices (~100 yuan per visit, "
         "~3,000 per admission), pay: assumption.")
     county: LevelFacilities = Field(LevelFacilities(
-        doctors=190, beds=480, outpatient_visits_per_doctor_day=14, capability=2.0, price_level=1.0,
-        identification_minutes=10, base_salary_yuan=90_000,
+        doctors=190, beds=480, clinic_hours_per_doctor_day=3.5, consultation_minutes=15.0, capability=2.0,
+        price_level=1.0, identification_minutes=10, base_salary_yuan=90_000,
         surplus_bonus_share=0.3), description="County hospitals. Sources: county bed ratio ~5.5 per 1,000 "
         "(below the national 7.23, 2023 bulletin); doctors, fees, pay: assumption.")
     out_of_county: LevelFacilities = Field(LevelFacilities(
-        doctors=120, beds=260, outpatient_visits_per_doctor_day=12, capability=3.0, price_level=1.5,
-        identification_minutes=8, base_salary_yuan=150_000,
+        doctors=120, beds=260, clinic_hours_per_doctor_day=3.5, consultation_minutes=17.5, capability=3.0,
+        price_level=1.5, identification_minutes=8, base_salary_yuan=150_000,
         surplus_bonus_share=0.3), description="The tertiary hospital outside the county: only the doctors "
         "and beds that serve this county's residents. Sources: assumption.")
 
@@ -455,6 +464,18 @@ class ProviderBehaviour(Strict):
         "(ethics, reputation); each case's scruple is drawn from an exponential with this mean, and the case "
         "is coded up when profit_weight x the expected gain after audits and fines exceeds it.", "yuan",
         "calibrated: ~15% of DRG discharges coded up at the default audit rate (assumption)", ge=0)
+    min_consultation_share: float = param(
+        0.4, "Shortest consultation a provider will give, as a share of the normal length: the floor of its "
+        "choice of pace when more patients wait than its clinic hours allow at the normal pace.", "share",
+        "assumption; plausible range 0.25-0.6 (consultations of 1-3 minutes are reported in crowded Chinese "
+        "clinics)", gt=0, le=1)
+    missed_diagnosis_per_shortening: float = param(
+        0.3, "Extra probability that a consultation misses the right diagnosis and treatment, per unit of "
+        "shortening (1 - consultation length / normal length); a missed case meets outcomes.untreated_risk_ratio "
+        "on its risks. Halving consultations adds 0.15.", "probability", "assumption; plausible range 0.1-0.5: "
+        "standardized-patient studies find correct diagnosis rising with consultation length and checklist "
+        "completion (Sylvia et al., Health Policy Plan 2015;30:322; Das et al., Health Aff 2012;31:2774)",
+        ge=0, le=2)
 
     @model_validator(mode="after")
     def _recent_within_reference(self) -> ProviderBehaviour:
@@ -489,6 +510,14 @@ class ResidentBehaviour(Strict):
                                  "cases wait less.", "days", "assumption", gt=0)
     max_rechoices: int = param(2, "Times an episode may leave a queue and choose again before forgoing.",
                                "count", "assumption", ge=0, le=10)
+    elective_patience_days: float = param(
+        60.0, "Mean days an elective (non-urgent) patient admitted to a hospital's waiting list waits for a bed "
+        "before giving up or choosing again (each patient's own exponential draw times this).", "days",
+        "assumption; plausible range 14-180 (elective lists in tax-funded systems run weeks to months)", gt=0)
+    wait_memory_days: float = param(
+        30.0, "Time scale over which residents' expectation of a facility's wait follows the waits its "
+        "patients had (its reputation for crowding); residents do not see today's queue before they go.",
+        "days", "assumption; plausible range 7-90", gt=0)
     trust_learning_rate: float = param(
         0.5, "Change in a resident's trust in a level per unit of outcome surprise (expected minus realised "
         "bad outcome, in outcome units) from their own episode.", "utility/outcome", "assumption", ge=0)
@@ -620,8 +649,14 @@ class Outcomes(Strict):
         2.5, "Multiplier on death and complication risk per level of capability shortfall (case need minus "
         "facility capability).", "ratio per level", "assumption, to calibrate", ge=1)
     untreated_risk_ratio: float = param(
-        3.0, "Multiplier on death and complication risk of an episode that forgoes care.", "ratio",
+        3.0, "Multiplier on death and complication risk of an episode that forgoes care; also of a treated case "
+        "whose diagnosis was missed (behaviour.provider.missed_diagnosis_per_shortening).", "ratio",
         "assumption", ge=1)
+    corridor_risk_ratio: float = param(
+        1.2, "Multiplier on death and complication risk of an inpatient admitted to a corridor bed (no bed "
+        "free): crowded wards and boarding delay care.", "ratio", "assumption; plausible range 1.0-1.8: Singer "
+        "et al., Acad Emerg Med 2011;18:1324, in-hospital mortality 2.5% for emergency boarding under 2 h and "
+        "4.5% over 12 h", ge=1)
     readmission_window_days: int = param(30, "Window in which a return admission counts as a readmission.",
                                          "days", "standard definition", ge=1, le=365)
     complication_daly: float = param(0.3, "Health loss of a complication.", "DALY", "assumption", ge=0)
@@ -648,6 +683,13 @@ class CaseMix(Strict):
                            "bundled catalogue")
     incidence_scale: float = param(1.0, "Multiplier on every condition's incidence.", "ratio",
                                    "1 = the catalogue", gt=0, le=20)
+    consultation_severity_factor: list[float] = param(
+        [1.0, 1.5, 2.0], "Consultation minutes of a case of severity 0, 1, 2 relative to a mild case's.",
+        "ratio", "assumption; plausible range 1-3 for the severest", min_length=3, max_length=3)
+    consultation_cv2: float = param(
+        0.5, "Squared coefficient of variation of consultation length within a facility's day (the "
+        "variability term of the clinic queue, sim.kernels.queueing).", "dimensionless",
+        "assumption; 1 is exponential service, 0 fixed; plausible range 0.2-1", ge=0, le=4)
     cost_dispersion: float = param(
         0.3, "Spread of resource use between cases of the same condition and severity: each episode's bills "
         "are multiplied by a lognormal factor of mean 1 with this standard deviation of its logarithm; the "
@@ -768,7 +810,7 @@ class Assessment(Strict):
         "(0 = never).", "periods", "seed 001: 2 township directors replaced after assessment (assumption: "
         "two bottom quarters)", ge=0, le=100)
     director_efficiency_gain: float = param(
-        0.15, "Rise of a centre's outpatient visits per doctor-day under a new director.", "share",
+        0.15, "Rise of a centre's outpatient clinic hours per doctor-day under a new director.", "share",
         "assumption", ge=0, le=2)
     merge_after_periods: int = param(
         4, "A centre with too few visits or too low a score this many assessments in a row is merged into the "

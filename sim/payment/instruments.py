@@ -37,7 +37,8 @@ M_county to the community.
 S and D are measured against *reference* rates per resident-year, those of the periods in which it held nothing
 (R <- R + a (observed - R) then; the first period sets them). Expectations come only from what it has seen:
 
-- a first estimate, from the last period's books: a posted doctor's slots (``outpatient_visits_per_doctor_day``
+- a first estimate, from the last period's books: a posted doctor's slots (``clinic_hours_per_doctor_day x 60 /
+consultation_minutes``
   x days present a year) each treat at a township centre a case the county hospitals would otherwise have
   treated, saving the observed gap in fund money per treated episode (F_county - F_township)+ and moving the
   members' margin by M_township - M_county; the platform books in the county ``1 - platform_insist_share`` of the
@@ -227,7 +228,9 @@ class CommunityInstruments:
         fund, margin = seen["fund_per_episode"], seen["margin_per_episode"]
         rules = spec.policies.sinking
         days_present = DAYS_PER_YEAR * rules.days_per_week / 7.0
-        slots = spec.facilities.township.outpatient_visits_per_doctor_day * days_present * rules.adds_outpatient_slots
+        township = spec.facilities.township
+        slots = (township.clinic_hours_per_doctor_day * 60.0 / township.consultation_minutes * days_present
+                 * rules.adds_outpatient_slots)
         moved = slots * self.effective_posted(model, posted)
         kept = platform * seen["leaks_per_year"] * (1.0 - spec.policies.referral.platform_insist_share)
         saving = moved * max(fund[COUNTY] - fund[TOWNSHIP], 0.0) + kept * (fund[OUT_OF_COUNTY] - fund[COUNTY])

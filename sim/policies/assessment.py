@@ -238,7 +238,7 @@ class Assessor:
         self.bottom_streak = streak
         if bottom < 0 or r.replace_after_periods == 0 or streak[bottom] < r.replace_after_periods:
             return -1
-        model.facilities.visits_per_doctor_day[bottom] *= 1.0 + r.director_efficiency_gain
+        model.facilities.clinic_hours[bottom] *= 1.0 + r.director_efficiency_gain
         self.bottom_streak[bottom] = 0
         model.tally.directors_replaced += 1
         return int(bottom)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core.episodes import FORGONE
-from sim.core.pay import staff_income
 from sim.core.levels import COUNTY, IN_COUNTY, OUT_OF_COUNTY, PRIMARY, TOWNSHIP, VILLAGE
-from sim.core.tally import CRITICAL_KINDS
+from sim.core.pay import staff_income
+from sim.core.tally import CRITICAL_KINDS, WAIT_BINS_PER_DAY
 
 GROUPS = ("cost", "access", "quality", "providers", "payment")
 
@@ -48,6 +48,13 @@ def _div(a, b) -> float:
 
 def _person_years(m) -> float:
     return m.tally.person_days / 365.0
+
+
+def _percentile(hist: np.ndarray, q: float) -> float:
+    """The q-quantile bin of a histogram (NaN when empty)."""
+    if hist.sum() == 0:
+        return float("nan")
+    return float(np.searchsorted(np.cumsum(hist), q * hist.sum()))
 
 
 # ----------------------------------------------------------------------------------------------- cost
@@ -135,18 +142,54 @@ def primary_fund_share(m):
 # ----------------------------------------------------------------------------------------------- access
 @metric("access", "days", True)
 def wait_days_mean(m):
-    """mean over treated episodes of (day treated or admitted - day care was first sought)"""
-    h = m.tally.wait_hist
-    return _div((np.arange(len(h)) * h).sum(), h.sum())
+    """mean over treated episodes of (day treated or admitted - day care was first sought + hours waited for
+    the consultation on the day seen / 24)"""
+    return _div(m.tally.wait_days_total, m.tally.wait_hist.sum())
 
 
 @metric("access", "days", True)
 def wait_days_p90(m):
-    """90th percentile of the same waits (from the integer-day histogram)"""
-    h = m.tally.wait_hist
-    if h.sum() == 0:
-        return float("nan")
-    return float(np.searchsorted(np.cumsum(h), 0.9 * h.sum()))
+    """90th percentile of the same waits (from their histogram in hours)"""
+    return _percentile(m.tally.wait_hist, 0.9) / WAIT_BINS_PER_DAY
+
+
+@metric("access", "hours", True)
+def outpatient_wait_hours_mean(m):
+    """hours waited for the consultation on the day seen (the clinic queue, sim.kernels.queueing; time-critical
+    cases go first and wait none), summed over patients seen in clinics / those patients"""
+    return _div(m.tally.clinic_wait_hours_sum.sum(), m.tally.consultations.sum())
+
+
+@metric("access", "days", True)
+def elective_wait_days_mean(m):
+    """mean over elective admissions (neither time-critical nor severe) of days on the hospital's waiting list
+    (from admission to the list to a bed)"""
+    h = m.tally.elective_wait_hist
+    return _div((np.arange(len(h)) * h).sum(), h.sum())
+
+
+@metric("access", "days", True)
+def elective_wait_days_p90(m):
+    """90th percentile of the same waits (whole days)"""
+    return _percentile(m.tally.elective_wait_hist, 0.9)
+
+
+@metric("access", "patients/1,000 residents", True)
+def waiting_list_per_1000(m):
+    """elective patients on hospitals' waiting lists, summed over days / person-days x 1,000 (the mean list)"""
+    return _div(m.tally.waiting_list_days * 1000, m.tally.person_days)
+
+
+@metric("access", "minutes")
+def minutes_per_consultation(m):
+    """consultation minutes given in clinics (at the pace providers chose, sim.behaviour.pace) / patients seen"""
+    return _div(m.tally.consultation_minutes_sum.sum(), m.tally.consultations.sum())
+
+
+@metric("access", "bed-days/1,000 resident-years", True)
+def corridor_bed_days_per_1000(m):
+    """inpatients above the beds there are (corridor beds), summed over days / person-years x 1,000"""
+    return _div(m.tally.corridor_bed_days.sum() * 1000, _person_years(m))
 
 
 @metric("access", "minutes", True)

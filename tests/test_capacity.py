@@ -1,0 +1,143 @@
+"""Capacity that binds: clinic minutes and beds are finite, queues form where they bind and nowhere else, obey
+the laws of queueing, and congestion costs quality through the provider's choice of pace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from small_county import run
+
+from sim.core import episodes as E
+from sim.kernels import clinic_wait_hours, erlang_c
+
+LEVELS = ("village", "township", "county", "out_of_county")
+
+
+def facilities(**per_level) -> dict:
+    """Overrides of facilities.<level>.<key> for every level."""
+    return {"facilities": {level: dict(per_level) for level in LEVELS}}
+
+
+AMPLE = {"facilities": {level: {"clinic_hours_per_doctor_day": 24.0, "beds": 5000} for level in LEVELS}}
+AMPLE["facilities"]["village"]["beds"] = 0
+NO_LEAVING = {"behaviour": {"resident": {"elective_patience_days": 100_000.0}}}
+
+
+def beds(county: int, out_of_county: int, township: int = 30) -> dict:
+    return {"facilities": {"county": {"beds": county}, "out_of_county": {"beds": out_of_county},
+                           "township": {"beds": township}}}
+
+
+def merged(*parts: dict) -> dict:
+    out: dict = {}
+    for part in parts:
+        stack = [(out, part)]
+        while stack:
+            into, given = stack.pop()
+            for key, value in given.items():
+                if isinstance(value, dict):
+                    stack.append((into.setdefault(key, {}), value))
+                else:
+                    into[key] = value
+    return out
+
+
+# ------------------------------------------------------------------------------------------- the clinic queue
+def test_erlang_c_matches_known_values():
+    assert erlang_c(1, 0.5) == pytest.approx(0.5)          # M/M/1: the chance to wait is the utilisation
+    assert erlang_c(2, 1.0) == pytest.approx(1.0 / 3.0)    # M/M/2 at a = 1
+    assert erlang_c(3, 0.0) == 0.0 and erlang_c(3, 3.0) == 1.0
+
+
+def test_clinic_waits_grow_without_bound_as_utilisation_nears_one():
+    doctors = np.full(6, 10.0)
+    clinic = doctors * 8 * 60.0
+    rho = np.array([0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
+    hours = clinic_wait_hours(doctors, rho * clinic, clinic, np.full(6, 10.0), 0.5, np.full(6, 1e6))
+    assert np.all(np.diff(hours) > 0)
+    assert hours[-1] > 50 * hours[2]        # the last steps toward 1 cost more than all before them
+    idle = clinic_wait_hours(doctors[:1], np.zeros(1), clinic[:1], np.zeros(1), 0.5, np.full(1, 8.0))
+    assert idle[0] == 0.0
+
+
+# ------------------------------------------------------------------------------------------- spare capacity
+def test_with_ample_doctors_and_beds_no_queue_forms():
+    model, m = run(merged(AMPLE, NO_LEAVING), size=20_000, days=120)
+    daily = model.tally.daily
+    from sim.core.tally import DAILY_COLUMNS
+    assert daily[:, :, DAILY_COLUMNS.index("queue_length")].sum() == 0
+    assert daily[:, :, DAILY_COLUMNS.index("waiting_list")].sum() == 0
+    assert m["corridor_bed_days_per_1000"] == 0
+    assert m["elective_wait_days_mean"] == 0
+    assert m["outpatient_wait_hours_mean"] < 0.01
+    # nobody hurries where nobody waits: every consultation at the normal pace
+    assert (model.episodes.consult_short == 0).all()
+
+
+def test_scarce_beds_make_an_elective_waiting_list_and_corridor_beds():
+    _, ample = run(merged(AMPLE, NO_LEAVING), size=20_000, days=200)
+    _, scarce = run(merged(beds(county=300, out_of_county=150), NO_LEAVING), size=20_000, days=200)
+    assert scarce["elective_wait_days_mean"] > 5.0 > ample["elective_wait_days_mean"]
+    assert scarce["waiting_list_per_1000"] > 1.0
+    assert scarce["corridor_bed_days_per_1000"] > 0
+
+
+def test_littles_law_holds_for_the_elective_waiting_list():
+    """Patients on the list summed over days (the mean list x days) = admissions x mean days on the list, within
+    10% over a stable year where nobody leaves the list (beds a little above the default, so that the list
+    does not grow); and exactly, once the days of those still on the list at the end are counted."""
+    model, m = run(merged(beds(county=540, out_of_county=270), NO_LEAVING), size=20_000, days=365)
+    t, ep = model.tally, model.episodes
+    h = t.elective_wait_hist
+    assert h.sum() > 1000 and m["elective_wait_days_mean"] > 1.0
+    waited_days = float((np.arange(len(h)) * h).sum())
+    assert t.waiting_list_days == pytest.approx(waited_days, rel=0.10)
+    on_list = ep.state == E.BED_QUEUE
+    so_far = float((model.day - ep.admit_day[on_list]).sum())
+    assert t.waiting_list_days == waited_days + so_far
+
+
+def test_elective_waits_grow_as_beds_near_the_load():
+    """Fewer beds for the same county: longer elective waits at each step (far below the load, providers also
+    admit fewer as beds fill, sim.behaviour.provider, so the list stops growing: rationing, not queueing)."""
+    waits = []
+    for county in (720, 480, 400, 330):
+        _, m = run(merged(beds(county=county, out_of_county=county // 2), NO_LEAVING), size=20_000, days=200)
+        waits.append(m["elective_wait_days_mean"])
+    assert all(b > a for a, b in zip(waits, waits[1:], strict=False)), waits
+    assert waits[-1] > 3 * waits[0] + 1.0, waits
+
+
+# ------------------------------------------------------------------------------------------- pace and quality
+SCARCE_DOCTORS = facilities(clinic_hours_per_doctor_day=0.6)
+
+
+def test_scarce_doctors_shorten_consultations_and_lengthen_waits():
+    _, full = run(None, size=20_000, days=120)
+    _, scarce = run(SCARCE_DOCTORS, size=20_000, days=120)
+    assert scarce["minutes_per_consultation"] < 0.9 * full["minutes_per_consultation"]
+    assert scarce["outpatient_wait_hours_mean"] > full["outpatient_wait_hours_mean"]
+    assert scarce["wait_days_mean"] > full["wait_days_mean"]
+
+
+def test_hurried_consultations_cost_quality_only_through_missed_diagnoses():
+    """The same scarce county with the miss per shortening at 0: the provider may still hurry, but nobody is
+    harmed by it, and more of its patients fare well."""
+    missing = merged(SCARCE_DOCTORS, {"behaviour": {"provider": {"missed_diagnosis_per_shortening": 0.3}}})
+    harmless = merged(SCARCE_DOCTORS, {"behaviour": {"provider": {"missed_diagnosis_per_shortening": 0.0}}})
+    model, hurried = run(missing, size=20_000, days=120)
+    _, free = run(harmless, size=20_000, days=120)
+    assert (model.episodes.consult_short > 0).any()
+    assert free["minutes_per_consultation"] <= hurried["minutes_per_consultation"]
+    assert hurried["health_loss_per_1000"] > free["health_loss_per_1000"]
+    assert hurried["complication_rate"] > free["complication_rate"]
+
+
+def test_fees_of_patients_who_would_leave_make_providers_hurry():
+    """Under fee-for-service a provider who weighs its margin hurries more than one who does not; with a
+    weight of 0 only the patients' own trade (a miss against a day's wait) sets the pace."""
+    weighs = merged(SCARCE_DOCTORS, {"behaviour": {"provider": {"profit_weight": 2.0}}})
+    indifferent = merged(SCARCE_DOCTORS, {"behaviour": {"provider": {"profit_weight": 0.0}}})
+    _, money = run(weighs, size=20_000, days=120)
+    _, care = run(indifferent, size=20_000, days=120)
+    assert money["minutes_per_consultation"] < care["minutes_per_consultation"]
