@@ -7,8 +7,12 @@ values, so the tests survive re-calibration of the defaults.
 
 from __future__ import annotations
 
+from functools import partial
+
+import conftest
 import numpy as np
 import pytest
+from conftest import same
 
 from sim.behaviour.provider import Cases, Provider, guideline_charges
 from sim.core.conditions import load_catalogue
@@ -19,28 +23,12 @@ from sim.engine.model import HealthSystemModel
 from sim.params.loading import overlay
 from sim.params.scenario import FeeSchedule, Payment, Scenario
 from sim.payment.models import make_payment
-from sim.results import metrics
 
-SEED = 20240101
 SIZE = 30_000   # residents: two townships, two county hospitals, one city hospital
 DAYS = 150
 
-
-def small_county(overrides: dict | None = None, *, size: int = SIZE, days: int = DAYS) -> Scenario:
-    """A small county with every default of the schema, then ``overrides`` (a nested dict) merged in.
-
-    Overrides are merged into the full default scenario so that a partial facility level
-    (``{"facilities": {"county": {"doctors": 5}}}``) keeps the level's other default values.
-    """
-    data = overlay(Scenario().model_dump(mode="json"),
-                  {"name": "small county", "seed": SEED, "days": days, "replicates": 1,
-                   "population": {"size": size}})
-    return Scenario.model_validate(overlay(data, overrides or {}))
-
-
-def run(overrides: dict | None = None, *, seed: int = SEED, **kwargs) -> tuple[HealthSystemModel, dict]:
-    model = HealthSystemModel(small_county(overrides, **kwargs), seed=seed).run()
-    return model, metrics.compute(model)
+county = partial(conftest.county, size=SIZE, days=DAYS)
+run = partial(conftest.run, size=SIZE, days=DAYS)
 
 
 def defaults():
@@ -174,9 +162,7 @@ def test_fee_schedule_margins_do_not_matter_when_providers_ignore_profit():
     # Margins change what care costs the providers, so their books, and nothing else: same seed, same decisions.
     assert fat["provider_surplus_per_capita"] > thin["provider_surplus_per_capita"]
     books = {"provider_surplus_per_capita", "staff_income_primary", "staff_income_county"}
-    differ = {k for k in metrics.METRICS
-              if k not in books and not (thin[k] == fat[k] or (np.isnan(thin[k]) and np.isnan(fat[k])))}
-    assert not differ, {k: (thin[k], fat[k]) for k in differ}
+    assert same(thin, fat, skip=books)
 
 
 def test_fee_schedule_margins_raise_stays_and_intensity_when_providers_weigh_profit():
@@ -193,7 +179,7 @@ def test_bed_queues_stay_bounded_because_patients_leave_them():
     from sim.core.episodes import BED_QUEUE
 
     def bed_queue_after(days_list, patience):
-        model = HealthSystemModel(small_county({"behaviour": {"resident": {"patience_days": patience}},
+        model = HealthSystemModel(county({"behaviour": {"resident": {"patience_days": patience}},
                                                 "facilities": {"county": {"beds": 300}}}), seed=3)
         out = []
         for day in range(max(days_list) + 1):

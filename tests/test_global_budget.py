@@ -7,8 +7,10 @@ community's stake and its decision switched off in turn; every arm shares its ra
 
 from __future__ import annotations
 
+from functools import partial
+
+import conftest
 import pytest
-from small_county import run
 
 SIZE, DAYS = 30_000, 365
 BUDGET = {"payment": {"model": "global_budget"}}
@@ -17,9 +19,7 @@ NO_STAKE = {"payment": {"model": "global_budget",
 NO_DECISION = {"payment": {"model": "global_budget"}, "behaviour": {"community": {"manages_instruments": False}}}
 NO_INVESTMENT = {"payment": {"model": "global_budget"}, "behaviour": {"community": {"max_capability_steps": 0}}}
 
-
-def arm(overrides: dict | None = None):
-    return run(overrides, size=SIZE, days=DAYS)
+arm = partial(conftest.run, size=SIZE, days=DAYS)
 
 
 def test_global_budget_draws_patients_to_primary_care_and_spends_less():
@@ -113,7 +113,7 @@ def test_the_investment_ends_with_the_budget_that_pays_for_it():
     """A budget replaced by fee-for-service on the timeline: nobody pays for the specialists and equipment, and
     the county hospitals are back at their scenario's capability."""
     switch = {**BUDGET, "timeline": [{"day": 200, "set": {"payment.model": "fee_for_service"}}]}
-    model, _ = run(switch, size=SIZE, days=240)
+    model, _ = arm(switch, days=240)
     assert model.community.instruments.invested > 0
     assert model.policies["staffing"].county_gain > 0 and model.policies["staffing"].county_gain_applied == 0
     assert (model.facilities.capability[model.policies["staffing"].county] == 2.0).all()

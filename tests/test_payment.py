@@ -5,29 +5,24 @@ is switched off (profit_weight 0, audits, volume response)."""
 from __future__ import annotations
 
 import json
+from functools import partial
 
+import conftest
 import numpy as np
 import pytest
-import small_county
+from conftest import SEED
 
 from sim.apps.cli import main
 from sim.engine.model import HealthSystemModel
 from sim.params.loading import ScenarioError, load_scenario_text, overlay
-from sim.params.scenario import Scenario
 from sim.results import metrics
 from sim.results.periods import period_metrics
 
-SEED = 20240101
 SIZE = 20_000
 DAYS = 150
 
-
-def county(overrides: dict | None = None, *, days: int = DAYS) -> Scenario:
-    return small_county.county(overrides, size=SIZE, days=days)
-
-
-def run(overrides: dict | None = None) -> tuple[HealthSystemModel, dict]:
-    return small_county.run(overrides, size=SIZE, days=DAYS)
+county = partial(conftest.county, size=SIZE, days=DAYS)
+run = partial(conftest.run, size=SIZE, days=DAYS)
 
 
 def pay(model: str, profit_weight: float = 0.5, **extra) -> dict:

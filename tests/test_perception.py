@@ -6,31 +6,28 @@ Arms share a seed (common random numbers). Each effect is shown with learning on
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
+import conftest
 import numpy as np
 import pytest
+from conftest import same
 
 from sim.behaviour.perception import CapabilityPerception
 from sim.core.levels import COUNTY, OUT_OF_COUNTY, TOWNSHIP, VILLAGE
 from sim.engine.model import HealthSystemModel
 from sim.params.loading import overlay
 from sim.params.scenario import Scenario
-from sim.results import metrics
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = 20240101
+SIZE = 30_000
+DAYS = 365
 OFF = {"behaviour": {"resident": {"capability_memory_days": 0}}}
 SINKING = {"policies": {"sinking": {"doctors": 8, "start_day": 0}}}
 
-
-def county(*overrides: dict, days: int = 365, size: int = 30_000) -> Scenario:
-    data = overlay(Scenario().model_dump(mode="json"),
-                   {"name": "small county", "seed": SEED, "days": days, "replicates": 1,
-                    "population": {"size": size}})
-    for extra in overrides:
-        data = overlay(data, extra)
-    return Scenario.model_validate(data)
+county = partial(conftest.county, size=SIZE, days=DAYS)
+run = partial(conftest.run, size=SIZE, days=DAYS)
 
 
 def township_visits(model: HealthSystemModel) -> float:
@@ -44,20 +41,18 @@ def runs():
     nogain = overlay(SINKING, {"behaviour": {"resident": {"capability_gain_preference": 0.0}}})
     for name, extra in (("base", {}), ("sink", SINKING), ("base_off", OFF), ("sink_off", {**SINKING, **OFF}),
                         ("sink_nogain", nogain)):
-        out[name] = HealthSystemModel(county(extra)).run()
+        out[name] = run(extra)[0]
     return out
 
 
 def test_learning_off_leaves_perception_inert():
     """No memory: residents judge by the level table, so the perception's own parameters change nothing."""
-    def run(**resident):
-        spec = county(overlay(OFF, {"behaviour": {"resident": resident}}), days=120, size=20_000)
-        return metrics.compute(HealthSystemModel(spec).run())
+    def inert(**resident):
+        return run(overlay(OFF, {"behaviour": {"resident": resident}}), size=20_000, days=120)[1]
 
-    plain = run()
-    other = run(capability_prior_outcomes=1, capability_gain_preference=5)
-    assert {k: (None if v != v else v) for k, v in plain.items()} == \
-        {k: (None if v != v else v) for k, v in other.items()}
+    plain = inert()
+    other = inert(capability_prior_outcomes=1, capability_gain_preference=5)
+    assert same(plain, other)
 
 
 def test_a_better_centre_draws_mild_cases_only_with_a_preference_for_it(runs):
@@ -114,7 +109,7 @@ def test_a_centre_that_falls_behind_loses_standing_and_patients():
              "behaviour": {"resident": {"capability_gain_preference": 0.0}}}  # the shortfall channel alone
     stubborn = {"behaviour": {"resident": {"capability_prior_outcomes": 1e12}}}
     fell = HealthSystemModel(county(worse, days=300)).run()
-    kept = HealthSystemModel(county(worse, stubborn, days=300)).run()
+    kept = HealthSystemModel(county(overlay(worse, stubborn), days=300)).run()
     t = fell.facilities.level == TOWNSHIP
     # the provider refers most cases it can no longer treat, so evidence is thin: the busier centre shows it
     assert fell.perception.perceived[t].min() < 1.0 - 0.1

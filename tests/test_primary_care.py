@@ -7,8 +7,9 @@ shown to vanish when the mechanism's parameter is neutral.
 
 from __future__ import annotations
 
-import functools
+from functools import partial
 
+import conftest
 import numpy as np
 import pytest
 import yaml
@@ -21,26 +22,11 @@ from sim.params.scenario import Scenario
 from sim.policies.family_doctor import KEY_GROUP_AGE, other_share
 from sim.results import metrics
 
-SEED = 20240101
 SIZE = 30_000
 DAYS = 150
 
-
-def county(overrides: dict | None = None, *, size: int = SIZE, days: int = DAYS) -> Scenario:
-    data = overlay(Scenario().model_dump(mode="json"),
-                   {"name": "small county", "seed": SEED, "days": days, "replicates": 1, "population": {"size": size}})
-    return Scenario.model_validate(overlay(data, overrides or {}))
-
-
-@functools.cache
-def _run(key: str) -> tuple[HealthSystemModel, dict]:
-    model = HealthSystemModel(county(yaml.safe_load(key))).run()
-    return model, metrics.compute(model)
-
-
-def run(overrides: dict | None = None) -> tuple[HealthSystemModel, dict]:
-    """Run (cached: several tests share the policy-off arm)."""
-    return _run(yaml.safe_dump(overrides or {}, sort_keys=True))
+county = partial(conftest.county, size=SIZE, days=DAYS)
+run = partial(conftest.run, size=SIZE, days=DAYS)
 
 
 def family_doctor(**policy) -> dict:

@@ -7,9 +7,12 @@ is shown with its mechanism on and shown to vanish with the mechanism off (cut 0
 
 from __future__ import annotations
 
+from functools import partial
+
+import conftest
 import numpy as np
 import pytest
-import small_county
+from conftest import SEED, same
 
 from sim.core.conditions import load_catalogue
 from sim.core.levels import COUNTY, OUT_OF_COUNTY, TOWNSHIP, VILLAGE
@@ -19,19 +22,13 @@ from sim.params.scenario import Scenario
 from sim.policies.procurement import price_factors
 from sim.results.periods import period_metrics
 
-SEED = 20240101
 SIZE = 20_000
 DAYS = 150
 CUT_DAY = 75
 XIANGTAN = {"drug_price_cut": 0.53, "consumable_price_cut": 0.69}  # DOMAIN.md, seed 000
 
-
-def county(overrides: dict | None = None, *, days: int = DAYS) -> Scenario:
-    return small_county.county(overrides, size=SIZE, days=days)
-
-
-def run(overrides: dict | None = None) -> tuple[HealthSystemModel, dict]:
-    return small_county.run(overrides, size=SIZE, days=DAYS)
+county = partial(conftest.county, size=SIZE, days=DAYS)
+run = partial(conftest.run, size=SIZE, days=DAYS)
 
 
 def procurement(**cut) -> dict:
@@ -44,10 +41,6 @@ def provider(**values) -> dict:
 
 def integration(level: str, **extra) -> dict:
     return {"policies": {"integration": {"level": level, **extra}}}
-
-
-def same_numbers(a: dict, b: dict) -> set:
-    return {k for k in a if not (a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])))}
 
 
 # ----------------------------------------------------------------------------------------------- prices
@@ -70,14 +63,14 @@ def test_coverage_scales_the_cut_and_zero_coverage_changes_nothing():
     _, none = run(procurement(drug_price_cut=0.5, drug_coverage=0.0, consumable_price_cut=0.5,
                               consumable_coverage=0.0))
     assert all_drugs["drug_share"] < half["drug_share"] < base["drug_share"]
-    assert not same_numbers(base, none)
+    assert same(base, none)
 
 
 def test_a_cut_of_zero_changes_nothing():
     _, base = run()
     _, zero = run(overlay(procurement(drug_price_cut=0.0, consumable_price_cut=0.0, primary_pass_through=1.0),
                           provider(income_reference_days=200, income_recent_days=20)))
-    assert not same_numbers(base, zero)
+    assert same(base, zero)
 
 
 def test_drug_cut_alone_leaves_consumables_prices():
@@ -142,7 +135,7 @@ def test_income_effect_makes_up_lost_revenue_with_volume_under_fee_for_service()
 def test_income_effect_needs_a_weight_on_profit():
     _, plain = run(overlay(procurement(**XIANGTAN), provider(profit_weight=0.0, income_effect_elasticity=0.0)))
     _, target = run(overlay(procurement(**XIANGTAN), provider(profit_weight=0.0, income_effect_elasticity=2.0)))
-    assert not same_numbers(plain, target)
+    assert same(plain, target)
 
 
 def test_income_windows_are_checked():
@@ -164,7 +157,7 @@ def test_shared_diagnostics_keep_cases_at_township_centres():
     assert shared_model.tally.treated[TOWNSHIP] > none_model.tally.treated[TOWNSHIP]
     # without shared diagnostics (and no weight on the community) nothing changes
     _, off = run(diagnostics_only(shared_diagnostics=False))
-    assert not same_numbers(none, off)
+    assert same(none, off)
 
 
 def test_a_read_ecg_shortens_chest_pain_time_to_treatment():
@@ -174,7 +167,7 @@ def test_a_read_ecg_shortens_chest_pain_time_to_treatment():
     # an ECG read no faster than the centre recognises chest pain alone changes nothing
     own = Scenario().facilities.township.identification_minutes
     _, slow = run(diagnostics_only(diagnostic_capability_gain=0.0, ecg_identification_minutes=own))
-    assert not same_numbers(none, slow)
+    assert same(none, slow)
 
 
 def test_one_account_under_fee_for_service_pulls_patients_up_inside_the_community():
@@ -188,9 +181,9 @@ def test_one_account_under_fee_for_service_pulls_patients_up_inside_the_communit
     assert tight_model.tally.referrals_up[primary].sum() > none_model.tally.referrals_up[primary].sum()
     _, none0 = run(overlay(integration("none"), provider(profit_weight=0.0)))
     _, tight0 = run(overlay(one_account, provider(profit_weight=0.0)))
-    assert not same_numbers(none0, tight0)
+    assert same(none0, tight0)
     _, weightless = run(overlay(integration("tight", shared_diagnostics=False), provider(tight_community_weight=0.0)))
-    assert not same_numbers(none, weightless)
+    assert same(none, weightless)
 
 
 def test_a_tight_community_under_a_global_budget_rations_more_than_a_loose_one():
@@ -202,7 +195,7 @@ def test_a_tight_community_under_a_global_budget_rations_more_than_a_loose_one()
     # the integration's weight replaces behaviour.provider.community_weight only when integrated
     _, plain = run(gb)
     _, unused = run(overlay(gb, provider(tight_community_weight=0.2)))
-    assert not same_numbers(plain, unused)
+    assert same(plain, unused)
 
 
 def test_unified_procurement_passes_the_cut_to_township_centres():

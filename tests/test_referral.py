@@ -7,9 +7,12 @@ deductibles, every patient declining the platform, no transfer possible).
 
 from __future__ import annotations
 
+from functools import partial
+
+import conftest
 import numpy as np
 import pytest
-import small_county
+from conftest import SEED, check_episodes, check_money, check_queues, same
 
 from sim.core.episodes import INPATIENT
 from sim.core.levels import COUNTY, OUT_OF_COUNTY
@@ -17,26 +20,16 @@ from sim.engine.model import HealthSystemModel
 from sim.params.loading import overlay
 from sim.params.scenario import Scenario
 
-SEED = 20240101
 SIZE = 20_000
 DAYS = 150
 UPPER = [COUNTY, OUT_OF_COUNTY]
 
-
-def county(overrides: dict | None = None) -> Scenario:
-    return small_county.county(overrides, size=SIZE, days=DAYS)
-
-
-def run(overrides: dict | None = None) -> tuple[HealthSystemModel, dict]:
-    return small_county.run(overrides, size=SIZE, days=DAYS)
+county = partial(conftest.county, size=SIZE, days=DAYS)
+run = partial(conftest.run, size=SIZE, days=DAYS)
 
 
 def referral(**rules) -> dict:
     return {"policies": {"referral": rules}}
-
-
-def same(a: dict, b: dict) -> bool:
-    return all(a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])) for k in a)
 
 
 # A high township deductible makes the deductible a patient saves (and so continuity's effect on each decision)
@@ -177,8 +170,6 @@ def test_split_stays_keep_the_books_balanced():
 def test_invariants_hold_with_every_referral_lever_on():
     """Queues and beds match the episodes in them every day, every bill is paid once by the fund or the patient,
     every episode ends once, admissions - discharges = inpatients (a transfer is both), with all levers on."""
-    from test_invariants import check_episodes, check_money, check_queues
-
     spec = county({"facilities": {"county": {"beds": 300}}, "insurance": {"deductible_continuity": True},
                    "policies": {"referral": {"first_contact": "soft", "platform": True, "down": {"enabled": True}}}})
     model = HealthSystemModel(spec, seed=SEED)

@@ -6,30 +6,23 @@ effect with the mechanism on, and its absence when the mechanism's parameter is 
 
 from __future__ import annotations
 
+from functools import partial
+
+import conftest
 import numpy as np
 import pytest
+from conftest import same
 
 from sim.core.levels import COUNTY, TOWNSHIP
 from sim.engine.model import HealthSystemModel
-from sim.params.loading import overlay
 from sim.params.scenario import Scenario
-from sim.results import metrics
 from sim.results.periods import period_metrics
 
-SEED = 20240101
 SIZE = 30_000   # two townships, two county hospitals (19 doctors each), one city hospital
+DAYS = 120
 
-
-def county(overrides: dict | None = None, *, days: int = 120, size: int = SIZE) -> Scenario:
-    data = overlay(Scenario().model_dump(mode="json"),
-                   {"name": "small county", "seed": SEED, "days": days, "replicates": 1,
-                    "population": {"size": size}})
-    return Scenario.model_validate(overlay(data, overrides or {}))
-
-
-def run(overrides: dict | None = None, **kwargs) -> tuple[HealthSystemModel, dict]:
-    model = HealthSystemModel(county(overrides, **kwargs)).run()
-    return model, metrics.compute(model)
+county = partial(conftest.county, size=SIZE, days=DAYS)
+run = partial(conftest.run, size=SIZE, days=DAYS)
 
 
 def sinking(**rules) -> dict:
@@ -38,10 +31,6 @@ def sinking(**rules) -> dict:
 
 def staff(**rules) -> dict:
     return {"behaviour": {"staff": rules}}
-
-
-def same(a: dict, b: dict, skip: tuple = ()) -> bool:
-    return a.keys() == b.keys() and all(a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])) for k in a if k not in skip)
 
 
 @pytest.fixture(scope="module")
