@@ -174,12 +174,12 @@ def test_fee_schedule_margins_raise_stays_and_intensity_when_providers_weigh_pro
 
 
 def test_bed_queues_stay_bounded_because_patients_leave_them():
-    """Patients waiting for a bed beyond their patience choose again or give up, so an overfull county does
-    not accumulate a queue that grows for ever; with infinite patience it does."""
+    """Elective patients waiting for a bed beyond their patience choose again or give up, so an overfull county
+    does not accumulate a waiting list that grows for ever; with infinite patience it does."""
     from sim.core.episodes import BED_QUEUE
 
     def bed_queue_after(days_list, patience):
-        model = HealthSystemModel(county({"behaviour": {"resident": {"patience_days": patience}},
+        model = HealthSystemModel(county({"behaviour": {"resident": {"elective_patience_days": patience}},
                                                 "facilities": {"county": {"beds": 300}}}), seed=3)
         out = []
         for day in range(max(days_list) + 1):
@@ -188,7 +188,7 @@ def test_bed_queues_stay_bounded_because_patients_leave_them():
                 out.append(int((model.episodes.state == BED_QUEUE).sum()))
         return out
 
-    early, late = bed_queue_after([60, 140], patience=4.0)
+    early, late = bed_queue_after([60, 140], patience=10.0)
     assert late <= 1.5 * early + 20
     early_inf, late_inf = bed_queue_after([60, 140], patience=1e9)
     assert late_inf > 1.5 * early_inf + 20

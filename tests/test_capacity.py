@@ -3,12 +3,15 @@ the laws of queueing, and congestion costs quality through the provider's choice
 
 from __future__ import annotations
 
+from functools import reduce
+
 import numpy as np
 import pytest
-from small_county import run
+from conftest import run
 
 from sim.core import episodes as E
 from sim.kernels import clinic_wait_hours, erlang_c
+from sim.params.loading import overlay
 
 LEVELS = ("village", "township", "county", "out_of_county")
 
@@ -29,17 +32,8 @@ def beds(county: int, out_of_county: int, township: int = 30) -> dict:
 
 
 def merged(*parts: dict) -> dict:
-    out: dict = {}
-    for part in parts:
-        stack = [(out, part)]
-        while stack:
-            into, given = stack.pop()
-            for key, value in given.items():
-                if isinstance(value, dict):
-                    stack.append((into.setdefault(key, {}), value))
-                else:
-                    into[key] = value
-    return out
+    """The nested overrides of every part, later parts winning key by key."""
+    return reduce(overlay, parts, {})
 
 
 # ------------------------------------------------------------------------------------------- the clinic queue

@@ -41,8 +41,8 @@ def test_global_budget_draws_patients_to_primary_care_and_spends_less():
                    "the community's instruments do not yet keep patients in the county against fee-for-service")
 def test_global_budget_lowers_the_out_of_county_share_across_seeds():
     seeds = (20240101, 1, 2, 3)
-    ffs = [run(None, size=SIZE, days=DAYS, seed=s)[1]["out_of_county_fund_share"] for s in seeds]
-    gb = [run(BUDGET, size=SIZE, days=DAYS, seed=s)[1]["out_of_county_fund_share"] for s in seeds]
+    ffs = [arm(None, seed=s)[1]["out_of_county_fund_share"] for s in seeds]
+    gb = [arm(BUDGET, seed=s)[1]["out_of_county_fund_share"] for s in seeds]
     assert sum(gb) / len(gb) < sum(ffs) / len(ffs) - 0.01
 
 

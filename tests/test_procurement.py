@@ -101,8 +101,11 @@ INCOME_DAYS, INCOME_CUT_DAY = 240, 150  # the run fills up over ~100 days; facil
 def cut_on_day(cut: bool = True, **behaviour) -> dict:
     """Xiangtan's cuts (or a cut of 0) from INCOME_CUT_DAY on, so facilities have a revenue to compare with.
     Residents judge facilities by level (capability_memory_days 0), so the arms differ by the providers'
-    response and not by the noise of what residents learn of each facility in 90 days."""
-    behaviour_overlay = overlay(provider(**behaviour), {"behaviour": {"resident": {"capability_memory_days": 0}}})
+    response and not by the noise of what residents learn of each facility in 90 days. Hospitals have beds to
+    spare, so that admissions answer the margin rather than the beds free that day."""
+    behaviour_overlay = overlay(provider(**behaviour), {"behaviour": {"resident": {"capability_memory_days": 0}},
+                                                        "facilities": {"county": {"beds": 900},
+                                                                       "out_of_county": {"beds": 500}}})
     return overlay(behaviour_overlay,
                    {"timeline": [{"day": INCOME_CUT_DAY, "set": {f"policies.procurement.{k}": v if cut else 0.0
                                                                  for k, v in XIANGTAN.items()}}]})

@@ -99,8 +99,9 @@ def test_referral_platform_lowers_leakage_out_of_county():
 
 # ----------------------------------------------------------------------------------------------- downward transfer
 def test_deductible_continuity_means_more_downward_transfers_for_rehabilitation():
-    without_model, without = run(down(False))
-    with_model, with_ = run(down(True))
+    # twice the usual county: a few dozen transfers a run, so that the difference is not one patient's luck
+    without_model, without = run(down(False), size=2 * SIZE)
+    with_model, with_ = run(down(True), size=2 * SIZE)
     # continuity waives the township deductible of a transfer from a county hospital (not from out of county)
     assert without_model.tally.referrals_down[COUNTY] > 0
     assert with_model.tally.referrals_down[COUNTY] > without_model.tally.referrals_down[COUNTY]
