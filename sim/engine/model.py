@@ -24,6 +24,7 @@ from scipy.special import ndtri
 from sim import kernels
 from sim.behaviour.care_seeking import CareSeeking, CostBeliefs
 from sim.behaviour.learning import TrustLearning
+from sim.behaviour.margin import MarginAdjustment
 from sim.behaviour.perception import CapabilityPerception
 from sim.behaviour.provider import Cases, Provider
 from sim.core import episodes as E
@@ -365,8 +366,9 @@ class HealthSystemModel(mesa.Model):
             capitated=self._capitated(rows, fac), scruple=scruple,
             category_price=None if self.price_factors is None else self.price_factors[fac],
             profit_weight_factor=None if income is None else income[fac],
-            referral_credit=self.integration.referral_credit(level),
-            assessment=self.assessor.penalties(fac) if self.assessor is not None else None)
+            margin=MarginAdjustment.combine(
+                self.integration.margin_adjustment(level),
+                self.assessor.margin_adjustment(fac) if self.assessor is not None else None))
 
     def _capitated(self, rows: np.ndarray, fac: np.ndarray) -> np.ndarray:
         """Enrolled residents at their own village clinic or township centre (covered by capitation)."""

@@ -55,8 +55,6 @@ class Terms:
     code_up: np.ndarray           # admitted, the case would be coded one severity up
     referral_cost_out: np.ndarray  # what sending the case out of the county costs the community (outpatient)
     referral_cost_in: np.ndarray   # ... (a case that needs admission)
-    assessment: object = None     # expected assessment deductions per drug yuan, outpatient yuan and referral
-    #                               (``sim.policies.assessment.Penalties``), None when nothing is at stake
 
 
 @dataclass
@@ -152,8 +150,7 @@ class PaymentSystem:
             away = k * cases.price_ratio_up
             referral_cost_out = away * cases.fund_rate_up_out * bill_out
             referral_cost_in = away * cases.fund_rate_up_in * bill_in
-        return Terms(fixed_out, marginal_out, fixed_in, marginal_in, code_up, referral_cost_out, referral_cost_in,
-                     cases.assessment)
+        return Terms(fixed_out, marginal_out, fixed_in, marginal_in, code_up, referral_cost_out, referral_cost_in)
 
     # ----------------------------------------------------------------------------------- billing
     def settle(self, fund_agent, facilities, *, fac, level, c, s, coded_s, cc, inpatient, bill, employee,
