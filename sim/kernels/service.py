@@ -137,7 +137,7 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
     """The provider's decisions for each case (``sim.behaviour.provider``: the equations are there): intensity as an
     outpatient and as an inpatient, stay, admission, referral up, and (when a policy prices items,
     ``prices_items``) drugs apart from the rest of the bundle. Revenue terms from the payment model
-    (``sim.payment.models.Terms``); what policies add to the margin per case (``sim.behaviour.margin``).
+    (``sim.payment.interface.Terms``); what policies add to the margin per case (``sim.behaviour.margin``).
     Returns refer, admit (not referred), intensity, stay ratio and drug ratio."""
     m = len(c)
     refer = np.zeros(m, np.bool_)

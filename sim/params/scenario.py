@@ -15,10 +15,16 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 LEVELS = ("village", "township", "county", "out_of_county")
-PaymentModel = Literal["fee_for_service", "drg", "dip", "global_budget", "capitation"]
+# The payment models a scenario may name, in the order offered to users. Each is one module of ``sim.payment``,
+# registered under this name in ``sim.payment.registry`` (which refuses to load unless the two lists agree; the
+# parameters cannot import it, being the layer below). A budget model is a purse around the claims of the models
+# beneath it (a global budget); every other model is a claim model: how a facility's claims are valued.
+PAYMENT_MODELS = ("fee_for_service", "drg", "dip", "global_budget", "capitation")
+BUDGET_MODELS = ("global_budget",)
+CLAIM_MODELS = tuple(name for name in PAYMENT_MODELS if name not in BUDGET_MODELS)
+PaymentModel = Literal[PAYMENT_MODELS]
 IMPLEMENTED_PAYMENT_MODELS = get_args(PaymentModel)
-# How a facility's claims are valued (a global budget is a purse around the claims, not a way to value them).
-ClaimModel = Literal["fee_for_service", "drg", "dip", "capitation"]
+ClaimModel = Literal[CLAIM_MODELS]
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -378,7 +384,7 @@ class Payment(Strict):
         chosen = getattr(self.by_level, level)
         if chosen is not None:
             return chosen
-        if self.model == "global_budget":
+        if self.model in BUDGET_MODELS:
             return "fee_for_service"
         if self.model == "capitation":
             return "capitation" if level in ("village", "township") else "fee_for_service"

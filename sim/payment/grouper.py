@@ -8,7 +8,7 @@ catalogue's admissions (incidence x severity mix x admission need). The CC group
 
 DRG pays ``base_rate_yuan x weight x level coefficient`` (the facility level's price_level), plus a share of
 the bill above ``outlier_threshold`` payments for high-cost outliers. DIP gives ``100 x weight x level
-coefficient`` points and pays points x the point value of the settlement (``sim.payment.models``).
+coefficient`` points and pays points x the point value of the settlement (``sim.payment.dip``).
 
 Coding is a decision: a provider codes an admitted case one severity up when its weight on profit times the
 expected gain (the heavier group's payment less the audit's recovery and fine) beats the case's scruple.
