@@ -12,9 +12,10 @@ where margin = what the payment model pays - resource cost. With the quadratic r
 with m_q the margin of one more unit of intensity, H_q the health stakes (DALY) that intensity moves and h
 the over- or under-treatment curvature on the side the margin pushes toward; likewise s* with the daily
 margin less a bed shadow price that rises as beds fill. The payment model (``sim.payment.models``) enters only
-through the revenue terms ``fixed + marginal x bill``: under fee-for-service every extra item and bed-day
-earns more than it costs, so q* and s* exceed 1 and rise with profit_weight; under DRG and DIP the marginal
-item earns nothing, so they fall below 1; a member of a medical community under a global budget sees the fund's
+through the revenue terms ``fixed + marginal x bill + per_bed_day x bed-days``: under fee-for-service every extra
+item and bed-day earns more than it costs, so q* and s* exceed 1 and rise with profit_weight; under DRG and DIP the
+marginal item and bed-day earn nothing, so they fall below 1; under per diem the bed-day earns the rate and the
+item nothing, so s* rises and q* falls; a member of a medical community under a global budget sees the fund's
 part of every yuan cost its community, so it rations too. With profit_weight 0, q* = s* = 1 under every
 payment model. Policies that price what the provider decides (assessment deductions, a community's one account)
 add to the margins through one per-case record, ``Cases.margin`` (``sim.behaviour.margin``).
@@ -125,7 +126,7 @@ class Provider:
         refer, admit, intensity, stay, drug_ratio = decide_cases(
             c, s, cases.age, cases.capability, cases.has_beds, cases.can_refer, cases.occupancy, cases.delay,
             cases.admission_benefit, pw if isinstance(pw, np.ndarray) else np.full(m, float(pw)),
-            outpatient, per_case, daily, t.fixed_out, t.marginal_out, t.fixed_in, t.marginal_in,
+            outpatient, per_case, daily, t.fixed_out, t.marginal_out, t.fixed_in, t.marginal_in, t.per_bed_day_in,
             t.referral_cost_out, t.referral_cost_in, margin.prices_items, *margin.arrays(m),
             cat.cost_split, cat.clinical_los, cat.need_level, cat.death_risk, cat.complication_risk,
             cat.readmission_risk, cat.admission_need, 1.0 / (1.0 + pay.item_margin), pay.bed_day_margin,

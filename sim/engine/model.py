@@ -515,7 +515,8 @@ class HealthSystemModel(mesa.Model):
         claims = pay.settle(self.fund, fac_t, fac=fac, level=lvl, c=c, s=s, coded_s=coded, cc=cc,
                             inpatient=inpatient, bill=bill, employee=self.pop.employee[res],
                             capitated=self._capitated(rows, fac), admission_benefit=benefit,
-                            u_review=ep.u_review[rows], rate_cut=self.referral.rate_cut(rows, lvl),
+                            u_review=ep.u_review[rows], bed_days=bed_days,
+                            rate_cut=self.referral.rate_cut(rows, lvl),
                             deductible=self.referral.deductible_at_discharge(rows, lvl))
         revenue, fund, oop = claims.revenue, claims.fund, claims.oop
         books = fac_t.books

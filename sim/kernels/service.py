@@ -127,7 +127,7 @@ def optimum(profit_weight, margin, stakes, value, over, under, lo, hi):
 @nb.njit(**JIT)
 def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, admission_benefit,
                  profit_weight, outpatient, per_case, daily,
-                 fixed_out, marginal_out, fixed_in, marginal_in, referral_cost_out, referral_cost_in,
+                 fixed_out, marginal_out, fixed_in, marginal_in, per_bed_day_in, referral_cost_out, referral_cost_in,
                  prices_items, per_drug_yuan, per_other_yuan, per_outpatient_yuan, per_outpatient_case, per_referral,
                  referral_margin_share, cost_split, clinical_los, need_level, death_risk, complication_risk,
                  readmission_risk, admission_need, item_cost_share, bed_day_margin, bed_shadow_price, pressure_start,
@@ -160,8 +160,8 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
         m_q_out = marginal_out[i] * bill_out - cost_out
         m_q_in = marginal_in[i] * items_in - cost_in
         pressure = max((occupancy[i] - pressure_start) / (1 - pressure_start), 0.0)
-        m_s = (marginal_in[i] * daily[i] - daily[i] / (1.0 + bed_day_margin)
-               - bed_shadow_price * clinical_los[ci, si] * pressure)
+        m_s = (marginal_in[i] * daily[i] + per_bed_day_in[i] * clinical_los[ci, si]
+               - daily[i] / (1.0 + bed_day_margin) - bed_shadow_price * clinical_los[ci, si] * pressure)
         drug_part = cost_split[ci, 1]
         m_drug_out = m_q_out
         m_drug_in = m_q_in

@@ -4,9 +4,10 @@ Claims stay valued by the claim models beneath (fee-for-service unless ``payment
 in-county facilities form a medical community (``sim.payment.community``) that receives the budget, pays every fund
 claim of its residents from it (its members' and the out-of-county hospitals'), and keeps or bears a share ``k`` of
 the difference. A member weighs the community's margin, so of what the claim models say a case earns it sees
-``revenue - k x (fund part of the claim)``: with revenue = fixed + marginal x bill and the copayment (1 - f) x bill,
+``revenue - k x (fund part of the claim)``: with revenue = fixed + marginal x bill + per_bed_day x bed-days and the
+copayment (1 - f) x bill,
 
-    fixed -> (1 - k) fixed     marginal -> (1 - k) marginal + k (1 - f)
+    fixed -> (1 - k) fixed     marginal -> (1 - k) marginal + k (1 - f)     per_bed_day -> (1 - k) per_bed_day
 
 and a case referred up costs the community the fund's part of its bill there. That single change is what makes
 members ration, admit less and keep patients in the county; and a member keeps only 1 - k of an extra payment it
@@ -50,6 +51,7 @@ class GlobalBudget(PaymentModel):
         # revenue - k x (revenue - copayment): the fund's part costs the community k per yuan.
         t.fixed_in = (1.0 - k) * t.fixed_in
         t.marginal_in = (1.0 - k) * t.marginal_in + k * (1.0 - fund_rate_in)
+        t.per_bed_day_in = (1.0 - k) * t.per_bed_day_in
         t.fixed_out = (1.0 - k) * t.fixed_out
         t.marginal_out = (1.0 - k) * t.marginal_out + k * (1.0 - fund_rate_out)
         # A case referred up is paid for elsewhere, and the community pays the fund's part of that bill too

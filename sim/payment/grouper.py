@@ -31,6 +31,7 @@ class Grouper:
         sev_p = np.diff(np.concatenate([np.zeros((cat.n, 1)), cat.severity_cdf[:, :2], np.ones((cat.n, 1))],
                                        axis=1), axis=1)
         admissions = cat.incidence.sum(1)[:, None] * sev_p * cat.admission_need
+        self.admissions = admissions  # relative weights of (condition, severity) among admissions
         self.base_bill = float((admissions * cat.inpatient_cost).sum() / admissions.sum())
         w = cat.inpatient_cost / self.base_bill
         self.weight = np.stack([w, w * (1.0 + complication_cost_share)], axis=-1)

@@ -1,13 +1,13 @@
 """What every payment model answers, and the records it answers with.
 
-A payment model (one module each: ``fee_for_service``, ``drg``, ``dip``, ``capitation``, ``global_budget``;
-registered by name in ``sim.payment.registry``) is a class with three methods, each with a
+A payment model (one module each: ``fee_for_service``, ``drg``, ``dip``, ``capitation``, ``per_diem``,
+``global_budget``; registered by name in ``sim.payment.registry``) is a class with three methods, each with a
 do-nothing default here, so a model overrides only what it changes:
 
 - ``terms``: what each case it pays would earn its facility, in the facility's own view, as the provider's
-  objective (``sim.behaviour.provider``) reads it: ``revenue = fixed + marginal x bill`` for the case treated as an
-  outpatient and as an inpatient. The default, the bill item by item (fee-for-service), is already in ``Terms``
-  when a model is asked;
+  objective (``sim.behaviour.provider``) reads it: ``revenue = fixed + marginal x bill + per_bed_day x bed-days``
+  for the case treated as an outpatient and as an inpatient. The default, the bill item by item
+  (fee-for-service), is already in ``Terms`` when a model is asked;
 - ``settle``: what each finished case it pays earns (the default: the bill);
 - ``end_of_day``: what it pays each facility at the end of a day, apart from cases (DIP's point-value settlement,
   capitation's instalments; the default: nothing).
@@ -59,12 +59,13 @@ class Quote:
 @dataclass
 class Terms:
     """What each case would earn its facility (in the facility's own view), as outpatient or inpatient:
-    revenue = fixed + marginal x bill."""
+    revenue = fixed + marginal x bill (+ per_bed_day_in x bed-days for an inpatient)."""
 
     fixed_out: np.ndarray
     marginal_out: np.ndarray
     fixed_in: np.ndarray
     marginal_in: np.ndarray
+    per_bed_day_in: np.ndarray     # yuan per bed-day apart from the bill (per diem)
     code_up: np.ndarray            # admitted, the case would be coded one severity up
     referral_cost_out: np.ndarray  # what sending the case out of the county costs the community (outpatient)
     referral_cost_in: np.ndarray   # ... (a case that needs admission)
@@ -73,7 +74,8 @@ class Terms:
     def fee_for_service(cls, n: int) -> Terms:
         """The bill, item by item: no fixed part, every yuan of charges earned."""
         return cls(fixed_out=np.zeros(n), marginal_out=np.ones(n), fixed_in=np.zeros(n), marginal_in=np.ones(n),
-                   code_up=np.zeros(n, bool), referral_cost_out=np.zeros(n), referral_cost_in=np.zeros(n))
+                   per_bed_day_in=np.zeros(n), code_up=np.zeros(n, bool), referral_cost_out=np.zeros(n),
+                   referral_cost_in=np.zeros(n))
 
 
 @dataclass
@@ -90,6 +92,7 @@ class Finished:
     bill: np.ndarray
     oop: np.ndarray               # the copayment, from the itemised bill (``sim.payment.fund``)
     price: np.ndarray             # the facility's price level (its level coefficient)
+    bed_days: np.ndarray          # days billed here (inpatients)
     capitated: np.ndarray
     admission_benefit: np.ndarray
     u_review: np.ndarray

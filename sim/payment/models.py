@@ -11,10 +11,11 @@ fee_for_service     the bill                                             1 yuan
 drg (inpatient)     base rate x group weight x level coefficient          0
 dip (inpatient)     points x the point value of the settlement           0
 capitation          the patient's copayment (the fund paid per head)      the copayment share
+per_diem (inpat.)   rate x bed-days x level coefficient                  0 (a bed-day earns the rate)
 ==================  ===================================================  =========================
 
-so a case's revenue is linear in its charges: ``revenue = fixed + marginal x bill``. Outpatient care under drg and
-dip stays fee-for-service; capitation covers only enrolled
+so a case's revenue is linear in its charges and days: ``revenue = fixed + marginal x bill + per_bed_day x
+bed-days``. Outpatient care under drg, dip and per_diem stays fee-for-service; capitation covers only enrolled
 residents' outpatient care at their own village clinic and township centre (the rest is fee-for-service).
 
 Under a global budget (``sim.payment.global_budget``) the in-county facilities form a medical community that pays
@@ -76,10 +77,11 @@ class PaymentSystem:
 
     # ----------------------------------------------------------------------------------- billing
     def settle(self, fund_agent, facilities, *, fac, level, c, s, coded_s, cc, inpatient, bill, employee,
-               capitated, admission_benefit, u_review, rate_cut=None, deductible=None) -> Claims:
+               capitated, admission_benefit, u_review, bed_days, rate_cut=None, deductible=None) -> Claims:
         """Pay every case finished today: returns revenue, fund and out-of-pocket per case, books the fund
-        (and the community's purse under a global budget). ``rate_cut`` and ``deductible``: per-case departures
-        from the listed insurance rules (``sim.policies.referral``), None for none."""
+        (and the community's purse under a global budget). ``bed_days``: days billed here (inpatients).
+        ``rate_cut`` and ``deductible``: per-case departures from the listed insurance rules
+        (``sim.policies.referral``), None for none."""
         oop = bill - fund_agent.fund_share(bill, level, employee, inpatient, rate_cut, deductible)
         n = len(bill)
         coded_weight = np.zeros(n)
@@ -87,7 +89,7 @@ class PaymentSystem:
         claims = Claims(revenue=bill.copy(), fund=None, oop=oop, coded_weight=coded_weight,
                         upcoded=inpatient & (coded_s > s), recovered=np.zeros(n), refused=np.zeros(n, bool))
         done = Finished(fac=fac, level=level, c=c, s=s, coded_s=coded_s, cc=cc, inpatient=inpatient, bill=bill,
-                        oop=oop, price=facilities.price_level[fac], capitated=capitated,
+                        oop=oop, price=facilities.price_level[fac], bed_days=bed_days, capitated=capitated,
                         admission_benefit=admission_benefit, u_review=u_review, n_facilities=facilities.n)
         for model in self.claim_models:
             model.settle(done, claims, model.levels[level])

@@ -14,12 +14,14 @@ from sim.payment.drg import DiagnosisRelatedGroups
 from sim.payment.fee_for_service import FeeForService
 from sim.payment.global_budget import GlobalBudget
 from sim.payment.interface import PaymentModel
+from sim.payment.per_diem import PerDiem
 
 REGISTRY: dict[str, type[PaymentModel]] = {cls.name: cls for cls in (
     FeeForService,
     DiagnosisRelatedGroups,
     DiagnosisInterventionPacket,
     Capitation,
+    PerDiem,
     GlobalBudget,
 )}
 
