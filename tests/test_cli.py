@@ -177,10 +177,10 @@ def test_misspelt_override_exits_2(capsys):
 
 
 def test_unknown_payment_model_exits_2(capsys):
-    status = main(["run", str(BASELINE), *TINY, "--set", "payment.model=per_diem", "--quiet"])
+    status = main(["run", str(BASELINE), *TINY, "--set", "payment.model=pay_for_performance", "--quiet"])
     captured = capsys.readouterr()
     assert status == 2
-    assert "payment.model" in captured.err and "per_diem" in captured.err
+    assert "payment.model" in captured.err and "pay_for_performance" in captured.err
     assert "'drg'" in captured.err  # what is allowed
     assert captured.out == ""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from functools import partial
+from typing import get_args
 
 import conftest
 import numpy as np
@@ -15,6 +16,8 @@ from conftest import SEED
 from sim.apps.cli import main
 from sim.engine.model import HealthSystemModel
 from sim.params.loading import ScenarioError, load_scenario_text, overlay
+from sim.params.scenario import BUDGET_MODELS, PAYMENT_MODELS, ClaimModel
+from sim.payment.registry import REGISTRY, check
 from sim.results import metrics
 from sim.results.periods import period_metrics
 
@@ -28,6 +31,17 @@ run = partial(conftest.run, size=SIZE, days=DAYS)
 def pay(model: str, profit_weight: float = 0.5, **extra) -> dict:
     return overlay({"payment": {"model": model}, "behaviour": {"provider": {"profit_weight": profit_weight}}},
                    extra)
+
+
+# ----------------------------------------------------------------------------------------------- registry
+def test_the_registry_holds_exactly_the_payment_models_the_schema_names():
+    """The schema (the layer below) lists the names; the payment package registers one class per name."""
+    assert set(REGISTRY) == set(PAYMENT_MODELS)
+    assert {name for name, cls in REGISTRY.items() if cls.wraps_claims} == set(BUDGET_MODELS)
+    assert set(get_args(ClaimModel)) == set(PAYMENT_MODELS) - set(BUDGET_MODELS)
+    dropped = next(iter(REGISTRY))
+    with pytest.raises(ImportError, match="register each model's class here and name it there"):
+        check({name: cls for name, cls in REGISTRY.items() if name != dropped})
 
 
 # ----------------------------------------------------------------------------------------------- DRG

@@ -12,11 +12,13 @@ where margin = what the payment model pays - resource cost. With the quadratic r
 with m_q the margin of one more unit of intensity, H_q the health stakes (DALY) that intensity moves and h
 the over- or under-treatment curvature on the side the margin pushes toward; likewise s* with the daily
 margin less a bed shadow price that rises as beds fill. The payment model (``sim.payment.models``) enters only
-through the revenue terms ``fixed + marginal x bill``: under fee-for-service every extra item and bed-day
-earns more than it costs, so q* and s* exceed 1 and rise with profit_weight; under DRG and DIP the marginal
-item earns nothing, so they fall below 1; a member of a medical community under a global budget sees the fund's
+through the revenue terms ``fixed + marginal x bill + per_bed_day x bed-days``: under fee-for-service every extra
+item and bed-day earns more than it costs, so q* and s* exceed 1 and rise with profit_weight; under DRG and DIP the
+marginal item and bed-day earn nothing, so they fall below 1; under per diem the bed-day earns the rate and the
+item nothing, so s* rises and q* falls; a member of a medical community under a global budget sees the fund's
 part of every yuan cost its community, so it rations too. With profit_weight 0, q* = s* = 1 under every
-payment model.
+payment model. Policies that price what the provider decides (assessment deductions, a community's one account)
+add to the margins through one per-case record, ``Cases.margin`` (``sim.behaviour.margin``).
 
 Admission: admit when the episode's admission benefit (valued) plus the weighted difference between the
 margins of the case admitted and treated as an outpatient, each at its chosen q and s, is positive: a DRG
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.behaviour.margin import MarginAdjustment
 from sim.core.conditions import Catalogue
 from sim.kernels import decide_cases
 from sim.kernels import guideline_charges as kernel_guideline_charges
@@ -39,6 +42,7 @@ from sim.params.scenario import Outcomes, ProviderBehaviour
 
 OCCUPANCY_PRESSURE_START = 0.85  # beds start to feel scarce above this occupancy (assumption)
 NO_FACTORS = np.ones((0, 3))  # no procurement price factors
+NO_ADJUSTMENT = MarginAdjustment()
 
 
 @dataclass
@@ -66,9 +70,7 @@ class Cases:
     scruple: np.ndarray           # the provider's cost of coding this case up (yuan)
     category_price: np.ndarray | None = None  # [m, 3] procurement's price factors (sim.policies.procurement); None = 1
     profit_weight_factor: np.ndarray | None = None  # the facility's income effect on profit_weight; None = 1
-    referral_credit: np.ndarray | None = None  # share of the margin a referral up keeps in an integrated
-    #                                            community (sim.policies.integration); None = nothing kept
-    assessment: object = None     # expected assessment deductions (``sim.policies.assessment.Penalties``) or None
+    margin: MarginAdjustment | None = None  # what policies add to the margin (``sim.behaviour.margin``); None: nothing
 
 
 @dataclass
@@ -119,16 +121,13 @@ class Provider:
         outpatient, per_case, daily, bill_out, bill_in = guideline_charges(
             cat, c, s, cases.price_level * cases.cost_factor, cases.category_price, bills=True)
         t = pay.terms(cases, bill_out, bill_in, pw)
-        a = t.assessment
         m = len(c)
-        none = np.zeros(m)
+        margin = cases.margin if cases.margin is not None else NO_ADJUSTMENT
         refer, admit, intensity, stay, drug_ratio = decide_cases(
             c, s, cases.age, cases.capability, cases.has_beds, cases.can_refer, cases.occupancy, cases.delay,
             cases.admission_benefit, pw if isinstance(pw, np.ndarray) else np.full(m, float(pw)),
-            none if cases.referral_credit is None else cases.referral_credit,
-            outpatient, per_case, daily, t.fixed_out, t.marginal_out, t.fixed_in, t.marginal_in,
-            t.referral_cost_out, t.referral_cost_in, a is not None,
-            *((none,) * 5 if a is None else (a.drug, a.other, a.visit, a.visit_case, a.referral)),
+            outpatient, per_case, daily, t.fixed_out, t.marginal_out, t.fixed_in, t.marginal_in, t.per_bed_day_in,
+            t.referral_cost_out, t.referral_cost_in, margin.prices_items, *margin.arrays(m),
             cat.cost_split, cat.clinical_los, cat.need_level, cat.death_risk, cat.complication_risk,
             cat.readmission_risk, cat.admission_need, 1.0 / (1.0 + pay.item_margin), pay.bed_day_margin,
             b.bed_shadow_price_yuan, OCCUPANCY_PRESSURE_START, self.outcomes.life_expectancy_years,
@@ -137,4 +136,4 @@ class Provider:
             b.overstay_harm, b.understay_harm, b.min_intensity, b.max_intensity, b.min_stay, b.max_stay,
             b.referral_friction_yuan)
         return Decisions(refer=refer, admit=admit, intensity=intensity, stay_ratio=stay,
-                         code_up=admit & t.code_up, drug_ratio=None if a is None else drug_ratio)
+                         code_up=admit & t.code_up, drug_ratio=drug_ratio if margin.prices_items else None)

@@ -39,7 +39,6 @@ from sim.core.tally import CRITICAL_KINDS, WAIT_BINS_PER_DAY, Tally
 from sim.engine.snapshot import snapshot
 from sim.params.scenario import Scenario
 from sim.params.timeline import resolve
-from sim.payment.community import build_community
 from sim.payment.fund import InsuranceFund
 from sim.payment.models import effective_profit_weight, make_payment
 from sim.policies.base import Completed
@@ -121,13 +120,9 @@ class HealthSystemModel(mesa.Model):
         before, self.spec = self.spec, spec
         self.fund.set_rules(spec.insurance)
         self._case_cache = None  # prices after insurance have changed
-        if spec.payment.model == "global_budget":
-            if self.community is None:
-                self.community = build_community(self, spec, start_day=self.day)
-            self.community.set_rules(spec.payment.global_budget)
-        community = self.community if spec.payment.model == "global_budget" else None
-        dip_state = self.payment.dip if self.payment is not None else None
-        self.payment = make_payment(spec, self.cat, community, dip_state)
+        self.payment = make_payment(spec, self.cat, self, previous=self.payment)
+        if self.payment.community is not None:  # a medical community, kept (with its books) after its budget ends
+            self.community = self.payment.community
         self.provider = Provider(spec.behaviour.provider, spec.outcomes, self.cat, self.payment,
                                  profit_weight=effective_profit_weight(spec))
         self.care = CareSeeking(spec, self.cat, self.option_level)
@@ -185,7 +180,7 @@ class HealthSystemModel(mesa.Model):
         if self.day == 0 or any(day == self.day for day, _ in self.changes):
             self.period_starts.append(snapshot(self))
         self._notify("start_of_day")  # posted doctors, training and the siphon (``sim.policies.staffing``)
-        if self.community is not None and self.spec.payment.model == "global_budget":
+        if self.payment.community is not None:  # a global budget: the fund pays the community daily
             self.fund.to_community += self.community.receive_instalment(self.alive_count)
         self._onset()
         self._seek_care()
@@ -432,8 +427,7 @@ class HealthSystemModel(mesa.Model):
             capitated=self._capitated(rows, fac), scruple=scruple,
             category_price=None if self.price_factors is None else self.price_factors[fac],
             profit_weight_factor=None if income is None else income[fac],
-            referral_credit=self._fold("referral_credit", level, None),
-            assessment=self._fold("margin_penalties", fac, None))
+            margin=self._fold("margin_adjustment", fac, level, None))
 
     def _capitated(self, rows: np.ndarray, fac: np.ndarray) -> np.ndarray:
         """Enrolled residents at their own village clinic or township centre (covered by capitation)."""
@@ -591,7 +585,8 @@ class HealthSystemModel(mesa.Model):
         claims = pay.settle(self.fund, fac_t, fac=fac, level=lvl, c=c, s=s, coded_s=coded, cc=cc,
                             inpatient=inpatient, bill=bill, employee=self.pop.employee[res],
                             capitated=self._capitated(rows, fac), admission_benefit=benefit,
-                            u_review=ep.u_review[rows], rate_cut=self._fold("rate_cut", rows, lvl, None),
+                            u_review=ep.u_review[rows], bed_days=bed_days,
+                            rate_cut=self._fold("rate_cut", rows, lvl, None),
                             deductible=self._fold("deductible", rows, lvl, None))
         revenue, fund, oop = claims.revenue, claims.fund, claims.oop
         books = fac_t.books
@@ -650,31 +645,11 @@ class HealthSystemModel(mesa.Model):
         ep.end(rows)
 
     def _settle_periodic(self) -> None:
-        """Payments due at the end of the day: DIP settlements, capitation instalments, the community's budget
-        settlement."""
-        paid = self.payment.end_of_day(self)
-        if paid.any():
-            fac_t = self.facilities
-            count(fac_t.books["revenue"], np.arange(fac_t.n), paid)
-            count(fac_t.books["fund_income"], np.arange(fac_t.n), paid)
-            by_level = np.bincount(fac_t.level, paid, minlength=N_LEVELS)
-            self.fund.spending += by_level
-            self.tally.fund += by_level
-            self.tally.provider_revenue += by_level
-            self.tally.day_row(self.day, "fund")[:] += by_level
-            self.tally.day_row(self.day, "spending")[:] += by_level
-            if self.community is not None and self.payment.community is not None:
-                self.community.pay_claims(float(paid.sum()))
-        if self.community is not None and self.payment.community is not None:
-            self.community.manage_instruments(self)  # posted doctors, platform (sim.payment.instruments)
-            self.fund.to_community += self.community.settle_if_due(self.day)
+        """Payments due at the end of the day (``sim.payment.models.PaymentSystem.end_of_day``: DIP settlements,
+        capitation instalments, the community's budget settlement)."""
+        self.payment.end_of_day(self)
         if self.community is not None:
             self.tally.community_net = self.community.net_position
-        history = self.payment.dip["history"]
-        if history and history[-1][0] == self.day:
-            _, value, points = history[-1]
-            self.tally.dip_settled_points += points
-            self.tally.dip_settled_value += value * points
 
     def _learn_waits(self, fac: np.ndarray, wait: np.ndarray) -> None:
         """Residents' expectation of each facility's wait follows the waits of the patients it finished today

@@ -138,17 +138,19 @@ def optimum(profit_weight, margin, stakes, value, over, under, lo, hi):
 
 @nb.njit(**JIT)
 def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, admission_benefit,
-                 profit_weight, referral_credit, outpatient, per_case, daily,
-                 fixed_out, marginal_out, fixed_in, marginal_in, referral_cost_out, referral_cost_in,
-                 has_assessment, a_drug, a_other, a_visit, a_visit_case, a_referral,
-                 cost_split, clinical_los, need_level, death_risk, complication_risk, readmission_risk,
-                 admission_need, item_cost_share, bed_day_margin, bed_shadow_price, pressure_start,
+                 profit_weight, outpatient, per_case, daily,
+                 fixed_out, marginal_out, fixed_in, marginal_in, per_bed_day_in, referral_cost_out, referral_cost_in,
+                 prices_items, per_drug_yuan, per_other_yuan, per_outpatient_yuan, per_outpatient_case, per_referral,
+                 referral_margin_share, cost_split, clinical_los, need_level, death_risk, complication_risk,
+                 readmission_risk, admission_need, item_cost_share, bed_day_margin, bed_shadow_price, pressure_start,
                  life_expectancy, complication_daly, readmission_daly, risk_ratio, benefit_weight, value_per_daly,
                  overtreatment, undertreatment, overstay, understay, min_q, max_q, min_stay, max_stay,
                  referral_friction):
     """The provider's decisions for each case (``sim.behaviour.provider``: the equations are there): intensity as an
-    outpatient and as an inpatient, stay, admission, referral up, and (under assessment) drugs apart from the
-    rest of the bundle. Returns refer, admit (not referred), intensity, stay ratio and drug ratio."""
+    outpatient and as an inpatient, stay, admission, referral up, and (when a policy prices items,
+    ``prices_items``) drugs apart from the rest of the bundle. Revenue terms from the payment model
+    (``sim.payment.interface.Terms``); what policies add to the margin per case (``sim.behaviour.margin``).
+    Returns refer, admit (not referred), intensity, stay ratio and drug ratio."""
     m = len(c)
     refer = np.zeros(m, np.bool_)
     admit = np.zeros(m, np.bool_)
@@ -170,17 +172,17 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
         m_q_out = marginal_out[i] * bill_out - cost_out
         m_q_in = marginal_in[i] * items_in - cost_in
         pressure = max((occupancy[i] - pressure_start) / (1 - pressure_start), 0.0)
-        m_s = (marginal_in[i] * daily[i] - daily[i] / (1.0 + bed_day_margin)
-               - bed_shadow_price * clinical_los[ci, si] * pressure)
+        m_s = (marginal_in[i] * daily[i] + per_bed_day_in[i] * clinical_los[ci, si]
+               - daily[i] / (1.0 + bed_day_margin) - bed_shadow_price * clinical_los[ci, si] * pressure)
         drug_part = cost_split[ci, 1]
         m_drug_out = m_q_out
         m_drug_in = m_q_in
-        if has_assessment:  # expected deductions: drugs and the rest of the bundle apart
-            m_drug_out = m_q_out - (a_visit[i] + a_drug[i]) * bill_out
-            m_drug_in = m_q_in - a_drug[i] * items_in
-            m_q_out = m_q_out - (a_visit[i] + a_other[i]) * bill_out
-            m_q_in = m_q_in - a_other[i] * items_in
-            m_s = m_s - daily[i] * (a_drug[i] * drug_part + a_other[i] * (1 - drug_part))
+        if prices_items:  # policies price drugs and the rest of the bundle apart
+            m_drug_out = m_q_out + (per_outpatient_yuan[i] + per_drug_yuan[i]) * bill_out
+            m_drug_in = m_q_in + per_drug_yuan[i] * items_in
+            m_q_out = m_q_out + (per_outpatient_yuan[i] + per_other_yuan[i]) * bill_out
+            m_q_in = m_q_in + per_other_yuan[i] * items_in
+            m_s = m_s + daily[i] * (per_drug_yuan[i] * drug_part + per_other_yuan[i] * (1 - drug_part))
         # health stakes (DALY) at guideline treatment, here and at a capable facility
         yll = years_of_life_lost(life_expectancy, age[i])
         cap = capability_factor(risk_ratio, need_level[ci, si] - capability[i])
@@ -191,10 +193,10 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
         q_out = optimum(pw, m_q_out, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
         q_in = optimum(pw, m_q_in, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
         stay[i] = optimum(pw, m_s, stakes_s, value, overstay, understay, min_stay, max_stay)
-        if has_assessment:
+        if prices_items:
             q_drug_out = optimum(pw, m_drug_out, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
             q_drug_in = optimum(pw, m_drug_in, stakes_q, value, overtreatment, undertreatment, min_q, max_q)
-            out_margin = (fixed_out[i] - a_visit_case[i] + (1 - drug_part) * m_q_out * q_out
+            out_margin = (fixed_out[i] + per_outpatient_case[i] + (1 - drug_part) * m_q_out * q_out
                           + drug_part * m_drug_out * q_drug_out)
             in_margin = (fixed_in[i] + (1 - drug_part) * m_q_in * q_in + drug_part * m_drug_in * q_drug_in
                          + m_s * stay[i])
@@ -209,15 +211,14 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
         # referral up: health gained at a capable facility vs the margin kept here, plus friction
         gain = value * clinical * delay[i] * (cap - 1.0)
         if admitted:
-            kept = in_margin + referral_cost_in[i] - referral_credit[i] * max(in_margin, 0.0)
+            kept = in_margin + referral_cost_in[i] - referral_margin_share[i] * max(in_margin, 0.0)
         else:
-            kept = out_margin + referral_cost_out[i] - referral_credit[i] * max(out_margin, 0.0)
-        if has_assessment:
-            kept += a_referral[i]
+            kept = out_margin + referral_cost_out[i] - referral_margin_share[i] * max(out_margin, 0.0)
+        kept -= per_referral[i]
         needs_bed = not has_beds[i] and admission_benefit[i] > 0 and need > 0
         refer[i] = (gain > pw * kept + referral_friction or needs_bed) and can_refer[i]
         intensity[i] = q_in if admitted else q_out
-        if has_assessment:
+        if prices_items:
             drug_ratio[i] = q_drug_in / q_in if admitted else q_drug_out / q_out
         admit[i] = admitted and not refer[i]
     return refer, admit, intensity, stay, drug_ratio

@@ -15,10 +15,16 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 LEVELS = ("village", "township", "county", "out_of_county")
-PaymentModel = Literal["fee_for_service", "drg", "dip", "global_budget", "capitation"]
+# The payment models a scenario may name, in the order offered to users. Each is one module of ``sim.payment``,
+# registered under this name in ``sim.payment.registry`` (which refuses to load unless the two lists agree; the
+# parameters cannot import it, being the layer below). A budget model is a purse around the claims of the models
+# beneath it (a global budget); every other model is a claim model: how a facility's claims are valued.
+PAYMENT_MODELS = ("fee_for_service", "drg", "dip", "global_budget", "capitation", "per_diem")
+BUDGET_MODELS = ("global_budget",)
+CLAIM_MODELS = tuple(name for name in PAYMENT_MODELS if name not in BUDGET_MODELS)
+PaymentModel = Literal[PAYMENT_MODELS]
 IMPLEMENTED_PAYMENT_MODELS = get_args(PaymentModel)
-# How a facility's claims are valued (a global budget is a purse around the claims, not a way to value them).
-ClaimModel = Literal["fee_for_service", "drg", "dip", "capitation"]
+ClaimModel = Literal[CLAIM_MODELS]
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -349,6 +355,21 @@ class Capitation(Strict):
         "clinic).", "share", "assumption", ge=0, le=1)
 
 
+class PerDiem(Strict):
+    """Payment per inpatient bed-day (按床日付费), as insurers pay long-stay psychiatric and rehabilitation care:
+    an inpatient case earns the rate x its bed-days x its facility's level coefficient, whatever its items;
+    outpatient care stays fee-for-service."""
+
+    yuan_per_bed_day: float | None = param(
+        None, "Payment per inpatient bed-day at county-hospital prices; each facility's rate is multiplied by "
+        "its level's price_level (the level coefficient). null = budget neutral: the mean guideline inpatient "
+        "bill of the catalogue's admissions per guideline bed-day, at county prices (about 1,550 yuan with the "
+        "default catalogue). Plausible range: 0.5-1.5 x the budget-neutral rate (the national hospital mean, "
+        "10,316 yuan per admission over 8.8 days, is about 1,170 yuan per bed-day).", "yuan/bed-day",
+        "assumption: budget neutrality at guideline care, as per-diem rates are set from a period's inpatient "
+        "spending per bed-day; DOMAIN.md (2023 statistical bulletin) for the national figure", gt=0)
+
+
 class PaymentByLevel(Strict):
     """Per-level claim models overriding `model` (null = follow `model`)."""
 
@@ -362,9 +383,10 @@ class Payment(Strict):
     model: PaymentModel = param(
         "fee_for_service", "How the insurance fund pays providers: fee_for_service (every item and bed-day), "
         "drg and dip (inpatient cases by group or points; outpatient care stays fee-for-service), capitation "
-        "(primary outpatient care of enrolled residents; the rest fee-for-service), global_budget (the "
-        "in-county facilities form a medical community paid a budget per resident; claims inside it are "
-        "valued fee-for-service unless `by_level` says otherwise).", "choice", "policy lever")
+        "(primary outpatient care of enrolled residents; the rest fee-for-service), per_diem (inpatient care "
+        "by bed-day; outpatient care stays fee-for-service), global_budget (the in-county facilities form a "
+        "medical community paid a budget per resident; claims inside it are valued fee-for-service unless "
+        "`by_level` says otherwise).", "choice", "policy lever")
     by_level: PaymentByLevel = Field(
         PaymentByLevel(), description="Per-level mixes, e.g. {village: capitation, township: capitation, "
         "county: drg}. Capitation is allowed at village and township only.")
@@ -373,6 +395,7 @@ class Payment(Strict):
     dip: DIP = DIP()
     global_budget: GlobalBudget = GlobalBudget()
     capitation: Capitation = Capitation()
+    per_diem: PerDiem = PerDiem()
 
     @model_validator(mode="after")
     def _capitation_is_primary(self) -> Payment:
@@ -387,7 +410,7 @@ class Payment(Strict):
         chosen = getattr(self.by_level, level)
         if chosen is not None:
             return chosen
-        if self.model == "global_budget":
+        if self.model in BUDGET_MODELS:
             return "fee_for_service"
         if self.model == "capitation":
             return "capitation" if level in ("village", "township") else "fee_for_service"

@@ -10,8 +10,8 @@ fund, or bears ``overspend_shared_share`` of an overspend, the fund covering the
 
 Members weigh the community's margin: a yuan of fund money spent costs the community ``k``, the share of the
 difference it keeps or bears, so ``margin_weight`` is what turns a budget into a different incentive in
-``sim.payment.models``. Money is conserved: what the fund sent = claims paid + instruments paid + the purse + what the
-community kept.
+``sim.payment.global_budget``. Money is conserved: what the fund sent = claims paid + instruments paid + the purse +
+what the community kept.
 """
 
 from __future__ import annotations

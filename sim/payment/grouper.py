@@ -8,7 +8,7 @@ catalogue's admissions (incidence x severity mix x admission need). The CC group
 
 DRG pays ``base_rate_yuan x weight x level coefficient`` (the facility level's price_level), plus a share of
 the bill above ``outlier_threshold`` payments for high-cost outliers. DIP gives ``100 x weight x level
-coefficient`` points and pays points x the point value of the settlement (``sim.payment.models``).
+coefficient`` points and pays points x the point value of the settlement (``sim.payment.dip``).
 
 Coding is a decision: a provider codes an admitted case one severity up when its weight on profit times the
 expected gain (the heavier group's payment less the audit's recovery and fine) beats the case's scruple.
@@ -31,6 +31,7 @@ class Grouper:
         sev_p = np.diff(np.concatenate([np.zeros((cat.n, 1)), cat.severity_cdf[:, :2], np.ones((cat.n, 1))],
                                        axis=1), axis=1)
         admissions = cat.incidence.sum(1)[:, None] * sev_p * cat.admission_need
+        self.admissions = admissions  # relative weights of (condition, severity) among admissions
         self.base_bill = float((admissions * cat.inpatient_cost).sum() / admissions.sum())
         w = cat.inpatient_cost / self.base_bill
         self.weight = np.stack([w, w * (1.0 + complication_cost_share)], axis=-1)

@@ -25,8 +25,9 @@ N outpatient cases, F catchment fund money, E out-of-county fund money per refer
     pi_refer = ypp w_i 100 i E / F            per referral                        while i < i*
 
 (the derivatives of P with respect to each, so a case of drug share s and bill B costs ~ ypp w_d 100 (s - d)
-B / C: cases with fewer drugs than the centre's mix lower its share). These enter the provider's margins
-(``sim.behaviour.provider``): drugs are prescribed at their own intensity, which falls below the rest of the bundle's
+B / C: cases with fewer drugs than the centre's mix lower its share). These enter the provider's margins as
+the assessment's contribution to the per-case margin adjustment (``sim.behaviour.margin``, each with the sign of
+a loss): drugs are prescribed at their own intensity, which falls below the rest of the bundle's
 when a drug yuan costs a deduction (and tests and consumables rise a little, as they dilute the share);
 outpatient intensity falls with pi_visit; a referral is weighed with pi_refer. With
 deduction_yuan_per_point = 0 nothing is at stake and nothing changes.
@@ -43,30 +44,21 @@ away. All of it is deterministic (no random draws).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from sim.behaviour.margin import MarginAdjustment
 from sim.core import episodes as E
 from sim.core.levels import OUT_OF_COUNTY, TOWNSHIP
 from sim.params.scenario import Assessment
 from sim.policies.base import Policy
 
 MOVING_STATES = (E.WAITING, E.BED_QUEUE, E.INPATIENT)
+# The expected deductions by what they are charged on, and the margin adjustment each becomes (with its sign flipped).
+PENALTIES = {"drug": "per_drug_yuan", "other": "per_other_yuan", "visit": "per_outpatient_yuan",
+             "visit_case": "per_outpatient_case", "referral": "per_referral"}
 # Period-to-date sums per facility (charges at the facility; fund money by the resident's township centre).
 SUMS = ("charges", "drug_charges", "outpatient_charges", "outpatient_cases", "catchment_fund",
         "catchment_fund_in_county", "catchment_referred_out_fund")
-
-
-@dataclass
-class Penalties:
-    """Expected deduction, per case, of one more yuan of drugs, of outpatient bill, and of a referral."""
-
-    drug: np.ndarray        # per yuan of drug charges
-    other: np.ndarray       # per yuan of other charges (negative: they dilute the drug share)
-    visit: np.ndarray       # per yuan of an outpatient bill
-    visit_case: np.ndarray  # per outpatient case, apart from its bill (negative: a case lowers the mean)
-    referral: np.ndarray    # per referral
 
 
 class Assessor:
@@ -81,7 +73,10 @@ class Assessor:
         self.failing_streak = np.zeros(n, np.int64)
         self.history: list[dict] = []
         self.last: dict[str, np.ndarray] | None = None
-        self.penalty = {k: np.zeros(n) for k in ("drug", "other", "visit", "visit_case", "referral")}
+        # expected deduction per yuan of drug charges, per yuan of other charges (negative: they dilute the drug
+        # share), per yuan of an outpatient bill, per outpatient case apart from its bill (negative: a case
+        # lowers the mean) and per referral, by facility
+        self.penalty = {k: np.zeros(n) for k in PENALTIES}
         self._start_period(model, start_day)
 
     def set_rules(self, rules: Assessment) -> None:
@@ -181,12 +176,13 @@ class Assessor:
             per(ypp * r.in_county_fund_weight * 100 * i * np.nan_to_num(ind["out_fund_per_referral"]),
                 forecast["catchment_fund"]), 0.0)
 
-    def penalties(self, fac: np.ndarray) -> Penalties | None:
-        """What the centres seeing these cases expect to lose (None when nothing is at stake)."""
+    def margin_adjustment(self, fac: np.ndarray) -> MarginAdjustment | None:
+        """What the centres seeing these cases expect to lose, as their margins see it (None when nothing is at
+        stake)."""
         if self.rules.deduction_yuan_per_point == 0:
             return None
         p = self.penalty
-        return Penalties(**{k: v[fac] for k, v in p.items()})
+        return MarginAdjustment(**{field: -p[name][fac] for name, field in PENALTIES.items()})
 
     # ------------------------------------------------------------------------------------------ the period
     def end_of_day(self, model) -> None:
@@ -313,8 +309,11 @@ class PerformanceAssessment(Policy):
         if self.assessor is not None:
             self.assessor.end_of_day(self.model)
 
-    def margin_penalties(self, fac: np.ndarray, penalties):
-        return self.assessor.penalties(fac) if self.assessor is not None else penalties
+    def margin_adjustment(self, fac: np.ndarray, level: np.ndarray, adjustment):
+        """The deductions a centre expects per drug yuan, outpatient yuan and referral, added to ``adjustment``."""
+        if self.assessor is None:
+            return adjustment
+        return MarginAdjustment.combine(adjustment, self.assessor.margin_adjustment(fac))
 
     def completed(self, done) -> None:
         if self.assessor is not None:

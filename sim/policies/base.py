@@ -23,8 +23,8 @@ How policies act (each receives the value so far and returns it, changed or not;
     rate_cut(rows, level, cut), deductible(rows, level, due)   departures from the listed insurance rules
     price_factors(factors)                                     charge factors by facility and bill category
     profit_weight_factor(fac, factor)                          a facility's weight on margin, relative
-    referral_credit(level, credit)                             margin a referral up keeps in the community
-    margin_penalties(fac, penalties)                           expected deductions the provider anticipates
+    margin_adjustment(fac, level, adjustment)                  terms the provider's margin adds per case
+                                                               (``sim.behaviour.margin.MarginAdjustment``)
     split_stays(rows, stays)                                   stays split between two facilities
 
 Notifications (no value returned):
@@ -114,11 +114,8 @@ class Policy:
     def profit_weight_factor(self, fac: np.ndarray, factor):
         return factor
 
-    def referral_credit(self, level: np.ndarray, credit):
-        return credit
-
-    def margin_penalties(self, fac: np.ndarray, penalties):
-        return penalties
+    def margin_adjustment(self, fac: np.ndarray, level: np.ndarray, adjustment):
+        return adjustment
 
     def split_stays(self, rows: np.ndarray, stays):
         return stays

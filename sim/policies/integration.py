@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.behaviour.margin import MarginAdjustment
 from sim.core.levels import COUNTY, IN_COUNTY, N_LEVELS, TOWNSHIP
 from sim.params.scenario import Scenario
 from sim.payment.community import community_weight
@@ -96,7 +97,10 @@ class CommunityIntegration(Policy):
         read = (self.facilities.level[fac] == TOWNSHIP) & (condition == self.chest_pain)
         return np.where(read, np.minimum(own, self.policy.ecg_identification_minutes), own)
 
-    def referral_credit(self, level: np.ndarray, credit):
-        """Share of a case's (positive) margin that referring it up keeps in the community (``credit`` as given
-        without integration)."""
-        return self.credit_by_level[level] if self.on else credit
+    def margin_adjustment(self, fac: np.ndarray, level: np.ndarray, adjustment):
+        """One account, as the provider's margin sees it (``sim.behaviour.margin``): the share of a case's
+        (positive) margin that referring it up keeps in the community, added to ``adjustment``; as given without
+        integration."""
+        if not self.on:
+            return adjustment
+        return MarginAdjustment.combine(adjustment, MarginAdjustment(referral_margin_share=self.credit_by_level[level]))

@@ -22,8 +22,8 @@ decisions, both needed:
 
 - the hospital proposes when ``profit_weight x (-keep - elsewhere) > referral_friction_yuan``, where ``keep`` is
   its margin on the remaining days in its own view under the payment model (``sim.payment.models.terms``: revenue per
-  yuan less resource cost less the bed shadow price when beds are scarce) and ``elsewhere`` what the township's
-  claim for those days costs its medical community (``k x`` the fund's part; 0 outside a community). Under
+  yuan and per bed-day less resource cost less the bed shadow price when beds are scarce) and ``elsewhere`` what the
+  township's claim for those days costs its medical community (``k x`` the fund's part; 0 outside a community). Under
   fee-for-service with spare beds the remaining days earn a margin, so it keeps the patient;
 - the patient accepts when ``trust[township] - trust[hospital] - price_sensitivity x dOOP / 100 +
   travel_sensitivity x (minutes home-hospital - minutes home-township) / 60 - transfer_disutility + e > 0``,
@@ -253,7 +253,7 @@ class ReferralRules(Policy):
         terms = pay.terms(cases, np.zeros(len(rows)), rest_here, m.provider.profit_weight)
         pressure = np.maximum((fac_t.occupancy()[fac] - OCCUPANCY_PRESSURE_START)
                               / (1 - OCCUPANCY_PRESSURE_START), 0.0)
-        keep = (terms.marginal_in * rest_here - rest_here / (1 + pay.bed_day_margin)
+        keep = (terms.marginal_in * rest_here + terms.per_bed_day_in * remaining - rest_here / (1 + pay.bed_day_margin)
                 - prov.bed_shadow_price_yuan * pressure * remaining)
         elsewhere = terms.referral_cost_in if pay.community is not None else 0.0
         return m.provider.profit_weight * (-keep - elsewhere) > prov.referral_friction_yuan
@@ -336,7 +336,7 @@ class ReferralRules(Policy):
                             coded_s=ep.coded_severity[rows].astype(np.int64), cc=np.zeros(n, bool), inpatient=yes,
                             bill=bill, employee=employee, capitated=np.zeros(n, bool),
                             admission_benefit=ep.admission_benefit[rows], u_review=ep.u_review[rows],
-                            rate_cut=cut)
+                            bed_days=stayed, rate_cut=cut)
         eligible = bill * m.fund.eligible_share[level]
         ep.deductible_paid[rows] = np.minimum(m.fund.deductible[level], eligible)
         books = fac_t.books
