@@ -238,13 +238,14 @@ def _check(args) -> int:
 
 def _is_sweep_file(path: Path) -> bool:
     """A sweep file names a base scenario and the parameters to vary; no scenario has those keys."""
-    import yaml
+    from sim.params.boundary import top_level_keys
+    from sim.params.loading import ScenarioError, read_text
 
-    try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    try:  # read at the input boundary, as the loaders do
+        keys = top_level_keys(read_text(path))
+    except ScenarioError:
         return False  # the scenario loader reports why
-    return isinstance(doc, dict) and "base" in doc and "parameters" in doc
+    return keys is not None and {"base", "parameters"} <= keys
 
 
 def _schema(args) -> int:
