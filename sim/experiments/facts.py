@@ -111,7 +111,14 @@ class Finding:
 
 def load_facts(path: str | Path = FACTS_FILE) -> list[Fact]:
     """Read and validate a facts file; problems raise a located ScenarioError. Scenario paths become absolute."""
-    from sim.params.loading import ScenarioError, load_scenario, parse_mapping, read_text, validation_problems
+    from sim.params.loading import (
+        ScenarioError,
+        finite_problems,
+        load_scenario,
+        parse_mapping,
+        read_text,
+        validation_problems,
+    )
 
     name, file = str(path), Path(path)
     data, lines = parse_mapping(read_text(file, "facts file"), name, "facts keys (facts: a list of facts)")
@@ -119,6 +126,8 @@ def load_facts(path: str | Path = FACTS_FILE) -> list[Fact]:
         doc = FactsFile.model_validate(data)
     except ValidationError as err:
         raise ScenarioError.from_problems(name, validation_problems(err, data, lines, FactsFile)) from None
+    if problems := finite_problems(doc, lines):  # text such as "inf" passes a float key
+        raise ScenarioError.from_problems(name, problems)
     folder = file.resolve().parent
     facts = []
     for i, fact in enumerate(doc.facts):
