@@ -19,6 +19,7 @@ holds the store's lock writes to it, so two sweeps cannot interleave in one fold
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -87,12 +88,23 @@ class Store:
         store = cls.check(root, plan)
         if store.plan_path.exists():
             return store
-        root.mkdir(parents=True, exist_ok=True)
-        store.runs_dir.mkdir(exist_ok=True)
-        write_atomic(root / "sweep.yaml", sweep_text)
-        # The order of the parameters is that of the design's columns: keep it. Written last: its presence
-        # marks a store.
-        write_atomic(store.plan_path, to_json(plan.to_json(), sort_keys=False))
+        existed = root.exists()
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            store.runs_dir.mkdir(exist_ok=True)
+            write_atomic(root / "sweep.yaml", sweep_text)
+            # The order of the parameters is that of the design's columns: keep it. Written last: its presence
+            # marks a store.
+            write_atomic(store.plan_path, to_json(plan.to_json(), sort_keys=False))
+        except BaseException:
+            # A store that could not be created whole (a full disk, a read-only folder) is removed, so that
+            # running again is not refused as "not a sweep store".
+            (root / "sweep.yaml").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                store.runs_dir.rmdir()
+                if not existed:
+                    root.rmdir()
+            raise
         return store
 
     @classmethod
