@@ -78,7 +78,7 @@ def _parse_override(text: str, source: str) -> tuple[Path_, Any]:
         raise ScenarioError(f"{source}: an override of {len(text):,} characters is longer than the limit of "
                             f"{boundary.max_bytes():,} bytes (set {boundary.MAX_BYTES_ENV} to raise it)",
                             source=source)
-    boundary.check_text(text, f"{source} {_short(boundary.excerpt(text, _MAX_OVERRIDE_CHARS))}", "override")
+    boundary.check_text(text, f"{source} {_short(boundary.excerpt(text, _MAX_OVERRIDE_CHARS))}", "--set value")
     key, eq, raw = text.partition("=")
     key = key.strip()
     if not eq:
