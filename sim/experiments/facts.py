@@ -111,6 +111,7 @@ class Finding:
 
 def load_facts(path: str | Path = FACTS_FILE) -> list[Fact]:
     """Read and validate a facts file; problems raise a located ScenarioError. Scenario paths become absolute."""
+    from sim.params.boundary import display, excerpt, resolve_path
     from sim.params.loading import (
         ScenarioError,
         finite_problems,
@@ -136,12 +137,12 @@ def load_facts(path: str | Path = FACTS_FILE) -> list[Fact]:
             value = getattr(fact, key)
             if value is None:
                 continue
-            resolved = (folder / value).resolve()
-            if not resolved.is_file():
+            resolved = resolve_path(value, folder)
+            if resolved is None or not resolved.is_file():
                 line = lines.get(("facts", i, key))
                 where = f"line {line}: " if line else ""
-                raise ScenarioError(f"{name}: {where}facts[{i}].{key} = {value!r}: no such file "
-                                    f"({resolved})", source=name)
+                raise ScenarioError(f"{name}: {where}facts[{i}].{key} = {excerpt(value, 120)}: no such file"
+                                    + (f" ({display(resolved)})" if resolved is not None else ""), source=name)
             paths[key] = str(resolved)
         if fact.measure != "level" and fact.against is None and not load_scenario(paths["scenario"]).timeline:
             line = lines.get(("facts", i, "measure"))

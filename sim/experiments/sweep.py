@@ -55,8 +55,10 @@ def _resolve_paths(settings: dict[str, Any], folder: Path) -> dict[str, Any]:
     out = dict(settings)
     for key in PATH_KEYS:
         value = out.get(key)
-        if isinstance(value, str) and value and value != "bundled" and not Path(value).expanduser().is_absolute():
-            out[key] = str((folder / value).resolve())
+        if isinstance(value, str) and value and value != "bundled":
+            resolved = boundary.resolve_path(value, folder)
+            if resolved is not None:  # else kept as given, for the file's reader to refuse
+                out[key] = str(resolved)
     return out
 
 
@@ -155,9 +157,10 @@ def _check(sweep: Sweep, lines: dict) -> list[Problem]:
 
 def _base(sweep: Sweep, folder: Path, name: str, lines: dict) -> dict:
     """The base scenario resolved, with `set` applied and the sweep's name and seed, as a plain mapping."""
-    base_path = Path(sweep.base).expanduser()
-    base_path = base_path if base_path.is_absolute() else folder / base_path
-    where = f"{name}: line {_line(lines, 'base')}: base = {sweep.base!r}"
+    base_path = boundary.resolve_path(sweep.base, folder)
+    where = f"{name}: line {_line(lines, 'base')}: base = {boundary.excerpt(sweep.base, 120)}"
+    if base_path is None:
+        raise ScenarioError(f"{where}: not a usable file name", source=name)
     try:
         scenario = load_scenario(base_path)
     except ScenarioError as err:
