@@ -670,3 +670,15 @@ def test_many_raw_bytes(workspace, content):
 def test_many_hostile_set_strings(workspace, overrides):
     extra = tuple(f"--set={o}" for o in overrides)
     _check_mutant(workspace, SCENARIO_TEXTS["drg.yaml"].encode(), extra=extra)
+
+
+@pytest.mark.parametrize("base", ['"~nosuchuser-17/base.yaml"', '"a\\0b.yaml"', "/dev/zero", "/proc/self/environ"])
+def test_a_sweep_base_that_is_not_a_scenario_file_is_refused_at_its_line(tmp_path, base):
+    path = write(tmp_path, f"""
+        name: s
+        base: {base}
+        parameters:
+          behaviour.provider.profit_weight: {{values: [0.0, 1.0]}}
+        """, "sweep.yaml")
+    status, _, err = check(path)
+    assert status == 2 and err.startswith(f"{path}: line 2: base = "), err
