@@ -101,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     from sim.params.loading import ScenarioError
     from sim.results.runner import InsufficientMemory
 
-    if args.command in MODEL_COMMANDS:
-        _prepare_loops()
     try:
+        if args.command == "run":
+            _check_out(args.out, args.force)  # before any work, even compiling
+        if args.command in MODEL_COMMANDS:
+            _prepare_loops()
         handler = getattr(args, "handler", None) or {
             "run": _run, "compare": _compare, "demo": _demo, "check": _check, "schema": _schema,
             "metrics": _metrics}[args.command]
@@ -111,14 +113,49 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, CatalogueError, InsufficientMemory, FileExistsError) as err:
         print(f"triangle {args.command}: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except OSError as err:  # what the machine did: permission denied, no space left, a vanished file
+        print(f"triangle {args.command}: {_os_error(err)}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
 
 
+def _os_error(err: OSError) -> str:
+    """One line for an operating-system error: the file (escaped) and what the system said. The writers of
+    --out folders and sweep stores write to temporary names and rename, so a failure leaves no partial file."""
+    from sim.params.boundary import display
+
+    reason = err.strerror or type(err).__name__
+    where = f"{display(err.filename)}: " if err.filename else ""
+    return f"{where}{reason}"
+
+
+def _check_out(out: Path | None, force: bool) -> None:
+    """Refuse an --out that cannot be used, before any work: a file, a folder in the way, an unwritable parent."""
+    from sim.params.boundary import display
+    from sim.params.loading import ScenarioError
+
+    if out is None:
+        return
+    name = display(out)
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out {name}: is a file, not a folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ScenarioError(f"--out {name}: exists and is not empty; choose another --out or pass --force")
+    parent = out.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ScenarioError(f"--out {name}: {display(parent)} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ScenarioError(f"--out {name}: cannot write in {display(parent)}: permission denied")
+
+
 def _run(args) -> int:
     from sim.params.loading import load_scenario, scenario_to_yaml
     from sim.results import report, runner
+
 
     overrides = list(args.overrides)
     if args.seed is not None:
@@ -238,13 +275,14 @@ def _check(args) -> int:
 
 def _is_sweep_file(path: Path) -> bool:
     """A sweep file names a base scenario and the parameters to vary; no scenario has those keys."""
-    import yaml
+    from sim.params.boundary import top_level_keys
+    from sim.params.loading import ScenarioError, read_text
 
-    try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    try:  # read at the input boundary, as the loaders do
+        keys = top_level_keys(read_text(path))
+    except ScenarioError:
         return False  # the scenario loader reports why
-    return isinstance(doc, dict) and "base" in doc and "parameters" in doc
+    return keys is not None and {"base", "parameters"} <= keys
 
 
 def _schema(args) -> int:

@@ -6,11 +6,14 @@ Costs are guideline costs at county-hospital prices; a facility's ``price_level`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
+
+from sim.params.boundary import display, parse_mapping, read_text
+from sim.params.keys import ScenarioError, show
 
 AGE_BANDS = ("age_0_4", "age_5_14", "age_15_44", "age_45_64", "age_65_plus")
 POPULATIONS = ("all", "female", "hypertension", "diabetes", "copd", "kidney_failure")
@@ -25,6 +28,7 @@ _PER_SEVERITY = ("severity_mix", "need_level", "admission_need", "clinical_los_d
                  "complication_risk", "readmission_risk")
 _SCALARS = ("outpatient_cost_yuan", "inpatient_cost_yuan", "per_day_share", "delay_harm_per_day",
             "critical_harm_per_hour")
+_MAX_INCIDENCE_PER_1000 = 1_000_000.0  # 1,000 episodes per resident-year: far beyond any condition group
 _FIELDS = {"label", "population", "incidence_per_1000", "cost_split", "time_critical", "source",
            *_PER_SEVERITY, *_SCALARS}
 
@@ -67,14 +71,19 @@ class Catalogue:
 def load_catalogue(path: str | Path = "bundled") -> Catalogue:
     """Read and check a catalogue file; ``"bundled"`` is the catalogue shipped with the package."""
     path = BUNDLED if str(path) == "bundled" else Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise CatalogueError(f"{path}: cannot read the condition catalogue: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise CatalogueError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("conditions"), dict) or not doc["conditions"]:
+    name = display(path)
+    try:  # read at the input boundary: a regular UTF-8 file within the size limit, safe YAML, finite numbers
+        doc, _ = parse_mapping(read_text(path, "condition catalogue"), name,
+                               "catalogue keys (severity_cost_multiplier, conditions)")
+    except ScenarioError as err:
+        raise CatalogueError(str(err)) from None
+    path = name
+    if not isinstance(doc.get("conditions"), dict) or not doc["conditions"]:
         raise CatalogueError(f"{path}: expected a mapping with a non-empty 'conditions' mapping")
+    unnamed = [n for n in doc["conditions"] if not isinstance(n, str) or not n]
+    if unnamed:
+        raise CatalogueError(f"{path}: conditions: the name {show(unnamed[0])} is not text; condition names are "
+                             "strings")
     severity_cost = _floats(path, "severity_cost_multiplier", doc.get("severity_cost_multiplier", [0.6, 1, 1.9]))
     rows = []
     for name, cond in doc["conditions"].items():
@@ -108,50 +117,62 @@ def load_catalogue(path: str | Path = "bundled") -> Catalogue:
 
 
 def _floats(path, key, value, n=SEVERITIES, lo=0.0, hi=None):
-    if not isinstance(value, list) or len(value) != n or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        raise CatalogueError(f"{path}: {key} = {value!r}: expected a list of {n} numbers")
+    if not isinstance(value, list) or len(value) != n or not all(_number(v) for v in value):
+        raise CatalogueError(f"{path}: {key} = {show(value)}: expected a list of {n} finite numbers")
     if any(v < lo or (hi is not None and v > hi) for v in value):
         bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
-        raise CatalogueError(f"{path}: {key} = {value!r}: every value must be {bound}")
+        raise CatalogueError(f"{path}: {key} = {show(value)}: every value must be {bound}")
     return [float(v) for v in value]
 
 
+def _number(value) -> bool:
+    """A finite number (not a boolean, not an integer too large for a float)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def _check_condition(path, name, cond) -> dict:
-    where = f"conditions.{name}"
+    where = f"conditions.{name}" if name.isprintable() and len(name) <= 60 else f"conditions[{show(name)}]"
     if not isinstance(cond, dict):
         raise CatalogueError(f"{path}: {where}: expected a mapping")
     unknown = set(cond) - _FIELDS
     missing = _FIELDS - set(cond)
     if unknown:
-        raise CatalogueError(f"{path}: {where}: unknown keys {sorted(unknown)}; allowed: {sorted(_FIELDS)}")
+        raise CatalogueError(f"{path}: {where}: unknown keys {show(sorted(unknown, key=str))}; allowed: "
+                             f"{sorted(_FIELDS)}")
     if missing:
         raise CatalogueError(f"{path}: {where}: missing keys {sorted(missing)}")
-    if cond["population"] not in POPULATIONS:
-        raise CatalogueError(f"{path}: {where}.population = {cond['population']!r}: allowed {POPULATIONS}")
+    if not isinstance(cond["label"], str):
+        raise CatalogueError(f"{path}: {where}.label = {show(cond['label'])}: expected text")
+    if not isinstance(cond["population"], str) or cond["population"] not in POPULATIONS:
+        raise CatalogueError(f"{path}: {where}.population = {show(cond['population'])}: allowed {POPULATIONS}")
     inc = cond["incidence_per_1000"]
     if not isinstance(inc, dict) or set(inc) != set(AGE_BANDS) or any(
-            not isinstance(v, (int, float)) or v < 0 for v in inc.values()):
-        raise CatalogueError(f"{path}: {where}.incidence_per_1000 = {inc!r}: expected non-negative numbers "
-                             f"for exactly {AGE_BANDS}")
+            not _number(v) or not 0 <= v <= _MAX_INCIDENCE_PER_1000 for v in inc.values()):
+        raise CatalogueError(f"{path}: {where}.incidence_per_1000 = {show(inc)}: expected finite numbers from 0 "
+                             f"to {_MAX_INCIDENCE_PER_1000:,.0f} for exactly {AGE_BANDS}")
     for key in _PER_SEVERITY:
         hi = 1.0 if key.endswith(("risk", "need", "mix")) else None
         _floats(path, f"{where}.{key}", cond[key], hi=hi)
     if abs(sum(cond["severity_mix"]) - 1.0) > 1e-6:
-        raise CatalogueError(f"{path}: {where}.severity_mix = {cond['severity_mix']!r}: must sum to 1")
+        raise CatalogueError(f"{path}: {where}.severity_mix = {show(cond['severity_mix'])}: must sum to 1")
     if any(v > 3 for v in cond["need_level"]):
-        raise CatalogueError(f"{path}: {where}.need_level = {cond['need_level']!r}: levels run 0 to 3")
+        raise CatalogueError(f"{path}: {where}.need_level = {show(cond['need_level'])}: levels run 0 to 3")
     for key in _SCALARS:
         v = cond[key]
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-            raise CatalogueError(f"{path}: {where}.{key} = {v!r}: expected a non-negative number")
+        if not _number(v) or v < 0:
+            raise CatalogueError(f"{path}: {where}.{key} = {show(v)}: expected a non-negative finite number")
     if not 0 <= cond["per_day_share"] <= 1:
-        raise CatalogueError(f"{path}: {where}.per_day_share = {cond['per_day_share']!r}: must be in [0, 1]")
+        raise CatalogueError(f"{path}: {where}.per_day_share = {show(cond['per_day_share'])}: must be in [0, 1]")
     split = cond["cost_split"]
-    if not isinstance(split, dict) or set(split) != {"services", "drugs", "consumables"} or abs(
-            sum(split.values()) - 1.0) > 1e-6:
-        raise CatalogueError(f"{path}: {where}.cost_split = {split!r}: expected services, drugs, consumables "
-                             f"summing to 1")
+    if not isinstance(split, dict) or set(split) != {"services", "drugs", "consumables"} or not all(
+            _number(v) and v >= 0 for v in split.values()) or abs(sum(split.values()) - 1.0) > 1e-6:
+        raise CatalogueError(f"{path}: {where}.cost_split = {show(split)}: expected non-negative numbers for "
+                             f"services, drugs, consumables summing to 1")
     if not isinstance(cond["time_critical"], bool):
-        raise CatalogueError(f"{path}: {where}.time_critical = {cond['time_critical']!r}: expected true/false")
+        raise CatalogueError(f"{path}: {where}.time_critical = {show(cond['time_critical'])}: expected true/false")
     return cond

@@ -73,7 +73,14 @@ class Fit:
 def load_calibration(path: str | Path = CALIBRATION_FILE):
     """Read a calibration file; returns (Calibration, facts to fit). Problems raise a located ScenarioError."""
     from sim.experiments import facts as F
-    from sim.params.loading import ScenarioError, load_scenario, parse_mapping, read_text, validation_problems
+    from sim.params.loading import (
+        ScenarioError,
+        finite_problems,
+        load_scenario,
+        parse_mapping,
+        read_text,
+        validation_problems,
+    )
 
     name, file = str(path), Path(path)
     data, lines = parse_mapping(read_text(file, "calibration file"), name,
@@ -82,6 +89,8 @@ def load_calibration(path: str | Path = CALIBRATION_FILE):
         cal = Calibration.model_validate(data)
     except ValidationError as err:
         raise ScenarioError.from_problems(name, validation_problems(err, data, lines, Calibration)) from None
+    if problems := finite_problems(cal, lines):  # text such as "inf" passes a float key
+        raise ScenarioError.from_problems(name, problems)
     facts = {f.id: f for f in F.load_facts(file.resolve().parent / cal.facts_file)}
     unknown = [i for i in cal.facts if i not in facts]
     if unknown:

@@ -111,7 +111,15 @@ class Finding:
 
 def load_facts(path: str | Path = FACTS_FILE) -> list[Fact]:
     """Read and validate a facts file; problems raise a located ScenarioError. Scenario paths become absolute."""
-    from sim.params.loading import ScenarioError, load_scenario, parse_mapping, read_text, validation_problems
+    from sim.params.boundary import display, excerpt, resolve_path
+    from sim.params.loading import (
+        ScenarioError,
+        finite_problems,
+        load_scenario,
+        parse_mapping,
+        read_text,
+        validation_problems,
+    )
 
     name, file = str(path), Path(path)
     data, lines = parse_mapping(read_text(file, "facts file"), name, "facts keys (facts: a list of facts)")
@@ -119,6 +127,8 @@ def load_facts(path: str | Path = FACTS_FILE) -> list[Fact]:
         doc = FactsFile.model_validate(data)
     except ValidationError as err:
         raise ScenarioError.from_problems(name, validation_problems(err, data, lines, FactsFile)) from None
+    if problems := finite_problems(doc, lines):  # text such as "inf" passes a float key
+        raise ScenarioError.from_problems(name, problems)
     folder = file.resolve().parent
     facts = []
     for i, fact in enumerate(doc.facts):
@@ -127,12 +137,12 @@ def load_facts(path: str | Path = FACTS_FILE) -> list[Fact]:
             value = getattr(fact, key)
             if value is None:
                 continue
-            resolved = (folder / value).resolve()
-            if not resolved.is_file():
+            resolved = resolve_path(value, folder)
+            if resolved is None or not resolved.is_file():
                 line = lines.get(("facts", i, key))
                 where = f"line {line}: " if line else ""
-                raise ScenarioError(f"{name}: {where}facts[{i}].{key} = {value!r}: no such file "
-                                    f"({resolved})", source=name)
+                raise ScenarioError(f"{name}: {where}facts[{i}].{key} = {excerpt(value, 120)}: no such file"
+                                    + (f" ({display(resolved)})" if resolved is not None else ""), source=name)
             paths[key] = str(resolved)
         if fact.measure != "level" and fact.against is None and not load_scenario(paths["scenario"]).timeline:
             line = lines.get(("facts", i, "measure"))

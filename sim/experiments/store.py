@@ -19,6 +19,7 @@ holds the store's lock writes to it, so two sweeps cannot interleave in one fold
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -57,6 +58,22 @@ def to_json(doc: Any, sort_keys: bool = True) -> str:
     return json.dumps(json_safe(doc), indent=1, sort_keys=sort_keys, allow_nan=False) + "\n"
 
 
+def _read_record(path: Path) -> dict | None:
+    """A stored run, or None when its file is not a whole, well-formed record of the run it is named for."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict) or record.get("key") != path.stem or record.get("status") not in (
+            "done", "failed"):
+        return None
+    if record["status"] == "done" and not isinstance(record.get("metrics"), dict):
+        return None
+    if record["status"] == "failed" and not isinstance(record.get("error"), str):
+        return None
+    return record
+
+
 class Store:
     """A store folder. Open it with :meth:`create_or_open` (to run) or :meth:`read` (to analyse)."""
 
@@ -71,12 +88,23 @@ class Store:
         store = cls.check(root, plan)
         if store.plan_path.exists():
             return store
-        root.mkdir(parents=True, exist_ok=True)
-        store.runs_dir.mkdir(exist_ok=True)
-        write_atomic(root / "sweep.yaml", sweep_text)
-        # The order of the parameters is that of the design's columns: keep it. Written last: its presence
-        # marks a store.
-        write_atomic(store.plan_path, to_json(plan.to_json(), sort_keys=False))
+        existed = root.exists()
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            store.runs_dir.mkdir(exist_ok=True)
+            write_atomic(root / "sweep.yaml", sweep_text)
+            # The order of the parameters is that of the design's columns: keep it. Written last: its presence
+            # marks a store.
+            write_atomic(store.plan_path, to_json(plan.to_json(), sort_keys=False))
+        except BaseException:
+            # A store that could not be created whole (a full disk, a read-only folder) is removed, so that
+            # running again is not refused as "not a sweep store".
+            (root / "sweep.yaml").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                store.runs_dir.rmdir()
+                if not existed:
+                    root.rmdir()
+            raise
         return store
 
     @classmethod
@@ -107,7 +135,12 @@ class Store:
         return self.root / "plan.json"
 
     def plan(self) -> Plan:
-        return Plan.from_json(json.loads(self.plan_path.read_text(encoding="utf-8")))
+        try:
+            return Plan.from_json(json.loads(self.plan_path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, IndexError) as err:
+            # ValueError covers a truncated file (JSONDecodeError) and a plan the schema refuses.
+            raise StoreError(f"{self.plan_path}: the store's plan cannot be read ({type(err).__name__}); the "
+                             "store is damaged: run the sweep again into a new --out", source=str(self.root)) from None
 
     @contextmanager
     def locked(self) -> Iterator[Store]:
@@ -136,11 +169,13 @@ class Store:
         write_atomic(path, to_json(record))
 
     def records(self) -> dict[str, dict]:
-        """Every stored run by key."""
+        """Every stored run by key. A run file that cannot be read whole (truncated by a full disk or a copy, or
+        edited) is not a finished run: it is left out, so the run counts as pending and is run again."""
         out = {}
         for path in sorted(self.runs_dir.glob("*/*.json")):
-            record = json.loads(path.read_text(encoding="utf-8"))
-            out[record["key"]] = record
+            record = _read_record(path)
+            if record is not None:
+                out[record["key"]] = record
         return out
 
     def write_manifest(self, plan: Plan, records: dict[str, dict]) -> dict:

@@ -28,9 +28,11 @@ from pydantic import ValidationError
 from sim.experiments import designs
 from sim.experiments.plan import Plan, Point, Run, apply_settings, run_key
 from sim.experiments.sweep_schema import MetricName, Parameter, Pareto, Sweep  # noqa: F401 (re-exported)
+from sim.params import boundary
 from sim.params.loading import (
     Problem,
     ScenarioError,
+    finite_problems,
     format_path,
     key_path,
     load_scenario,
@@ -53,8 +55,10 @@ def _resolve_paths(settings: dict[str, Any], folder: Path) -> dict[str, Any]:
     out = dict(settings)
     for key in PATH_KEYS:
         value = out.get(key)
-        if isinstance(value, str) and value and value != "bundled" and not Path(value).expanduser().is_absolute():
-            out[key] = str((folder / value).resolve())
+        if isinstance(value, str) and value and value != "bundled":
+            resolved = boundary.resolve_path(value, folder)
+            if resolved is not None:  # else kept as given, for the file's reader to refuse
+                out[key] = str(resolved)
     return out
 
 
@@ -67,7 +71,7 @@ def load_sweep(path: str | Path) -> Plan:
         sweep = Sweep.model_validate(data)
     except ValidationError as err:
         raise ScenarioError.from_problems(name, validation_problems(err, data, lines, Sweep)) from None
-    problems = _check(sweep, lines)
+    problems = finite_problems(sweep, lines) or _check(sweep, lines)
     if problems:
         raise ScenarioError.from_problems(name, problems)
     base = _base(sweep, file.parent.absolute(), name, lines)
@@ -153,9 +157,10 @@ def _check(sweep: Sweep, lines: dict) -> list[Problem]:
 
 def _base(sweep: Sweep, folder: Path, name: str, lines: dict) -> dict:
     """The base scenario resolved, with `set` applied and the sweep's name and seed, as a plain mapping."""
-    base_path = Path(sweep.base).expanduser()
-    base_path = base_path if base_path.is_absolute() else folder / base_path
-    where = f"{name}: line {_line(lines, 'base')}: base = {sweep.base!r}"
+    base_path = boundary.resolve_path(sweep.base, folder)
+    where = f"{name}: line {_line(lines, 'base')}: base = {boundary.excerpt(sweep.base, 120)}"
+    if base_path is None:
+        raise ScenarioError(f"{where}: not a usable file name", source=name)
     try:
         scenario = load_scenario(base_path)
     except ScenarioError as err:
@@ -172,10 +177,30 @@ def _base(sweep: Sweep, folder: Path, name: str, lines: dict) -> dict:
         set_value(data, path, value, key, "set")
         labels[path] = ("set", key)
     try:
-        Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError.from_problems(name, _located(err, data, labels, lines)) from None
+    problems = _non_finite(scenario, labels, lines)
+    if problems:
+        raise ScenarioError.from_problems(name, problems)
     return data
+
+
+def _non_finite(scenario: Scenario, labels: dict[tuple, tuple], lines: dict) -> list[Problem]:
+    """Numbers the sweep made infinite or NaN (text such as "inf" passes a float key), at the sweep key that set
+    them; only the keys the sweep sets are looked at."""
+    problems = []
+    for path, owner in labels.items():
+        try:
+            value = boundary.value_at(scenario, path)
+        except (AttributeError, LookupError, TypeError):
+            continue
+        for inner in boundary.non_finite(value):
+            full = path + inner
+            number = boundary.number_text(boundary.value_at(value, inner))
+            problems.append(Problem(f"{format_path(owner)}: {format_path(full)} = {number}: expected a finite "
+                                    "number", format_path(full), _line(lines, *owner)))
+    return problems
 
 
 def _located(err: ValidationError, data: dict, labels: dict[tuple, tuple], lines: dict) -> list[Problem]:
@@ -225,7 +250,11 @@ def _plan(sweep: Sweep, base: dict, values: list[dict[str, Any]], name: str, lin
         try:
             scenario = Scenario.model_validate(data)
         except ValidationError as err:
-            for p in _located(err, data, labels, lines):
+            found = _located(err, data, labels, lines)
+        else:
+            found = _non_finite(scenario, labels, lines)
+        if found:
+            for p in found:
                 if (p.line, p.path) not in seen and len(problems) < _MAX_PROBLEMS:
                     seen.add((p.line, p.path))
                     problems.append(p)

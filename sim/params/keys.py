@@ -3,6 +3,7 @@ them: the one key syntax of ``--set`` overrides, timeline entries and sweep para
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ class Problem:
     path: str = ""  # dotted key path, "" for the whole file
     line: int | None = None  # 1-based line in the file, when the key came from the file
     origin: str | None = None  # e.g. "--set population.size=-5" when the value came from an override
+    more: int = 0  # a closing line that stands for this many problems not listed
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line is not None else ""
@@ -42,7 +44,8 @@ class ScenarioError(Exception):
 
     @classmethod
     def from_problems(cls, source: str, problems: Sequence[Problem]) -> ScenarioError:
-        count = f"{len(problems)} problem" + ("" if len(problems) == 1 else "s")
+        total = sum(p.more or 1 for p in problems)
+        count = f"{total:,} problem" + ("" if total == 1 else "s")
         lines = [f"{source}: {count}"] + [f"  {p}" for p in problems]
         return cls("\n".join(lines), source=source, problems=problems)
 
@@ -57,8 +60,9 @@ def parse_key(key: str, text: str, source: str) -> Path_:
         path.append(name)
         while bracket:
             index, close, rest = rest.partition("]")
-            if not close or not index.isdigit() or (rest and not rest.startswith("[")):
-                raise malformed(text, source, f"bad list index in {part!r}; write it as name[0]")
+            # ASCII digits only: str.isdigit() also accepts '²' and '٣', which int() refuses or misreads.
+            if not close or not (index.isascii() and index.isdigit()) or (rest and not rest.startswith("[")):
+                raise malformed(text, source, f"bad list index in {quote(part)}; write it as name[0]")
             path.append(int(index))
             bracket, rest = rest[:1], rest[1:]
     return tuple(path)
@@ -66,7 +70,7 @@ def parse_key(key: str, text: str, source: str) -> Path_:
 
 def malformed(text: str, source: str, why: str) -> ScenarioError:
     return ScenarioError(
-        f"{source} {text!r}: {why}; an override must have the form dotted.key=value, "
+        f"{source} {quote(text)}: {why}; an override must have the form dotted.key=value, "
         "e.g. population.size=50000 or payment.model=drg", source=source)
 
 
@@ -77,14 +81,14 @@ def set_path(data: dict, path: Path_, value: Any, text: str, source: str) -> Non
         where = format_path(path[:depth + 1])
         if isinstance(key, int):
             if not isinstance(node, list) or key >= len(node):
-                raise ScenarioError(f"{source} {text!r}: {where} does not exist (there is no such list "
+                raise ScenarioError(f"{source} {quote(text)}: {where} does not exist (there is no such list "
                                     "item)", source=source)
             child = node[key]
         else:
             child = node.get(key)
         if child is None:
             if isinstance(child_key, int):
-                raise ScenarioError(f"{source} {text!r}: {where} is not set, so it has no item {child_key}",
+                raise ScenarioError(f"{source} {quote(text)}: {where} is not set, so it has no item {child_key}",
                                     source=source)
             child = {}
         elif isinstance(child, dict):
@@ -92,14 +96,14 @@ def set_path(data: dict, path: Path_, value: Any, text: str, source: str) -> Non
         elif isinstance(child, list) and isinstance(child_key, int):
             child = list(child)
         else:
-            raise ScenarioError(f"{source} {text!r}: {where} is {show(child)}, which has no key "
-                                f"{child_key!r}", source=source)
+            raise ScenarioError(f"{source} {quote(text)}: {where} is {show(child)}, which has no key "
+                                f"{show(child_key)}", source=source)
         node[key] = child
         node = child
     last = path[-1]
     if isinstance(last, int):
         if not isinstance(node, list) or last >= len(node):
-            raise ScenarioError(f"{source} {text!r}: {format_path(path)} does not exist (there is no such "
+            raise ScenarioError(f"{source} {quote(text)}: {format_path(path)} does not exist (there is no such "
                                 "list item)", source=source)
     node[last] = value
 
@@ -111,13 +115,27 @@ def format_path(path: Path_) -> str:
         if isinstance(key, int) and not isinstance(key, bool):
             text += f"[{key}]"
         else:
-            text += f".{key}" if text else str(key)
+            name = str(key)
+            if not name.isprintable() or len(name) > _MAX_VALUE_CHARS:  # shown, not spelt: quoted and cut
+                name = quote(name, _MAX_VALUE_CHARS)
+            text += f".{name}" if text else name
     return text
 
 
+_REPR = reprlib.Repr(maxlevel=3, maxdict=6, maxlist=6, maxtuple=6, maxset=6, maxstring=_MAX_VALUE_CHARS,
+                     maxlong=_MAX_VALUE_CHARS, maxother=_MAX_VALUE_CHARS)
+
+
 def show(value: Any) -> str:
-    text = repr(value)
+    """A short one-line rendering of a value for messages; the cost does not grow with the value's size."""
+    text = _REPR.repr(value)
     return text if len(text) <= _MAX_VALUE_CHARS else text[:_MAX_VALUE_CHARS - 3] + "..."
+
+
+def quote(text: Any, limit: int = 80) -> str:
+    """A short quoted excerpt of ``text``, every unprintable character escaped (safe on one line)."""
+    text = str(text)
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
 
 
 def key_path(key: str, source: str = "--set") -> Path_:

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from sim.params import boundary
 from sim.params.keys import (
     Path_,
     Problem,
@@ -42,6 +43,7 @@ __all__ = [
     "Problem",
     "ScenarioError",
     "apply_overrides",
+    "finite_problems",
     "format_path",
     "key_path",
     "load_scenario",
@@ -55,124 +57,28 @@ __all__ = [
 ]
 
 _MAX_OVERRIDE_CHARS = 80
-_YAML_TAG_PREFIX = "tag:yaml.org,2002:"
 
 
 # --------------------------------------------------------------------------------------------- YAML
-class _TagRefused(yaml.MarkedYAMLError):
-    def __init__(self, tag: str, mark: yaml.Mark):
-        super().__init__(problem=f"tag {tag!r} is not allowed", problem_mark=mark)
-        self.tag = tag
-
-
-class _ScenarioLoader(yaml.SafeLoader):
-    """A safe loader that refuses unknown tags with their position and records duplicate keys."""
-
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        self.duplicates: list[tuple[Any, int, int]] = []  # (key, line, first line), 1-based
-
-    def refuse_tag(self, node: yaml.Node) -> Any:
-        raise _TagRefused(node.tag, node.start_mark)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        # Before merge keys (<<) are flattened, so keys overriding a merged mapping are not duplicates.
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == _YAML_TAG_PREFIX + "merge" or not isinstance(key_node, yaml.ScalarNode):
-                    continue
-                key = self.construct_object(key_node)
-                line = key_node.start_mark.line + 1
-                if key in seen:
-                    self.duplicates.append((key, line, seen[key]))
-                else:
-                    seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-_ScenarioLoader.add_constructor(None, _ScenarioLoader.refuse_tag)
-
-
-def _key_lines(node: yaml.Node, loader: _ScenarioLoader) -> dict[Path_, int]:
-    """1-based line of every mapping key and list item, keyed by its path (after merge keys are flattened)."""
-    lines: dict[Path_, int] = {}
-    stack: list[tuple[yaml.Node, Path_]] = [(node, ())]
-    visited: set[int] = set()  # an aliased node is walked once; its other paths fall back to the alias's line
-    while stack:
-        current, path = stack.pop()
-        if id(current) in visited:
-            continue
-        visited.add(id(current))
-        if isinstance(current, yaml.MappingNode):
-            for key_node, value_node in current.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    continue
-                key = loader.construct_object(key_node)
-                lines[path + (key,)] = key_node.start_mark.line + 1
-                stack.append((value_node, path + (key,)))
-        elif isinstance(current, yaml.SequenceNode):
-            for index, item in enumerate(current.value):
-                lines[path + (index,)] = item.start_mark.line + 1
-                stack.append((item, path + (index,)))
-    return lines
-
-
-def _yaml_problem(name: str, err: yaml.YAMLError) -> ScenarioError:
-    if isinstance(err, _TagRefused):
-        tag = err.tag
-        shown = "!!" + tag[len(_YAML_TAG_PREFIX):] if tag.startswith(_YAML_TAG_PREFIX) else tag
-        line = err.problem_mark.line + 1
-        return ScenarioError(
-            f"{name}: line {line}: the tag '{shown}' is not allowed; scenario files may only hold plain YAML "
-            "values (mappings, lists, strings, numbers, booleans, null)", source=name,
-            problems=[Problem(f"tag '{shown}' is not allowed", line=line)])
-    if isinstance(err, yaml.MarkedYAMLError) and err.problem_mark is not None:
-        mark = err.problem_mark
-        problem = err.problem or "invalid YAML"
-        context = ""
-        if err.context:
-            context = f" ({err.context}"
-            if err.context_mark is not None and err.context_mark.line != mark.line:
-                context += f" at line {err.context_mark.line + 1}"
-            context += ")"
-        return ScenarioError(
-            f"{name}: line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {problem}{context}",
-            source=name, problems=[Problem(f"invalid YAML: {problem}{context}", line=mark.line + 1)])
-    return ScenarioError(f"{name}: invalid YAML: {err}", source=name)
-
-
 _SCENARIO_KEYS = "scenario keys (name, days, population, payment, ...)"
 
 
 def _parse_yaml(text: str, name: str, expected: str = _SCENARIO_KEYS) -> tuple[dict, dict[Path_, int]]:
-    """The top-level mapping of a document and the line of every key in it; ``expected`` names what the
-    mapping should hold, for the messages."""
-    loader = _ScenarioLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-        lines = _key_lines(node, loader) if node is not None else {}
-    except yaml.YAMLError as err:
-        raise _yaml_problem(name, err) from None
-    finally:
-        loader.dispose()
-    if data is None:
-        raise ScenarioError(f"{name}: the file is empty; expected a mapping of {expected}", source=name)
-    if not isinstance(data, dict):
-        kind = {list: "a list", str: "a string", int: "a number", float: "a number",
-                bool: "a boolean"}.get(type(data), f"a {type(data).__name__}")
-        raise ScenarioError(f"{name}: line {node.start_mark.line + 1}: the top level must be a mapping of "
-                            f"{expected}, not {kind}", source=name)
-    if loader.duplicates:
-        problems = [Problem(f"{key}: duplicate key (first given on line {first}); each key may appear only "
-                            "once in a mapping", line=line) for key, line, first in loader.duplicates]
-        raise ScenarioError.from_problems(name, problems)
-    return data, lines
+    """The top-level mapping of a document and the line of every key in it, read at the input boundary
+    (``sim.params.boundary``: safe loader, limits, finite numbers)."""
+    return boundary.parse_mapping(text, name, expected)
 
 
 # --------------------------------------------------------------------------------------------- overrides
 def _parse_override(text: str, source: str) -> tuple[Path_, Any]:
+    if not isinstance(text, str):
+        raise ScenarioError(f"{source} {boundary.excerpt(text)}: expected text of the form dotted.key=value",
+                            source=source)
+    if len(text) > boundary.max_bytes():
+        raise ScenarioError(f"{source}: an override of {len(text):,} characters is longer than the limit of "
+                            f"{boundary.max_bytes():,} bytes (set {boundary.MAX_BYTES_ENV} to raise it)",
+                            source=source)
+    boundary.check_text(text, f"{source} {_short(boundary.excerpt(text, _MAX_OVERRIDE_CHARS))}", "--set value")
     key, eq, raw = text.partition("=")
     key = key.strip()
     if not eq:
@@ -180,16 +86,8 @@ def _parse_override(text: str, source: str) -> tuple[Path_, Any]:
     if not key:
         raise malformed(text, source, "the key is empty")
     path = parse_key(key, text, source)
-    try:
-        value = yaml.load(raw, Loader=_ScenarioLoader)  # a safe loader that names refused tags
-    except _TagRefused as err:
-        raise ScenarioError(f"{source} {text!r}: the tag {err.tag!r} is not allowed; values may only be "
-                            "plain YAML (strings, numbers, booleans, null, lists, mappings)",
-                            source=source) from None
-    except yaml.YAMLError as err:
-        problem = getattr(err, "problem", None) or str(err)
-        raise ScenarioError(f"{source} {text!r}: the value {raw!r} is not valid YAML: {problem}",
-                            source=source) from None
+    # The value is read at the input boundary, as a file is: limits, safe loader, finite numbers.
+    value = boundary.load_value(raw, f"{source} {_short(boundary.excerpt(text, _MAX_OVERRIDE_CHARS))}")
     return path, value
 
 
@@ -332,6 +230,9 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_OVERRIDE_CHARS else text[:_MAX_OVERRIDE_CHARS - 3] + "..."
 
 
+_MAX_PROBLEMS = 20  # listed of one file; the rest are counted
+
+
 def _problems(err: ValidationError, data: dict, lines: dict[Path_, int],
               overrides: list[tuple[Path_, str]], source: str, root: type[BaseModel] = Scenario) -> list[Problem]:
     grouped: dict[Path_, dict[str, Any]] = {}
@@ -342,10 +243,10 @@ def _problems(err: ValidationError, data: dict, lines: dict[Path_, int],
         if kind == "value_error" and msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         if kind == "extra_forbidden":
-            msg = _unknown_key_message(path[:-1], path[-1] if path else "", root)
+            msg = None  # worded below, for the problems listed only (it searches the schema)
         elif kind == "invalid_key":
             key = error.get("input")
-            msg = (f"the key {key!r} is not a string (YAML reads it as {type(key).__name__}); "
+            msg = (f"the key {show(key)} is not a string (YAML reads it as {type(key).__name__}); "
                    "put it in quotes or correct it")
         elif kind == "missing":
             msg = "required key is missing"
@@ -357,9 +258,11 @@ def _problems(err: ValidationError, data: dict, lines: dict[Path_, int],
         if msg not in entry["messages"]:
             entry["messages"].append(msg)
 
+    located = sorted(((_source_of(path, lines, overrides), path) for path in grouped),
+                     key=lambda item: (item[0][0] is None, item[0][0] or 0))
     problems = []
-    for path, entry in grouped.items():
-        line, from_override, with_override = _source_of(path, lines, overrides)
+    for (line, from_override, with_override), path in located[:_MAX_PROBLEMS]:
+        entry = grouped[path]
         shown = path[:-1] if entry["kind"] == "invalid_key" else path  # the key itself is not a name
         text = format_path(shown) or "(top level)"
         if entry["kind"] not in ("missing", "invalid_key"):
@@ -368,10 +271,14 @@ def _problems(err: ValidationError, data: dict, lines: dict[Path_, int],
             text += f" (from {source} {_short(from_override)})"
         elif with_override is not None:
             text += f" (after {source} {_short(with_override)})"
-        message = f"{text}: {'; or '.join(entry['messages'])}"
+        messages = [m if m is not None else _unknown_key_message(path[:-1], path[-1] if path else "", root)
+                    for m in entry["messages"]]
+        message = f"{text}: {'; or '.join(messages)}"
         origin = f"{source} {from_override}" if from_override is not None else None
         problems.append(Problem(message, path=format_path(shown), line=line, origin=origin))
-    problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    if len(located) > _MAX_PROBLEMS:
+        hidden = len(located) - _MAX_PROBLEMS
+        problems.append(Problem(f"... and {hidden:,} more (the first {_MAX_PROBLEMS} are listed)", more=hidden))
     return problems
 
 
@@ -382,12 +289,13 @@ def _resolve_catalogue(data: dict, base: Path, overridden: bool) -> dict:
     catalogue = case_mix.get("catalogue")
     if not isinstance(catalogue, str) or catalogue == "bundled" or not catalogue:
         return data
-    path = Path(catalogue).expanduser()
-    if not path.is_absolute():
-        # A path given in the file is read from the file's folder; one given on the command line, from the
-        # current folder (where the shell completed it).
-        path = (Path.cwd() if overridden else base) / path
-    return {**data, "case_mix": {**case_mix, "catalogue": str(path.resolve())}}
+    # A path given in the file is read from the file's folder; one given on the command line, from the
+    # current folder (where the shell completed it). A path that cannot name a file is kept as given, for
+    # the catalogue reader to refuse.
+    path = boundary.resolve_path(catalogue, Path.cwd() if overridden else base)
+    if path is None:
+        return data
+    return {**data, "case_mix": {**case_mix, "catalogue": str(path)}}
 
 
 _DEFAULTS = Scenario().model_dump(mode="json")
@@ -400,23 +308,36 @@ def overlay(defaults: Any, given: Any) -> Any:
     return given
 
 
-def _extended(data: dict, name: str, base: Path, seen: tuple[Path, ...] = ()) -> dict:
+_MAX_EXTENDS = 20  # scenarios in one chain of extends:
+
+
+def _extended(data: dict, name: str, base: Path, lines: dict[Path_, int] | None = None,
+              seen: tuple[Path, ...] = ()) -> dict:
     """A scenario with ``extends: other.yaml`` is an overlay on that scenario (read from this file's folder),
     so a reform is written as what it changes."""
     parent = data.get("extends")
     if parent is None:
         return data
+    line = (lines or {}).get(("extends",))
+    where = f"{name}: line {line}: " if line is not None else f"{name}: "
     if not isinstance(parent, str) or not parent:
-        raise ScenarioError(f"{name}: extends = {parent!r}: expected the path of a scenario file", source=name)
-    path = (base / parent).resolve()
+        raise ScenarioError(f"{where}extends = {show(parent)}: expected the path of a scenario file", source=name)
+    shown = boundary.excerpt(parent, 120)
+    path = boundary.resolve_path(parent, base)
+    if path is None:
+        raise ScenarioError(f"{where}extends = {shown}: not a usable file name", source=name)
     if path in seen:
-        raise ScenarioError(f"{name}: extends = {parent!r}: scenarios extend each other in a loop", source=name)
+        raise ScenarioError(f"{where}extends = {shown}: scenarios extend each other in a loop", source=name)
+    if len(seen) >= _MAX_EXTENDS:
+        raise ScenarioError(f"{where}extends = {shown}: more than {_MAX_EXTENDS} scenarios extend one another",
+                            source=name)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        raise ScenarioError(f"{name}: extends = {parent!r}: no such scenario file ({path})", source=name) from None
-    parent_data, _ = _parse_yaml(text, str(path))
-    parent_data = _extended(parent_data, str(path), path.parent, (*seen, path))
+        text = boundary.read_text(path, "scenario file")
+    except ScenarioError as err:
+        raise ScenarioError(f"{where}extends = {shown}: cannot be used: {err}", source=name) from None
+    parent_name = boundary.display(path)
+    parent_data, parent_lines = _parse_yaml(text, parent_name)
+    parent_data = _extended(parent_data, parent_name, path.parent, parent_lines, (*seen, path))
     parent_data = _resolve_catalogue(parent_data, path.parent, False)
     own = {k: v for k, v in data.items() if k != "extends"}
     return overlay(parent_data, own)
@@ -424,11 +345,14 @@ def _extended(data: dict, name: str, base: Path, seen: tuple[Path, ...] = ()) ->
 
 def _build(text: str, name: str, base: Path, overrides: Sequence[str], source: str = "--set") -> Scenario:
     data, lines = _parse_yaml(text, name)
-    data = _extended(data, name, base)
+    data = _extended(data, name, base, lines)
     if isinstance(overrides, str):
         overrides = [overrides]
-    parsed = [(_parse_override(o, source)[0], o) for o in overrides]
-    data = apply_overrides(data, overrides, source=source)
+    try:  # an override that cannot be read or applied is reported against the file it was meant for
+        parsed = [(_parse_override(o, source)[0], o) for o in overrides]
+        data = apply_overrides(data, overrides, source=source)
+    except ScenarioError as err:
+        raise ScenarioError(f"{name}: {err}", source=name, problems=err.problems) from None
     catalogue_path = ("case_mix", "catalogue")
     overridden = any(catalogue_path[:len(p)] == p for p, _ in parsed)
     data = _resolve_catalogue(data, base, overridden)
@@ -437,8 +361,24 @@ def _build(text: str, name: str, base: Path, overrides: Sequence[str], source: s
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError.from_problems(name, _problems(err, data, lines, parsed, source)) from None
+    # Text that reads as a number which is not finite ("inf", "nan") passes the schema's float keys.
+    _check_finite(scenario, name, lines, parsed, source)
     _check_timeline(scenario, name, lines)
     return scenario
+
+
+def _check_finite(value: Any, name: str, lines: dict[Path_, int], overrides: list[tuple[Path_, str]],
+                  source: str, note: str = "") -> None:
+    problems = []
+    for path in boundary.non_finite(value):
+        line, from_override, _ = _source_of(path, lines, overrides)
+        origin = f" (from {source} {_short(from_override)})" if from_override is not None else ""
+        number = boundary.number_text(boundary.value_at(value, path))
+        problems.append(Problem(f"{format_path(path)} = {number}{origin}: expected a finite number{note}",
+                                path=format_path(path), line=line,
+                                origin=f"{source} {from_override}" if from_override is not None else None))
+    if problems:
+        raise ScenarioError.from_problems(name, problems)
 
 
 def _check_timeline(scenario: Scenario, name: str, lines: dict[Path_, int]) -> None:
@@ -448,12 +388,14 @@ def _check_timeline(scenario: Scenario, name: str, lines: dict[Path_, int]) -> N
     try:
         changes = resolve(scenario)
     except TimelineInvalid as err:
-        problems = []
+        problems: list[Problem] = []
         for p in err.problems:
             where: Path_ = ("timeline", p.index, "set") + ((p.key,) if p.key is not None else ())
             line = lines.get(where) or lines.get(("timeline", p.index))
             problems.append(Problem(p.message, path=format_path(where), line=line))
         raise ScenarioError.from_problems(name, problems) from None
+    for day, spec in changes:
+        _check_finite(spec, name, lines, [], "--set", note=f" (in force from timeline day {day})")
     _check_history_budget(scenario, changes, name, lines)
 
 
@@ -482,28 +424,25 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     override, against the current folder), so the scenario holds an absolute path.
     """
     file = Path(path)
-    return _build(read_text(file), str(path), file.parent.absolute(), overrides)
+    return _build(read_text(file), boundary.display(path), file.parent.absolute(), overrides)
 
 
 def read_text(path: str | Path, kind: str = "scenario file") -> str:
-    """A UTF-8 file's text, or a :class:`ScenarioError` saying why it cannot be read."""
-    name = str(path)
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{name}: no such {kind}", source=name) from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{name}: is a folder, not a {kind}", source=name) from None
-    except UnicodeDecodeError as err:
-        raise ScenarioError(f"{name}: not UTF-8 text (bad byte at offset {err.start})", source=name) from None
-    except OSError as err:
-        raise ScenarioError(f"{name}: cannot read the {kind}: {err.strerror or err}", source=name) from None
+    """A file's text read at the input boundary (``sim.params.boundary.read_text``: a regular UTF-8 file
+    within the size limit), or a :class:`ScenarioError` saying why it cannot be read."""
+    return boundary.read_text(path, kind)
 
 
 def parse_mapping(text: str, name: str, expected: str) -> tuple[dict, dict[Path_, int]]:
     """A YAML document read with the safe loader of scenario files: its top-level mapping and the line of
-    every key, keyed by key path. Refused tags, YAML errors and duplicate keys raise :class:`ScenarioError`."""
+    every key, keyed by key path. Refused tags, limits, YAML errors, duplicate keys and numbers that are not
+    finite raise :class:`ScenarioError`."""
     return _parse_yaml(text, name, expected)
+
+
+def finite_problems(value: Any, lines: dict[Path_, int], prefix: Path_ = ()) -> list[Problem]:
+    """A located problem for every number in ``value`` (a validated model, a mapping) that is not finite."""
+    return boundary.finite_problems(value, lines, prefix)
 
 
 def validation_problems(err: ValidationError, data: dict, lines: dict[Path_, int], root: type[BaseModel],
