@@ -8,7 +8,7 @@ consultations at the normal pace would take W minutes, with H clinic minutes (do
     U(p)     = profit_weight x margin x leave x seen(p)
                - benefit_weight x value_per_daly x [ seen(p) x miss(p) x stake
                                                      + (Q - seen(p)) x (delay + leave x forgo) ]
-    miss(p)  = missed_diagnosis_per_shortening x (1 - p)
+    miss(p)  = missed_diagnosis_per_shortening x max(0, 1 - p x normal / adequate consultation)
 
 - margin: what a visit has earned the facility lately (its own books: outpatient revenue less resource cost
   per visit, a moving average), which under fee-for-service is the fee's margin, under capitation of an
@@ -25,7 +25,8 @@ The facility takes the p of the highest U on a grid (ties to the longer consulta
 patient is seen whatever the pace, so p = 1: a facility with spare capacity never hurries. Under fee-for-service
 the fees of patients who would leave push toward hurrying; with profit_weight 0 only the patients' own trade
 (a missed diagnosis against a day's wait) remains. ``sim.kernels.completion.finish_treatments`` applies
-miss(p) to the outcomes of every case seen at that pace.
+miss(p) to the outcomes of every case seen at that pace. A facility whose normal consultation is shorter than
+``outcomes.adequate_consultation_minutes`` misses more even when it does not hurry (cheap and fast care).
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ PACE_GRID = 25  # paces tried between the floor and 1
 
 
 def choose_pace(queued: np.ndarray, normal_minutes: np.ndarray, clinic_minutes: np.ndarray,
-                margin_per_visit: np.ndarray, stake: np.ndarray, delay: np.ndarray, forgo: np.ndarray,
+                normal_share: np.ndarray, margin_per_visit: np.ndarray, stake: np.ndarray, delay: np.ndarray,
+                forgo: np.ndarray,
                 *, profit_weight: float, benefit_weight: float, value_per_daly: float, leave: float,
                 miss_per_shortening: float, floor: float) -> np.ndarray:
     """[facility] the chosen pace. ``queued``: patients waiting; ``normal_minutes``: their consultations' total
-    at the normal pace; ``clinic_minutes``: today's; ``margin_per_visit`` (yuan), ``stake``, ``delay``,
+    at the normal pace; ``clinic_minutes``: today's; ``normal_share``: the normal consultation over the adequate
+    one; ``margin_per_visit`` (yuan), ``stake``, ``delay``,
     ``forgo`` (DALY): per mean queued patient."""
     pace = np.ones(len(queued))
     busy = (normal_minutes > clinic_minutes) & (queued > 0)
@@ -50,7 +53,7 @@ def choose_pace(queued: np.ndarray, normal_minutes: np.ndarray, clinic_minutes: 
     q = queued[busy][:, None].astype(float)
     mean_minutes = normal_minutes[busy][:, None] / q
     seen = np.minimum(q, clinic_minutes[busy][:, None] / (grid[None, :] * mean_minutes))
-    miss = miss_per_shortening * (1.0 - grid[None, :])
+    miss = miss_per_shortening * np.maximum(1.0 - grid[None, :] * normal_share[busy][:, None], 0.0)
     value = benefit_weight * value_per_daly
     utility = (profit_weight * margin_per_visit[busy][:, None] * leave * seen
                - value * (seen * miss * stake[busy][:, None]

@@ -334,7 +334,9 @@ class HealthSystemModel(mesa.Model):
             rows, served, order, ahead, _ = kernels.serve_queue(
                 rows, ep.facility, ep.severity, ep.seek_day, critical, minutes, budget)
             seen = rows[served]
-            ep.consult_short[seen] = (1.0 - pace[ep.facility[seen]]).astype(np.float32)
+            # how far short of the adequate length each consultation fell (sim.behaviour.pace)
+            given = pace * fac_t.consultation_minutes / self.spec.outcomes.adequate_consultation_minutes
+            ep.consult_short[seen] = np.maximum(1.0 - given[ep.facility[seen]], 0.0).astype(np.float32)
             t, day = self.tally, self.day
             lvl = fac_t.level[ep.facility[seen]]
             t.consultations += np.bincount(lvl, minlength=N_LEVELS)
@@ -374,7 +376,8 @@ class HealthSystemModel(mesa.Model):
         delay = np.bincount(fac, at_risk * cat.delay_harm_per_day[c], minlength=n) / per
         forgo = stake + np.bincount(fac, out.untreated_daly_per_severity * (s + 1.0), minlength=n) / per
         prov, res = self.spec.behaviour.provider, self.spec.behaviour.resident
-        return choose_pace(queued, work, clinic, self.visit_margins.margin, stake, delay, forgo,
+        normal_share = self.facilities.consultation_minutes / out.adequate_consultation_minutes
+        return choose_pace(queued, work, clinic, normal_share, self.visit_margins.margin, stake, delay, forgo,
                            profit_weight=self.provider.profit_weight, benefit_weight=prov.benefit_weight,
                            value_per_daly=prov.value_per_daly_yuan, leave=1.0 / res.patience_days,
                            miss_per_shortening=prov.missed_diagnosis_per_shortening,

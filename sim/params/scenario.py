@@ -494,8 +494,9 @@ class ProviderBehaviour(Strict):
         "clinics)", gt=0, le=1)
     missed_diagnosis_per_shortening: float = param(
         0.3, "Extra probability that a consultation misses the right diagnosis and treatment, per unit of "
-        "shortening (1 - consultation length / normal length); a missed case meets outcomes.untreated_risk_ratio "
-        "on its risks. Halving consultations adds 0.15.", "probability", "assumption; plausible range 0.1-0.5: "
+        "shortening (1 - consultation length / outcomes.adequate_consultation_minutes, when positive); a missed "
+        "case meets outcomes.untreated_risk_ratio on its risks. Half the adequate length adds 0.15.",
+        "probability", "assumption; plausible range 0.1-0.5: "
         "standardized-patient studies find correct diagnosis rising with consultation length and checklist "
         "completion (Sylvia et al., Health Policy Plan 2015;30:322; Das et al., Health Aff 2012;31:2774)",
         ge=0, le=2)
@@ -675,6 +676,13 @@ class Outcomes(Strict):
         3.0, "Multiplier on death and complication risk of an episode that forgoes care; also of a treated case "
         "whose diagnosis was missed (behaviour.provider.missed_diagnosis_per_shortening).", "ratio",
         "assumption", ge=1)
+    adequate_consultation_minutes: float = param(
+        10.0, "Consultation length a mild case needs for the right diagnosis and treatment (severer cases: times "
+        "case_mix.consultation_severity_factor); consultations shorter than this miss more "
+        "(behaviour.provider.missed_diagnosis_per_shortening), whether the facility hurries or its normal "
+        "consultation is short.", "minutes", "assumption; plausible range 5-20 (primary-care consultations "
+        "average under 10 minutes in much of the world and a few minutes in China: Irving et al., BMJ Open "
+        "2017;7:e017902)", gt=0, le=120)
     corridor_risk_ratio: float = param(
         1.2, "Multiplier on death and complication risk of an inpatient admitted to a corridor bed (no bed "
         "free): crowded wards and boarding delay care.", "ratio", "assumption; plausible range 1.0-1.8: Singer "
