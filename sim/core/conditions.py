@@ -26,6 +26,9 @@ _SCALARS = ("outpatient_cost_yuan", "inpatient_cost_yuan", "per_day_share", "del
             "critical_harm_per_hour")
 _FIELDS = {"label", "population", "incidence_per_1000", "cost_split", "time_critical", "source",
            *_PER_SEVERITY, *_SCALARS}
+# Self-care (``sim.behaviour.care_seeking``): optional, so that a catalogue written before them still loads (no
+# self-care, nothing self-limiting).
+_OPTIONAL = {"self_care": False, "self_care_cost_yuan": 0.0, "self_limiting": False}
 
 
 class CatalogueError(ValueError):
@@ -54,6 +57,9 @@ class Catalogue:
     delay_harm_per_day: np.ndarray  # [c]
     time_critical: np.ndarray       # [c] bool
     critical_harm_per_hour: np.ndarray  # [c]
+    self_care: np.ndarray           # [c] bool: residents may treat it themselves (home remedies, a pharmacy)
+    self_care_cost: np.ndarray      # [c, s] yuan a self-treated episode spends at a pharmacy
+    self_limiting: np.ndarray       # [c] bool: resolves without a doctor (no risk or loss from going without one)
 
     @property
     def n(self) -> int:
@@ -103,6 +109,9 @@ def load_catalogue(path: str | Path = "bundled") -> Catalogue:
         delay_harm_per_day=col("delay_harm_per_day"),
         time_critical=col("time_critical", bool),
         critical_harm_per_hour=col("critical_harm_per_hour"),
+        self_care=col("self_care", bool),
+        self_care_cost=col("self_care_cost_yuan")[:, None] * mult[None, :],
+        self_limiting=col("self_limiting", bool),
     )
 
 
@@ -120,10 +129,11 @@ def _check_condition(path, name, cond) -> dict:
     where = f"conditions.{name}"
     if not isinstance(cond, dict):
         raise CatalogueError(f"{path}: {where}: expected a mapping")
-    unknown = set(cond) - _FIELDS
+    unknown = set(cond) - _FIELDS - set(_OPTIONAL)
     missing = _FIELDS - set(cond)
     if unknown:
-        raise CatalogueError(f"{path}: {where}: unknown keys {sorted(unknown)}; allowed: {sorted(_FIELDS)}")
+        raise CatalogueError(f"{path}: {where}: unknown keys {sorted(unknown)}; "
+                             f"allowed: {sorted(_FIELDS | set(_OPTIONAL))}")
     if missing:
         raise CatalogueError(f"{path}: {where}: missing keys {sorted(missing)}")
     if cond["population"] not in POPULATIONS:
@@ -151,6 +161,11 @@ def _check_condition(path, name, cond) -> dict:
             sum(split.values()) - 1.0) > 1e-6:
         raise CatalogueError(f"{path}: {where}.cost_split = {split!r}: expected services, drugs, consumables "
                              f"summing to 1")
-    if not isinstance(cond["time_critical"], bool):
-        raise CatalogueError(f"{path}: {where}.time_critical = {cond['time_critical']!r}: expected true/false")
+    cond = {**_OPTIONAL, **cond}
+    for key in ("time_critical", "self_care", "self_limiting"):
+        if not isinstance(cond[key], bool):
+            raise CatalogueError(f"{path}: {where}.{key} = {cond[key]!r}: expected true/false")
+    v = cond["self_care_cost_yuan"]
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+        raise CatalogueError(f"{path}: {where}.self_care_cost_yuan = {v!r}: expected a non-negative number")
     return cond

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from sim.core.episodes import END_STATES
 from sim.core.levels import N_LEVELS
 
 MAX_WAIT_DAYS = 400
@@ -27,7 +28,7 @@ class Tally:
     days: int
     person_days: float = 0.0
     episodes_started: int = 0
-    ended: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))  # by END_STATES
+    ended: np.ndarray = field(default_factory=lambda: np.zeros(len(END_STATES), np.int64))
     visits: np.ndarray = field(default_factory=_levels)
     admissions: np.ndarray = field(default_factory=_levels)
     discharges: np.ndarray = field(default_factory=_levels)
@@ -53,6 +54,7 @@ class Tally:
     complications: int = 0
     readmissions: int = 0
     health_loss_daly: float = 0.0
+    self_care_spending: float = 0.0    # yuan residents spent on self-care (pharmacy purchases), outside the fund
     wait_hist: np.ndarray = field(default_factory=lambda: np.zeros(MAX_WAIT_DAYS + 1, np.int64))
     travel_minutes_sum: float = 0.0
     critical_minutes_sum: float = 0.0

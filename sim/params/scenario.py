@@ -466,8 +466,27 @@ class ProviderBehaviour(Strict):
 
 
 class ResidentBehaviour(Strict):
-    price_sensitivity: float = param(0.06, "Utility lost per 100 yuan of expected out-of-pocket cost.",
-                                     "utility/100 yuan", "assumption, to calibrate", ge=0)
+    price_sensitivity: float = param(
+        0.8, "How strongly demand answers price: utility a care option loses each time its expected out-of-pocket "
+        "cost doubles, above price_reference_yuan (relative thinking: 50 yuan weighs on a 20-yuan visit, hardly "
+        "on a 5,000-yuan stay). The disutility of an out-of-pocket cost x is price_sensitivity x log2(1 + x / "
+        "price_reference_yuan) (sim.behaviour.care_seeking), for facilities and self-care alike. 0 = residents "
+        "ignore prices.", "utility/doubling of out-of-pocket cost", "PLACEHOLDER", ge=0, le=20)
+    price_reference_yuan: float = param(
+        5.0, "Out-of-pocket cost below which residents count yuan for yuan and above which they weigh a price "
+        "in proportion to its size.", "yuan",
+        "assumption, range 2-20 yuan (a few yuan: the smallest sum a rural household counts); relative thinking: "
+        "Tversky & Kahneman 1981 (Science 211: 453-458), Bushong, Rabin & Schwartzstein 2021 (Rev. Econ. Stud. "
+        "88: 2313-2341)", gt=0, le=100_000)
+    self_care_utility: float = param(
+        1.2, "Utility of treating a mild episode oneself (home remedies, a pharmacy), before its cost; open to "
+        "conditions the catalogue marks self_care, never to time-critical ones.", "utility",
+        "PLACEHOLDER", ge=-20, le=20)
+    self_care_severity_penalty: float = param(
+        1.5, "Utility lost from self-care per step of severity and per level of care the case needs (a worse "
+        "illness, or one that needs a township centre or a hospital, is felt to need a doctor).", "utility",
+        "assumption, below forgo_severity_penalty (self-care treats some of what going without does not); "
+        "range 0.5-3", ge=0)
     travel_sensitivity: float = param(0.8, "Utility lost per hour of travel.", "utility/hour",
                                       "assumption, to calibrate", ge=0)
     wait_sensitivity: float = param(0.4, "Utility lost per day of expected waiting.", "utility/day",
@@ -476,15 +495,27 @@ class ResidentBehaviour(Strict):
         1.2, "Utility gained per level of facility capability, per level of case need (severity-dependent "
         "preference for bigger hospitals).", "utility/level^2", "assumption, to calibrate", ge=0)
     trust_initial: ByLevel = Field(
-        ByLevel(village=1.1, township=0.7, county=1.0, out_of_county=1.8),
+        ByLevel(village=1.1, township=0.7, county=2.7, out_of_county=3.0),
         description="Mean initial trust in each level (utility). Unit: utility. Source: assumption: trust "
-        "in primary care is low after years of siphoning (DOMAIN.md).")
+        "in primary care is low after years of siphoning (DOMAIN.md); county and out-of-county values fitted by "
+        "hand, with prices weighed as price_sensitivity says, so that the baseline county keeps about half its "
+        "visits at primary level (DOMAIN.md: ~52% nationally) and about nine in ten treated episodes in the "
+        "county (the national target of 90% in-county care); prior range 1-4. The township value is fitted by "
+        "`triangle calibrate` (seeds/calibrated.yaml).")
     trust_sd: float = param(0.5, "Spread of initial trust between residents.", "utility", "assumption", ge=0)
     forgo_utility: float = param(
-        -0.5, "Utility of not seeking care for a mild case; severe cases lose forgo_severity_penalty per "
-        "severity step.", "utility", "assumption, to calibrate", le=20, ge=-20)
+        -1.0, "Utility of not seeking care for a mild case that needs no more than a village clinic; severe "
+        "cases lose forgo_severity_penalty per severity step, and cases needing more forgo_need_penalty per "
+        "level of need.", "utility", "assumption, range -2 to 0: below self-care, which treats what going "
+        "without does not", le=20, ge=-20)
     forgo_severity_penalty: float = param(2.5, "Utility lost from forgoing per severity step.", "utility",
                                           "assumption", ge=0)
+    forgo_need_penalty: float = param(
+        4.0, "Utility lost from forgoing per level of care the case needs (its catalogue need_level: 0 a village "
+        "clinic, 1 a township centre, 2 a county hospital, 3 a tertiary one): residents know that a birth, a "
+        "fracture, a cancer or a dialysis session needs a doctor whatever it costs.", "utility",
+        "assumption, range 2-6: enough that a case needing a hospital seldom goes without for its price (RAND and "
+        "rural Chinese studies find admissions less price-elastic than visits)", ge=0)
     patience_days: float = param(4.0, "Mean days a mild case is willing to wait before re-choosing; severe "
                                  "cases wait less.", "days", "assumption", gt=0)
     max_rechoices: int = param(2, "Times an episode may leave a queue and choose again before forgoing.",
@@ -622,6 +653,11 @@ class Outcomes(Strict):
     untreated_risk_ratio: float = param(
         3.0, "Multiplier on death and complication risk of an episode that forgoes care.", "ratio",
         "assumption", ge=1)
+    self_care_risk_ratio: float = param(
+        1.5, "Multiplier on death and complication risk of an episode treated at home or with pharmacy drugs "
+        "when its condition is not self-limiting (a case that needed a doctor); self-limiting conditions keep "
+        "their base risks.", "ratio", "assumption: between treated (1) and untreated (untreated_risk_ratio); "
+        "range 1-3", ge=1)
     readmission_window_days: int = param(30, "Window in which a return admission counts as a readmission.",
                                          "days", "standard definition", ge=1, le=365)
     complication_daly: float = param(0.3, "Health loss of a complication.", "DALY", "assumption", ge=0)
