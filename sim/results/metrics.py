@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core.episodes import FORGONE, SELF_CARE
-from sim.core.pay import staff_income
 from sim.core.levels import COUNTY, IN_COUNTY, OUT_OF_COUNTY, PRIMARY, TOWNSHIP, VILLAGE
+from sim.core.pay import staff_income
 from sim.core.tally import CRITICAL_KINDS
 
 GROUPS = ("cost", "access", "quality", "providers", "payment")

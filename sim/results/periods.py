@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sim.results import metrics as M
-from sim.params.scenario import Scenario
 from sim.core.tally import Tally
 from sim.engine.snapshot import snapshot
+from sim.params.scenario import Scenario
+from sim.results import metrics as M
 
 
 @dataclass

@@ -1,11 +1,11 @@
 """Pictures of results: the triangle, time series with reform dates, before/after bars, sweep views, the map.
 
 Every function reads results, never a model: summaries (``{metric: {"mean", "ci95"}}`` from
-``sim.results.runner.summarise``), daily tables (``sim.results.runner.daily_table``, optionally with a ``replicate`` column),
-run tables (one row per run, parameter and metric columns) and facility tables. Each returns a matplotlib
-``Figure`` drawn with the Agg canvas, without pyplot, so it is safe in servers and threads and shows in
-notebooks. :func:`write_report` puts the pictures of one or more scenarios into a folder of PNGs and one
-self-contained HTML page.
+``sim.results.runner.summarise``), daily tables (``sim.results.runner.daily_table``, optionally with a
+``replicate`` column), run tables (one row per run, parameter and metric columns) and facility tables. Each
+returns a matplotlib ``Figure`` drawn with the Agg canvas, without pyplot, so it is safe in servers and threads
+and shows in notebooks. :func:`write_report` puts the pictures of one or more scenarios into a folder of PNGs
+and one self-contained HTML page.
 """
 
 from __future__ import annotations

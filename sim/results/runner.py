@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.results import metrics as M
 from sim.core.levels import LEVELS
-from sim.params.scenario import Scenario
 from sim.core.tally import DAILY_COLUMNS
+from sim.params.scenario import Scenario
+from sim.results import metrics as M
 
 BYTES_PER_RESIDENT = 120  # benchmarks/scale.py: 1 M residents peak at ~240 MB in all, ~140 B/resident above start-up
 BYTES_PER_RUN_OVERHEAD = 250e6  # interpreter, numpy, Mesa, catalogue
