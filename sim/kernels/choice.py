@@ -29,33 +29,47 @@ def choose_options(rows, resident, residence, condition, severity, min_level, re
     and choice: 0 to forgo, -1 for self-care, j + 1 for option j."""
     m = len(rows)
     n_options = len(option_level)
-    choice = np.zeros(m, np.int64)
+    # [village, option] terms shared by every episode of a village, looked up once per option below
+    n_villages = village_term.shape[0]
+    shared = np.empty((n_villages, n_options))
+    seen = np.zeros((n_villages, n_options))
+    gain = np.zeros((n_villages, n_options))
+    for v in range(n_villages):
+        for j in range(n_options):
+            shared[v, j] = village_term[v, j] + village_opinion[v, option_level[j]]
+            if by_facility:
+                f = options[v, j]
+                seen[v, j] = perceived[f]
+                gain[v, j] = capability_gain_preference * (perceived[f] - prior[f])
+    # the villages first, in a loop of their own: scattered reads that overlap when nothing else waits on them
     village = np.empty(m, np.int64)
     for i in range(m):
+        village[i] = residence[resident[rows[i]]]
+    choice = np.zeros(m, np.int64)
+    for i in range(m):
         row = rows[i]
-        v = residence[resident[row]]
-        village[i] = v
+        v = village[i]
         ci, si = condition[row], severity[row]
         critical = time_critical[ci]
         kind = (ci * 3 + si) * n_schemes + scheme[i]
         excluded = facility[row] if rechoices[row] > 0 else -1
+        need = need_level[ci, si]
+        lowest = min_level[row]
+        closed = closed_above[i]
         best, best_j = -np.inf, -1
         for j in range(n_options):
             lvl = option_level[j]
-            if (not open_village[v, j] or lvl < min_level[row] or options[v, j] == excluded
-                    or (closed_above[i] and lvl >= hospital_level)):
+            if (not open_village[v, j] or lvl < lowest or options[v, j] == excluded
+                    or (closed and lvl >= hospital_level)):
                 continue
-            u = (village_term[v, j] + (0.0 if critical else wait_term[v, j]) + personal_trust[i, lvl]
-                 + village_opinion[v, lvl] + case_term[kind, j] + taste[row, j + 1])
+            u = (shared[v, j] + (0.0 if critical else wait_term[v, j]) + personal_trust[i, lvl]
+                 + case_term[kind, j] + taste[row, j + 1])
             if by_facility:
-                f = options[v, j]
-                need = need_level[ci, si]
-                u += (-capability_preference * max(need - perceived[f], 0.0)
-                      + capability_gain_preference * (perceived[f] - prior[f]))
+                u += -capability_preference * max(need - seen[v, j], 0.0) + gain[v, j]
             if u > best:
                 best, best_j = u, j
         forgo = (forgo_utility - forgo_severity_penalty * (si + 2.0 * critical)
-                 - forgo_need_penalty * need_level[ci, si] + taste[row, 0])
+                 - forgo_need_penalty * need + taste[row, 0])
         self_care = self_care_term[ci * 3 + si] + taste[row, n_options + 1]
         if best_j >= 0 and best > forgo and best > self_care:
             choice[i] = best_j + 1
