@@ -11,11 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
-from small_county import run
+from small_county import county, run
 
+from sim.behaviour.care_seeking import CostBeliefs
 from sim.core.conditions import BUNDLED, load_catalogue
 from sim.core.episodes import FORGONE, SELF_CARE
-from sim.core.levels import LEVELS
+from sim.core.levels import LEVELS, TOWNSHIP, VILLAGE
+from sim.engine.model import HealthSystemModel
 
 RATES = ("reimbursement", "employee_reimbursement", "outpatient_reimbursement", "employee_outpatient_reimbursement")
 SIZE, DAYS = 20_000, 180
@@ -105,3 +107,16 @@ def test_the_bundled_catalogue_has_minor_self_limiting_illness(condition):
     assert cat.self_limiting[i] and cat.self_care[i]
     assert (cat.death_risk[i] == 0).all()
     assert not cat.self_care[cat.time_critical].any()
+
+
+def test_a_village_clinic_does_not_look_cheap_for_a_case_it_must_send_on():
+    """Residents expect a case that needs a bed to be admitted at a township centre: at a village clinic (no beds)
+    its expected out-of-pocket cost is the township's admission, not a village consultation."""
+    model = HealthSystemModel(county(size=2_000, days=1))
+    cat = model.cat
+    beliefs = CostBeliefs(cat, model.level_price)
+    oop = beliefs.expected_oop(model.fund)  # [c, s, level, scheme]
+    birth = cat.index("childbirth")  # every birth needs a bed
+    np.testing.assert_allclose(oop[birth, :, VILLAGE], oop[birth, :, TOWNSHIP])
+    cold = cat.index("self_limiting_illness")  # a mild cold needs none: the clinic's own consultation
+    assert oop[cold, 0, VILLAGE].max() < oop[cold, 0, TOWNSHIP].min()

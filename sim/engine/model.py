@@ -3,13 +3,14 @@
 The daily step, in order (docs/ODD.md, "Process overview"):
  1. timeline          scheduled changes (none in this version's scenarios)
  2. onset             new episodes by condition and age band; readmissions that fall due
- 3. care seeking      episodes that need a facility choose one or forgo care (``sim.behaviour.care_seeking``)
+ 3. care seeking      episodes choose a facility, self-care or no care (``sim.behaviour.care_seeking``)
  4. discharges        inpatients whose stay ends leave their beds
  5. service           each facility serves its outpatient queue up to its slots, severe and time-critical
                       first; providers refer, admit or treat (``sim.behaviour.provider``); admitted cases wait for beds;
                       those waiting beyond their patience choose again or give up
  6. billing           every treatment finished today is billed and settled by the fund (``sim.payment.fund``)
- 7. outcomes          death, complication, readmission, health loss (``sim.behaviour.outcomes``), also for care forgone
+ 7. outcomes          death, complication, readmission, health loss (``sim.behaviour.outcomes``), also for care
+                      forgone or taken at home
  8. learning          residents' trust and cost beliefs follow what they saw (``sim.behaviour.learning``)
  9. recording         the day's row per level (``sim.core.tally``); ended episodes are dropped
 """

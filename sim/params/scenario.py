@@ -471,7 +471,14 @@ class ResidentBehaviour(Strict):
         "cost doubles, above price_reference_yuan (relative thinking: 50 yuan weighs on a 20-yuan visit, hardly "
         "on a 5,000-yuan stay). The disutility of an out-of-pocket cost x is price_sensitivity x log2(1 + x / "
         "price_reference_yuan) (sim.behaviour.care_seeking), for facilities and self-care alike. 0 = residents "
-        "ignore prices.", "utility/doubling of out-of-pocket cost", "PLACEHOLDER", ge=0, le=20)
+        "ignore prices.", "utility/doubling of out-of-pocket cost",
+        "fitted by hand so that the baseline county's arc elasticity of visits with respect to their out-of-pocket "
+        "price, between 100% reimbursement without deductibles and 5% reimbursement, is about -0.3 (measured -0.27 "
+        "to -0.31; tests/test_demand.py), within the sourced range -0.1 to -0.7: about -0.2 in the RAND Health "
+        "Insurance Experiment (Manning et al. 1987, Am. Econ. Rev. 77: 251-277; Aron-Dine, Einav & Finkelstein "
+        "2013, J. Econ. Perspect. 27: 197-222) and -0.52 (95% CI -0.70 to -0.34) for the probability of an "
+        "outpatient visit in rural China (Zhou et al. 2011, Health Policy 103: 255-265); prior range 0.3-1.5, "
+        "which spans that range on the baseline county", ge=0, le=20)
     price_reference_yuan: float = param(
         5.0, "Out-of-pocket cost below which residents count yuan for yuan and above which they weigh a price "
         "in proportion to its size.", "yuan",
@@ -481,7 +488,8 @@ class ResidentBehaviour(Strict):
     self_care_utility: float = param(
         1.2, "Utility of treating a mild episode oneself (home remedies, a pharmacy), before its cost; open to "
         "conditions the catalogue marks self_care, never to time-critical ones.", "utility",
-        "PLACEHOLDER", ge=-20, le=20)
+        "fitted by `triangle calibrate` to the national visit rate (seeds/calibration.yaml, prior range 0-3); "
+        "the default is the hand fit it started from", ge=-20, le=20)
     self_care_severity_penalty: float = param(
         1.5, "Utility lost from self-care per step of severity and per level of care the case needs (a worse "
         "illness, or one that needs a township centre or a hospital, is felt to need a doctor).", "utility",
@@ -668,7 +676,8 @@ class Outcomes(Strict):
         "outpatient, as a share of the case's clinical stakes (DALY at risk). The share of episodes with a "
         "positive gain is the catalogue's admission_need.", "share of stakes", "assumption", gt=0)
     untreated_daly_per_severity: float = param(
-        0.01, "Health loss of an untreated episode per severity step (1 mild .. 3 severe).", "DALY",
+        0.01, "Health loss of an episode left without a doctor (forgone or self-cared) per severity step (1 mild .. "
+        "3 severe); none for a self-limiting condition.", "DALY",
         "assumption", ge=0)
     complication_cost_share: float = param(
         0.5, "Extra cost of an inpatient complication, as a share of the case's guideline inpatient bill; "
