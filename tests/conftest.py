@@ -100,10 +100,10 @@ def check_episodes(model: HealthSystemModel) -> None:
     t, ep = model.tally, model.episodes
     active = int((ep.state != E.ENDED).sum())
     assert len(ep) - active == ep.n_ended, "ended rows and their count disagree"
-    assert ((ep.state >= E.UNTREATED) == (ep.state == E.ENDED)).all(), "an episode finished but not ended"
+    assert not np.isin(ep.state, E.FINISHED_TODAY).any(), "an episode finished but not ended"
     assert t.episodes_started == t.ended.sum() + active
-    # every episode that did not forgo care was treated once: one completed treatment, one wait recorded
-    assert t.treated.sum() == t.ended.sum() - t.ended[E.FORGONE]
+    # every episode that went to a facility was treated once: one completed treatment, one wait recorded
+    assert t.treated.sum() == t.ended.sum() - t.ended[E.FORGONE] - t.ended[E.SELF_CARE]
     assert t.wait_hist.sum() == t.treated.sum()
     # beds: admitted = discharged + still in a bed, by level
     inpatients = np.bincount(model.facilities.level[ep.facility[ep.state == E.INPATIENT]], minlength=N_LEVELS)

@@ -78,7 +78,7 @@ def test_invariants_hold_every_day_of_random_scenarios(scenario):
     check_episodes(model)
     values = metrics.compute(model)
     assert set(values) == set(metrics.METRICS)
-    for name in ("oop_share", "forgone_care_rate", "in_county_rate", "appropriate_level_rate",
+    for name in ("oop_share", "forgone_care_rate", "self_care_rate", "in_county_rate", "appropriate_level_rate",
                  "out_of_county_fund_share", "primary_fund_share", "drug_share", "consumables_share"):
         assert math.isnan(values[name]) or 0.0 <= values[name] <= 1.0 + 1e-12, (name, values[name])
 

@@ -1,22 +1,34 @@
-"""Where a sick resident goes: a multinomial logit over forgoing care and the facilities open to them.
+"""Where a sick resident goes: a multinomial logit over going without care, treating oneself and the facilities
+open to them.
 
 Utility of option j (a facility of level L) for an episode of resident r:
 
     trust_initial[L] + trust[r, L] + village_opinion[village(r), L]
     - capability_preference x max(0, need level - perceived capability[L])
-    - price_sensitivity x expected out-of-pocket / 100 yuan
+    - price(expected out-of-pocket)
     - travel_sensitivity x travel hours - wait_sensitivity x expected wait days
     + the episode's own Gumbel taste for j
 
-and of forgoing care: forgo_utility - forgo_severity_penalty x severity step (+ Gumbel). The episode picks
-the largest, so choice probabilities are logit. Residents perceive each facility's capability from the
-outcomes they have seen there (``sim.behaviour.perception``), not its current capability: better care at a township
-is noticed as fast as outcomes and word of mouth allow, not at once. With
-``behaviour.resident.capability_memory_days = 0`` they judge by level, from the scenario in force.
+of self-care (home remedies, a pharmacy; for conditions the catalogue marks ``self_care``, never time-critical):
+self_care_utility - self_care_severity_penalty x severity step - price(pharmacy cost) (+ Gumbel); and of
+going without: forgo_utility - forgo_severity_penalty x severity step (+ Gumbel). The episode picks the largest,
+so choice probabilities are logit. How much a price weighs is one function for every option:
+
+    price(x) = price_sensitivity x (p0 / 100) x ln(1 + x / p0),     p0 = price_reference_yuan
+
+yuan for yuan (price_sensitivity per 100 yuan) at small sums, in proportion above p0 (relative thinking). So
+demand answers price only through this choice: dearer care sends episodes home or to a pharmacy, or leaves
+them untreated, and with price_sensitivity 0 prices change no one's choice.
+
+Residents perceive each facility's capability from the outcomes they have seen there
+(``sim.behaviour.perception``), not its current capability: better care at a township is noticed as fast as
+outcomes and word of mouth allow, not at once. With ``behaviour.resident.capability_memory_days = 0`` they judge
+by level, from the scenario in force.
 
 Expected out-of-pocket cost uses what residents have seen bills come to: running means of outpatient and
 inpatient bills and admission rates by condition, severity and level (``CostBeliefs``), passed through the
-insurance rules of the resident's scheme.
+insurance rules of the resident's scheme. Self-care's cost is the catalogue's pharmacy spending of the case
+(``self_care_cost_yuan``), paid in full by the resident.
 """
 
 from __future__ import annotations
@@ -25,12 +37,18 @@ import numpy as np
 
 from sim.behaviour.provider import guideline_charges
 from sim.core.conditions import Catalogue
-from sim.core.levels import COUNTY, LEVELS, N_LEVELS
+from sim.core.levels import COUNTY, LEVELS, N_LEVELS, TOWNSHIP
 from sim.kernels import choose_options, learn_cost_beliefs
 from sim.params.scenario import Scenario
 from sim.payment.fund import InsuranceFund
 
 BELIEF_LEARNING_RATE = 0.05  # weight of one day's mean bill in the running belief (assumption)
+
+
+def price_disutility(oop_yuan, resident) -> np.ndarray:
+    """Utility an out-of-pocket cost takes away: ``price_sensitivity`` for each doubling of the cost above
+    ``price_reference_yuan`` (``resident``: the scenario's ``behaviour.resident``)."""
+    return resident.price_sensitivity * np.log2(1.0 + np.asarray(oop_yuan) / resident.price_reference_yuan)
 
 
 class CostBeliefs:
@@ -55,16 +73,22 @@ class CostBeliefs:
 
     def expected_oop(self, fund: InsuranceFund, rate_cut_by_level: np.ndarray | None = None) -> np.ndarray:
         """Expected out-of-pocket cost [condition, severity, level, scheme] under today's insurance rules
-        (with ``rate_cut_by_level`` points off the reimbursement rates: unreferred care, ``sim.policies.referral``)."""
+        (with ``rate_cut_by_level`` points off the reimbursement rates: unreferred care, ``sim.policies.referral``).
+        Village clinics have no beds: residents expect a case that needs one to be sent to a township centre and
+        to pay its bill there, so a clinic does not look cheap for a case it cannot keep."""
         out = np.empty(self.outpatient_bill.shape + (2,))
         level = np.broadcast_to(np.arange(N_LEVELS), self.outpatient_bill.shape)
+        admitted_at = np.maximum(level, TOWNSHIP)
+        inpatient_bill = np.take_along_axis(self.inpatient_bill, admitted_at, axis=2)
+        admission_rate = np.take_along_axis(self.admission_rate, admitted_at, axis=2)
         cut = None if rate_cut_by_level is None else rate_cut_by_level[level]
+        cut_in = None if rate_cut_by_level is None else rate_cut_by_level[admitted_at]
         for scheme in (0, 1):
             emp = np.full(level.shape, bool(scheme))
             oop_out = self.outpatient_bill - fund.fund_share(self.outpatient_bill, level, emp, np.zeros_like(emp),
                                                              cut)
-            oop_in = self.inpatient_bill - fund.fund_share(self.inpatient_bill, level, emp, np.ones_like(emp), cut)
-            out[..., scheme] = (1 - self.admission_rate) * oop_out + self.admission_rate * oop_in
+            oop_in = inpatient_bill - fund.fund_share(inpatient_bill, admitted_at, emp, np.ones_like(emp), cut_in)
+            out[..., scheme] = (1 - admission_rate) * oop_out + admission_rate * oop_in
         return out
 
 
@@ -81,6 +105,13 @@ class CareSeeking:
         self.perceived_capability = np.array([getattr(scenario.facilities, n).capability for n in LEVELS])
         # learned per facility instead (sim.behaviour.perception), and charged per episode in choose()
         self.by_facility = self.r.capability_memory_days > 0
+        # [condition x 3 + severity] utility of self-care before the episode's taste; -inf where it is no option
+        steps = np.arange(3)[None, :] + cat.need_level
+        open_to = cat.self_care & ~cat.time_critical
+        self.self_care_term = np.where(
+            open_to[:, None],
+            self.r.self_care_utility - self.r.self_care_severity_penalty * steps
+            - price_disutility(cat.self_care_cost, self.r), -np.inf).ravel()
 
     def village_terms(self, option_minutes: np.ndarray, option_wait: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """[village, option] utility shared by every episode of a village: initial trust and travel; and the
@@ -94,19 +125,21 @@ class CareSeeking:
         r, lvl = self.r, self.option_level
         oop = np.moveaxis(expected_oop, 3, 2)[..., lvl]  # [c, s, scheme, option]
         if self.by_facility:
-            return -r.price_sensitivity * oop / 100.0
+            return -price_disutility(oop, r)
         need = self.cat.need_level[:, :, None, None]
         shortfall = np.maximum(need - self.perceived_capability[lvl], 0.0)
-        return -r.capability_preference * shortfall - r.price_sensitivity * oop / 100.0
+        return -r.capability_preference * shortfall - price_disutility(oop, r)
 
     def choose(self, *, rows, episodes, residence, time_critical, scheme, personal_trust, village_opinion,
                village_term, wait_term, case_term, open_village, closed_above, perception=None,
                options=None) -> tuple[np.ndarray, np.ndarray]:
-        """Each choosing episode's village and the index of its chosen option (0 = forgo; j >= 1 = option j - 1).
+        """Each choosing episode's village and the index of its chosen option (0 = forgo; -1 = self-care; j >= 1 =
+        option j - 1).
 
         ``rows`` are the choosing episodes' rows of the table ``episodes`` (``sim.core.episodes``: their condition,
-        severity, the level a referral sent them to, the facility a re-choice leaves, and their [row, 1 +
-        option] Gumbel shocks, forgo first, are read there); ``residence`` is each resident's village.
+        severity, the level a referral sent them to, the facility a re-choice leaves, and their [row, 2 +
+        option] Gumbel shocks, forgo first and self-care last, are read there); ``residence`` is each resident's
+        village.
         personal_trust is [m, level]; village_opinion, village_term, wait_term and open_village (a facility
         with slots today) are [village, level-or-option] tables; case_term is the [c, s, scheme, option]
         table, whose scheme axis may also carry the referral status (``sim.policies.referral``: 2 x unreferred +
@@ -126,4 +159,5 @@ class CareSeeking:
                               closed, COUNTY, ep.taste, self.option_level, village_opinion, village_term,
                               wait_term, case_term.reshape(-1, len(self.option_level)), options, learning,
                               self.cat.need_level, perceived, prior, r.capability_preference,
-                              r.capability_gain_preference, r.forgo_utility, r.forgo_severity_penalty)
+                              r.capability_gain_preference, r.forgo_utility, r.forgo_severity_penalty,
+                              r.forgo_need_penalty, self.self_care_term)

@@ -31,6 +31,9 @@ _SCALARS = ("outpatient_cost_yuan", "inpatient_cost_yuan", "per_day_share", "del
 _MAX_INCIDENCE_PER_1000 = 1_000_000.0  # 1,000 episodes per resident-year: far beyond any condition group
 _FIELDS = {"label", "population", "incidence_per_1000", "cost_split", "time_critical", "source",
            *_PER_SEVERITY, *_SCALARS}
+# Self-care (``sim.behaviour.care_seeking``): optional, so that a catalogue written before them still loads (no
+# self-care, nothing self-limiting).
+_OPTIONAL = {"self_care": False, "self_care_cost_yuan": 0.0, "self_limiting": False}
 
 
 class CatalogueError(ValueError):
@@ -59,6 +62,9 @@ class Catalogue:
     delay_harm_per_day: np.ndarray  # [c]
     time_critical: np.ndarray       # [c] bool
     critical_harm_per_hour: np.ndarray  # [c]
+    self_care: np.ndarray           # [c] bool: residents may treat it themselves (home remedies, a pharmacy)
+    self_care_cost: np.ndarray      # [c, s] yuan a self-treated episode spends at a pharmacy
+    self_limiting: np.ndarray       # [c] bool: resolves without a doctor (no risk or loss from going without one)
 
     @property
     def n(self) -> int:
@@ -113,6 +119,9 @@ def load_catalogue(path: str | Path = "bundled") -> Catalogue:
         delay_harm_per_day=col("delay_harm_per_day"),
         time_critical=col("time_critical", bool),
         critical_harm_per_hour=col("critical_harm_per_hour"),
+        self_care=col("self_care", bool),
+        self_care_cost=col("self_care_cost_yuan")[:, None] * mult[None, :],
+        self_limiting=col("self_limiting", bool),
     )
 
 
@@ -139,11 +148,11 @@ def _check_condition(path, name, cond) -> dict:
     where = f"conditions.{name}" if name.isprintable() and len(name) <= 60 else f"conditions[{show(name)}]"
     if not isinstance(cond, dict):
         raise CatalogueError(f"{path}: {where}: expected a mapping")
-    unknown = set(cond) - _FIELDS
+    unknown = set(cond) - _FIELDS - set(_OPTIONAL)
     missing = _FIELDS - set(cond)
     if unknown:
         raise CatalogueError(f"{path}: {where}: unknown keys {show(sorted(unknown, key=str))}; allowed: "
-                             f"{sorted(_FIELDS)}")
+                             f"{sorted(_FIELDS | set(_OPTIONAL))}")
     if missing:
         raise CatalogueError(f"{path}: {where}: missing keys {sorted(missing)}")
     if not isinstance(cond["label"], str):
@@ -173,6 +182,12 @@ def _check_condition(path, name, cond) -> dict:
             _number(v) and v >= 0 for v in split.values()) or abs(sum(split.values()) - 1.0) > 1e-6:
         raise CatalogueError(f"{path}: {where}.cost_split = {show(split)}: expected non-negative numbers for "
                              f"services, drugs, consumables summing to 1")
-    if not isinstance(cond["time_critical"], bool):
-        raise CatalogueError(f"{path}: {where}.time_critical = {show(cond['time_critical'])}: expected true/false")
+    cond = {**_OPTIONAL, **cond}
+    for key in ("time_critical", "self_care", "self_limiting"):
+        if not isinstance(cond[key], bool):
+            raise CatalogueError(f"{path}: {where}.{key} = {show(cond[key])}: expected true/false")
+    v = cond["self_care_cost_yuan"]
+    if not _number(v) or v < 0:
+        raise CatalogueError(f"{path}: {where}.self_care_cost_yuan = {show(v)}: expected a non-negative finite "
+                             "number")
     return cond

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-# Active states; UNTREATED / TREATED: forwent care / finished treatment today, settled at the end of the day;
-# ENDED: awaiting removal
-CHOOSING, WAITING, BED_QUEUE, INPATIENT, UNTREATED, TREATED, ENDED = 0, 1, 2, 3, 7, 8, 9
-# End states (counted, never stored)
-END_STATES = ("recovered", "complication", "died", "forgone")
-RECOVERED, COMPLICATION, DIED, FORGONE = range(4)
+# Active states; SELF_CARED / UNTREATED / TREATED: treated itself (home remedies, a pharmacy) / forwent care /
+# finished treatment today, settled at the end of the day; ENDED: awaiting removal
+CHOOSING, WAITING, BED_QUEUE, INPATIENT, SELF_CARED, UNTREATED, TREATED, ENDED = 0, 1, 2, 3, 6, 7, 8, 9
+FINISHED_TODAY = (SELF_CARED, UNTREATED, TREATED)
+# End states (counted, never stored): a treated episode by its outcome; one that went without a facility by how
+END_STATES = ("recovered", "complication", "died", "forgone", "self_care")
+RECOVERED, COMPLICATION, DIED, FORGONE, SELF_CARE = range(5)
 
 COLUMNS = {
     "resident": np.int32, "condition": np.int16, "severity": np.int8, "seek_day": np.int32,

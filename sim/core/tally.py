@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from sim.core.episodes import END_STATES
 from sim.core.levels import N_LEVELS
 
 MAX_WAIT_DAYS = 400
@@ -29,7 +30,7 @@ class Tally:
     days: int
     person_days: float = 0.0
     episodes_started: int = 0
-    ended: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))  # by END_STATES
+    ended: np.ndarray = field(default_factory=lambda: np.zeros(len(END_STATES), np.int64))
     visits: np.ndarray = field(default_factory=_levels)
     admissions: np.ndarray = field(default_factory=_levels)
     discharges: np.ndarray = field(default_factory=_levels)
@@ -55,6 +56,7 @@ class Tally:
     complications: int = 0
     readmissions: int = 0
     health_loss_daly: float = 0.0
+    self_care_spending: float = 0.0    # yuan residents spent on self-care (pharmacy purchases), outside the fund
     wait_hist: np.ndarray = field(  # treated episodes by hours waited (bins of 1 / WAIT_BINS_PER_DAY day)
         default_factory=lambda: np.zeros(MAX_WAIT_DAYS * WAIT_BINS_PER_DAY + 1, np.int64))
     wait_days_total: float = 0.0       # days from seeking care to treatment, summed over treated episodes

@@ -3,13 +3,14 @@
 The daily step, in order (docs/ODD.md, "Process overview"):
  1. timeline          scheduled changes (none in this version's scenarios)
  2. onset             new episodes by condition and age band; readmissions that fall due
- 3. care seeking      episodes that need a facility choose one or forgo care (``sim.behaviour.care_seeking``)
+ 3. care seeking      episodes choose a facility, self-care or no care (``sim.behaviour.care_seeking``)
  4. discharges        inpatients whose stay ends leave their beds
  5. service           each facility serves its outpatient queue up to its slots, severe and time-critical
                       first; providers refer, admit or treat (``sim.behaviour.provider``); admitted cases wait for beds;
                       those waiting beyond their patience choose again or give up
  6. billing           every treatment finished today is billed and settled by the fund (``sim.payment.fund``)
- 7. outcomes          death, complication, readmission, health loss (``sim.behaviour.outcomes``), also for care forgone
+ 7. outcomes          death, complication, readmission, health loss (``sim.behaviour.outcomes``), also for care
+                      forgone or taken at home
  8. learning          residents' trust and cost beliefs follow what they saw (``sim.behaviour.learning``)
  9. recording         the day's row per level (``sim.core.tally``); ended episodes are dropped
 """
@@ -98,7 +99,8 @@ class HealthSystemModel(mesa.Model):
         # Scenario changes scheduled by the timeline, and the tally at each period's start.
         self.changes = resolve(scenario)
         self.period_starts: list = []
-        self.episodes = E.Episodes(n_options=1 + self.geo.options.shape[1])
+        # Gumbel tastes: going without, each facility option, self-care
+        self.episodes = E.Episodes(n_options=2 + self.geo.options.shape[1])
         self.scheduled = {"day": np.zeros(0, np.int32), "resident": np.zeros(0, np.int32),
                           "condition": np.zeros(0, np.int16), "severity": np.zeros(0, np.int8)}
         self.alive_count = self.pop.size
@@ -290,7 +292,7 @@ class HealthSystemModel(mesa.Model):
         critical, trip = kernels.book_choices(
             rows, village, choice, geo.options, geo.option_minutes, ep.condition, cat.time_critical, ep.facility,
             ep.state, ep.travel_minutes, ep.critical_minutes, fac_t.books["arrivals"], fac_t.queue, fac_t.level,
-            self.tally.day_row(self.day, "arrivals"), E.WAITING, E.UNTREATED)
+            self.tally.day_row(self.day, "arrivals"), E.WAITING, E.UNTREATED, E.SELF_CARED)
         if len(critical):  # the clock of a time-critical case: the trip, then the minutes to identify it
             fac, c = ep.facility[critical], ep.condition[critical]
             minutes = self._fold("identification_minutes", fac, c, fac_t.identification_minutes[fac])
@@ -528,23 +530,40 @@ class HealthSystemModel(mesa.Model):
         self.episodes.state[rows] = E.UNTREATED
 
     def _end_untreated(self) -> None:
-        """Episodes that forwent care today meet their untreated risks."""
+        """Episodes that went without a facility today, untreated or treated at home, meet their risks."""
+        self._end_without_facility(E.UNTREATED)
+        self._end_without_facility(E.SELF_CARED)
+
+    def _end_without_facility(self, state: int) -> None:
+        """The episodes in ``state`` (untreated or self-cared) meet their condition's base risks times the
+        risk ratio of going without a doctor (``outcomes.untreated_risk_ratio``, ``outcomes.self_care_risk_ratio``)
+        and the health loss of the illness left to itself, except a self-limiting condition, which runs its course
+        as if treated. Self-care is paid for at the pharmacy. A self-cared episode ends as self-care; an untreated
+        one as care forgone, unless its illness is self-limiting: rest and home remedies are then its care, and
+        it too ends as self-care (so ``forgone_care_rate`` counts only illness that needed care)."""
         ep, cat, out = self.episodes, self.cat, self.spec.outcomes
-        rows = np.flatnonzero(ep.state == E.UNTREATED)
+        rows = np.flatnonzero(ep.state == state)
         if len(rows) == 0:
             return
+        ratio = out.untreated_risk_ratio if state == E.UNTREATED else out.self_care_risk_ratio
+        limiting = cat.self_limiting
         died, deaths, complications, critical, critical_deaths, loss = kernels.forgo_outcomes(
             rows, ep.condition, ep.severity, ep.u_death, ep.u_complication, ep.resident, self.pop.age,
-            cat.death_risk, cat.complication_risk, cat.time_critical, out.untreated_risk_ratio,
-            out.life_expectancy_years, out.complication_daly, out.untreated_daly_per_severity)
+            cat.death_risk, cat.complication_risk, cat.time_critical, np.where(limiting, 1.0, ratio),
+            out.life_expectancy_years, out.complication_daly,
+            np.where(limiting, 0.0, out.untreated_daly_per_severity))
         self._die(ep.resident[rows[died]])
         t = self.tally
         t.health_loss_daly += loss
         t.deaths += deaths
         t.complications += complications
-        t.ended[E.FORGONE] += len(rows)
+        limited = int(limiting[ep.condition[rows]].sum()) if state == E.UNTREATED else len(rows)
+        t.ended[E.SELF_CARE] += limited
+        t.ended[E.FORGONE] += len(rows) - limited
         t.critical_ended += critical
         t.critical_deaths += critical_deaths
+        if state == E.SELF_CARED:
+            t.self_care_spending += float(cat.self_care_cost[ep.condition[rows], ep.severity[rows]].sum())
         ep.end(rows)
 
     def _complete(self) -> None:

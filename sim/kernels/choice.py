@@ -14,63 +14,89 @@ def choose_options(rows, resident, residence, condition, severity, min_level, re
                    scheme, n_schemes, personal_trust, open_village, closed_above, hospital_level, taste,
                    option_level, village_opinion, village_term, wait_term, case_term, options, by_facility,
                    need_level, perceived, prior, capability_preference, capability_gain_preference, forgo_utility,
-                   forgo_severity_penalty):
+                   forgo_severity_penalty, forgo_need_penalty, self_care_term):
     """The residents' multinomial logit (``sim.behaviour.care_seeking``) for the choosing episodes ``rows`` (their
     columns read in place; ``residence`` is each resident's village): each episode takes the open option of
     largest utility (village terms, expected wait unless time-critical, personal trust and the village's opinion
     of the option's level, the case's expected out-of-pocket term by its pricing class ``scheme``, its own
     Gumbel taste, and with ``by_facility`` the capability it expects to miss or gain at that facility,
-    ``sim.behaviour.perception``), or forgoes care if that is larger. An option is open if its facility has slots
-    today, its level is at least the episode's ``min_level``, it is not the facility a re-choice leaves, and
-    it is below ``hospital_level`` for the episodes ``closed_above``. Returns each episode's village and
-    choice: 0 to forgo, j + 1 for option j."""
+    ``sim.behaviour.perception``), or treats itself or forgoes care if either is larger. An option is open if its
+    facility has slots today, its level is at least the episode's ``min_level``, it is not the facility a
+    re-choice leaves, and it is below ``hospital_level`` for the episodes ``closed_above``. Self-care is worth
+    ``self_care_term[condition x 3 + severity]`` (-inf where it is no option) plus the episode's last Gumbel
+    taste; going without, ``forgo_utility`` less ``forgo_severity_penalty`` per step of severity (two more when
+    time-critical) and ``forgo_need_penalty`` per level of need, plus the first. Returns each episode's village
+    and choice: 0 to forgo, -1 for self-care, j + 1 for option j."""
     m = len(rows)
     n_options = len(option_level)
-    choice = np.zeros(m, np.int64)
+    # [village, option] terms shared by every episode of a village, looked up once per option below
+    n_villages = village_term.shape[0]
+    shared = np.empty((n_villages, n_options))
+    seen = np.zeros((n_villages, n_options))
+    gain = np.zeros((n_villages, n_options))
+    for v in range(n_villages):
+        for j in range(n_options):
+            shared[v, j] = village_term[v, j] + village_opinion[v, option_level[j]]
+            if by_facility:
+                f = options[v, j]
+                seen[v, j] = perceived[f]
+                gain[v, j] = capability_gain_preference * (perceived[f] - prior[f])
+    # the villages first, in a loop of their own: scattered reads that overlap when nothing else waits on them
     village = np.empty(m, np.int64)
     for i in range(m):
+        village[i] = residence[resident[rows[i]]]
+    choice = np.zeros(m, np.int64)
+    for i in range(m):
         row = rows[i]
-        v = residence[resident[row]]
-        village[i] = v
+        v = village[i]
         ci, si = condition[row], severity[row]
         critical = time_critical[ci]
         kind = (ci * 3 + si) * n_schemes + scheme[i]
         excluded = facility[row] if rechoices[row] > 0 else -1
+        need = need_level[ci, si]
+        lowest = min_level[row]
+        closed = closed_above[i]
         best, best_j = -np.inf, -1
         for j in range(n_options):
             lvl = option_level[j]
-            if (not open_village[v, j] or lvl < min_level[row] or options[v, j] == excluded
-                    or (closed_above[i] and lvl >= hospital_level)):
+            if (not open_village[v, j] or lvl < lowest or options[v, j] == excluded
+                    or (closed and lvl >= hospital_level)):
                 continue
-            u = (village_term[v, j] + (0.0 if critical else wait_term[v, j]) + personal_trust[i, lvl]
-                 + village_opinion[v, lvl] + case_term[kind, j] + taste[row, j + 1])
+            u = (shared[v, j] + (0.0 if critical else wait_term[v, j]) + personal_trust[i, lvl]
+                 + case_term[kind, j] + taste[row, j + 1])
             if by_facility:
-                f = options[v, j]
-                need = need_level[ci, si]
-                u += (-capability_preference * max(need - perceived[f], 0.0)
-                      + capability_gain_preference * (perceived[f] - prior[f]))
+                u += -capability_preference * max(need - seen[v, j], 0.0) + gain[v, j]
             if u > best:
                 best, best_j = u, j
-        forgo = forgo_utility - forgo_severity_penalty * (si + 2.0 * critical) + taste[row, 0]
-        choice[i] = best_j + 1 if best_j >= 0 and best > forgo else 0
+        forgo = (forgo_utility - forgo_severity_penalty * (si + 2.0 * critical)
+                 - forgo_need_penalty * need + taste[row, 0])
+        self_care = self_care_term[ci * 3 + si] + taste[row, n_options + 1]
+        if best_j >= 0 and best > forgo and best > self_care:
+            choice[i] = best_j + 1
+        elif self_care > forgo:
+            choice[i] = -1
+        else:
+            choice[i] = 0
     return village, choice
 
 
 @nb.njit(**JIT)
 def book_choices(rows, village, choice, options, option_minutes, condition, time_critical, facility, state,
-                 travel_minutes, critical_minutes, arrivals, queue, level, arrivals_today, waiting, untreated):
+                 travel_minutes, critical_minutes, arrivals, queue, level, arrivals_today, waiting, untreated,
+                 self_cared):
     """Carry out the choices of the episodes ``rows`` (``sim.engine.model._seek_care``): one that forgoes care ends
-    untreated today; one that goes joins its facility's queue (an arrival there, by facility and by level
-    today) after the trip's minutes. Returns the time-critical ones that went and their trip's minutes (their
-    clock adds the facility's minutes to identify them, set by the caller); the others' clocks stay at 0."""
+    untreated today, one that treats itself ends self-cared today; one that goes joins its facility's queue (an
+    arrival there, by facility and by level today) after the trip's minutes. Returns the time-critical ones that
+    went and their trip's minutes (their clock adds the facility's minutes to identify them, set by the caller);
+    the others' clocks stay at 0."""
     m = len(rows)
     critical = np.empty(m, rows.dtype)
     trip = np.empty(m, option_minutes.dtype)
     n = 0
     for i in range(m):
         r = rows[i]
-        if choice[i] == 0:
-            state[r] = untreated
+        if choice[i] <= 0:
+            state[r] = untreated if choice[i] == 0 else self_cared
             continue
         j, v = choice[i] - 1, village[i]
         f = options[v, j]

@@ -13,11 +13,11 @@ from sim.kernels.equations import JIT, capability_factor, curvature, delay_facto
 def forgo_outcomes(rows, condition, severity, u_death, u_complication, resident, age, death_risk,
                    complication_risk, time_critical, risk_ratio, life_expectancy, complication_daly,
                    daly_per_severity):
-    """Outcomes of the episodes ``rows`` that went without care (``sim.engine.model._end_untreated``): their base
-    risks times ``risk_ratio`` (at most 1), decided by their own uniforms. Returns who died, and the counts
-    of deaths, complications, time-critical episodes and their deaths, and the health loss (DALY: years of
-    life lost, ``complication_daly`` per complication, ``daly_per_severity`` x (severity + 1) for the illness
-    left untreated)."""
+    """Outcomes of the episodes ``rows`` that went without a facility's care, untreated or treated at home
+    (``sim.engine.model._end_without_facility``): their base risks times ``risk_ratio[condition]`` (at most 1),
+    decided by their own uniforms. Returns who died, and the counts of deaths, complications, time-critical
+    episodes and their deaths, and the health loss (DALY: years of life lost, ``complication_daly`` per
+    complication, ``daly_per_severity[condition]`` x (severity + 1) for the illness left to itself)."""
     m = len(rows)
     died = np.zeros(m, np.bool_)
     deaths = complications = critical = critical_deaths = 0
@@ -25,15 +25,15 @@ def forgo_outcomes(rows, condition, severity, u_death, u_complication, resident,
     for i in range(m):
         r = rows[i]
         ci, si = condition[r], severity[r]
-        died[i] = u_death[r] < min(death_risk[ci, si] * risk_ratio, 1.0)
-        comp = not died[i] and u_complication[r] < min(complication_risk[ci, si] * risk_ratio, 1.0)
+        died[i] = u_death[r] < min(death_risk[ci, si] * risk_ratio[ci], 1.0)
+        comp = not died[i] and u_complication[r] < min(complication_risk[ci, si] * risk_ratio[ci], 1.0)
         if died[i]:
             deaths += 1
             loss += years_of_life_lost(life_expectancy, age[resident[r]])
         if comp:
             complications += 1
             loss += complication_daly
-        loss += (si + 1) * daly_per_severity
+        loss += (si + 1) * daly_per_severity[ci]
         if time_critical[ci]:
             critical += 1
             critical_deaths += 1 if died[i] else 0

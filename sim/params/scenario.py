@@ -511,8 +511,35 @@ class ProviderBehaviour(Strict):
 
 
 class ResidentBehaviour(Strict):
-    price_sensitivity: float = param(0.06, "Utility lost per 100 yuan of expected out-of-pocket cost.",
-                                     "utility/100 yuan", "assumption, to calibrate", ge=0)
+    price_sensitivity: float = param(
+        0.8, "How strongly demand answers price: utility a care option loses each time its expected out-of-pocket "
+        "cost doubles, above price_reference_yuan (relative thinking: 50 yuan weighs on a 20-yuan visit, hardly "
+        "on a 5,000-yuan stay). The disutility of an out-of-pocket cost x is price_sensitivity x log2(1 + x / "
+        "price_reference_yuan) (sim.behaviour.care_seeking), for facilities and self-care alike. 0 = residents "
+        "ignore prices.", "utility/doubling of out-of-pocket cost",
+        "fitted by hand so that the baseline county's arc elasticity of visits with respect to their out-of-pocket "
+        "price, between 100% reimbursement without deductibles and 5% reimbursement, is about -0.3 (measured -0.27 "
+        "to -0.31; tests/test_demand.py), within the sourced range -0.1 to -0.7: about -0.2 in the RAND Health "
+        "Insurance Experiment (Manning et al. 1987, Am. Econ. Rev. 77: 251-277; Aron-Dine, Einav & Finkelstein "
+        "2013, J. Econ. Perspect. 27: 197-222) and -0.52 (95% CI -0.70 to -0.34) for the probability of an "
+        "outpatient visit in rural China (Zhou et al. 2011, Health Policy 103: 255-265); prior range 0.3-1.5, "
+        "which spans that range on the baseline county", ge=0, le=20)
+    price_reference_yuan: float = param(
+        5.0, "Out-of-pocket cost below which residents count yuan for yuan and above which they weigh a price "
+        "in proportion to its size.", "yuan",
+        "assumption, range 2-20 yuan (a few yuan: the smallest sum a rural household counts); relative thinking: "
+        "Tversky & Kahneman 1981 (Science 211: 453-458), Bushong, Rabin & Schwartzstein 2021 (Rev. Econ. Stud. "
+        "88: 2313-2341)", gt=0, le=100_000)
+    self_care_utility: float = param(
+        1.2, "Utility of treating a mild episode oneself (home remedies, a pharmacy), before its cost; open to "
+        "conditions the catalogue marks self_care, never to time-critical ones.", "utility",
+        "fitted by `triangle calibrate` to the national visit rate (seeds/calibration.yaml, prior range 0-3); "
+        "the default is the hand fit it started from", ge=-20, le=20)
+    self_care_severity_penalty: float = param(
+        1.5, "Utility lost from self-care per step of severity and per level of care the case needs (a worse "
+        "illness, or one that needs a township centre or a hospital, is felt to need a doctor).", "utility",
+        "assumption, below forgo_severity_penalty (self-care treats some of what going without does not); "
+        "range 0.5-3", ge=0)
     travel_sensitivity: float = param(0.8, "Utility lost per hour of travel.", "utility/hour",
                                       "assumption, to calibrate", ge=0)
     wait_sensitivity: float = param(0.4, "Utility lost per day of expected waiting.", "utility/day",
@@ -521,15 +548,27 @@ class ResidentBehaviour(Strict):
         1.2, "Utility gained per level of facility capability, per level of case need (severity-dependent "
         "preference for bigger hospitals).", "utility/level^2", "assumption, to calibrate", ge=0)
     trust_initial: ByLevel = Field(
-        ByLevel(village=1.1, township=0.7, county=1.0, out_of_county=1.8),
+        ByLevel(village=1.1, township=0.7, county=2.7, out_of_county=3.0),
         description="Mean initial trust in each level (utility). Unit: utility. Source: assumption: trust "
-        "in primary care is low after years of siphoning (DOMAIN.md).")
+        "in primary care is low after years of siphoning (DOMAIN.md); county and out-of-county values fitted by "
+        "hand, with prices weighed as price_sensitivity says, so that the baseline county keeps about half its "
+        "visits at primary level (DOMAIN.md: ~52% nationally) and about nine in ten treated episodes in the "
+        "county (the national target of 90% in-county care); prior range 1-4. The township value is fitted by "
+        "`triangle calibrate` (seeds/calibrated.yaml).")
     trust_sd: float = param(0.5, "Spread of initial trust between residents.", "utility", "assumption", ge=0)
     forgo_utility: float = param(
-        -0.5, "Utility of not seeking care for a mild case; severe cases lose forgo_severity_penalty per "
-        "severity step.", "utility", "assumption, to calibrate", le=20, ge=-20)
+        -1.0, "Utility of not seeking care for a mild case that needs no more than a village clinic; severe "
+        "cases lose forgo_severity_penalty per severity step, and cases needing more forgo_need_penalty per "
+        "level of need.", "utility", "assumption, range -2 to 0: below self-care, which treats what going "
+        "without does not", le=20, ge=-20)
     forgo_severity_penalty: float = param(2.5, "Utility lost from forgoing per severity step.", "utility",
                                           "assumption", ge=0)
+    forgo_need_penalty: float = param(
+        4.0, "Utility lost from forgoing per level of care the case needs (its catalogue need_level: 0 a village "
+        "clinic, 1 a township centre, 2 a county hospital, 3 a tertiary one): residents know that a birth, a "
+        "fracture, a cancer or a dialysis session needs a doctor whatever it costs.", "utility",
+        "assumption, range 2-6: enough that a case needing a hospital seldom goes without for its price (RAND and "
+        "rural Chinese studies find admissions less price-elastic than visits)", ge=0)
     patience_days: float = param(4.0, "Mean days a mild case is willing to wait before re-choosing; severe "
                                  "cases wait less.", "days", "assumption", gt=0)
     max_rechoices: int = param(2, "Times an episode may leave a queue and choose again before forgoing.",
@@ -688,6 +727,11 @@ class Outcomes(Strict):
         "free): crowded wards and boarding delay care.", "ratio", "assumption; plausible range 1.0-1.8: Singer "
         "et al., Acad Emerg Med 2011;18:1324, in-hospital mortality 2.5% for emergency boarding under 2 h and "
         "4.5% over 12 h", ge=1)
+    self_care_risk_ratio: float = param(
+        1.5, "Multiplier on death and complication risk of an episode treated at home or with pharmacy drugs "
+        "when its condition is not self-limiting (a case that needed a doctor); self-limiting conditions keep "
+        "their base risks.", "ratio", "assumption: between treated (1) and untreated (untreated_risk_ratio); "
+        "range 1-3", ge=1)
     readmission_window_days: int = param(30, "Window in which a return admission counts as a readmission.",
                                          "days", "standard definition", ge=1, le=365)
     complication_daly: float = param(0.3, "Health loss of a complication.", "DALY", "assumption", ge=0)
@@ -698,7 +742,8 @@ class Outcomes(Strict):
         "outpatient, as a share of the case's clinical stakes (DALY at risk). The share of episodes with a "
         "positive gain is the catalogue's admission_need.", "share of stakes", "assumption", gt=0)
     untreated_daly_per_severity: float = param(
-        0.01, "Health loss of an untreated episode per severity step (1 mild .. 3 severe).", "DALY",
+        0.01, "Health loss of an episode left without a doctor (forgone or self-cared) per severity step (1 mild .. "
+        "3 severe); none for a self-limiting condition.", "DALY",
         "assumption", ge=0)
     complication_cost_share: float = param(
         0.5, "Extra cost of an inpatient complication, as a share of the case's guideline inpatient bill; "

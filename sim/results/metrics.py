@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core.episodes import FORGONE
+from sim.core.episodes import FORGONE, SELF_CARE
 from sim.core.levels import COUNTY, IN_COUNTY, OUT_OF_COUNTY, PRIMARY, TOWNSHIP, VILLAGE
 from sim.core.pay import staff_income
 from sim.core.tally import CRITICAL_KINDS, WAIT_BINS_PER_DAY
@@ -88,6 +88,13 @@ def fund_claims_per_capita(m):
 def oop_per_capita(m):
     """out-of-pocket payments / person-years"""
     return _div(m.tally.oop.sum(), _person_years(m))
+
+
+@metric("cost", "yuan/resident-year", True)
+def self_care_spending_per_capita(m):
+    """what residents spent on self-care (pharmacy purchases of episodes treated at home) / person-years; paid
+    outside the fund and the facilities, so not in spending_per_capita or oop_per_capita"""
+    return _div(m.tally.self_care_spending, _person_years(m))
 
 
 @metric("cost", "share", True)
@@ -200,8 +207,15 @@ def travel_minutes_mean(m):
 
 @metric("access", "share", True)
 def forgone_care_rate(m):
-    """episodes that forwent care / episodes ended"""
+    """episodes of illness that needs care that went without any (no facility, no self-care) / episodes ended"""
     return _div(m.tally.ended[FORGONE], m.tally.ended.sum())
+
+
+@metric("access", "share")
+def self_care_rate(m):
+    """episodes treated at home or with pharmacy drugs instead of at a facility (a self-limiting illness left to
+    run its course at home included) / episodes ended"""
+    return _div(m.tally.ended[SELF_CARE], m.tally.ended.sum())
 
 
 @metric("access", "days")
