@@ -45,9 +45,11 @@ def test_drug_share_deductions_lower_drug_share_and_intensity_at_township_centre
     assert after["intensity"] < before["intensity"]
     assert after["cost_per_visit"] < before["cost_per_visit"]
     assert on["assessment_deductions_per_capita"] > 0 == off["assessment_deductions_per_capita"]
-    # county hospitals are not assessed: their drug share moves only through the patients they share
-    assert abs(on_model.tally.charges[2, 1] / on_model.tally.charges[2].sum()
-               - off_model.tally.charges[2, 1] / off_model.tally.charges[2].sum()) < 0.005
+    # county hospitals are not assessed: their drug share moves only through the patients they share (cheaper
+    # township visits draw some, since residents weigh prices), by a small fraction of the township's fall
+    county_change = abs(on_model.tally.charges[2, 1] / on_model.tally.charges[2].sum()
+                        - off_model.tally.charges[2, 1] / off_model.tally.charges[2].sum())
+    assert county_change < 0.1 * (before["drug_share"] - after["drug_share"])
 
 
 def test_deductions_change_nothing_when_providers_ignore_profit():

@@ -70,9 +70,10 @@ def test_sinking_is_learned_and_draws_patients_only_with_learning(runs):
     learned = township_visits(sink) / township_visits(base) - 1
     unlearned = township_visits(runs["sink_off"]) / township_visits(runs["base_off"]) - 1
     assert learned > unlearned + 0.008
-    # without learning, capability alone draws nobody: what is left (under 1%) is the posted doctors' extra
-    # outpatient slots, which shorten the waits residents expect
-    assert unlearned < 0.01
+    # without learning, capability alone draws nobody: what is left (under 2%; 0.2% with price_sensitivity 0) is the
+    # posted doctors' extra outpatient slots, which shorten the waits residents expect, and what residents learn
+    # the centres' care now costs (cost beliefs, sim.behaviour.care_seeking)
+    assert unlearned < 0.02
     assert (runs["sink_off"].perception.perceived[t] == Scenario().facilities.township.capability).all()
 
 
@@ -112,7 +113,7 @@ def test_a_centre_that_falls_behind_loses_standing_and_patients():
     kept = HealthSystemModel(county(overlay(worse, stubborn), days=300)).run()
     t = fell.facilities.level == TOWNSHIP
     # the provider refers most cases it can no longer treat, so evidence is thin: the busier centre shows it
-    assert fell.perception.perceived[t].min() < 1.0 - 0.1
+    assert fell.perception.perceived[t].min() <= 1.0 - 0.1 + 1e-9
     assert kept.perception.perceived[t] == pytest.approx(kept.perception.prior[t], abs=1e-6)
     assert township_visits(fell) < township_visits(kept)
 

@@ -129,7 +129,9 @@ def test_income_effect_makes_up_lost_revenue_with_volume_under_fee_for_service()
         effect[elasticity] = {k: after[k] - before[k] for k in ("intensity_county", "stay_ratio_mean",
                                                                 "admissions_per_1000")}
     plain, target = effect[0.0], effect[1.0]
-    assert plain["intensity_county"] < 0 and plain["stay_ratio_mean"] < 0 and plain["admissions_per_1000"] <= 0
+    assert plain["stay_ratio_mean"] < 0 and plain["admissions_per_1000"] <= 0
+    # (the mean intensity at county hospitals is not asserted to fall: the cut makes care cheaper, and residents,
+    # who weigh prices, bring milder cases, which moves the mean by case mix; both arms below share that mix)
     assert target["intensity_county"] > plain["intensity_county"] + 0.005
     assert target["stay_ratio_mean"] > plain["stay_ratio_mean"]
     assert target["admissions_per_1000"] > plain["admissions_per_1000"]
@@ -164,12 +166,15 @@ def test_shared_diagnostics_keep_cases_at_township_centres():
 
 
 def test_a_read_ecg_shortens_chest_pain_time_to_treatment():
-    none_model, none = run(integration("none"))
-    ecg_model, _ = run(diagnostics_only(diagnostic_capability_gain=0.0))
+    # residents who trust their township centre as much as the county hospitals take chest pain there first, where
+    # an ECG can be read (with the default trust nearly every chest pain goes straight to a county hospital)
+    near = {"behaviour": {"resident": {"trust_initial": {"township": 3.0}}}}
+    none_model, none = run(overlay(near, integration("none")))
+    ecg_model, _ = run(overlay(near, diagnostics_only(diagnostic_capability_gain=0.0)))
     assert ecg_model.tally.critical_minutes_sum < none_model.tally.critical_minutes_sum
     # an ECG read no faster than the centre recognises chest pain alone changes nothing
     own = Scenario().facilities.township.identification_minutes
-    _, slow = run(diagnostics_only(diagnostic_capability_gain=0.0, ecg_identification_minutes=own))
+    _, slow = run(overlay(near, diagnostics_only(diagnostic_capability_gain=0.0, ecg_identification_minutes=own)))
     assert same(none, slow)
 
 
@@ -202,14 +207,16 @@ def test_a_tight_community_under_a_global_budget_rations_more_than_a_loose_one()
 
 
 def test_unified_procurement_passes_the_cut_to_township_centres():
-    cut = procurement(**XIANGTAN)
+    # residents weigh no price, so cheaper hospital drugs do not move primary care's case mix (and drug share)
+    fixed_demand = {"behaviour": {"resident": {"price_sensitivity": 0.0}}}
+    cut = overlay(fixed_demand, procurement(**XIANGTAN))
     alone_model, _ = run(cut)
     unified_model, _ = run(overlay(cut, integration("loose", shared_diagnostics=False)))
     def primary_drug_share(model):
         charges = model.tally.charges[[VILLAGE, TOWNSHIP]].sum(0)
         return charges[1] / charges.sum()
     assert primary_drug_share(unified_model) < primary_drug_share(alone_model)
-    base_model, _ = run()
+    base_model, _ = run(fixed_demand)
     assert primary_drug_share(alone_model) == pytest.approx(primary_drug_share(base_model), abs=0.01)
 
 

@@ -519,11 +519,11 @@ class ResidentBehaviour(Strict):
         "ignore prices.", "utility/doubling of out-of-pocket cost",
         "fitted by hand so that the baseline county's arc elasticity of visits with respect to their out-of-pocket "
         "price, between 100% reimbursement without deductibles and 5% reimbursement, is about -0.3 (measured -0.27 "
-        "to -0.31; tests/test_demand.py), within the sourced range -0.1 to -0.7: about -0.2 in the RAND Health "
+        "to -0.33; tests/test_demand.py), within the sourced range -0.1 to -0.7: about -0.2 in the RAND Health "
         "Insurance Experiment (Manning et al. 1987, Am. Econ. Rev. 77: 251-277; Aron-Dine, Einav & Finkelstein "
         "2013, J. Econ. Perspect. 27: 197-222) and -0.52 (95% CI -0.70 to -0.34) for the probability of an "
-        "outpatient visit in rural China (Zhou et al. 2011, Health Policy 103: 255-265); prior range 0.3-1.5, "
-        "which spans that range on the baseline county", ge=0, le=20)
+        "outpatient visit in rural China (Zhou et al. 2011, Health Policy 103: 255-265); prior range 0.3-1.35, "
+        "which spans that range on the baseline county (-0.10 at 0.3, -0.70 at 1.35)", ge=0, le=20)
     price_reference_yuan: float = param(
         5.0, "Out-of-pocket cost below which residents count yuan for yuan and above which they weigh a price "
         "in proportion to its size.", "yuan",
