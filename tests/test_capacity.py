@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import run
 
+from sim.behaviour.pace import choose_pace
 from sim.core import episodes as E
 from sim.kernels import clinic_wait_hours, erlang_c
 from sim.params.loading import overlay
@@ -80,7 +81,7 @@ def test_littles_law_holds_for_the_elective_waiting_list():
     """Patients on the list summed over days (the mean list x days) = admissions x mean days on the list, within
     10% over a stable year where nobody leaves the list (beds a little above the default, so that the list
     does not grow); and exactly, once the days of those still on the list at the end are counted."""
-    model, m = run(merged(beds(county=540, out_of_county=270), NO_LEAVING), size=20_000, days=365)
+    model, m = run(merged(beds(county=720, out_of_county=360), NO_LEAVING), size=20_000, days=365)
     t, ep = model.tally, model.episodes
     h = t.elective_wait_hist
     assert h.sum() > 1000 and m["elective_wait_days_mean"] > 1.0
@@ -128,10 +129,20 @@ def test_hurried_consultations_cost_quality_only_through_missed_diagnoses():
 
 
 def test_fees_of_patients_who_would_leave_make_providers_hurry():
-    """Under fee-for-service a provider who weighs its margin hurries more than one who does not; with a
-    weight of 0 only the patients' own trade (a miss against a day's wait) sets the pace."""
-    weighs = merged(SCARCE_DOCTORS, {"behaviour": {"provider": {"profit_weight": 2.0}}})
-    indifferent = merged(SCARCE_DOCTORS, {"behaviour": {"provider": {"profit_weight": 0.0}}})
-    _, money = run(weighs, size=20_000, days=120)
-    _, care = run(indifferent, size=20_000, days=120)
-    assert money["minutes_per_consultation"] < care["minutes_per_consultation"]
+    """The pace decision itself, on the same queue: a provider that weighs a positive margin per visit hurries
+    more the more it weighs it; with a weight of 0 the margin does not matter, and a negative margin (a
+    capitated patient who costs more than his copayment) slows it down."""
+    queue = dict(queued=np.array([60]), normal_minutes=np.array([900.0]), clinic_minutes=np.array([600.0]),
+                 normal_share=np.array([1.0]), stake=np.array([0.005]), delay=np.array([0.0005]),
+                 forgo=np.array([0.004]))
+    common = dict(benefit_weight=1.0, value_per_daly=90_000.0, leave=0.25, miss_per_shortening=0.3, floor=0.4)
+
+    def pace(weight, margin):
+        return choose_pace(margin_per_visit=np.array([margin]), profit_weight=weight, **queue, **common)[0]
+
+    assert pace(0.0, 200.0) == pace(0.0, -200.0) == pace(0.0, 0.0) < 1.0  # the patients' own trade
+    assert pace(2.0, 200.0) <= pace(0.5, 200.0) < pace(0.0, 200.0)
+    assert pace(2.0, -200.0) > pace(0.0, 0.0)
+    # a facility with the hours for its queue never hurries, whatever it earns
+    spare = {**queue, "clinic_minutes": np.array([1000.0])}
+    assert choose_pace(margin_per_visit=np.array([500.0]), profit_weight=5.0, **spare, **common)[0] == 1.0
