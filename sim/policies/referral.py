@@ -25,11 +25,12 @@ decisions, both needed:
   yuan and per bed-day less resource cost less the bed shadow price when beds are scarce) and ``elsewhere`` what the
   township's claim for those days costs its medical community (``k x`` the fund's part; 0 outside a community). Under
   fee-for-service with spare beds the remaining days earn a margin, so it keeps the patient;
-- the patient accepts when ``trust[township] - trust[hospital] - price_sensitivity x dOOP / 100 +
+- the patient accepts when ``trust[township] - trust[hospital] - (P(OOP moving) - P(OOP staying)) +
   travel_sensitivity x (minutes home-hospital - minutes home-township) / 60 - transfer_disutility + e > 0``,
-  with dOOP the out-of-pocket cost of the two bills (the hospital's for the days stayed, the township's for the
-  rest, with a new deductible unless continuity waives it) less that of staying, and e a logistic draw of the
-  episode's own (drawn at birth).
+  with P the price disutility of the choice of care (``sim.behaviour.care_seeking.price_disutility``), OOP moving
+  the out-of-pocket cost of the two bills (the hospital's for the days stayed, the township's for the rest, with a
+  new deductible unless continuity waives it), OOP staying that of the whole stay at the hospital, and e a
+  logistic draw of the episode's own (drawn at birth).
 
 The stay is billed in two parts: the hospital's bill (items and days stayed) at the transfer, the township's
 (its days, and any complication) at discharge; outcomes are met at discharge with the acute hospital's
@@ -46,6 +47,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sim.behaviour.care_seeking import price_disutility
 from sim.behaviour.provider import OCCUPANCY_PRESSURE_START, guideline_charges
 from sim.core import episodes as E
 from sim.core.conditions import POPULATIONS, CatalogueError
@@ -281,15 +283,17 @@ class ReferralRules(Policy):
         def oop(bill, lvl, rate_cut=None, deductible=None):
             return bill - fund.fund_share(bill, lvl, employee, yes, rate_cut, deductible)
 
-        d_oop = oop(first, level, cut) + oop(rest_town, to_town, None, due) - oop(whole, level, cut)
         r = m.spec.behaviour.resident
+        # the price of moving against staying, weighed as the choice of care weighs prices (by doublings)
+        d_price = (price_disutility(oop(first, level, cut) + oop(rest_town, to_town, None, due), r)
+                   - price_disutility(oop(whole, level, cut), r))
         trust_initial = m.care.trust_initial
         trust = (trust_initial[TOWNSHIP] - trust_initial[level] + pop.trust[res, TOWNSHIP] - pop.trust[res, level]
                  + pop.village_opinion[village, TOWNSHIP] - pop.village_opinion[village, level])
         column = (geo.options[village] == fac[:, None]).argmax(1)
         nearer = geo.option_minutes[village, column] - geo.option_minutes[village, 1]
         u = np.clip(ep.u_transfer[rows].astype(float), 1e-7, 1 - 1e-7)
-        utility = (trust - r.price_sensitivity * d_oop / 100.0 + r.travel_sensitivity * nearer / 60.0
+        utility = (trust - d_price + r.travel_sensitivity * nearer / 60.0
                    - self.down.transfer_disutility + np.log(u / (1 - u)))
         return _Plan(accept=utility > 0, township=township, stayed=stayed, first=first, cut=cut)
 
