@@ -34,6 +34,3 @@ class Streams:
         if name not in self._made:
             self._made[name] = stream(self.seed, name)
         return self._made[name]
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._made

@@ -341,9 +341,10 @@ class HealthSystemModel(mesa.Model):
             ep.consult_short[seen] = np.maximum(1.0 - given[ep.facility[seen]], 0.0).astype(np.float32)
             t, day = self.tally, self.day
             lvl = fac_t.level[ep.facility[seen]]
-            t.consultations += np.bincount(lvl, minlength=N_LEVELS)
+            seen_by_level = np.bincount(lvl, minlength=N_LEVELS)
+            t.consultations += seen_by_level
             t.consultation_minutes_sum += np.bincount(lvl, minutes[order[served]], minlength=N_LEVELS)
-            t.day_row(day, "consultations")[:] += np.bincount(lvl, minlength=N_LEVELS)
+            t.day_row(day, "consultations")[:] += seen_by_level
             if attempt == 0:
                 # hours waited today for the consultation: the clinic queue of the facility's day
                 used = clinic - budget
@@ -354,10 +355,9 @@ class HealthSystemModel(mesa.Model):
                 queued = seen[~critical[order[served]]]  # time-critical cases go first
                 waited = hours[ep.facility[queued]]
                 ep.wait_hours[queued] = waited.astype(np.float32)
-                queued_level = fac_t.level[ep.facility[queued]]
-                t.clinic_wait_hours_sum += np.bincount(queued_level, waited, minlength=N_LEVELS)
-                t.day_row(day, "outpatient_wait_hours_sum")[:] += np.bincount(queued_level, waited,
-                                                                             minlength=N_LEVELS)
+                waited_by_level = np.bincount(fac_t.level[ep.facility[queued]], waited, minlength=N_LEVELS)
+                t.clinic_wait_hours_sum += waited_by_level
+                t.day_row(day, "outpatient_wait_hours_sum")[:] += waited_by_level
                 self._balk(rows[~served], ahead[~served], minutes[order[~served]], clinic)
             self._treat(seen)
 
