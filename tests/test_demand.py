@@ -18,6 +18,7 @@ from sim.core.conditions import BUNDLED, load_catalogue
 from sim.core.episodes import FORGONE, SELF_CARE
 from sim.core.levels import LEVELS, TOWNSHIP, VILLAGE
 from sim.engine.model import HealthSystemModel
+from sim.params.loading import overlay
 
 RATES = ("reimbursement", "employee_reimbursement", "outpatient_reimbursement", "employee_outpatient_reimbursement")
 SIZE, DAYS = 20_000, 180
@@ -53,12 +54,27 @@ def arc(a: float, b: float) -> float:
 
 
 def test_with_price_sensitivity_zero_reimbursement_changes_no_visit():
-    free_model, free = run(priced(1.0, 0.0, price_sensitivity=0.0), size=SIZE, days=DAYS)
-    dear_model, dear = run(priced(0.05, price_sensitivity=0.0), size=SIZE, days=DAYS)
+    """Residents' own response. Return visits are switched off: they are the provider's decision, which weighs
+    the patient's copayment (next test), and through waits and outcomes they would move residents' choices too."""
+    no_returns = {"behaviour": {"provider": {"followup_max_visits": 0}}}
+    free_model, free = run(overlay(priced(1.0, 0.0, price_sensitivity=0.0), no_returns), size=SIZE, days=DAYS)
+    dear_model, dear = run(overlay(priced(0.05, price_sensitivity=0.0), no_returns), size=SIZE, days=DAYS)
     assert coinsurance(dear_model) > coinsurance(free_model) + 0.5  # the price did change
     np.testing.assert_array_equal(free_model.tally.visits, dear_model.tally.visits)
     assert free["visits_per_capita"] == dear["visits_per_capita"]
     np.testing.assert_array_equal(free_model.tally.ended, dear_model.tally.ended)
+
+
+def test_providers_ask_fewer_returns_of_patients_who_pay_more_for_them():
+    """The provider weighs the patient's copayment on a return (sim.behaviour.provider): with price-insensitive
+    residents, dearer care still means fewer returns asked per outpatient episode."""
+    free_model, _ = run(priced(1.0, 0.0, price_sensitivity=0.0), size=SIZE, days=DAYS)
+    dear_model, _ = run(priced(0.05, price_sensitivity=0.0), size=SIZE, days=DAYS)
+
+    def per_episode(model):
+        return model.tally.returns_asked.sum() / model.tally.outpatient_episodes.sum()
+
+    assert per_episode(free_model) > per_episode(dear_model)
 
 
 def test_visits_fall_with_price_by_an_arc_elasticity_in_the_sourced_range():

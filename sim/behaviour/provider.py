@@ -81,6 +81,7 @@ class Decisions:
     stay_ratio: np.ndarray
     code_up: np.ndarray
     drug_ratio: np.ndarray | None = None  # drugs prescribed relative to the rest of the bundle (None: 1)
+    returns: np.ndarray | None = None     # return visits asked of a case treated as an outpatient (None: none)
 
 
 def guideline_charges(cat: Catalogue, c, s, price_level, category_price=None, bills: bool = False):
@@ -103,8 +104,9 @@ class Provider:
     """Decision rules shared by every facility; the facility's own numbers come in through ``Cases``."""
 
     def __init__(self, behaviour: ProviderBehaviour, outcomes: Outcomes, catalogue: Catalogue, payment,
-                 profit_weight: float | None = None):
+                 profit_weight: float | None = None, followup_share: float = 0.5):
         self.b = behaviour
+        self.followup_share = followup_share  # a return visit's items and minutes relative to the first visit's
         # The weight on margin in force: behaviour.profit_weight, lowered under salary reform.
         self.profit_weight = behaviour.profit_weight if profit_weight is None else profit_weight
         self.outcomes = outcomes
@@ -123,7 +125,7 @@ class Provider:
         t = pay.terms(cases, bill_out, bill_in, pw)
         m = len(c)
         margin = cases.margin if cases.margin is not None else NO_ADJUSTMENT
-        refer, admit, intensity, stay, drug_ratio = decide_cases(
+        refer, admit, intensity, stay, drug_ratio, returns = decide_cases(
             c, s, cases.age, cases.capability, cases.has_beds, cases.can_refer, cases.occupancy, cases.delay,
             cases.admission_benefit, pw if isinstance(pw, np.ndarray) else np.full(m, float(pw)),
             outpatient, per_case, daily, t.fixed_out, t.marginal_out, t.fixed_in, t.marginal_in, t.per_bed_day_in,
@@ -134,6 +136,9 @@ class Provider:
             self.outcomes.complication_daly, self.readmission_daly, self.outcomes.capability_risk_ratio,
             b.benefit_weight, b.value_per_daly_yuan, b.overtreatment_harm, b.undertreatment_harm,
             b.overstay_harm, b.understay_harm, b.min_intensity, b.max_intensity, b.min_stay, b.max_stay,
-            b.referral_friction_yuan)
+            b.referral_friction_yuan, np.asarray(cases.fund_rate_out, float) * np.ones(m), self.followup_share,
+            b.followup_max_visits, b.followup_burden_yuan, self.outcomes.followup_risk_reduction,
+            self.outcomes.followup_benefit_decay)
         return Decisions(refer=refer, admit=admit, intensity=intensity, stay_ratio=stay,
-                         code_up=admit & t.code_up, drug_ratio=drug_ratio if margin.prices_items else None)
+                         code_up=admit & t.code_up, drug_ratio=drug_ratio if margin.prices_items else None,
+                         returns=returns)

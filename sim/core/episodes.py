@@ -36,6 +36,7 @@ COLUMNS = {
     # the consultation: how much shorter than normal it was (1 - pace), hours waited for it on the day seen
     "consult_short": np.float32, "wait_hours": np.float32,
     "corridor": np.bool_,  # admitted with no bed free (a corridor bed)
+    "returns": np.int8,    # return visits the provider asked of an outpatient (sim.behaviour.provider)
 }
 
 COMPACT_RATIO, COMPACT_SLACK = 4, 16384  # drop ended rows once they exceed 4 x the live ones + 16,384

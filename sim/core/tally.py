@@ -61,6 +61,8 @@ class Tally:
         default_factory=lambda: np.zeros(MAX_WAIT_DAYS * WAIT_BINS_PER_DAY + 1, np.int64))
     wait_days_total: float = 0.0       # days from seeking care to treatment, summed over treated episodes
     consultations: np.ndarray = field(default_factory=_levels)           # patients seen in clinics
+    returns_asked: np.ndarray = field(default_factory=_levels)           # return visits asked of outpatients
+    return_visits: np.ndarray = field(default_factory=_levels)           # return visits made (booked, no queue)
     consultation_minutes_sum: np.ndarray = field(default_factory=_levels)
     clinic_wait_hours_sum: np.ndarray = field(default_factory=_levels)   # hours waited on the day seen
     elective_wait_hist: np.ndarray = field(  # elective admissions by days on the waiting list

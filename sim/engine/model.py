@@ -92,6 +92,8 @@ class HealthSystemModel(mesa.Model):
         # expect at each facility (days), learned from its patients' waits
         self.visit_margins = VisitMargins(self.facilities.n, scenario.behaviour.provider.income_recent_days)
         self.expected_wait = np.zeros(self.facilities.n)
+        # return visits booked with each facility, by the day they fall due: (doctor minutes, visits)
+        self.booked_returns: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         # Every policy of the registry, built once; the step calls their hooks (``sim.policies.base``).
         self.policies = {cls.name: cls(self) for cls in REGISTRY}
         self.perception = CapabilityPerception(scenario, self.facilities.level, self.cat.need_level)
@@ -126,7 +128,8 @@ class HealthSystemModel(mesa.Model):
         if self.payment.community is not None:  # a medical community, kept (with its books) after its budget ends
             self.community = self.payment.community
         self.provider = Provider(spec.behaviour.provider, spec.outcomes, self.cat, self.payment,
-                                 profit_weight=effective_profit_weight(spec))
+                                 profit_weight=effective_profit_weight(spec),
+                                 followup_share=spec.case_mix.followup_visit_share)
         self.care = CareSeeking(spec, self.cat, self.option_level)
         self.learning = TrustLearning(spec.behaviour.resident)
         self.perception.set_rules(spec)
@@ -313,7 +316,7 @@ class HealthSystemModel(mesa.Model):
         waited hours for their turn (``sim.kernels.queueing``). Time-critical cases transferred up are served
         where they arrive, in further passes the same day."""
         ep, fac_t = self.episodes, self.facilities
-        clinic = fac_t.clinic_minutes()
+        clinic = self._see_returns(fac_t.clinic_minutes())  # the minutes left after today's booked return visits
         budget = clinic.copy()
         self._transferred = 0
         for attempt in range(CRITICAL_TRANSFER_PASSES):
@@ -360,6 +363,43 @@ class HealthSystemModel(mesa.Model):
                 t.day_row(day, "outpatient_wait_hours_sum")[:] += waited_by_level
                 self._balk(rows[~served], ahead[~served], minutes[order[~served]], clinic)
             self._treat(seen)
+
+    def _see_returns(self, clinic: np.ndarray) -> np.ndarray:
+        """The return visits booked for today are seen first, by appointment (no queue), at the normal pace;
+        returns the clinic minutes left for everyone else."""
+        booked = self.booked_returns.pop(self.day, None)
+        if booked is None:
+            return clinic
+        minutes, visits = booked
+        fac_t, t = self.facilities, self.tally
+        fac_t.books["visits"] += visits
+        by_level = np.bincount(fac_t.level, visits, minlength=N_LEVELS)
+        t.visits += by_level
+        t.return_visits += by_level
+        return np.maximum(clinic - minutes, 0.0)
+
+    def _book_returns(self, rows: np.ndarray, returns: np.ndarray) -> None:
+        """Book the return visits asked of the outpatients ``rows`` with the facility that treated them, one every
+        ``followup_interval_days``; each takes ``case_mix.followup_visit_share`` of a first visit's minutes."""
+        ask = returns > 0
+        if not ask.any():
+            return
+        rows, returns = rows[ask], returns[ask]
+        ep, fac_t, spec = self.episodes, self.facilities, self.spec
+        fac = ep.facility[rows]
+        n = fac_t.n
+        minutes = (fac_t.consultation_minutes[fac] * self.severity_minutes[ep.severity[rows]]
+                   * spec.case_mix.followup_visit_share)
+        self.tally.returns_asked += np.bincount(fac_t.level[fac], returns, minlength=N_LEVELS)
+        interval = spec.behaviour.provider.followup_interval_days
+        for j in range(1, int(returns.max()) + 1):
+            due = returns >= j
+            day = self.day + j * interval
+            if day >= spec.days:
+                break
+            book = self.booked_returns.setdefault(day, (np.zeros(n), np.zeros(n)))
+            book[0][:] += np.bincount(fac[due], minutes[due], minlength=n)
+            book[1][:] += np.bincount(fac[due], minlength=n)
 
     def _choose_pace(self, rows: np.ndarray, fac: np.ndarray, normal: np.ndarray, clinic: np.ndarray):
         """Each facility's pace today (``sim.behaviour.pace``), from what it sees of its queue."""
@@ -456,6 +496,7 @@ class HealthSystemModel(mesa.Model):
             d.stay_ratio, d.code_up, self.day, ep.facility, fac_t.level, ep.severity, ep.state, ep.intensity,
             ep.drug_ratio, ep.stay_ratio, ep.coded_severity, ep.admit_day, fac_t.queue, fac_t.books["visits"],
             fac_t.bed_queue, t.visits, t.day_row(self.day, "served"), E.BED_QUEUE, E.TREATED)
+        ep.returns[rows] = d.returns
         self._refer(rows[d.refer])
 
     def _refer(self, rows: np.ndarray) -> None:
@@ -600,7 +641,8 @@ class HealthSystemModel(mesa.Model):
             prov.overtreatment_harm, prov.undertreatment_harm, prov.overstay_harm, prov.understay_harm,
             out.complication_cost_share, 1 / (1 + pay.item_margin), pay.bed_day_margin, out.life_expectancy_years,
             out.complication_daly, out.readmission_daly, ep.consult_short, ep.wait_hours, ep.corridor,
-            prov.missed_diagnosis_per_shortening, out.untreated_risk_ratio, out.corridor_risk_ratio)
+            prov.missed_diagnosis_per_shortening, out.untreated_risk_ratio, out.corridor_risk_ratio, ep.returns,
+            self.spec.case_mix.followup_visit_share, out.followup_risk_reduction, out.followup_benefit_decay)
         t.health_loss_daly += health_loss
         cc = inpatient & comp
         benefit = ep.admission_benefit[rows]
@@ -623,6 +665,7 @@ class HealthSystemModel(mesa.Model):
         t.audit_recovered += float(claims.recovered.sum())
         t.admissions_refused += int(claims.refused.sum())
 
+        self._book_returns(rows, np.where(inpatient | died, 0, ep.returns[rows]))
         self._schedule_readmissions(rows[readmit])
         self._die(res[died])
         if self.community is not None and self.community.instruments is not None:

@@ -48,7 +48,8 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
                       time_critical, cost_split, outpatient_cost, inpatient_cost, per_day_share, clinical_los,
                       risk_ratio, over, under, overstay, understay, complication_cost_share,
                       item_cost_share, bed_day_margin, life_expectancy, complication_daly, readmission_daly,
-                      consult_short, wait_hours, corridor, miss_per_shortening, untreated_ratio, corridor_ratio):
+                      consult_short, wait_hours, corridor, miss_per_shortening, untreated_ratio, corridor_ratio,
+                      returns, followup_share, followup_reduction, followup_decay):
     """Outcomes and bill of every treatment finished today (``sim.behaviour.outcomes``, billing in
     ``sim.engine.model``), for the episodes ``rows`` (their columns are read in place; ``c``, ``s``, the treating
     ``fac`` and the ``capability`` that treated them are given per case).
@@ -56,11 +57,13 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
     Risk = base risk x capability factor x delay factor x treatment factor (x stay factor for complications
     and readmissions) x the consultation's factor 1 + miss x (untreated_ratio - 1), miss =
     ``miss_per_shortening`` x how much shorter than normal the consultation was (``sim.behaviour.pace``)
-    x ``corridor_ratio`` for an inpatient in a corridor bed; the episode's own uniforms decide death,
+    x ``corridor_ratio`` for an inpatient in a corridor bed, x 1 - ``followup_reduction`` x (1 - decay^k) /
+    (1 - decay) for an outpatient asked back k times (``returns``); the episode's own uniforms decide death,
     complication and readmission. The wait runs to admission (inpatients) or to today, plus the hours waited
     for the consultation on the day seen (``wait_hours`` / 24). The bill: items (outpatient or the inpatient per-case
     part) times intensity, drugs times the drug ratio, plus the daily bundle times days stayed here, plus an inpatient
-    complication's treatment, all at the facility's price level times the case's own resource use;
+    complication's treatment, and for a surviving outpatient its return visits, each ``followup_share`` of the
+    visit's items, all at the facility's price level times the case's own resource use;
     ``factors`` are procurement's price factors by category (``has_factors`` False: none). A stay transferred
     down (``down_days`` > 0) bills here only its days at the township. Health loss: years of life lost at
     death, ``complication_daly`` per complication, ``readmission_daly`` per readmission, and the admission
@@ -112,8 +115,12 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
         seen = 1.0 + miss_per_shortening * consult_short[r] * (untreated_ratio - 1.0)
         if inpatient[i] and corridor[r]:
             seen *= corridor_ratio
-        p_death[i] = min(death_risk[ci, si] * cap[i] * delay * treat * seen, 1.0)
-        p_comp[i] = min(complication_risk[ci, si] * cap[i] * delay * treat * stay_f * seen, 1.0)
+        k_returns = 0 if inpatient[i] else returns[r]
+        followed = 1.0
+        if k_returns > 0:
+            followed = 1.0 - followup_reduction * (1.0 - followup_decay ** k_returns) / (1.0 - followup_decay)
+        p_death[i] = min(death_risk[ci, si] * cap[i] * delay * treat * seen * followed, 1.0)
+        p_comp[i] = min(complication_risk[ci, si] * cap[i] * delay * treat * stay_f * seen * followed, 1.0)
         p_readmit = min(readmission_risk[ci, si] * stay_f * treat * seen, 1.0)
         died[i] = u_death[r] < p_death[i]
         comp[i] = not died[i] and u_comp[r] < p_comp[i]
@@ -128,12 +135,13 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
                                      cost_split, outpatient_cost, inpatient_cost, per_day_share, split, outpatient,
                                      per_case)
         per_case_sum = 0.0
+        visits = 1.0 + (followup_share * k_returns if not died[i] else 0.0)
         for k in range(3):
             per_case_sum += per_case[k]
             if inpatient[i]:
                 items[k] = 0.0 if moved else per_case[k] * q
             else:
-                items[k] = outpatient[k] * q
+                items[k] = outpatient[k] * q * visits
         items[1] *= drug_ratio[r]
         extra = complication_cost_share * (per_case_sum + daily) if inpatient[i] and comp[i] else 0.0
         days = daily * stay_here if inpatient[i] else 0.0

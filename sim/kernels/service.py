@@ -145,18 +145,25 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
                  readmission_risk, admission_need, item_cost_share, bed_day_margin, bed_shadow_price, pressure_start,
                  life_expectancy, complication_daly, readmission_daly, risk_ratio, benefit_weight, value_per_daly,
                  overtreatment, undertreatment, overstay, understay, min_q, max_q, min_stay, max_stay,
-                 referral_friction):
+                 referral_friction, fund_rate_out, followup_share, followup_max, followup_burden,
+                 followup_reduction, followup_decay):
     """The provider's decisions for each case (``sim.behaviour.provider``: the equations are there): intensity as an
     outpatient and as an inpatient, stay, admission, referral up, and (when a policy prices items,
     ``prices_items``) drugs apart from the rest of the bundle. Revenue terms from the payment model
     (``sim.payment.interface.Terms``); what policies add to the margin per case (``sim.behaviour.margin``).
-    Returns refer, admit (not referred), intensity, stay ratio and drug ratio."""
+    Return visits of a case treated as an outpatient: the j-th is asked while its value to the provider,
+    ``value x followup_reduction x followup_decay^(j-1) x stakes + profit_weight x m_r - benefit_weight x burden``,
+    is positive (j <= ``followup_max``), with m_r the margin of a return (``followup_share`` of the visit's items
+    at the chosen intensity, in the payment model's terms) and burden the patient's copayment on it plus
+    ``followup_burden`` (yuan).
+    Returns refer, admit (not referred), intensity, stay ratio, drug ratio and return visits."""
     m = len(c)
     refer = np.zeros(m, np.bool_)
     admit = np.zeros(m, np.bool_)
     intensity = np.empty(m)
     stay = np.empty(m)
     drug_ratio = np.ones(m)
+    returns = np.zeros(m, np.int8)
     value = benefit_weight * value_per_daly
     for i in range(m):
         ci, si = c[i], s[i]
@@ -221,7 +228,18 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
         if prices_items:
             drug_ratio[i] = q_drug_in / q_in if admitted else q_drug_out / q_out
         admit[i] = admitted and not refer[i]
-    return refer, admit, intensity, stay, drug_ratio
+        if not admitted and not refer[i] and followup_max > 0:
+            # a return visit: its items at the chosen intensity, the margin they earn, what the patient bears
+            variable = out_margin - fixed_out[i] - (per_outpatient_case[i] if prices_items else 0.0)
+            m_r = followup_share * variable
+            burden = (1.0 - fund_rate_out[i]) * followup_share * bill_out * q_out + followup_burden
+            averted = value * followup_reduction * stakes_q
+            k = 0
+            while k < followup_max and averted + pw * m_r - benefit_weight * burden > 0:
+                k += 1
+                averted *= followup_decay
+            returns[i] = k
+    return refer, admit, intensity, stay, drug_ratio, returns
 
 
 @nb.njit(**JIT)

@@ -500,6 +500,19 @@ class ProviderBehaviour(Strict):
         "standardized-patient studies find correct diagnosis rising with consultation length and checklist "
         "completion (Sylvia et al., Health Policy Plan 2015;30:322; Das et al., Health Aff 2012;31:2774)",
         ge=0, le=2)
+    followup_max_visits: int = param(
+        3, "Most return visits a provider may ask of one outpatient episode (a course of treatment; a later visit "
+        "is a new episode). The provider asks back while the next return's value to it is positive: "
+        "profit_weight x its margin + benefit_weight x (value_per_daly_yuan x the risk it averts - the patient's "
+        "burden) (sim.behaviour.provider).", "visits", "assumption; plausible range 2-6", ge=0, le=10)
+    followup_interval_days: int = param(
+        7, "Days between an outpatient visit and the return visit asked, and between returns.", "days",
+        "assumption: a weekly review; plausible range 3-14", ge=1, le=60)
+    followup_burden_yuan: float = param(
+        40.0, "What a return visit costs the patient apart from its copayment (half a day's time and the trip), "
+        "as the provider weighs it on the patient's behalf.", "yuan/visit",
+        "assumption: half a day of the 2023 rural per-capita disposable income (21,691 yuan/year, national "
+        "statistical bulletin, ~30 yuan) plus a trip (~10 yuan); plausible range 20-100", ge=0)
 
     @model_validator(mode="after")
     def _recent_within_reference(self) -> ProviderBehaviour:
@@ -732,6 +745,15 @@ class Outcomes(Strict):
         "when its condition is not self-limiting (a case that needed a doctor); self-limiting conditions keep "
         "their base risks.", "ratio", "assumption: between treated (1) and untreated (untreated_risk_ratio); "
         "range 1-3", ge=1)
+    followup_risk_reduction: float = param(
+        0.1, "Share of an outpatient episode's risk of death and complication a first return visit averts "
+        "(a treatment adjusted, a complication caught early); each further return averts followup_benefit_decay "
+        "times the one before, so returns together avert at most followup_risk_reduction / (1 - decay).",
+        "share", "assumption; plausible range 0-0.3 (follow-up of chronic disease and after acute care lowers "
+        "complications modestly; no Chinese estimate by visit)", ge=0, le=1)
+    followup_benefit_decay: float = param(
+        0.5, "Ratio of the risk each further return visit averts to the risk the one before averted.", "ratio",
+        "assumption; plausible range 0.3-0.8 (diminishing returns of repeated review)", ge=0, lt=1)
     readmission_window_days: int = param(30, "Window in which a return admission counts as a readmission.",
                                          "days", "standard definition", ge=1, le=365)
     complication_daly: float = param(0.3, "Health loss of a complication.", "DALY", "assumption", ge=0)
@@ -762,6 +784,10 @@ class CaseMix(Strict):
     consultation_severity_factor: list[float] = param(
         [1.0, 1.5, 2.0], "Consultation minutes of a case of severity 0, 1, 2 relative to a mild case's.",
         "ratio", "assumption; plausible range 1-3 for the severest", min_length=3, max_length=3)
+    followup_visit_share: float = param(
+        0.5, "A return visit's charges and doctor minutes relative to the first visit's (guideline items and "
+        "consultation minutes): a review repeats part of the work.", "ratio", "assumption; plausible range "
+        "0.3-0.8", ge=0, le=2)
     consultation_cv2: float = param(
         0.5, "Squared coefficient of variation of consultation length within a facility's day (the "
         "variability term of the clinic queue, sim.kernels.queueing).", "dimensionless",

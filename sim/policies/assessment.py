@@ -258,7 +258,8 @@ class Assessor:
 
 
 def merge_centre(model, centre: int, into: int) -> None:
-    """Merge a township centre into another: staff, beds and patients move; its villages now use ``into``."""
+    """Merge a township centre into another: staff, beds, patients and booked return visits move; its villages
+    now use ``into``."""
     fac, geo, ep = model.facilities, model.geo, model.episodes
     fac.doctors[into] += fac.doctors[centre]
     fac.doctors[centre] = 0.0
@@ -274,6 +275,10 @@ def merge_centre(model, centre: int, into: int) -> None:
     for column in (fac.queue, fac.bed_queue, fac.occupied):
         column[into] += column[centre]
         column[centre] = 0
+    for booked in model.booked_returns.values():  # return visits booked there (minutes, visits) are kept there
+        for column in booked:
+            column[into] += column[centre]
+            column[centre] = 0
     villages = np.flatnonzero(geo.options[:, 1] == centre)
     g = model.spec.geography
     km = np.linalg.norm(geo.village_xy[villages] - geo.facility_xy[into], axis=1) * g.road_winding

@@ -260,8 +260,15 @@ def waiting_at_end_per_1000(m):
 @metric("access", "visits/resident-year")
 def visits_per_capita(m):
     """outpatient and emergency visits (every consultation, including those leading to admission or
-    referral) / person-years"""
+    referral, and the return visits providers asked for) / person-years"""
     return _div(m.tally.visits.sum(), _person_years(m))
+
+
+@metric("access", "visits/episode")
+def followup_visits_per_episode(m):
+    """return visits providers asked of outpatients (sim.behaviour.provider: each asked while its value to the
+    provider, margin included, is positive) / outpatient episodes treated"""
+    return _div(m.tally.returns_asked.sum(), m.tally.outpatient_episodes.sum())
 
 
 @metric("access", "visits/resident-year")
