@@ -26,6 +26,14 @@ payment that exceeds the cost of a short stay makes marginal admissions pay. Ref
 health gain of a capable facility, valued in yuan, beats the margin lost by letting the case go (a costly
 case under DRG has a negative margin, so it goes more easily), plus the friction of referring. Coding: see
 ``sim.payment.grouper``.
+
+Return visits: a case treated as an outpatient is asked back while the next return's value is positive,
+
+    benefit_weight x (value_per_daly x risk it averts - the patient's copayment and burden) + profit_weight x m_r
+
+with m_r the margin of a return in the payment model's terms (a share ``case_mix.followup_visit_share`` of the
+visit's items): under fee-for-service it earns its items' margin; an enrolled resident's return under capitation
+earns only the copayment, less than it costs. With profit_weight 0, every claim model asks the same returns.
 """
 
 from __future__ import annotations
