@@ -322,7 +322,7 @@ def _add_facts_parser(sub) -> None:
     facts = sub.add_parser(
         "facts", help="run the seed facts (seeds/facts.yaml) and print observed vs simulated",
         description="Run every scenario the seed facts name (replicates on common random numbers) and print, "
-        "per fact, the observed figure, the simulated mean with its 95%% interval, and whether it falls within "
+        "per fact, the observed figure, the simulated mean with its 95% interval, and whether it falls within "
         "the fact's tolerance. Exit code 0 when every fact passes or fails only as recorded (known_failure), "
         "1 when a fact fails unexpectedly.")
     facts.add_argument("file", type=Path, nargs="?", help="facts file (default: the project's seeds/facts.yaml)")
