@@ -172,6 +172,39 @@ def test_salary_reform_lowers_intensity_and_stays_under_fee_for_service():
     assert reform["cost_per_visit"] < ffs["cost_per_visit"]
 
 
+DECISIONS = ("intensity_mean", "stay_ratio_mean", "cost_per_visit", "admissions_per_1000",
+             "followup_visits_per_episode", "referral_up_rate")
+
+
+def bonus_shares(share: float) -> dict:
+    """Every level's doctors paid ``share`` of their facility's surplus."""
+    return {"facilities": {level: {"surplus_bonus_share": share}
+                           for level in ("village", "township", "county", "out_of_county")}}
+
+
+def test_salary_reform_acts_through_pay_so_it_changes_nothing_where_pay_was_not_tied_to_surplus():
+    """An annual salary unties doctors' pay from the surplus (sim.core.pay.margin_weight_factor). Where no doctor
+    was paid from the surplus, it leaves every decision as it was."""
+    _, untied = run(pay("fee_for_service", **bonus_shares(0.0)))
+    _, untied_reform = run(pay("fee_for_service", **bonus_shares(0.0), policies={"salary_reform": {"enabled": True}}))
+    _, tied = run(pay("fee_for_service"))
+    for name in DECISIONS:
+        assert untied_reform[name] == untied[name], name
+    assert untied["intensity_mean"] < tied["intensity_mean"]
+
+
+def test_a_smaller_surplus_bonus_means_less_treatment_without_any_reform_unless_doctors_do_not_weigh_it():
+    _, tied = run(pay("fee_for_service"))
+    _, less = run(pay("fee_for_service", **bonus_shares(0.1)))
+    assert less["intensity_mean"] < tied["intensity_mean"]
+    assert less["stay_ratio_mean"] < tied["stay_ratio_mean"]
+    indifferent = {"behaviour": {"provider": {"doctor_margin_share": 0.0}}}
+    _, tied_0 = run(overlay(pay("fee_for_service"), indifferent))
+    _, less_0 = run(overlay(pay("fee_for_service", **bonus_shares(0.1)), indifferent))
+    for name in DECISIONS:
+        assert less_0[name] == tied_0[name], name
+
+
 # ----------------------------------------------------------------------------------------------- timeline
 def test_a_reform_on_a_timeline_leaves_the_days_before_it_untouched():
     switch = 60

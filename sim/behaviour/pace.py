@@ -39,7 +39,7 @@ PACE_GRID = 25  # paces tried between the floor and 1
 def choose_pace(queued: np.ndarray, normal_minutes: np.ndarray, clinic_minutes: np.ndarray,
                 normal_share: np.ndarray, margin_per_visit: np.ndarray, stake: np.ndarray, delay: np.ndarray,
                 forgo: np.ndarray,
-                *, profit_weight: float, benefit_weight: float, value_per_daly: float, leave: float,
+                *, profit_weight: float | np.ndarray, benefit_weight: float, value_per_daly: float, leave: float,
                 miss_per_shortening: float, floor: float) -> np.ndarray:
     """[facility] the chosen pace. ``queued``: patients waiting; ``normal_minutes``: their consultations' total
     at the normal pace; ``clinic_minutes``: today's; ``normal_share``: the normal consultation over the adequate
@@ -55,7 +55,8 @@ def choose_pace(queued: np.ndarray, normal_minutes: np.ndarray, clinic_minutes: 
     seen = np.minimum(q, clinic_minutes[busy][:, None] / (grid[None, :] * mean_minutes))
     miss = miss_per_shortening * np.maximum(1.0 - grid[None, :] * normal_share[busy][:, None], 0.0)
     value = benefit_weight * value_per_daly
-    utility = (profit_weight * margin_per_visit[busy][:, None] * leave * seen
+    weight = np.broadcast_to(np.asarray(profit_weight, float), pace.shape)[busy][:, None]  # by facility
+    utility = (weight * margin_per_visit[busy][:, None] * leave * seen
                - value * (seen * miss * stake[busy][:, None]
                           + (q - seen) * (delay[busy][:, None] + leave * forgo[busy][:, None])))
     pace[busy] = grid[np.argmax(utility, axis=1)]

@@ -77,7 +77,7 @@ class Cases:
     capitated: np.ndarray         # enrolled resident at their own primary facility
     scruple: np.ndarray           # the provider's cost of coding this case up (yuan)
     category_price: np.ndarray | None = None  # [m, 3] procurement's price factors (sim.policies.procurement); None = 1
-    profit_weight_factor: np.ndarray | None = None  # the facility's income effect on profit_weight; None = 1
+    profit_weight_factor: np.ndarray | None = None  # its pay (sim.core.pay) and income effect on profit_weight; None = 1
     margin: MarginAdjustment | None = None  # what policies add to the margin (``sim.behaviour.margin``); None: nothing
 
 
@@ -115,7 +115,7 @@ class Provider:
                  profit_weight: float | None = None, followup_share: float = 0.5):
         self.b = behaviour
         self.followup_share = followup_share  # a return visit's items and minutes relative to the first visit's
-        # The weight on margin in force: behaviour.profit_weight, lowered under salary reform.
+        # The weight on margin at the default pay; each facility's pay scales it (Cases.profit_weight_factor).
         self.profit_weight = behaviour.profit_weight if profit_weight is None else profit_weight
         self.outcomes = outcomes
         self.cat = catalogue

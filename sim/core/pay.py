@@ -38,3 +38,17 @@ def staff_income(facilities, books: dict[str, np.ndarray], days: float, spec: Sc
     pay = (facilities.base_salary[sel] * facilities.doctors[sel] * years
            + facilities.surplus_bonus_share[sel] * np.maximum(surplus, 0))
     return float(pay.sum()) / float(doctor_years)
+
+
+def margin_weight_factor(facilities, spec: Scenario) -> np.ndarray:
+    """[facility] how much of ``behaviour.provider.profit_weight`` each facility's decisions carry, from how its
+    doctors are paid: ``1 - d + d x tie / reference``, with d = ``doctor_margin_share`` (the doctors' part of the
+    weight), tie the share of the facility's surplus paid to its doctors (``surplus_bonus_share``; 0 for the
+    county's own facilities under an annual salary, ``policies.salary_reform``) and reference
+    ``pay_reference_bonus_share``. At the default pay every factor is 1."""
+    provider = spec.behaviour.provider
+    tie = facilities.surplus_bonus_share.astype(float)
+    if spec.policies.salary_reform.enabled:
+        tie = np.where(np.isin(facilities.level, IN_COUNTY), 0.0, tie)
+    d = provider.doctor_margin_share
+    return 1.0 - d + d * tie / provider.pay_reference_bonus_share

@@ -34,6 +34,7 @@ from sim.core.conditions import AGE_BANDS, EXACERBATIONS, POPULATIONS, SEVERE, C
 from sim.core.facilities import FACILITY_CLASSES, build_facilities, facility_name
 from sim.core.geography import build_geography
 from sim.core.levels import LEVELS, N_LEVELS
+from sim.core.pay import margin_weight_factor
 from sim.core.population import build_population
 from sim.core.streams import Streams, stream
 from sim.core.tally import CRITICAL_KINDS, WAIT_BINS_PER_DAY, Tally
@@ -41,7 +42,7 @@ from sim.engine.snapshot import snapshot
 from sim.params.scenario import Scenario
 from sim.params.timeline import resolve
 from sim.payment.fund import InsuranceFund
-from sim.payment.models import effective_profit_weight, make_payment
+from sim.payment.models import make_payment
 from sim.policies.base import Completed
 from sim.policies.registry import REGISTRY
 
@@ -128,7 +129,6 @@ class HealthSystemModel(mesa.Model):
         if self.payment.community is not None:  # a medical community, kept (with its books) after its budget ends
             self.community = self.payment.community
         self.provider = Provider(spec.behaviour.provider, spec.outcomes, self.cat, self.payment,
-                                 profit_weight=effective_profit_weight(spec),
                                  followup_share=spec.case_mix.followup_visit_share)
         self.care = CareSeeking(spec, self.cat, self.option_level)
         self.learning = TrustLearning(spec.behaviour.resident)
@@ -146,6 +146,8 @@ class HealthSystemModel(mesa.Model):
         # expected onsets per day by (condition, age band) in the condition's population
         self.onset_rate = (self.cat.incidence / 365.0 * self.pop.pool_size[self.cat.population]
                            * spec.case_mix.incidence_scale)
+        # how much of the weight on margin each facility's decisions carry, from how its doctors are paid
+        self.pay_factor = margin_weight_factor(self.facilities, spec)
         for policy in self.policies.values():
             policy.configure(before)
         self.price_factors = self._fold("price_factors", None)  # [facility, category] charge factors, or None
@@ -420,7 +422,8 @@ class HealthSystemModel(mesa.Model):
         prov, res = self.spec.behaviour.provider, self.spec.behaviour.resident
         normal_share = self.facilities.consultation_minutes / out.adequate_consultation_minutes
         return choose_pace(queued, work, clinic, normal_share, self.visit_margins.margin, stake, delay, forgo,
-                           profit_weight=self.provider.profit_weight, benefit_weight=prov.benefit_weight,
+                           profit_weight=self.provider.profit_weight * self.pay_factor,
+                           benefit_weight=prov.benefit_weight,
                            value_per_daly=prov.value_per_daly_yuan, leave=1.0 / res.patience_days,
                            miss_per_shortening=prov.missed_diagnosis_per_shortening,
                            floor=prov.min_consultation_share)
@@ -471,7 +474,7 @@ class HealthSystemModel(mesa.Model):
             price_ratio_up=self.level_price[up] / self.level_price[level] if community else 0.0,
             capitated=self._capitated(rows, fac), scruple=scruple,
             category_price=None if self.price_factors is None else self.price_factors[fac],
-            profit_weight_factor=None if income is None else income[fac],
+            profit_weight_factor=self.pay_factor[fac] if income is None else self.pay_factor[fac] * income[fac],
             margin=self._fold("margin_adjustment", fac, level, None))
 
     def _capitated(self, rows: np.ndarray, fac: np.ndarray) -> np.ndarray:

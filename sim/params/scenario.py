@@ -500,6 +500,17 @@ class ProviderBehaviour(Strict):
         "standardized-patient studies find correct diagnosis rising with consultation length and checklist "
         "completion (Sylvia et al., Health Policy Plan 2015;30:322; Das et al., Health Aff 2012;31:2774)",
         ge=0, le=2)
+    doctor_margin_share: float = param(
+        0.7, "Part of profit_weight that is the doctors' own, through the share of their facility's surplus paid "
+        "to them as a bonus (facilities.<level>.surplus_bonus_share); the rest is the facility's, a director "
+        "minding the balance. A facility weighs margin by profit_weight x (1 - share + share x its surplus bonus "
+        "share / pay_reference_bonus_share): paying doctors less of the surplus, or an annual salary "
+        "(policies.salary_reform), leaves only the facility's part.", "share",
+        "assumption; plausible range 0.4-0.9 (doctors' bonuses were most of public hospital pay before the "
+        "Sanming reform, DOMAIN.md)", ge=0, le=1)
+    pay_reference_bonus_share: float = param(
+        0.3, "The surplus bonus share at which profit_weight is stated (the default of every level).", "share",
+        "normalisation", gt=0, le=1)
     followup_max_visits: int = param(
         3, "Most return visits a provider may ask of one outpatient episode (a course of treatment; a later visit "
         "is a new episode). The provider asks back while the next return's value to it is positive: "
@@ -802,12 +813,10 @@ class CaseMix(Strict):
 class SalaryReform(Strict):
     """Doctors paid an annual salary decoupled from revenue (年薪制, Sanming)."""
 
-    enabled: bool = param(False, "Whether doctors are paid an annual salary instead of a surplus bonus.",
-                          "switch", "policy lever")
-    profit_weight_share: float = param(
-        0.3, "Share of behaviour.provider.profit_weight that remains when doctors' pay no longer depends on "
-        "revenue: the facility still minds its balance, its doctors no longer do.", "share",
-        "assumption, to calibrate", ge=0, le=1)
+    enabled: bool = param(False, "Whether the doctors of the county's own facilities (village, township, county) "
+                          "are paid an annual salary instead of a surplus bonus: their pay no longer moves with "
+                          "their facility's surplus, so their decisions weigh margin only through the facility "
+                          "(behaviour.provider.doctor_margin_share).", "switch", "policy lever")
     salary_uplift: float = param(
         0.3, "Rise of base pay under the annual salary (bonuses are no longer paid from surplus).", "share",
         "assumption: Sanming raised doctors' pay when it introduced annual salaries (DOMAIN.md)", ge=0, le=5)

@@ -126,14 +126,6 @@ def book_periodic(model, paid: np.ndarray) -> None:
     t.day_row(model.day, "spending")[:] += by_level
 
 
-def effective_profit_weight(spec: Scenario) -> float:
-    """The provider's weight on its margin: lower under salary reform, where doctors' pay no longer moves
-    with revenue (``policies.salary_reform``)."""
-    weight = spec.behaviour.provider.profit_weight
-    reform = spec.policies.salary_reform
-    return weight * reform.profit_weight_share if reform.enabled else weight
-
-
 def make_payment(spec: Scenario, cat: Catalogue, model=None, previous: PaymentSystem | None = None) -> PaymentSystem:
     """The payment system in force under ``spec``: ``model`` is the simulation (a global budget's community belongs
     to it), ``previous`` the system it replaces (whose books carry over)."""

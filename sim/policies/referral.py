@@ -252,13 +252,14 @@ class ReferralRules(Policy):
         cases = replace(m._cases(rows),
                         fund_rate_up_in=m.fund.marginal_rate(np.full(len(rows), TOWNSHIP), employee, inpatient=True),
                         price_ratio_up=fac_t.price_level[township] / fac_t.price_level[fac])
-        terms = pay.terms(cases, np.zeros(len(rows)), rest_here, m.provider.profit_weight)
+        weight = m.provider.profit_weight * m.pay_factor[fac]  # the hospital's weight on margin (sim.core.pay)
+        terms = pay.terms(cases, np.zeros(len(rows)), rest_here, weight)
         pressure = np.maximum((fac_t.occupancy()[fac] - OCCUPANCY_PRESSURE_START)
                               / (1 - OCCUPANCY_PRESSURE_START), 0.0)
         keep = (terms.marginal_in * rest_here + terms.per_bed_day_in * remaining - rest_here / (1 + pay.bed_day_margin)
                 - prov.bed_shadow_price_yuan * pressure * remaining)
         elsewhere = terms.referral_cost_in if pay.community is not None else 0.0
-        return m.provider.profit_weight * (-keep - elsewhere) > prov.referral_friction_yuan
+        return weight * (-keep - elsewhere) > prov.referral_friction_yuan
 
     def _accept(self, rows: np.ndarray) -> _Plan:
         """The patient accepts when moving beats staying: out-of-pocket cost of the two bills (with a new
