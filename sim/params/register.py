@@ -176,22 +176,20 @@ def _show(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, int | float) and value == int(value) and abs(value) >= 10_000:
+        return f"{int(value):,}"
     if isinstance(value, float):
         return f"{value:g}"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
     if isinstance(value, list | dict) and not value:
         return "[]" if isinstance(value, list) else "{}"
     return str(value)
 
 
 def evidence(e: Entry) -> str:
-    """The last column: range and fit for calibrated values, range and reason for assumptions, the source
-    otherwise."""
+    """The last column: the range, if any (prior or plausible), then the source (where and to what a value is
+    fitted, why it is assumed, or the citation)."""
     if e.range is not None:
-        span = f"[{e.range[0]:g}, {e.range[1]:g}]"
-        fitted = {"calibrate": "fitted by triangle calibrate", "hand": "fitted by hand"}.get(e.fit)
-        return f"{span} {fitted + ': ' if fitted else ''}{e.source}"
+        return f"[{e.range[0]:g}, {e.range[1]:g}] {e.source}"
     return e.source
 
 

@@ -248,6 +248,14 @@ class LevelFacilities(Strict):
     surplus_bonus_share: Share = member("Share of the facility's surplus paid to its doctors as bonus.", "share")
 
 
+# The register's source for every level's clinic hours and consultation minutes (facilities.<level>).
+_CLINIC_TIME = {name: {"source": "assumption, chosen so that a doctor gives at the normal pace the visits per day "
+                       "the model assumed before (25, 22, 14, 12 mild visits by level); plausible ranges 3-8 clinic "
+                       "hours and 3-20 minutes (Irving et al., BMJ Open 2017;7:e017902, report primary-care "
+                       "consultations of a few minutes in China)"}
+                for name in ("clinic_hours_per_doctor_day", "consultation_minutes")}
+
+
 class Facilities(Strict):
     reference_population: int = param(
         300_000, "Population for which the county and out-of-county hospitals' doctors and beds are stated; "
@@ -256,44 +264,48 @@ class Facilities(Strict):
     village: LevelFacilities = param(LevelFacilities(
         doctors=1.3, beds=0, clinic_hours_per_doctor_day=5.0, consultation_minutes=12.0, capability=0.0,
         price_level=0.3, identification_minutes=40, base_salary_yuan=30_000,
-        surplus_bonus_share=0.9), "Village clinics.", "see each value", "1.33 M village staff for 582 k "
-        "clinics (2023 bulletin) -> ~2.3 staff, of whom ~1.3 doctors (assumption); fees, pay: assumption. Clinic "
-        "hours and consultation minutes (every level): assumption, chosen so that a doctor gives at the normal "
-        "pace the visits per day the model assumed before (25, 22, 14, 12 mild visits by level); plausible "
-        "ranges 3-8 clinic hours and 3-20 minutes (Irving et al., BMJ Open 2017;7:e017902, report primary-care "
-        "consultations of a few minutes in China). Village doctors keep most of their clinic's surplus.",
-        kind="assumed",
+        surplus_bonus_share=0.9), "Village clinics.", "see each value",
+        "assumption: fees, pay and identification times of a clinic with one or two village doctors; village "
+        "doctors keep most of their clinic's surplus", kind="assumed",
         range={"doctors": (1.0, 2.3), "clinic_hours_per_doctor_day": (3, 8), "consultation_minutes": (3, 20),
                "price_level": (0.2, 0.5), "identification_minutes": (20, 90), "base_salary_yuan": (15_000, 50_000),
                "surplus_bonus_share": (0.5, 1.0)},
-        leaves={"beds": {"kind": "setting", "source": "village clinics treat outpatients only (DOMAIN.md)"},
-                "capability": {"kind": "setting", "source": "the capability scale: a village clinic is 0"}})
+        leaves={"doctors": {"source": "assumption: 1.33 M village staff for 582 k clinics (2023 bulletin, DOMAIN.md) "
+                            "= ~2.3 staff per clinic, of whom ~1.3 doctors"},
+                "beds": {"kind": "setting", "source": "village clinics treat outpatients only (DOMAIN.md)"},
+                "capability": {"kind": "setting", "source": "the capability scale: a village clinic is 0"},
+                **_CLINIC_TIME})
     township: LevelFacilities = param(LevelFacilities(
         doctors=14, beds=30, clinic_hours_per_doctor_day=5.0, consultation_minutes=13.6, capability=1.0,
         price_level=0.55, identification_minutes=25, base_salary_yuan=60_000,
-        surplus_bonus_share=0.3), "Township health centres.", "see each value", "1.51 M beds / 33,753 "
-        "centres = 45 beds and 1.61 M staff = 48 staff per centre (2023 bulletin, DOMAIN.md); rural centres are "
-        "smaller, so beds and doctors are assumptions below those means; prices (~100 yuan per visit, ~3,000 per "
-        "admission), pay, clinic hours and consultation minutes (see facilities.village): assumption",
-        kind="assumed",
+        surplus_bonus_share=0.3), "Township health centres.", "see each value",
+        "assumption: prices (~100 yuan per visit, ~3,000 per admission), pay and identification times of a rural "
+        "township centre", kind="assumed",
         range={"doctors": (8, 30), "beds": (15, 60), "clinic_hours_per_doctor_day": (3, 8),
                "consultation_minutes": (3, 20), "price_level": (0.4, 0.8), "identification_minutes": (10, 60),
                "base_salary_yuan": (40_000, 100_000), "surplus_bonus_share": (0.1, 0.5)},
-        leaves={"capability": {"kind": "setting", "source": "the capability scale: a township centre is 1"}})
+        leaves={"doctors": {"source": "assumption: 1.61 M staff in 33,753 centres = 48 staff per centre (2023 "
+                            "bulletin, DOMAIN.md), of whom some are doctors; rural centres are smaller"},
+                "beds": {"source": "assumption: 1.51 M beds in 33,753 centres = 45 beds per centre (2023 bulletin, "
+                         "DOMAIN.md); rural centres are smaller"},
+                "capability": {"kind": "setting", "source": "the capability scale: a township centre is 1"},
+                **_CLINIC_TIME})
     county: LevelFacilities = param(LevelFacilities(
         doctors=190, beds=480, clinic_hours_per_doctor_day=3.5, consultation_minutes=15.0, capability=2.0,
         price_level=1.0, identification_minutes=10, base_salary_yuan=90_000,
-        surplus_bonus_share=0.3), "County hospitals.", "see each value", "assumption: with the township "
-        "centres' beds, ~5.2 beds per 1,000 residents, below the national 7.23 (2023 bulletin, DOMAIN.md) as "
-        "counties have fewer; with the primary doctors, ~3.1 doctors per 1,000 against the national 3.40; fees, "
-        "pay, clinic hours and consultation minutes (see facilities.village): assumption",
-        kind="assumed",
+        surplus_bonus_share=0.3), "County hospitals.", "see each value",
+        "assumption: pay and identification times of a county hospital", kind="assumed",
         range={"doctors": (120, 300), "beds": (300, 700), "clinic_hours_per_doctor_day": (3, 8),
                "consultation_minutes": (3, 20), "identification_minutes": (5, 30),
                "base_salary_yuan": (60_000, 150_000), "surplus_bonus_share": (0.1, 0.5)},
-        leaves={"capability": {"kind": "setting", "source": "the capability scale: a county hospital is 2"},
+        leaves={"doctors": {"source": "assumption: with the primary doctors, ~3.1 doctors per 1,000 residents, "
+                            "below the national 3.40 licensed doctors (2023 bulletin, DOMAIN.md)"},
+                "beds": {"source": "assumption: with the township centres' beds, ~5.2 beds per 1,000 residents, "
+                         "below the national 7.23 (2023 bulletin, DOMAIN.md), as counties have fewer"},
+                "capability": {"kind": "setting", "source": "the capability scale: a county hospital is 2"},
                 "price_level": {"kind": "setting", "source": "the reference of prices: the county fee schedule is "
-                                "1 (the catalogue's costs)"}})
+                                "1 (the catalogue's costs)"},
+                **_CLINIC_TIME})
     out_of_county: LevelFacilities = param(LevelFacilities(
         doctors=120, beds=260, clinic_hours_per_doctor_day=3.5, consultation_minutes=17.5, capability=3.0,
         price_level=1.5, identification_minutes=8, base_salary_yuan=150_000,
@@ -303,7 +315,8 @@ class Facilities(Strict):
         range={"doctors": (60, 250), "beds": (150, 500), "clinic_hours_per_doctor_day": (3, 8),
                "consultation_minutes": (3, 20), "price_level": (1.2, 2.0), "identification_minutes": (5, 20),
                "base_salary_yuan": (100_000, 250_000), "surplus_bonus_share": (0.1, 0.5)},
-        leaves={"capability": {"kind": "setting", "source": "the capability scale: a tertiary hospital is 3"}})
+        leaves={"capability": {"kind": "setting", "source": "the capability scale: a tertiary hospital is 3"},
+                **_CLINIC_TIME})
 
 
 # --------------------------------------------------------------------------------------------- insurance
