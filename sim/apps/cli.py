@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_sweep_parsers(sub)
     _add_facts_parser(sub)
     _add_calibrate_parser(sub)
+    _add_params_parser(sub)
     return p
 
 
@@ -497,6 +498,44 @@ def _analyze(args) -> int:
         return 0
     print(analyze.report(analysis), end="")
     print(f"tables, summary.json and plots written to {folder}/")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- params
+def _add_params_parser(sub) -> None:
+    from sim.params.scenario import KINDS
+
+    params = sub.add_parser(
+        "params", help="print the parameter register: every key with its value, unit, kind and source or range",
+        description="Print every scenario parameter (its dotted key, as --set takes it) with its value, unit, the "
+        "kind of evidence behind its default and that evidence: sourced (a cited figure), calibrated (fitted "
+        "within a prior range, by triangle calibrate or by hand), assumed (a plausible range and why), lever (what "
+        "a scenario chooses as policy), setting (the run and the county described). The register is declared in "
+        "sim/params/scenario.py.")
+    params.add_argument("scenario", type=Path, nargs="?", help="show the values in force in this scenario file "
+                        "(default: the schema's defaults; scenarios/baseline.yaml holds the calibrated values)")
+    params.add_argument("--kind", choices=KINDS, metavar="KIND", help=f"only this kind: {', '.join(KINDS)}")
+    params.add_argument("--key", metavar="PREFIX", help="only keys starting with PREFIX, e.g. behaviour.provider")
+    params.add_argument("--json", action="store_true", help='print {"scenario", "counts", "parameters": [{"key", '
+                        '"value", "default", "unit", "kind", "source", "range", "fit", "description"}]}')
+    params.set_defaults(handler=_params)
+
+
+def _params(args) -> int:
+    from sim.params import register
+    from sim.params.loading import ScenarioError, load_scenario
+
+    scenario = load_scenario(args.scenario) if args.scenario else None
+    try:
+        chosen = register.select(register.entries(scenario), kind=args.kind, key=args.key)
+    except ValueError as err:
+        raise ScenarioError(str(err)) from None
+    if args.json:
+        print(json.dumps({"scenario": str(args.scenario) if args.scenario else None,
+                          "counts": register.counts(chosen), "parameters": [e.as_json() for e in chosen]},
+                         indent=2, ensure_ascii=False))
+    else:
+        print(register.table(chosen), end="")
     return 0
 
 

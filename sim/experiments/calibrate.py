@@ -1,7 +1,9 @@
 """Fitting behavioural parameters to the seed facts (``triangle calibrate``).
 
 A calibration file (``seeds/calibration.yaml``) names the facts to fit (ids in ``seeds/facts.yaml``) and the
-behavioural parameters to move, each with bounds. Only behavioural parameters may be fitted (``behaviour.*`` and
+behavioural parameters to move: a list of keys, each searched over the prior range the parameter register declares
+for it (``sim.params.register``, where the schema declares it: one source of truth), or a mapping of keys to
+bounds of the file's own. Only behavioural parameters may be fitted (``behaviour.*`` and
 ``outcomes.*``): policy levers (payment, insurance, policies, facilities, population) are what scenarios choose,
 never what a fit adjusts.
 
@@ -21,9 +23,10 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.params.scenario import Strict
 
@@ -37,7 +40,9 @@ class Calibration(Strict):
     facts_file: str = Field("facts.yaml", description="Facts file, relative to this file's folder.")
     facts: list[str] = Field(min_length=1, description="Ids of the facts to fit.")
     parameters: dict[str, tuple[float, float]] = Field(
-        min_length=1, description="Dotted behavioural keys and their bounds [low, high].")
+        min_length=1, description="Dotted behavioural keys to fit: a list (each searched over the prior range the "
+        "parameter register declares for it; `triangle params --kind calibrated`) or a mapping of keys to bounds "
+        "[low, high].")
     evaluations: int = Field(40, ge=2, le=100_000, description="Loss evaluations in all (each runs every "
                              "scenario the facts need).")
     start_samples: int = Field(10, ge=1, le=10_000, description="Latin hypercube points before local search.")
@@ -45,6 +50,23 @@ class Calibration(Strict):
     replicates: int = Field(2, ge=1, le=100, description="Replicates per scenario run.")
     seed: int | None = Field(None, ge=0, description="Seed of every run; null = each scenario's own seed (what "
                              "`triangle facts` uses). The start design's seed is this or 0.")
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _ranges_from_register(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        from sim.params.register import ranges
+
+        known, bounds = ranges(), {}
+        for key in value:
+            if not isinstance(key, str):
+                raise ValueError(f"{key!r}: expected a dotted key")
+            if key not in known:
+                raise ValueError(f"{key}: the parameter register declares no range for it (`triangle params --key "
+                                 f"{key}`); give its bounds as a mapping, {key}: [low, high]")
+            bounds[key] = known[key]
+        return bounds
 
     @model_validator(mode="after")
     def _check(self) -> Calibration:
