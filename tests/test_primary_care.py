@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from sim.core.conditions import BUNDLED
-from sim.core.levels import TOWNSHIP
+from sim.core.levels import TOWNSHIP, VILLAGE
 from sim.engine.model import HealthSystemModel
 from sim.params.loading import overlay
 from sim.params.scenario import Scenario
@@ -29,11 +29,11 @@ county = partial(conftest.county, size=SIZE, days=DAYS)
 run = partial(conftest.run, size=SIZE, days=DAYS)
 
 
-def family_doctor(**policy) -> dict:
-    bonus = policy.pop("contract_trust_bonus", None)
+def family_doctor(continuity: float | None = None, **policy) -> dict:
+    """Contracts on, with ``policy`` overrides and, if given, ``outcomes.continuity_risk_reduction``."""
     out = {"policies": {"family_doctor": {"enabled": True, **policy}}}
-    if bonus is not None:
-        out["behaviour"] = {"resident": {"contract_trust_bonus": bonus}}
+    if continuity is not None:
+        out["outcomes"] = {"continuity_risk_reduction": continuity}
     return out
 
 
@@ -70,17 +70,17 @@ def test_family_doctors_mean_fewer_chronic_admissions():
     assert on_model.tally.exacerbation_admissions < run()[0].tally.exacerbation_admissions
 
 
-def test_without_management_or_trust_contracts_change_nothing():
+def test_without_management_or_continuity_contracts_change_nothing():
     _, off = run()
-    _, neutral = run(family_doctor(exacerbation_relative_risk=1.0, contract_trust_bonus=0.0))
+    _, neutral = run(family_doctor(exacerbation_relative_risk=1.0, continuity=0.0))
     np.testing.assert_equal(neutral, off)  # every metric, bit for bit (nan equals nan)
 
 
 def test_management_needs_primary_doctors_time():
     """Too many chronic patients per primary doctor: each is managed less, fewer exacerbations are avoided."""
     _, off = run()
-    _, managed = run(family_doctor(contract_trust_bonus=0.0))
-    _, stretched = run(family_doctor(contract_trust_bonus=0.0, chronic_panel_per_doctor=20))
+    _, managed = run(family_doctor(continuity=0.0))
+    _, stretched = run(family_doctor(continuity=0.0, chronic_panel_per_doctor=20))
     key = "exacerbation_admissions_per_1000"
     assert managed[key] < stretched[key] < off[key]
 
@@ -92,10 +92,22 @@ def test_management_needs_primary_doctors_time():
     assert (fd.relative_risk(fac) > rr).all()
 
 
-def test_contracted_residents_make_first_contact_in_primary_care():
-    _, off = run()
-    _, trusting = run(family_doctor(exacerbation_relative_risk=1.0))
-    assert trusting["primary_visit_share"] > off["primary_visit_share"]
+def test_contracted_residents_fare_better_with_their_own_doctor_and_learn_to_trust_primary_care():
+    """Continuity: a doctor who knows the patient averts part of the risks of care at the resident's own clinic
+    and centre. Residents are told nothing; those who fare better there come to trust those levels more
+    (sim.behaviour.learning), the contracted more than the others (whose trust moves only through what their
+    village hears). The pull on first contact is small: measured at 30,000 residents over a year, the primary
+    visit share moves from 0.531 to 0.532."""
+    apart = {"exacerbation_relative_risk": 1.0}  # management apart, so that only continuity differs
+    without_model, without = run(family_doctor(continuity=0.0, **apart), days=365)
+    with_model, with_ = run(family_doctor(**apart), days=365)
+    assert with_["health_loss_per_1000"] < without["health_loss_per_1000"]
+    assert with_["deaths_per_1000_episodes"] < without["deaths_per_1000_episodes"]
+    contracted = with_model.policies["family_doctor"].contracted
+    gained = with_model.pop.trust - without_model.pop.trust
+    for level in (VILLAGE, TOWNSHIP):
+        assert gained[contracted, level].mean() > 0
+        assert gained[contracted, level].mean() > gained[~contracted, level].mean()
 
 
 # --------------------------------------------------------------------------------------------- emergency

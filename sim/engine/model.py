@@ -289,7 +289,7 @@ class HealthSystemModel(mesa.Model):
             scheme, closed_above = policy.steer(rows, scheme, closed_above)
         village, choice = self.care.choose(
             rows=rows, episodes=ep, residence=pop.village, time_critical=cat.time_critical, scheme=scheme,
-            personal_trust=self._fold("personal_trust", res, np.take(pop.trust, res, axis=0)),
+            personal_trust=np.take(pop.trust, res, axis=0),
             village_opinion=pop.village_opinion,
             village_term=village_term, wait_term=wait_term, case_term=self._case_terms(),
             open_village=fac_t.clinic_minutes()[geo.options] > 0, closed_above=closed_above,
@@ -645,7 +645,8 @@ class HealthSystemModel(mesa.Model):
             out.complication_cost_share, 1 / (1 + pay.item_margin), pay.bed_day_margin, out.life_expectancy_years,
             out.complication_daly, out.readmission_daly, ep.consult_short, ep.wait_hours, ep.corridor,
             prov.missed_diagnosis_per_shortening, out.untreated_risk_ratio, out.corridor_risk_ratio, ep.returns,
-            self.spec.case_mix.followup_visit_share, out.followup_risk_reduction, out.followup_benefit_decay)
+            self.spec.case_mix.followup_visit_share, out.followup_risk_reduction, out.followup_benefit_decay,
+            self._fold("risk_factor", rows, fac, np.ones(len(rows))))
         t.health_loss_daly += health_loss
         cc = inpatient & comp
         benefit = ep.admission_benefit[rows]

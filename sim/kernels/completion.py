@@ -49,7 +49,7 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
                       risk_ratio, over, under, overstay, understay, complication_cost_share,
                       item_cost_share, bed_day_margin, life_expectancy, complication_daly, readmission_daly,
                       consult_short, wait_hours, corridor, miss_per_shortening, untreated_ratio, corridor_ratio,
-                      returns, followup_share, followup_reduction, followup_decay):
+                      returns, followup_share, followup_reduction, followup_decay, risk_factor):
     """Outcomes and bill of every treatment finished today (``sim.behaviour.outcomes``, billing in
     ``sim.engine.model``), for the episodes ``rows`` (their columns are read in place; ``c``, ``s``, the treating
     ``fac`` and the ``capability`` that treated them are given per case).
@@ -58,7 +58,8 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
     and readmissions) x the consultation's factor 1 + miss x (untreated_ratio - 1), miss =
     ``miss_per_shortening`` x how much shorter than normal the consultation was (``sim.behaviour.pace``)
     x ``corridor_ratio`` for an inpatient in a corridor bed, x 1 - ``followup_reduction`` x (1 - decay^k) /
-    (1 - decay) for an outpatient asked back k times (``returns``); the episode's own uniforms decide death,
+    (1 - decay) for an outpatient asked back k times (``returns``), x ``risk_factor[i]`` (what policies change in
+    the care itself, ``sim.policies.base.Policy.risk_factor``); the episode's own uniforms decide death,
     complication and readmission. The wait runs to admission (inpatients) or to today, plus the hours waited
     for the consultation on the day seen (``wait_hours`` / 24). The bill: items (outpatient or the inpatient per-case
     part) times intensity, drugs times the drug ratio, plus the daily bundle times days stayed here, plus an inpatient
@@ -116,9 +117,9 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
         if inpatient[i] and corridor[r]:
             seen *= corridor_ratio
         k_returns = 0 if inpatient[i] else returns[r]
-        followed = 1.0
+        followed = risk_factor[i]
         if k_returns > 0:
-            followed = 1.0 - followup_reduction * (1.0 - followup_decay ** k_returns) / (1.0 - followup_decay)
+            followed *= 1.0 - followup_reduction * (1.0 - followup_decay ** k_returns) / (1.0 - followup_decay)
         p_death[i] = min(death_risk[ci, si] * cap[i] * delay * treat * seen * followed, 1.0)
         p_comp[i] = min(complication_risk[ci, si] * cap[i] * delay * treat * stay_f * seen * followed, 1.0)
         p_readmit = min(readmission_risk[ci, si] * stay_f * treat * seen, 1.0)

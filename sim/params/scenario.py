@@ -841,12 +841,6 @@ class ResidentBehaviour(Strict):
         730, "Time scale on which trust returns toward its initial value.", "days",
         "assumption: trust returns toward where it started over about two years", gt=0,
         kind="assumed", range=(365, 1825))
-    contract_trust_bonus: float = param(
-        0.4, "Utility a resident contracted with a family doctor adds to their own village clinic and township "
-        "centre (a known doctor; only with policies.family_doctor).", "utility",
-        "assumption, not fitted, and no study measured it: about half an hour of travel at the default "
-        "travel_sensitivity", ge=0, le=5,
-        kind="assumed", range=(0.0, 0.8))
     capability_memory_days: float = param(
         365, "Time scale on which residents forget what they saw happen to patients at a facility when judging "
         "what it can treat (its perceived capability, sim.behaviour.perception). 0 = no memory: residents judge every "
@@ -1013,6 +1007,16 @@ class Outcomes(Strict):
         "their base risks.", "ratio", "assumption: between treated (1) and untreated (untreated_risk_ratio); "
         "range 1-3", ge=1,
         kind="assumed", range=(1.0, 3.0))
+    continuity_risk_reduction: float = param(
+        0.1, "Share of a contracted resident's risks of death and complication that their own family doctor's "
+        "knowledge of them (history, medicines, home) averts when they are treated at their own village clinic "
+        "or township centre (policies.family_doctor). Residents learn of it only through their outcomes "
+        "(trust and perceived capability).", "share",
+        "assumption, with the direction from studies of continuity of care: Pereira Gray et al., BMJ Open "
+        "2018;8:e021161 (systematic review: continuity with a doctor goes with lower mortality in 18 of 22 "
+        "studies); Barker et al., BMJ 2017;356:j84 (higher continuity, fewer admissions for ambulatory care "
+        "sensitive conditions); plausible range 0-0.2", ge=0, le=1,
+        kind="assumed", range=(0.0, 0.2))
     followup_risk_reduction: float = param(
         0.1, "Share of an outpatient episode's risk of death and complication a first return visit averts "
         "(a treatment adjusted, a complication caught early); each further return averts followup_benefit_decay "

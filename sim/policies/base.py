@@ -14,10 +14,10 @@ Lifecycle:
 How policies act (each receives the value so far and returns it, changed or not; the engine folds them):
     prevented(resident, condition, prevented)                  onsets that managed care prevents
     enrolled(enrolled)                                         residents enrolled with a primary provider
-    personal_trust(resident, trust)                            residents' trust when they choose
     steer(rows, scheme, closed_above)                          pricing class and levels closed to each chooser
     pricing_classes(beliefs, fund, oop)                        expected out-of-pocket by pricing class
     capability(fac, need, capability)                          capability that treats each case
+    risk_factor(rows, fac, factor)                             a factor on the risks of today's finished treatments
     identification_minutes(fac, condition, minutes)            minutes to recognise a time-critical case
     transfer_clock(src, condition, own, trip, minutes)         minutes a critical transfer adds to its clock
     rate_cut(rows, level, cut), deductible(rows, level, due)   departures from the listed insurance rules
@@ -83,14 +83,14 @@ class Policy:
     def enrolled(self, enrolled: np.ndarray) -> np.ndarray:
         return enrolled
 
-    def personal_trust(self, resident: np.ndarray, trust: np.ndarray) -> np.ndarray:
-        return trust
-
     def steer(self, rows: np.ndarray, scheme: np.ndarray, closed_above):
         return scheme, closed_above
 
     def pricing_classes(self, beliefs, fund, oop: np.ndarray) -> np.ndarray:
         return oop
+
+    def risk_factor(self, rows: np.ndarray, fac: np.ndarray, factor: np.ndarray) -> np.ndarray:
+        return factor
 
     def capability(self, fac: np.ndarray, need: np.ndarray, capability: np.ndarray) -> np.ndarray:
         return capability

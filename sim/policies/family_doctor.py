@@ -1,4 +1,4 @@
-"""Family-doctor contracts (家庭医生签约): who is contracted, managed chronic care, and first contact.
+"""Family-doctor contracts (家庭医生签约): who is contracted, managed chronic care, and continuity of care.
 
 Contracts. Every resident has one enrolment draw U (its own stream, drawn once at build). With
 ``policies.family_doctor`` on, a resident of a key group (aged 65 and over, or with a chronic condition) is
@@ -23,9 +23,12 @@ so that sinking doctors to, or siphoning them from, a township changes how well 
 An exacerbation onset of a contracted resident is kept when its own uniform (stream ``management``) is below
 RR_effective; with the policy off no number is drawn and every onset is kept.
 
-First contact. A contracted resident adds ``behaviour.resident.contract_trust_bonus`` to their personal trust
-in their own village clinic and township centre (the first two options of every village, sim.behaviour.care_seeking):
-the relationship with a known doctor.
+Continuity. A contracted resident treated at their own village clinic or township centre is seen by a doctor
+who knows them: the risks of death and complication of that treatment are multiplied by 1 -
+``outcomes.continuity_risk_reduction``. Contracts add nothing to what residents expect of those facilities;
+residents who fare better there come to trust them more (``sim.behaviour.learning``), and the facility's outcomes
+shape what everyone believes it can treat (``sim.behaviour.perception``). So contracts draw first contact to
+primary care only as far as their patients' outcomes do.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ class FamilyDoctors(Policy):
     def set_rules(self, spec: Scenario) -> None:
         """Draw the contracts in force under ``spec`` (the same draw U for every scenario)."""
         p = spec.policies.family_doctor
-        self.policy, self.bonus = p, spec.behaviour.resident.contract_trust_bonus
+        self.policy, self.reduction = p, spec.outcomes.continuity_risk_reduction
         self.enabled = p.enabled
         if not p.enabled:
             self.contracted = np.zeros(self.pop.size, bool)
@@ -118,12 +121,13 @@ class FamilyDoctors(Policy):
         """The contracted residents are the enrolment capitation pays for, while the policy is on."""
         return self.contracted if self.enabled else enrolled
 
-    # ----------------------------------------------------------------------------------------- first contact
-    def personal_trust(self, resident: np.ndarray, trust: np.ndarray) -> np.ndarray:
-        """[m, level] personal trust of the residents choosing care (``trust``, one row per chooser), with the
-        contract's bonus at the village clinic and township centre (their own: the only facilities of those
-        levels in their choice set)."""
-        out = trust
-        if self.enabled and self.bonus:
-            out[:, [VILLAGE, TOWNSHIP]] += (self.bonus * self.contracted[resident])[:, None].astype(out.dtype)
-        return out
+    # ----------------------------------------------------------------------------------------- continuity
+    def risk_factor(self, rows: np.ndarray, fac: np.ndarray, factor: np.ndarray) -> np.ndarray:
+        """Contracted residents treated at their own village clinic or township centre (the first two options of
+        their village) meet 1 - ``continuity_risk_reduction`` of their risks."""
+        if not self.enabled or not self.reduction:
+            return factor
+        res = self.model.episodes.resident[rows]
+        own = self.geo.options[self.pop.village[res], :2]
+        known = self.contracted[res] & ((own[:, 0] == fac) | (own[:, 1] == fac))
+        return np.where(known, factor * (1.0 - self.reduction), factor)
