@@ -52,3 +52,15 @@ def margin_weight_factor(facilities, spec: Scenario) -> np.ndarray:
         tie = np.where(np.isin(facilities.level, IN_COUNTY), 0.0, tie)
     d = provider.doctor_margin_share
     return 1.0 - d + d * tie / provider.pay_reference_bonus_share
+
+
+def capacity_cost_per_day(facilities, spec: Scenario) -> float:
+    """What the county's own capacity costs per day apart from bills (yuan): the base pay of its doctors (raised by
+    ``salary_uplift`` under an annual salary, ``policies.salary_reform``) and the capital cost of its beds
+    (``facilities.bed_capital_yuan_per_year``); paid from public budgets, whether the capacity is used or not."""
+    own = np.isin(facilities.level, IN_COUNTY)
+    reform = spec.policies.salary_reform
+    pay = facilities.base_salary[own] * (1.0 + (reform.salary_uplift if reform.enabled else 0.0))
+    yearly = float((pay * facilities.doctors[own]).sum()
+                   + spec.facilities.bed_capital_yuan_per_year * facilities.beds[own].sum())
+    return yearly / 365.0

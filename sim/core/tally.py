@@ -61,6 +61,7 @@ class Tally:
         default_factory=lambda: np.zeros(MAX_WAIT_DAYS * WAIT_BINS_PER_DAY + 1, np.int64))
     wait_days_total: float = 0.0       # days from seeking care to treatment, summed over treated episodes
     consultations: np.ndarray = field(default_factory=_levels)           # patients seen in clinics
+    capacity_cost: float = 0.0                                           # yuan, sim.core.pay.capacity_cost_per_day
     returns_asked: np.ndarray = field(default_factory=_levels)           # return visits asked of outpatients
     return_visits: np.ndarray = field(default_factory=_levels)           # return visits made (booked, no queue)
     consultation_minutes_sum: np.ndarray = field(default_factory=_levels)

@@ -34,7 +34,7 @@ from sim.core.conditions import AGE_BANDS, EXACERBATIONS, POPULATIONS, SEVERE, C
 from sim.core.facilities import FACILITY_CLASSES, build_facilities, facility_name
 from sim.core.geography import build_geography
 from sim.core.levels import LEVELS, N_LEVELS
-from sim.core.pay import margin_weight_factor
+from sim.core.pay import capacity_cost_per_day, margin_weight_factor
 from sim.core.population import build_population
 from sim.core.streams import Streams, stream
 from sim.core.tally import CRITICAL_KINDS, WAIT_BINS_PER_DAY, Tally
@@ -764,6 +764,7 @@ class HealthSystemModel(mesa.Model):
         t.occupied_bed_days += by_level(np.minimum(fac_t.occupied, fac_t.beds).astype(float))
         t.available_bed_days += by_level(fac_t.beds.astype(float))
         t.person_days += self.alive_count
+        t.capacity_cost += capacity_cost_per_day(fac_t, self.spec)
         t.alive_now = self.alive_count
         state = self.episodes.state
         t.waiting_now = int(((state == E.WAITING) | (state == E.BED_QUEUE)).sum())

@@ -261,6 +261,11 @@ class Facilities(Strict):
         300_000, "Population for which the county and out-of-county hospitals' doctors and beds are stated; "
         "they scale with population.size / reference_population, so a smaller county keeps the same "
         "resources per resident.", "residents", "the baseline county", ge=1, kind="setting")
+    bed_capital_yuan_per_year: float = param(
+        20_000, "Capital cost of a bed of the county's own facilities per year (building and equipment, "
+        "annualised), borne whether the bed is used or not; running costs are in the bills.", "yuan/bed-year",
+        "assumption: 300,000-600,000 yuan of building and equipment per county-hospital bed over 20-30 years",
+        ge=0, kind="assumed", range=(10_000, 40_000))
     village: LevelFacilities = param(LevelFacilities(
         doctors=1.3, beds=0, clinic_hours_per_doctor_day=5.0, consultation_minutes=12.0, capability=0.0,
         price_level=0.3, identification_minutes=40, base_salary_yuan=30_000,

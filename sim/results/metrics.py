@@ -71,6 +71,20 @@ def spending_per_capita(m):
 
 
 @metric("cost", "yuan/resident-year", True)
+def capacity_cost_per_capita(m):
+    """base pay of the county's own doctors (with the salary uplift under salary reform) and the capital cost of
+    its beds, summed over days / person-years: what its capacity costs public budgets apart from bills, used
+    or idle (sim.core.pay.capacity_cost_per_day)"""
+    return _div(m.tally.capacity_cost, _person_years(m))
+
+
+@metric("cost", "yuan/resident-year", True)
+def total_cost_per_capita(m):
+    """spending_per_capita + capacity_cost_per_capita: bills and the capacity that stands ready"""
+    return _div(_fund_outlays(m) + m.tally.oop.sum() + m.tally.capacity_cost, _person_years(m))
+
+
+@metric("cost", "yuan/resident-year", True)
 def fund_spending_per_capita(m):
     """fund outlays / person-years"""
     return _div(_fund_outlays(m), _person_years(m))
