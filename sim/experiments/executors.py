@@ -58,18 +58,10 @@ def _failure(task: Task, err: BaseException) -> dict:
             "error": f"the worker running this run was lost: {_message(err)}"}
 
 
-def _warm() -> None:
-    """Start-up of a local worker: import the model now, not during the first run, and leave Ctrl-C to the
-    sweep's own process, which stops the pool (so an interrupted run is never recorded as a failure)."""
-    import signal
-
-    import sim.engine.model  # noqa: F401
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class LocalProcesses:
-    """Runs on ``workers`` processes of this machine."""
+    """Runs on ``workers`` processes of this machine. The workers import the model at start-up, die with the
+    sweep's own process (even one killed outright) and leave Ctrl-C to it, which stops them, so an interrupted
+    run is never recorded as a failure (``sim.results.workers``)."""
 
     def __init__(self, workers: int | None = None):
         self.workers = max(1, workers or os.cpu_count() or 1)
@@ -81,20 +73,22 @@ class LocalProcesses:
         if self.workers == 1 or len(tasks) <= 1:
             yield from (run_task(t) for t in tasks)
             return
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        from multiprocessing import get_context
+        from concurrent.futures import as_completed
 
-        pool = ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=get_context("spawn"),
-                                   initializer=_warm)
+        from sim.results import workers as pools
+
+        pool = pools.process_pool(min(self.workers, len(tasks)), warm="sim.engine.model")
         try:
-            futures = {pool.submit(run_task, t): t for t in tasks}
+            futures = pools.submit_all(pool, run_task, tasks)
             for future in as_completed(futures):
                 try:
                     yield future.result()
                 except Exception as err:  # a worker killed by the system (e.g. out of memory)
                     yield _failure(futures[future], err)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # Ctrl-C, or the sweep stopped reading: running runs are not waited for
+            pools.stop(pool)
+            raise
+        pool.shutdown(wait=True)
 
     def close(self) -> None:
         pass
