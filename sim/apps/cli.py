@@ -7,9 +7,13 @@ no Python traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 EXIT_USER_ERROR = 2
@@ -95,7 +99,55 @@ def _prepare_loops() -> None:
         warmup.load()
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop as Ctrl-C stops (every cleanup that handles Ctrl-C runs), and say so."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """While a command runs, SIGTERM and SIGHUP stop it as Ctrl-C does: workers and servers are stopped,
+    temporary files removed, one line said. The previous handlers come back afterwards (main may be called
+    from a program)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(OSError, ValueError):
+            previous[signum] = signal.signal(signum, _terminate)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        with _stoppable():
+            return _main(argv)
+    except KeyboardInterrupt as err:  # at any moment, the imports included
+        as_program = argv is None
+        if as_program and threading.current_thread() is threading.main_thread():
+            # The process is about to exit: a second Ctrl-C must not interrupt the clean-up and print a traceback.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if isinstance(err, Terminated):
+            print("terminated", file=sys.stderr)
+            return EXIT_TERMINATED
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     from sim.core.conditions import CatalogueError
     from sim.params.loading import ScenarioError
@@ -116,9 +168,6 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:  # what the machine did: permission denied, no space left, a vanished file
         print(f"triangle {args.command}: {_os_error(err)}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
 
 
 def _os_error(err: OSError) -> str:
