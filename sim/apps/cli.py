@@ -156,6 +156,8 @@ def _main(argv: list[str] | None) -> int:
     try:
         if args.command == "run":
             _check_out(args.out, args.force)  # before any work, even compiling
+        if args.command == "sweep":
+            _check_scheduler(args)
         if args.command in MODEL_COMMANDS:
             _prepare_loops()
         handler = getattr(args, "handler", None) or {
@@ -170,6 +172,12 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_USER_ERROR
 
 
+def _one_line(err: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line, shortened."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _os_error(err: OSError) -> str:
     """One line for an operating-system error: the file (escaped) and what the system said. The writers of
     --out folders and sweep stores write to temporary names and rename, so a failure leaves no partial file."""
@@ -178,6 +186,22 @@ def _os_error(err: OSError) -> str:
     reason = err.strerror or type(err).__name__
     where = f"{display(err.filename)}: " if err.filename else ""
     return f"{where}{reason}"
+
+
+def _check_scheduler(args) -> None:
+    """Refuse a malformed --scheduler or --scheduler-timeout before any work; the address is kept normalised."""
+    from sim.experiments.executors import SchedulerError, scheduler_address
+    from sim.params.loading import ScenarioError
+
+    if args.scheduler is None:
+        return
+    try:
+        args.scheduler = scheduler_address(args.scheduler)
+    except SchedulerError as err:
+        raise ScenarioError(f"--scheduler {err}") from None
+    if not 0 < args.scheduler_timeout <= 3600:  # NaN fails too
+        raise ScenarioError(f"--scheduler-timeout {args.scheduler_timeout:g}: must be more than 0 and at most 3600 "
+                            "seconds")
 
 
 def _check_out(out: Path | None, force: bool) -> None:
@@ -510,8 +534,10 @@ def _sweep(args) -> int:
                     if args.scheduler else
                     executors.DaskCluster(local_workers=args.workers) if args.cluster else
                     executors.LocalProcesses(args.workers))
+    except executors.SchedulerError as err:
+        raise ScenarioError(f"cannot reach the Dask scheduler {err}") from None
     except (OSError, TimeoutError) as err:
-        raise ScenarioError(f"cannot reach the Dask scheduler {args.scheduler}: {err}") from None
+        raise ScenarioError(f"cannot reach the Dask scheduler {args.scheduler}: {_one_line(err)}") from None
     try:
         store = Store.read(args.out) if args.sweep is None else Store.create_or_open(args.out, plan, sweep_text)
         with store.locked():

@@ -14,6 +14,7 @@ once. A run that raises is returned as a failure with its message; a worker that
 from __future__ import annotations
 
 import os
+import re
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -104,7 +105,10 @@ class DaskCluster:
 
         self.cluster = None
         if scheduler:
-            self.client = Client(scheduler, timeout=f"{timeout}s")
+            address = scheduler_address(scheduler)
+            probe(address, timeout)
+            self.client = _within(timeout, lambda: Client(address, timeout=f"{timeout}s"),
+                                  f"{address}: greeted, but did not complete Dask's handshake within {timeout:g} s")
         else:
             self.cluster = LocalCluster(n_workers=max(1, local_workers or os.cpu_count() or 1),
                                         threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -138,6 +142,110 @@ class DaskCluster:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+# --------------------------------------------------------------------------------------------- scheduler addresses
+_ADDRESS = re.compile(r"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?"
+                      r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))"
+                      r":(?P<port>[0-9]{1,5})")
+SCHEMES = ("tcp", "tls")
+MAX_GREETING_BYTES = 1 << 20  # a Dask scheduler's first message (its handshake) is far smaller
+
+
+class SchedulerError(ValueError):
+    """A --scheduler address that is malformed, or where no Dask scheduler answers; the message is one line."""
+
+
+def scheduler_address(text: str) -> str:
+    """``tcp://HOST:PORT`` (or ``tls://``) from ``tcp://HOST:PORT``, ``tls://HOST:PORT`` or ``HOST:PORT``;
+    anything else raises :class:`SchedulerError`."""
+    from sim.params.boundary import excerpt
+
+    found = _ADDRESS.fullmatch(text.strip()) if isinstance(text, str) and text.isascii() else None
+    expected = "expected tcp://HOST:PORT or HOST:PORT, e.g. tcp://10.0.0.5:8786"
+    if found is None:
+        raise SchedulerError(f"{excerpt(text)} is not a scheduler address; {expected}")
+    scheme = (found["scheme"] or "tcp").lower()
+    if scheme not in SCHEMES:
+        raise SchedulerError(f"{excerpt(text)}: the protocol {scheme}:// is not offered; {expected} (or tls://)")
+    port = int(found["port"])
+    if not 1 <= port <= 65535:
+        raise SchedulerError(f"{excerpt(text)}: port {port} is not a port (1 to 65535); {expected}")
+    return f"{scheme}://{found['host']}:{port}"
+
+
+def probe(address: str, timeout: float) -> None:
+    """Connect to ``address`` and read the greeting a Dask scheduler sends first (the size of its handshake, 8
+    bytes), within ``timeout`` seconds: raises :class:`SchedulerError` when nothing listens, the peer says
+    nothing, or it speaks another protocol (an HTTP server, say), before Dask's client would wait without end or
+    read "HTTP/1.1" as the size of a message. A tls:// address is only connected to (its greeting is
+    encrypted)."""
+    import socket
+    import struct
+
+    scheme, _, rest = address.partition("://")
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")
+    deadline = time.monotonic() + timeout
+    try:
+        connection = socket.create_connection((host, int(port)), timeout=timeout)
+    except socket.gaierror as err:
+        raise SchedulerError(f"{address}: unknown host ({err.strerror or err})") from None
+    except ConnectionRefusedError:
+        raise SchedulerError(f"{address}: connection refused (nothing listens there)") from None
+    except TimeoutError:
+        raise SchedulerError(f"{address}: no connection within {timeout:g} s") from None
+    except OSError as err:
+        raise SchedulerError(f"{address}: cannot connect: {err.strerror or type(err).__name__}") from None
+    with connection:
+        if scheme == "tls":
+            return
+        greeting = b""
+        try:
+            while len(greeting) < 8:
+                connection.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = connection.recv(8 - len(greeting))
+                if not chunk:
+                    break
+                greeting += chunk
+        except TimeoutError:
+            raise SchedulerError(f"{address}: accepted the connection but said nothing within {timeout:g} s; a Dask "
+                                 "scheduler speaks first (is this a Dask scheduler's address?)") from None
+        except OSError as err:
+            raise SchedulerError(f"{address}: the connection failed: {err.strerror or type(err).__name__}") from None
+    if greeting and b"HTTP/".startswith(greeting[:5]):
+        raise SchedulerError(f"{address}: answers as a web server (HTTP), not as a Dask scheduler (the dashboard, "
+                             "perhaps? a scheduler usually listens on port 8786)")
+    if len(greeting) < 8:
+        raise SchedulerError(f"{address}: closed the connection without the greeting of a Dask scheduler")
+    (size,) = struct.unpack("<Q", greeting)
+    if size > MAX_GREETING_BYTES:
+        raise SchedulerError(f"{address}: does not speak Dask's protocol (its first message would be {size:,} "
+                             "bytes); is this a Dask scheduler's address?")
+
+
+def _within(seconds: float, make, message: str):
+    """``make()`` in a thread, given ``seconds`` (and one more) to finish, else :class:`SchedulerError` with
+    ``message``: a second guard on the connection, after :func:`probe` (the thread is left behind, with the
+    process about to exit)."""
+    import threading
+
+    done: dict = {}
+
+    def call() -> None:
+        try:
+            done["value"] = make()
+        except BaseException as err:  # passed on below
+            done["error"] = err
+
+    thread = threading.Thread(target=call, name="connect-to-scheduler", daemon=True)
+    thread.start()
+    thread.join(seconds + 1.0)
+    if thread.is_alive():
+        raise SchedulerError(message)
+    if "error" in done:
+        raise done["error"]
+    return done["value"]
 
 
 @dataclass
