@@ -19,6 +19,15 @@ from pathlib import Path
 EXIT_USER_ERROR = 2
 
 
+ALLOW_OUTSIDE_HELP = ("let files name files anywhere (extends:, base:, scenario:, case-mix catalogues); by default a "
+                      "file may name only files in the folder of the file given here (or its subfolders) and the "
+                      "bundled scenarios and data")
+
+
+def _allow_outside(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-outside", action="store_true", help=ALLOW_OUTSIDE_HELP)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="triangle",
@@ -42,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--plot", type=Path, metavar="DIR", help="write the triangle, daily series, spending by "
                      "payer and before/after bars as PNGs and a self-contained report.html to this folder")
+    _allow_outside(run)
 
     compare = sub.add_parser(
         "compare", help="run scenarios on common random numbers and print paired differences",
@@ -58,10 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.add_argument("--report", type=Path, metavar="DIR", help="write the arms' triangle, daily series and "
                          "spending by payer as PNGs and a self-contained report.html to this folder")
+    _allow_outside(compare)
 
     check = sub.add_parser("check", help="validate scenario and sweep files without running them")
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario or sweep YAML files")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    _allow_outside(check)
 
     demo = sub.add_parser("demo", help="serve the classroom demo (a web page) on this machine",
                           description="Serve a web page where a small county runs beside its baseline: controls "
@@ -71,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
     demo.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
     demo.add_argument("--open", action="store_true", help="open the page in a browser")
+    _allow_outside(demo)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of scenario files (or of sweep, facts or "
                             "calibration files)")
@@ -150,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     from sim.core.conditions import CatalogueError
+    from sim.params.boundary import outside_allowed
     from sim.params.loading import ScenarioError
     from sim.results.runner import InsufficientMemory
 
@@ -163,7 +177,8 @@ def _main(argv: list[str] | None) -> int:
         handler = getattr(args, "handler", None) or {
             "run": _run, "compare": _compare, "demo": _demo, "check": _check, "schema": _schema,
             "metrics": _metrics}[args.command]
-        return handler(args)
+        with outside_allowed(getattr(args, "allow_outside", False)):
+            return handler(args)
     except (ScenarioError, CatalogueError, InsufficientMemory, FileExistsError) as err:
         print(f"triangle {args.command}: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -311,7 +326,8 @@ def _compare(args) -> int:
 def _demo(args) -> int:
     from sim.apps import demo
 
-    return demo.serve(args.scenario, args.host, args.port, open_browser=args.open)
+    return demo.serve(args.scenario, args.host, args.port, open_browser=args.open,
+                      allow_outside=args.allow_outside)
 
 
 def _check(args) -> int:
@@ -407,6 +423,7 @@ def _add_facts_parser(sub) -> None:
     facts.add_argument("--json", action="store_true", help='print {"facts": [{"id", "observed", "simulated", '
                        '"ci95", "pass", ...}]} and nothing else')
     facts.add_argument("--quiet", action="store_true", help="no progress bar")
+    _allow_outside(facts)
     facts.set_defaults(handler=_facts)
 
 
@@ -447,6 +464,7 @@ def _add_calibrate_parser(sub) -> None:
                      "runs are small, so process start-up outweighs the gain)")
     cal.add_argument("--json", action="store_true", help="print the fit as JSON (values, loss, facts)")
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    _allow_outside(cal)
     cal.set_defaults(handler=_calibrate)
 
 
@@ -498,6 +516,7 @@ def _add_sweep_parsers(sub) -> None:
     sweep.add_argument("--resume", action="store_true", help="continue the sweep stored in --out; the sweep file "
                        "may be omitted")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    _allow_outside(sweep)
     sweep.set_defaults(handler=_sweep)
 
     analyze = sub.add_parser(

@@ -265,12 +265,17 @@ def server_command(host: str, port: int, *, open_browser: bool = False) -> list[
             "warning"]
 
 
-def server_environment(scenario_path: str | Path | None) -> dict[str, str]:
-    """The environment of the server: the base scenario's path, Solara's front end from the installed assets
+def server_environment(scenario_path: str | Path | None, *, allow_outside: bool = False) -> dict[str, str]:
+    """The environment of the server: the base scenario's path (and ``TRIANGLE_ALLOW_OUTSIDE=1`` with
+    --allow-outside, as the server reads the scenario again), Solara's front end from the installed assets
     (the asset proxy reads them from ``<prefix>/share/solara/cdn``, where solara-assets puts them), and no
     usage reporting, so nothing is fetched from the network."""
+    from sim.params.boundary import ALLOW_OUTSIDE_ENV
+
     env = dict(os.environ)
     env.update({"SOLARA_ASSETS_PROXY": "true", "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"})
+    if allow_outside:
+        env[ALLOW_OUTSIDE_ENV] = "1"
     if scenario_path is not None:
         env[SCENARIO_ENV] = str(Path(scenario_path).absolute())
     else:
@@ -289,7 +294,7 @@ STOP_SECONDS = 5  # how long the server may take to stop before it is killed
 
 
 def serve(scenario_path: str | Path | None, host: str = "localhost", port: int = 8765, *,
-          open_browser: bool = False) -> int:
+          open_browser: bool = False, allow_outside: bool = False) -> int:
     """Serve the demo until interrupted; returns the server's exit status.
 
     The server runs in its own session, so Ctrl-C at the terminal reaches this process only: it stops the server
@@ -301,7 +306,8 @@ def serve(scenario_path: str | Path | None, host: str = "localhost", port: int =
     process = None
     try:
         process = subprocess.Popen(server_command(host, port, open_browser=open_browser),
-                                   env=server_environment(scenario_path), start_new_session=True)
+                                   env=server_environment(scenario_path, allow_outside=allow_outside),
+                                   start_new_session=True)
         return process.wait()
     finally:
         if process is not None and process.poll() is None:

@@ -51,14 +51,23 @@ _EXPECTED = "sweep keys (name, base, parameters, design, ...)"
 _MAX_PROBLEMS = 12
 
 
-def _resolve_paths(settings: dict[str, Any], folder: Path) -> dict[str, Any]:
+def _resolve_paths(settings: dict[str, Any], folder: Path, name: str = "", line: int | None = None,
+                   owner: str = "") -> dict[str, Any]:
+    """``settings`` with the values that name files made absolute (read from the sweep's folder); one that
+    leaves that folder (and is not bundled) is refused, at ``line`` of the sweep key ``owner`` that set it,
+    unless --allow-outside."""
     out = dict(settings)
     for key in PATH_KEYS:
         value = out.get(key)
         if isinstance(value, str) and value and value != "bundled":
             resolved = boundary.resolve_path(value, folder)
-            if resolved is not None:  # else kept as given, for the file's reader to refuse
-                out[key] = str(resolved)
+            if resolved is None:  # kept as given, for the file's reader to refuse
+                continue
+            if boundary.leaves(resolved, folder.resolve()):
+                at = f"line {line}: " if line is not None else ""
+                raise ScenarioError(f"{name}: {at}{owner or key}: {key} = {boundary.excerpt(value, 120)}: "
+                                    f"{boundary.leaving(folder.resolve())}", source=name)
+            out[key] = str(resolved)
     return out
 
 
@@ -161,14 +170,17 @@ def _base(sweep: Sweep, folder: Path, name: str, lines: dict) -> dict:
     where = f"{name}: line {_line(lines, 'base')}: base = {boundary.excerpt(sweep.base, 120)}"
     if base_path is None:
         raise ScenarioError(f"{where}: not a usable file name", source=name)
+    root = folder.resolve()
+    if boundary.leaves(base_path, root):  # refused before it is read
+        raise ScenarioError(f"{where}: {boundary.leaving(root)}", source=name)
     try:
-        scenario = load_scenario(base_path)
+        scenario = load_scenario(base_path, root=root)
     except ScenarioError as err:
         raise ScenarioError(f"{where}: the base scenario cannot be used:\n{err}", source=name) from None
     data = scenario.model_dump(mode="json")
     data.update(name=sweep.name, seed=scenario.seed if sweep.seed is None else sweep.seed, replicates=1)
     labels = {}
-    for key, value in _resolve_paths(sweep.set, folder).items():
+    for key, value in _resolve_paths(sweep.set, folder, name, _line(lines, "set"), "set").items():
         try:
             path = key_path(key, "set")
         except ScenarioError as err:
@@ -240,7 +252,8 @@ def _plan(sweep: Sweep, base: dict, values: list[dict[str, Any]], name: str, lin
             for key, v in sweep.parameters[pname].settings(pname, value).items():
                 settings[key] = v
                 labels[key_path(key, "parameters")] = ("parameters", pname)
-        settings = _resolve_paths(settings, folder)
+        owner = labels.get(("case_mix", "catalogue"), ("parameters",))
+        settings = _resolve_paths(settings, folder, name, _line(lines, *owner), format_path(owner))
         try:
             data = apply_settings(base, settings)
         except ScenarioError as err:
