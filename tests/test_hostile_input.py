@@ -821,3 +821,102 @@ def test_a_timeline_day_beyond_the_run_in_a_parent_is_reported_at_the_parent(tmp
     status, _, err = check(child)
     assert status == 2
     assert err == f"{child}: 1 problem\n  {parent}: line 2: timeline[0].day = 300 is not within the run's 100 days\n"
+
+
+# --------------------------------------------------------------------------------------------- cost on legal input
+def timed_check(path: Path, *extra: str, seconds: float) -> tuple[int, str, str]:
+    """`check` answers, and within ``seconds`` (generous on a loaded machine; the costs fixed here were minutes)."""
+    import time
+
+    started = time.monotonic()
+    status, out, err = check(path, *extra)
+    assert time.monotonic() - started < seconds, f"check took {time.monotonic() - started:.1f} s"
+    return status, out, err
+
+
+def test_a_map_too_large_to_build_is_refused_at_once(tmp_path):
+    """2,000 townships for 3,000 residents: 22,003 facilities, whose travel times took 80 s to compute."""
+    path = write(tmp_path, "population: {size: 3000}\ngeography:\n  townships: 2000\n")
+    status, _, err = timed_check(path, seconds=10)
+    assert status == 2 and err == (
+        f"{path}: 1 problem\n  line 3: geography.townships = 2000: the county's map would hold 22,003 facilities "
+        "(20,000 village clinics, 2,000 township centres, 3 hospitals); at most 3,000 (travel times are kept between "
+        "every pair): give fewer townships or villages per township (or more residents per township)\n")
+    assert timed_check(path, "--set", "geography.townships=272", seconds=10)[0] == 0  # 2,995 facilities
+    status, _, err = timed_check(path, "--set", "geography.townships=273", seconds=10)
+    assert status == 2 and "(from --set geography.townships=273): the county's map would hold 3,006" in err
+    status, _, err = timed_check(BASELINE, "--set", "population.size=20000000", seconds=10)
+    assert status == 2 and "population.size = 20000000 (from --set population.size=20000000): the county's map" in err
+    listed = write(tmp_path, yaml.safe_dump({"geography": {"listed_townships": [
+        {"name": f"t{i}", "villages": 200} for i in range(20)]}}), "listed.yaml")
+    status, _, err = timed_check(listed, seconds=10)
+    assert status == 2 and "line 2: geography.listed_townships = 20 townships: the county's map would hold 4,023" in err
+
+
+def test_a_sweep_point_with_too_large_a_map_is_refused_at_its_parameter(tmp_path):
+    path = write(tmp_path, f"""
+        name: s
+        base: {BASELINE}
+        set: {{population.size: 3000}}
+        parameters:
+          geography.townships: {{values: [2, 2000]}}
+        """, "sweep.yaml")
+    status, _, err = timed_check(path, seconds=10)
+    assert status == 2 and "line 5: parameters.geography.townships: geography.townships = 2000: the county's map" in err
+
+
+def lhs(folder: Path, samples: int, county: str = "[0.5, 0.8]", extra: str = "") -> Path:
+    return write(folder, f"""
+        name: big
+        base: {BASELINE}
+        design: latin_hypercube
+        samples: {samples}
+        {extra}
+        parameters:
+          behaviour.provider.profit_weight: {{range: [0.0, 1.0]}}
+          insurance.reimbursement.county: {{range: {county}}}
+        """, "sweep.yaml")
+
+
+def test_a_latin_hypercube_of_a_million_samples_is_checked_by_its_definition_in_seconds(tmp_path):
+    status, out, err = timed_check(lhs(tmp_path, 1_000_000), seconds=20)
+    assert status == 0, err
+    assert "latin_hypercube design, 1,000,000 points x 1 replicate(s); checked by its definition" in out
+    # its definition is checked: a range end out of bounds is found, at its line
+    status, _, err = timed_check(lhs(tmp_path, 1_000_000, county="[0.5, 1.2]"), seconds=20)
+    assert status == 2 and "line 8: parameters.insurance.reimbursement.county: insurance.reimbursement.county = " \
+                           "1.1999" in err and "less than or equal to 1" in err, err
+    status, _, err = timed_check(lhs(tmp_path, 1_000_000, extra="replicates: 2"), seconds=20)
+    assert status == 2 and "line 5: replicates = 2: 1,000,000 points x 2 replicates = 2,000,000 runs; a sweep may " \
+                           "plan at most 1,000,000 runs" in err, err
+
+
+def test_a_grid_of_more_points_than_a_sweep_may_have_is_refused_before_it_is_drawn(tmp_path):
+    """Five parameters of 1,000 levels: 10^15 combinations, counted, not listed."""
+    keys = ["behaviour.provider.profit_weight", "insurance.reimbursement.county", "insurance.reimbursement.township",
+            "insurance.reimbursement.village", "insurance.reimbursement.out_of_county"]
+    params = "".join(f"  {key}: {{range: [0.3, 0.9], levels: 1000}}\n" for key in keys)
+    path = write(tmp_path, f"name: g\nbase: {BASELINE}\nparameters:\n{params}", "sweep.yaml")
+    status, _, err = timed_check(path, seconds=10)
+    assert status == 2 and "line 3: parameters: the grid design has 1,000,000,000,000,000 points; a sweep may have " \
+                           "at most 1,000,000" in err, err
+
+
+def long_timeline(entries: int) -> str:
+    return "days: 365\ntimeline:\n" + "".join(f"- {{day: {i % 365}, set: {{payment.model: drg}}}}\n"
+                                              for i in range(entries))
+
+
+def test_a_long_timeline_is_checked_in_seconds(tmp_path):
+    """5,000 entries: each day's scenario is validated once, without the timeline (it took minutes, and
+    gigabytes: every entry's scenario held the whole timeline)."""
+    status, out, err = timed_check(write(tmp_path, long_timeline(5_000)), seconds=15)
+    assert status == 0, err
+
+
+@pytest.mark.slow
+def test_a_timeline_of_25000_entries_is_checked_in_seconds(tmp_path):
+    text = long_timeline(25_000)
+    assert len(text.encode()) < boundary.DEFAULT_MAX_BYTES
+    status, out, err = timed_check(write(tmp_path, text), seconds=30)
+    assert status == 0, err

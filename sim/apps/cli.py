@@ -339,14 +339,18 @@ def _check(args) -> int:
     for path in args.scenarios:
         try:
             if _is_sweep_file(path):
-                from sim.experiments.sweep import load_sweep
+                from sim.experiments.sweep import CHECK_POINTS, design_size, load_sweep
 
                 if args.overrides:
                     raise ScenarioError(f"{path}: is a sweep file; --set applies to scenario files only (a sweep "
                                         "fixes keys under `set:`)")
-                plan = load_sweep(path)
-                print(f"{path}: ok (sweep {plan.sweep.name}: {plan.sweep.design} design, {len(plan.points)} points "
-                      f"x {plan.sweep.replicates} replicate(s))")
+                plan = load_sweep(path, check_only=True)
+                size = design_size(plan.sweep)
+                how = "" if size == len(plan.points) else (
+                    f"; checked by its definition: every parameter's values and range ends, and "
+                    f"{CHECK_POINTS:,} points drawn over the design")
+                print(f"{path}: ok (sweep {plan.sweep.name}: {plan.sweep.design} design, {size:,} points x "
+                      f"{plan.sweep.replicates} replicate(s){how})")
                 continue
             s = load_scenario(path, args.overrides)
             check_conditions(s, load_catalogue(s.case_mix.catalogue))

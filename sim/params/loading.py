@@ -454,8 +454,53 @@ def _build(text: str, name: str, base: Path, overrides: Sequence[str], source: s
         raise ScenarioError.from_problems(name, _problems(err, data, lines, parsed, source, files=files)) from None
     # Text that reads as a number which is not finite ("inf", "nan") passes the schema's float keys.
     _check_finite(scenario, name, lines, parsed, source, files=files)
+    problem = map_problem(scenario, lines, files, parsed, source)
+    if problem is not None:
+        raise ScenarioError.from_problems(name, [problem])
     _check_timeline(scenario, name, lines, files)
     return scenario
+
+
+MAX_FACILITIES = 3_000  # on the county's map: travel times between every pair are kept (3,000² = 9 M)
+MAP_KEYS = (("geography", "listed_townships"), ("geography", "townships"), ("geography", "villages_per_township"),
+             ("geography", "residents_per_township"), ("population", "size"))
+
+
+def map_size(scenario: Scenario) -> tuple[int, int, int]:
+    """(village clinics, township centres, hospitals) on the scenario's map (``sim.core.geography``)."""
+    geo = scenario.geography
+    if geo.listed_townships:
+        townships = len(geo.listed_townships)
+        villages = sum(t.villages for t in geo.listed_townships)
+    else:
+        townships = (max(1, round(scenario.population.size / geo.residents_per_township))
+                     if geo.townships == "auto" else int(geo.townships))
+        villages = townships * geo.villages_per_township
+    return villages, townships, geo.county_hospitals + geo.out_of_county_hospitals
+
+
+def map_problem(scenario: Scenario, lines: dict[Path_, int] | None = None, files: dict[Path_, str] | None = None,
+                overrides: Sequence[tuple[Path_, str]] = (), source: str = "--set") -> Problem | None:
+    """A problem when the county's map would hold more than MAX_FACILITIES facilities (its travel times, kept
+    between every pair of facilities, would take minutes to compute and gigabytes to hold), placed at the first
+    map key an override or the file gives; else None."""
+    villages, townships, hospitals = map_size(scenario)
+    total = villages + townships + hospitals
+    if total <= MAX_FACILITIES:
+        return None
+    lines = lines or {}
+    by_override = {path: text for path, text in overrides}
+    given = [key for key in MAP_KEYS if key in by_override] + [key for key in MAP_KEYS if key in lines]
+    key = given[0] if given else ("geography", "townships")
+    line = lines.get(key) if key not in by_override else None
+    value = boundary.value_at(scenario, key)
+    shown = f"{len(value):,} townships" if isinstance(value, list) else show(value)
+    origin = f" (from {source} {_short(by_override[key])})" if key in by_override else ""
+    return Problem(f"{format_path(key)} = {shown}{origin}: the county's map would hold {total:,} facilities "
+                   f"({villages:,} village clinics, {townships:,} township centres, {hospitals} hospitals); at most "
+                   f"{MAX_FACILITIES:,} (travel times are kept between every pair): give fewer townships or villages "
+                   "per township (or more residents per township)", path=format_path(key), line=line,
+                   file=(files or {}).get(key) if line is not None else None)
 
 
 def _check_finite(value: Any, name: str, lines: dict[Path_, int], overrides: list[tuple[Path_, str]],
@@ -489,8 +534,27 @@ def _check_timeline(scenario: Scenario, name: str, lines: dict[Path_, int],
             problems.append(Problem(p.message, path=format_path(where), line=line,
                                     file=(files or {}).get(at) if line is not None else None))
         raise ScenarioError.from_problems(name, problems) from None
-    for day, spec in changes:
-        _check_finite(spec, name, lines, [], "--set", note=f" (in force from timeline day {day})", files=files)
+    # Text such as "inf" passes a float key: each value an entry sets is looked at in the scenario of its day
+    # (the rest of that scenario was looked at before).
+    in_force = dict(changes)
+    problems = []
+    for i, entry in enumerate(scenario.timeline):
+        spec = in_force.get(entry.day)
+        for key in entry.set:
+            try:
+                value = boundary.value_at(spec, parse_key(key, key, "timeline"))
+            except (ScenarioError, LookupError, TypeError, AttributeError):
+                continue
+            for inner in boundary.non_finite(value, limit=1):
+                at: Path_ = ("timeline", i, "set", key)
+                line = lines.get(at) or lines.get(("timeline", i))
+                number = boundary.number_text(boundary.value_at(value, inner))
+                problems.append(Problem(
+                    f"timeline[{i}].set.{key} makes {format_path(parse_key(key, key, 'timeline') + inner)} = "
+                    f"{number}: expected a finite number (in force from timeline day {entry.day})",
+                    path=format_path(at), line=line, file=_file_of(at, lines, files) if line is not None else None))
+    if problems:
+        raise ScenarioError.from_problems(name, problems[:_MAX_PROBLEMS])
     _check_history_budget(scenario, changes, name, lines, files)
 
 
