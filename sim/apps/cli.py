@@ -309,8 +309,9 @@ def _compare(args) -> int:
     differences = [runner.paired(base, [r.metrics for r in arm]) for arm in results[1:]]
     if args.json:
         doc = {"scenarios": names, "seed": seed, "replicates": replicates,
-               "metrics": dict(zip(names, summaries, strict=True)),
-               "differences": {f"{n} - {names[0]}": d for n, d in zip(names[1:], differences, strict=True)}}
+               "metrics": {n: report.explained(s) for n, s in zip(names, summaries, strict=True)},
+               "differences": {f"{n} - {names[0]}": report.explained(d)
+                               for n, d in zip(names[1:], differences, strict=True)}}
         print(json.dumps(report.json_safe(doc), indent=2))
     else:
         print(report.compare_table(names, replicates, summaries, differences), end="")
@@ -397,16 +398,19 @@ def _schema(args) -> int:
 
 
 def _metrics(args) -> int:
-    from sim.results.metrics import GROUPS, METRICS
+    from sim.results.metrics import GROUPS, METRICS, NOT_A_NUMBER
 
     if args.json:
-        print(json.dumps({m.name: {"group": m.group, "unit": m.unit, "formula": m.formula}
+        print(json.dumps({m.name: {"group": m.group, "unit": m.unit, "formula": m.formula, NOT_A_NUMBER: m.na}
                           for m in METRICS.values()}, indent=2))
         return 0
+    print(f"A metric is a number, or {NOT_A_NUMBER} when what it divides by did not occur in the run (said below; "
+          f"in JSON its mean is null and \"{NOT_A_NUMBER}\" gives the reason).\n")
     for group in GROUPS:
         print(group.upper())
         for m in (m for m in METRICS.values() if m.group == group):
-            print(f"  {m.name} [{m.unit}]: {m.formula}")
+            when = f" ({NOT_A_NUMBER} when {m.na})" if m.na else ""
+            print(f"  {m.name} [{m.unit}]: {m.formula}{when}")
     return 0
 
 
