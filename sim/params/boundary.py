@@ -16,7 +16,11 @@ to reach:
 - **aliases**: anchors and aliases may repeat at most ``MAX_ALIAS_NODES`` values in all ("billion laughs"
   files, whose few lines expand to billions of values, are refused);
 - **values**: an explicit tag on text it cannot read (``!!int abc``) is a located error, as is every number
-  that is not finite (``.inf``, ``.nan``) wherever it stands.
+  that is not finite (``.inf``, ``.nan``) wherever it stands;
+- **where files point**: a file named inside a file (``extends:``, a sweep's ``base:``, a case-mix catalogue)
+  must lie in the folder of the file given on the command line, or below it, or be bundled with triangle
+  (:data:`BUNDLED_FOLDERS`), unless ``--allow-outside`` (:func:`outside_allowed`, or ``TRIANGLE_ALLOW_OUTSIDE=1``);
+  :func:`leaves` says whether it does, before the file is opened.
 
 Each refusal is a :class:`~sim.params.keys.ScenarioError` whose message is one line naming the file and, where
 known, the line and the key; it quotes at most a short, escaped excerpt of the offending text, never a file's
