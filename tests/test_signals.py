@@ -183,6 +183,24 @@ def test_ctrl_c_during_a_sweep_with_workers_says_interrupted_once_and_keeps_the_
     assert (store / "manifest.json").exists() and not list(store.rglob("*.tmp"))
 
 
+@pytest.mark.slow
+def test_ctrl_c_during_a_sweep_on_a_local_dask_cluster_says_interrupted_once(tmp_path):
+    out = tmp_path / "sweep"
+    process = triangle("sweep", str(small_sweep(tmp_path)), "--out", str(tmp_path / "store"), "--cluster", "local",
+                       "--workers", "2", "--quiet", out=out)
+    try:
+        wait_for(lambda: len(children(process.pid)) >= 3, 90, "worker processes", process, out)
+        time.sleep(3.0)
+        workers = children(process.pid)
+        os.killpg(process.pid, signal.SIGINT)
+        status = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert status in INTERRUPTED and stderr_of(out) == "interrupted\n", stderr_of(out)
+    assert_all_gone(workers)
+
+
 # --------------------------------------------------------------------------------------------- the demo
 def free_port() -> int:
     with socket.socket() as s:

@@ -110,10 +110,17 @@ class DaskCluster:
             self.client = _within(timeout, lambda: Client(address, timeout=f"{timeout}s"),
                                   f"{address}: greeted, but did not complete Dask's handshake within {timeout:g} s")
         else:
-            self.cluster = LocalCluster(n_workers=max(1, local_workers or os.cpu_count() or 1),
-                                        threads_per_worker=1, processes=True, host="127.0.0.1",
-                                        dashboard_address=None, silence_logs=logging.ERROR)
-            self.client = Client(self.cluster)
+            from sim.results.workers import sigint_blocked
+
+            # Ctrl-C is the sweep's to answer: the cluster's event-loop thread, and the worker processes it starts
+            # (now or to replace one), keep SIGINT blocked, so no worker prints a traceback of its own; and the
+            # workers log only what is critical (a run's error is recorded with the run; a worker that loses the
+            # scheduler while the sweep stops is not news).
+            with sigint_blocked():
+                self.cluster = LocalCluster(n_workers=max(1, local_workers or os.cpu_count() or 1),
+                                            threads_per_worker=1, processes=True, host="127.0.0.1",
+                                            dashboard_address=None, silence_logs=logging.CRITICAL)
+                self.client = Client(self.cluster)
 
     def describe(self) -> str:
         try:

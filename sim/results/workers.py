@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["WATCH_SECONDS", "die_with", "process_pool", "stop", "submit_all"]
+__all__ = ["WATCH_SECONDS", "die_with", "process_pool", "sigint_blocked", "stop", "submit_all"]
 
 WATCH_SECONDS = 0.5  # how often a worker looks for its parent
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -75,7 +75,7 @@ def process_pool(workers: int, warm: str | None = None) -> ProcessPoolExecutor:
     from multiprocessing import get_context
 
     main = threading.current_thread() is threading.main_thread()
-    with _sigint_blocked():  # the resource tracker is started here
+    with sigint_blocked():  # the resource tracker is started here
         return ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start,
                                    initargs=(os.getpid(), main, warm))
 
@@ -84,15 +84,23 @@ def submit_all(pool: ProcessPoolExecutor, fn: Callable, items: Iterable[Any]) ->
     """Submit ``fn(item)`` for every item; the pool starts its processes as tasks arrive, so they are all
     started here, with SIGINT blocked (they inherit the mask, so a Ctrl-C during their start-up, before they
     ignore SIGINT, reaches only this process; one that arrives meanwhile is delivered here right after)."""
-    with _sigint_blocked():
+    with sigint_blocked():
         return {pool.submit(fn, item): item for item in items}
 
 
 @contextlib.contextmanager
-def _sigint_blocked() -> Iterator[None]:
+def sigint_blocked() -> Iterator[None]:
+    """SIGINT held back from this (main) thread meanwhile, and from every thread and process started meanwhile,
+    which keep the mask; one that arrives is delivered here at the end."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    # multiprocessing's resource tracker, when it starts, unblocks SIGINT in the thread that starts it (the first
+    # spawned process starts it): started first, it leaves the mask alone.
+    from multiprocessing import resource_tracker
+
+    with contextlib.suppress(OSError, ValueError):
+        resource_tracker.ensure_running()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
