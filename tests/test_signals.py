@@ -121,6 +121,7 @@ def test_a_sweep_killed_outright_mid_run_leaves_no_worker_behind(tmp_path):
     assert_all_gone(workers)
 
 
+@pytest.mark.slow
 def test_a_run_killed_outright_while_its_workers_start_leaves_none_behind(tmp_path):
     """Killed while the workers import the model: each notices, when ready, that its parent is gone."""
     out = tmp_path / "run"
