@@ -188,10 +188,14 @@ def test_extends_refuses_what_is_not_a_scenario_file_at_its_line(tmp_path, fifo,
     write(tmp_path, bytes(range(256)) * 8, "binary.bin")
     (tmp_path / "folder").mkdir()
     path = write(tmp_path, f"name: child\nextends: {target}\n")
-    status, _, err = check(path)
+    status, _, err = check(path, "--allow-outside")
     assert status == 2
     assert err.startswith(f"{path}: line 2: extends = ") and expected in err, err
     assert len(err.splitlines()) == 1
+    if target.startswith("/"):  # outside the scenario's folder: refused, unread, without --allow-outside
+        status, _, err = check(path)
+        assert status == 2 and err.startswith(f"{path}: line 2: extends = {target!r}: is outside {tmp_path}")
+        assert "--allow-outside" in err and len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("target, expected", [
@@ -278,8 +282,11 @@ def test_a_damaged_catalogue_is_refused_at_check_time(tmp_path, change, expected
 def test_a_catalogue_that_is_not_a_text_file_is_refused_at_check_time(tmp_path, target):
     write(tmp_path, bytes(range(256)) * 8, "binary.bin")
     path = write(tmp_path, f"name: c\ncase_mix:\n  catalogue: {target}\n")
-    status, _, err = check(path)
+    status, _, err = check(path, "--allow-outside")
     assert status == 2 and ("condition catalogue" in err or "not a usable file name" in err), err
+    if target.startswith("/"):
+        status, _, err = check(path)
+        assert status == 2 and f"line 3: case_mix.catalogue = {target!r}: is outside {tmp_path}" in err, err
 
 
 def test_text_that_reads_as_infinity_is_refused_in_sweeps_and_facts(tmp_path):
@@ -590,7 +597,8 @@ def _check_mutant(workspace: Path, content: bytes, folder: str = "scenarios", ex
     path.write_bytes(content)
     before = _snapshot(workspace)
     try:
-        status, out, err = run_cli(["check", str(path), *extra], seconds=20)
+        # --allow-outside: the mutants' neighbours extend the copied seeds, outside their folder
+        status, out, err = run_cli(["check", str(path), "--allow-outside", *extra], seconds=20)
         assert_clean(status, out, err, str(path))
         assert _snapshot(workspace) == before, "something was written"
     finally:
@@ -682,3 +690,233 @@ def test_a_sweep_base_that_is_not_a_scenario_file_is_refused_at_its_line(tmp_pat
         """, "sweep.yaml")
     status, _, err = check(path)
     assert status == 2 and err.startswith(f"{path}: line 2: base = "), err
+
+
+# --------------------------------------------------------------------------------------------- where files may point
+SECRET_FILE_TEXT = f"name: {MARKER}\ndays: -1\n"  # a file outside the folder: never read, so never shown
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """``tmp_path/project`` (where the scenarios are) and ``tmp_path/elsewhere/secret.yaml`` beside it."""
+    (tmp_path / "project" / "sub").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    write(tmp_path / "elsewhere", SECRET_FILE_TEXT, "secret.yaml")
+    write(tmp_path / "elsewhere", (ROOT / "sim" / "data" / "conditions.yaml").read_text(), "cat.yaml")
+    return tmp_path / "project"
+
+
+@pytest.mark.parametrize("text, line, key, value", [
+    ("name: a\nextends: ../elsewhere/secret.yaml\n", 2, "extends", "../elsewhere/secret.yaml"),
+    ("extends: '{tmp}/elsewhere/secret.yaml'\n", 1, "extends", "{tmp}/elsewhere/secret.yaml"),
+    ("extends: link.yaml\n", 1, "extends", "link.yaml"),
+    ("name: a\ncase_mix:\n  catalogue: ../elsewhere/cat.yaml\n", 3, "case_mix.catalogue", "../elsewhere/cat.yaml"),
+], ids=["relative", "absolute", "a link out", "catalogue"])
+def test_files_named_in_a_scenario_may_not_leave_its_folder(outside, text, line, key, value):
+    tmp = outside.parent
+    (outside / "link.yaml").symlink_to(tmp / "elsewhere" / "secret.yaml")
+    path = write(outside, text.format(tmp=tmp))
+    status, _, err = check(path)
+    assert status == 2, err
+    assert err == (f"{path}: line {line}: {key} = {value.format(tmp=tmp)!r}: is outside {outside}, the folder this "
+                   "file is read from; a file may name only files in that folder or its subfolders, or bundled with "
+                   "triangle (pass --allow-outside to allow any file)\n")
+    status, out, err = check(path, "--allow-outside")  # now read: the secret is refused as a scenario (days: -1)
+    assert (status, out) == ((2, "") if key == "extends" else (0, out)), err
+
+
+def test_subfolders_the_bundled_scenarios_and_the_command_line_may_name_any_file(outside, monkeypatch):
+    tmp = outside.parent
+    write(outside / "sub", "name: parent\ndays: 20\n", "parent.yaml")
+    write(outside / "sub", "case_mix: {catalogue: ../../elsewhere/cat.yaml}\n", "far.yaml")
+    for text in ("extends: sub/parent.yaml\n", f"extends: {BASELINE}\n", f"extends: {ROOT}/seeds/calibrated.yaml\n",
+                 "case_mix: {catalogue: bundled}\n"):
+        status, out, err = check(write(outside, text))
+        assert status == 0, (text, err)
+    # --set is the user's own: a catalogue given there may lie anywhere
+    status, _, err = check(write(outside, "name: x\n"), "--set", f"case_mix.catalogue={tmp}/elsewhere/cat.yaml")
+    assert status == 0, err
+    # a parent's own references are held to the folder of the file given, not to the parent's
+    child = write(outside, "extends: sub/far.yaml\n", "child.yaml")
+    status, _, err = check(child)
+    assert status == 2 and err.startswith(f"{child}: line 1: extends = 'sub/far.yaml': {outside}/sub/far.yaml: line "
+                                          f"1: case_mix.catalogue = '../../elsewhere/cat.yaml': is outside {outside},")
+    monkeypatch.setenv("TRIANGLE_ALLOW_OUTSIDE", "1")  # how the demo's server is told --allow-outside
+    status, _, err = check(write(outside, "extends: ../elsewhere/secret.yaml\n"))
+    assert status == 2 and "days = -1" in err
+
+
+def test_sweep_and_facts_files_may_not_name_files_outside_their_folder(outside):
+    tmp = outside.parent
+    write(tmp / "elsewhere", "name: s\n", "base.yaml")
+    sweep = write(outside, """
+        name: s
+        base: ../elsewhere/base.yaml
+        parameters:
+          behaviour.provider.profit_weight: {values: [0.0, 1.0]}
+        """, "sweep.yaml")
+    status, _, err = check(sweep)
+    assert status == 2 and err.startswith(f"{sweep}: line 2: base = '../elsewhere/base.yaml': is outside {outside}")
+    sweep = write(outside, f"""
+        name: s
+        base: {BASELINE}
+        parameters:
+          case_mix.catalogue: {{values: [bundled, ../elsewhere/cat.yaml]}}
+        """, "sweep.yaml")
+    status, _, err = check(sweep)
+    assert status == 2 and err.startswith(f"{sweep}: line 4: parameters.case_mix.catalogue: case_mix.catalogue = "
+                                          "'../elsewhere/cat.yaml': is outside"), err
+    from sim.experiments.facts import load_facts
+    from sim.params.loading import ScenarioError
+
+    facts = write(outside, """
+        facts:
+          - {id: a, claim: c, observed: 1, tolerance: 1, unit: share, place: p, period: p, metric: oop_share,
+             scenario: ../elsewhere/base.yaml, source: 2023 national statistical bulletin, reasoning: r}
+        """, "facts.yaml")
+    with pytest.raises(ScenarioError, match=r"line 3: facts\[0\].scenario = '../elsewhere/base.yaml': is outside"):
+        load_facts(facts)
+
+
+def test_every_bundled_scenario_and_sweep_checks_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    files = sorted((ROOT / "scenarios").rglob("*.yaml"))
+    status, out, err = run_cli(["check", *files], seconds=120)
+    assert status == 0, err
+    assert out.count(": ok (") == len(files) >= 20
+
+
+# ------------------------------------------------------------------------------------ errors in parents, timelines
+def test_an_error_in_an_extends_parent_is_reported_at_the_parent_file_and_line(tmp_path):
+    parent = write(tmp_path, "name: parent\ndays: 30\npopulation:\n  size: -5\n", "parent.yaml")
+    child = write(tmp_path, "name: child\nextends: parent.yaml\npayment:\n  model: drg\n", "child.yaml")
+    status, _, err = check(child)
+    assert status == 2
+    assert err == f"{child}: 1 problem\n  {parent}: line 4: population.size = -5: Input should be greater than or " \
+                  "equal to 100\n"
+    grandchild = write(tmp_path, "extends: child.yaml\npopulation: {size: 50}\n", "grandchild.yaml")
+    status, _, err = check(grandchild)  # the child's own value stands at its own line
+    assert status == 2 and "\n  line 2: population.size = 50: Input" in err and str(parent) not in err, err
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("days: 30\ntimeline:\n  - day: 3\n    set: {payment.model: drg}\n  - day: 45\n    set: {payment.model: dip}\n",
+     "line 5: timeline[1].day = 45 is not within the run's 30 days"),
+    ("timeline:\n  - day: true\n    set: {payment.model: drg}\n",
+     "line 2: timeline[0].day = True: Input should be a valid integer"),
+    ("timeline:\n  - day: '10'\n    set: {payment.model: drg}\n",
+     "line 2: timeline[0].day = '10': Input should be a valid integer"),
+    ("timeline:\n  - {day: 1.0, set: {payment.model: drg}}\n",
+     "line 2: timeline[0].day = 1.0: Input should be a valid integer"),
+])
+def test_timeline_days_are_whole_numbers_within_the_run_reported_at_their_line(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    status, _, err = check(path)
+    assert status == 2 and err == f"{path}: 1 problem\n  {expected}\n", err
+
+
+def test_a_timeline_day_beyond_the_run_in_a_parent_is_reported_at_the_parent(tmp_path):
+    parent = write(tmp_path, "timeline:\n  - day: 300\n    set: {payment.model: drg}\n", "parent.yaml")
+    child = write(tmp_path, "extends: parent.yaml\ndays: 100\n", "child.yaml")
+    status, _, err = check(child)
+    assert status == 2
+    assert err == f"{child}: 1 problem\n  {parent}: line 2: timeline[0].day = 300 is not within the run's 100 days\n"
+
+
+# --------------------------------------------------------------------------------------------- cost on legal input
+def timed_check(path: Path, *extra: str, seconds: float) -> tuple[int, str, str]:
+    """`check` answers, and within ``seconds`` (generous on a loaded machine; the costs fixed here were minutes)."""
+    import time
+
+    started = time.monotonic()
+    status, out, err = check(path, *extra)
+    assert time.monotonic() - started < seconds, f"check took {time.monotonic() - started:.1f} s"
+    return status, out, err
+
+
+def test_a_map_too_large_to_build_is_refused_at_once(tmp_path):
+    """2,000 townships for 3,000 residents: 22,003 facilities, whose travel times took 80 s to compute."""
+    path = write(tmp_path, "population: {size: 3000}\ngeography:\n  townships: 2000\n")
+    status, _, err = timed_check(path, seconds=10)
+    assert status == 2 and err == (
+        f"{path}: 1 problem\n  line 3: geography.townships = 2000: the county's map would hold 22,003 facilities "
+        "(20,000 village clinics, 2,000 township centres, 3 hospitals); at most 3,000 (travel times are kept between "
+        "every pair): give fewer townships or villages per township (or more residents per township)\n")
+    assert timed_check(path, "--set", "geography.townships=272", seconds=10)[0] == 0  # 2,995 facilities
+    status, _, err = timed_check(path, "--set", "geography.townships=273", seconds=10)
+    assert status == 2 and "(from --set geography.townships=273): the county's map would hold 3,006" in err
+    status, _, err = timed_check(BASELINE, "--set", "population.size=20000000", seconds=10)
+    assert status == 2 and "population.size = 20000000 (from --set population.size=20000000): the county's map" in err
+    listed = write(tmp_path, yaml.safe_dump({"geography": {"listed_townships": [
+        {"name": f"t{i}", "villages": 200} for i in range(20)]}}), "listed.yaml")
+    status, _, err = timed_check(listed, seconds=10)
+    assert status == 2 and "line 2: geography.listed_townships = 20 townships: the county's map would hold 4,023" in err
+
+
+def test_a_sweep_point_with_too_large_a_map_is_refused_at_its_parameter(tmp_path):
+    path = write(tmp_path, f"""
+        name: s
+        base: {BASELINE}
+        set: {{population.size: 3000}}
+        parameters:
+          geography.townships: {{values: [2, 2000]}}
+        """, "sweep.yaml")
+    status, _, err = timed_check(path, seconds=10)
+    assert status == 2 and "line 5: parameters.geography.townships: geography.townships = 2000: the county's map" in err
+
+
+def lhs(folder: Path, samples: int, county: str = "[0.5, 0.8]", extra: str = "") -> Path:
+    return write(folder, f"""
+        name: big
+        base: {BASELINE}
+        design: latin_hypercube
+        samples: {samples}
+        {extra}
+        parameters:
+          behaviour.provider.profit_weight: {{range: [0.0, 1.0]}}
+          insurance.reimbursement.county: {{range: {county}}}
+        """, "sweep.yaml")
+
+
+def test_a_latin_hypercube_of_a_million_samples_is_checked_by_its_definition_in_seconds(tmp_path):
+    status, out, err = timed_check(lhs(tmp_path, 1_000_000), seconds=20)
+    assert status == 0, err
+    assert "latin_hypercube design, 1,000,000 points x 1 replicate(s); checked by its definition" in out
+    # its definition is checked: a range end out of bounds is found, at its line
+    status, _, err = timed_check(lhs(tmp_path, 1_000_000, county="[0.5, 1.2]"), seconds=20)
+    assert status == 2 and "line 8: parameters.insurance.reimbursement.county: insurance.reimbursement.county = " \
+                           "1.1999" in err and "less than or equal to 1" in err, err
+    status, _, err = timed_check(lhs(tmp_path, 1_000_000, extra="replicates: 2"), seconds=20)
+    assert status == 2 and "line 5: replicates = 2: 1,000,000 points x 2 replicates = 2,000,000 runs; a sweep may " \
+                           "plan at most 1,000,000 runs" in err, err
+
+
+def test_a_grid_of_more_points_than_a_sweep_may_have_is_refused_before_it_is_drawn(tmp_path):
+    """Five parameters of 1,000 levels: 10^15 combinations, counted, not listed."""
+    keys = ["behaviour.provider.profit_weight", "insurance.reimbursement.county", "insurance.reimbursement.township",
+            "insurance.reimbursement.village", "insurance.reimbursement.out_of_county"]
+    params = "".join(f"  {key}: {{range: [0.3, 0.9], levels: 1000}}\n" for key in keys)
+    path = write(tmp_path, f"name: g\nbase: {BASELINE}\nparameters:\n{params}", "sweep.yaml")
+    status, _, err = timed_check(path, seconds=10)
+    assert status == 2 and "line 3: parameters: the grid design has 1,000,000,000,000,000 points; a sweep may have " \
+                           "at most 1,000,000" in err, err
+
+
+def long_timeline(entries: int) -> str:
+    return "days: 365\ntimeline:\n" + "".join(f"- {{day: {i % 365}, set: {{payment.model: drg}}}}\n"
+                                              for i in range(entries))
+
+
+def test_a_long_timeline_is_checked_in_seconds(tmp_path):
+    """5,000 entries: each day's scenario is validated once, without the timeline (it took minutes, and
+    gigabytes: every entry's scenario held the whole timeline)."""
+    status, out, err = timed_check(write(tmp_path, long_timeline(5_000)), seconds=15)
+    assert status == 0, err
+
+
+@pytest.mark.slow
+def test_a_timeline_of_25000_entries_is_checked_in_seconds(tmp_path):
+    text = long_timeline(25_000)
+    assert len(text.encode()) < boundary.DEFAULT_MAX_BYTES
+    status, out, err = timed_check(write(tmp_path, text), seconds=30)
+    assert status == 0, err

@@ -407,10 +407,15 @@ def test_relative_catalogue_is_resolved_from_the_scenario_folder(tmp_path, monke
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # the current folder must not matter
-    scenario = load_scenario(path)
+    from sim.params.boundary import outside_allowed
+
+    with outside_allowed():  # ../data leaves the scenario's folder
+        scenario = load_scenario(path)
     catalogue = Path(scenario.case_mix.catalogue)
     assert catalogue.is_absolute()
     assert catalogue == (tmp_path / "data" / "conditions.yaml").resolve()
+    with pytest.raises(ScenarioError, match=r"line 2: case_mix.catalogue = '../data/conditions.yaml': is outside"):
+        load_scenario(path)
 
 
 def test_relative_scenario_path_still_gives_absolute_catalogue(tmp_path, monkeypatch):

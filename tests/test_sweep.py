@@ -160,6 +160,107 @@ def test_an_unreachable_scheduler_is_a_clear_error_and_writes_nothing(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@contextlib.contextmanager
+def listener(greeting: bytes = b""):
+    """A TCP listener on loopback that accepts every connection and sends ``greeting`` (nothing: a silent one);
+    yields its address."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.05)
+    stop, accepted = threading.Event(), []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            accepted.append(connection)
+            if greeting:
+                connection.sendall(greeting)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in accepted:
+            connection.close()
+        server.close()
+
+
+HTTP_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\nhello"
+
+
+@pytest.mark.parametrize("greeting, expected", [
+    (b"", "accepted the connection but said nothing within 1 s"),
+    (HTTP_ANSWER, "answers as a web server (HTTP), not as a Dask scheduler"),
+    (b"\xff" * 64, "does not speak Dask's protocol (its first message would be 18,446,744,073,709,551,615 bytes)"),
+    (b"\x64\x00\x00\x00\x00\x00\x00\x00" + b"x" * 10, "greeted, but did not complete Dask's handshake within 1 s"),
+], ids=["silent", "http", "garbage", "greets then silent"])
+def test_a_scheduler_address_where_no_dask_scheduler_answers_is_one_line_within_the_timeout(tmp_path, greeting,
+                                                                                          expected):
+    """A listener that never answers, an HTTP server, one that speaks another protocol, one that starts Dask's
+    handshake and stops: exit 2 within the timeout (and a second), one line, nothing written, no huge allocation
+    (Dask would read "HTTP/1.1" as the size of a message)."""
+    sweep = small_sweep(tmp_path)
+
+    def hang(signum, frame):
+        raise AssertionError("--scheduler hangs past --scheduler-timeout")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(30)
+    try:
+        with listener(greeting) as address:
+            started = time.monotonic()
+            status, _, err = run_cli(["sweep", sweep, "--out", tmp_path / "out", "--scheduler", address,
+                                      "--scheduler-timeout", "1", "--quiet"])
+            seconds = time.monotonic() - started
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert status == 2, err
+    assert err.startswith(f"triangle sweep: cannot reach the Dask scheduler {address}: ") and expected in err, err
+    assert len(err.splitlines()) == 1
+    assert seconds < 1 + 1 + 3, seconds  # the timeout, the guard's extra second, and loading the sweep
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("address, expected", [
+    ("garbage", "--scheduler 'garbage' is not a scheduler address; expected tcp://HOST:PORT or HOST:PORT"),
+    ("", "--scheduler '' is not a scheduler address"),
+    ("tcp://10.0.0.5", "is not a scheduler address"),
+    ("http://10.0.0.5:8786", "the protocol http:// is not offered"),
+    ("tcp://10.0.0.5:70000", "port 70000 is not a port (1 to 65535)"),
+    ("tcp://user@host:1/path", "is not a scheduler address"),
+    ("tcp://h\x1b[2J:1", "is not a scheduler address"),
+])
+def test_a_malformed_scheduler_address_is_refused_before_any_work(tmp_path, monkeypatch, address, expected):
+    import sim.apps.cli as cli
+
+    monkeypatch.setattr(cli, "_prepare_loops", lambda: pytest.fail("work was done before --scheduler was refused"))
+    status, _, err = run_cli(["sweep", small_sweep(tmp_path), "--out", tmp_path / "out", "--scheduler", address])
+    assert status == 2 and expected in err and len(err.splitlines()) == 1 and "\x1b" not in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_scheduler_addresses_are_read_as_tcp_host_port():
+    from sim.experiments.executors import scheduler_address
+
+    assert scheduler_address("10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+    assert scheduler_address(" tcp://head:8786 ") == "tcp://head:8786"
+    assert scheduler_address("TLS://head.example.org:8786") == "tls://head.example.org:8786"
+    assert scheduler_address("tcp://[::1]:8786") == "tcp://[::1]:8786"
+    status, _, err = run_cli(["sweep", "x.yaml", "--out", "o", "--scheduler", "h:1", "--scheduler-timeout", "nan"])
+    assert status == 2 and "--scheduler-timeout nan: must be more than 0" in err
+
+
 # --------------------------------------------------------------------------------------------- designs, seeds
 def test_grid_expands_every_combination_first_parameter_slowest(tmp_path):
     plan = load_sweep(small_sweep(tmp_path, values="[0.0, 0.5, 1.0]"))

@@ -7,12 +7,25 @@ no Python traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 EXIT_USER_ERROR = 2
+
+
+ALLOW_OUTSIDE_HELP = ("let files name files anywhere (extends:, base:, scenario:, case-mix catalogues); by default a "
+                      "file may name only files in the folder of the file given here (or its subfolders) and the "
+                      "bundled scenarios and data")
+
+
+def _allow_outside(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-outside", action="store_true", help=ALLOW_OUTSIDE_HELP)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--plot", type=Path, metavar="DIR", help="write the triangle, daily series, spending by "
                      "payer and before/after bars as PNGs and a self-contained report.html to this folder")
+    _allow_outside(run)
 
     compare = sub.add_parser(
         "compare", help="run scenarios on common random numbers and print paired differences",
@@ -54,10 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.add_argument("--report", type=Path, metavar="DIR", help="write the arms' triangle, daily series and "
                          "spending by payer as PNGs and a self-contained report.html to this folder")
+    _allow_outside(compare)
 
     check = sub.add_parser("check", help="validate scenario and sweep files without running them")
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario or sweep YAML files")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    _allow_outside(check)
 
     demo = sub.add_parser("demo", help="serve the classroom demo (a web page) on this machine",
                           description="Serve a web page where a small county runs beside its baseline: controls "
@@ -67,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="localhost", help="address to listen on (default: localhost)")
     demo.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
     demo.add_argument("--open", action="store_true", help="open the page in a browser")
+    _allow_outside(demo)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of scenario files (or of sweep, facts or "
                             "calibration files)")
@@ -96,30 +113,85 @@ def _prepare_loops() -> None:
         warmup.load()
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop as Ctrl-C stops (every cleanup that handles Ctrl-C runs), and say so."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """While a command runs, SIGTERM and SIGHUP stop it as Ctrl-C does: workers and servers are stopped,
+    temporary files removed, one line said. The previous handlers come back afterwards (main may be called
+    from a program)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(OSError, ValueError):
+            previous[signum] = signal.signal(signum, _terminate)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        with _stoppable():
+            return _main(argv)
+    except KeyboardInterrupt as err:  # at any moment, the imports included
+        as_program = argv is None
+        if as_program and threading.current_thread() is threading.main_thread():
+            # The process is about to exit: a second Ctrl-C must not interrupt the clean-up and print a traceback.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if isinstance(err, Terminated):
+            print("terminated", file=sys.stderr)
+            return EXIT_TERMINATED
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     from sim.core.conditions import CatalogueError
+    from sim.params.boundary import outside_allowed
     from sim.params.loading import ScenarioError
     from sim.results.runner import InsufficientMemory
 
     try:
         if args.command == "run":
             _check_out(args.out, args.force)  # before any work, even compiling
+        if args.command == "sweep":
+            _check_scheduler(args)
         if args.command in MODEL_COMMANDS:
             _prepare_loops()
         handler = getattr(args, "handler", None) or {
             "run": _run, "compare": _compare, "demo": _demo, "check": _check, "schema": _schema,
             "metrics": _metrics}[args.command]
-        return handler(args)
+        with outside_allowed(getattr(args, "allow_outside", False)):
+            return handler(args)
     except (ScenarioError, CatalogueError, InsufficientMemory, FileExistsError) as err:
         print(f"triangle {args.command}: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as err:  # what the machine did: permission denied, no space left, a vanished file
         print(f"triangle {args.command}: {_os_error(err)}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+
+
+def _one_line(err: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line, shortened."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _os_error(err: OSError) -> str:
@@ -130,6 +202,22 @@ def _os_error(err: OSError) -> str:
     reason = err.strerror or type(err).__name__
     where = f"{display(err.filename)}: " if err.filename else ""
     return f"{where}{reason}"
+
+
+def _check_scheduler(args) -> None:
+    """Refuse a malformed --scheduler or --scheduler-timeout before any work; the address is kept normalised."""
+    from sim.experiments.executors import SchedulerError, scheduler_address
+    from sim.params.loading import ScenarioError
+
+    if args.scheduler is None:
+        return
+    try:
+        args.scheduler = scheduler_address(args.scheduler)
+    except SchedulerError as err:
+        raise ScenarioError(f"--scheduler {err}") from None
+    if not 0 < args.scheduler_timeout <= 3600:  # NaN fails too
+        raise ScenarioError(f"--scheduler-timeout {args.scheduler_timeout:g}: must be more than 0 and at most 3600 "
+                            "seconds")
 
 
 def _check_out(out: Path | None, force: bool) -> None:
@@ -222,8 +310,9 @@ def _compare(args) -> int:
     differences = [runner.paired(base, [r.metrics for r in arm]) for arm in results[1:]]
     if args.json:
         doc = {"scenarios": names, "seed": seed, "replicates": replicates,
-               "metrics": dict(zip(names, summaries, strict=True)),
-               "differences": {f"{n} - {names[0]}": d for n, d in zip(names[1:], differences, strict=True)}}
+               "metrics": {n: report.explained(s) for n, s in zip(names, summaries, strict=True)},
+               "differences": {f"{n} - {names[0]}": report.explained(d)
+                               for n, d in zip(names[1:], differences, strict=True)}}
         print(json.dumps(report.json_safe(doc), indent=2))
     else:
         print(report.compare_table(names, replicates, summaries, differences), end="")
@@ -239,7 +328,8 @@ def _compare(args) -> int:
 def _demo(args) -> int:
     from sim.apps import demo
 
-    return demo.serve(args.scenario, args.host, args.port, open_browser=args.open)
+    return demo.serve(args.scenario, args.host, args.port, open_browser=args.open,
+                      allow_outside=args.allow_outside)
 
 
 def _check(args) -> int:
@@ -251,14 +341,18 @@ def _check(args) -> int:
     for path in args.scenarios:
         try:
             if _is_sweep_file(path):
-                from sim.experiments.sweep import load_sweep
+                from sim.experiments.sweep import CHECK_POINTS, design_size, load_sweep
 
                 if args.overrides:
                     raise ScenarioError(f"{path}: is a sweep file; --set applies to scenario files only (a sweep "
                                         "fixes keys under `set:`)")
-                plan = load_sweep(path)
-                print(f"{path}: ok (sweep {plan.sweep.name}: {plan.sweep.design} design, {len(plan.points)} points "
-                      f"x {plan.sweep.replicates} replicate(s))")
+                plan = load_sweep(path, check_only=True)
+                size = design_size(plan.sweep)
+                how = "" if size == len(plan.points) else (
+                    f"; checked by its definition: every parameter's values and range ends, and "
+                    f"{CHECK_POINTS:,} points drawn over the design")
+                print(f"{path}: ok (sweep {plan.sweep.name}: {plan.sweep.design} design, {size:,} points x "
+                      f"{plan.sweep.replicates} replicate(s){how})")
                 continue
             s = load_scenario(path, args.overrides)
             check_conditions(s, load_catalogue(s.case_mix.catalogue))
@@ -305,16 +399,19 @@ def _schema(args) -> int:
 
 
 def _metrics(args) -> int:
-    from sim.results.metrics import GROUPS, METRICS
+    from sim.results.metrics import GROUPS, METRICS, NOT_A_NUMBER
 
     if args.json:
-        print(json.dumps({m.name: {"group": m.group, "unit": m.unit, "formula": m.formula}
+        print(json.dumps({m.name: {"group": m.group, "unit": m.unit, "formula": m.formula, NOT_A_NUMBER: m.na}
                           for m in METRICS.values()}, indent=2))
         return 0
+    print(f"A metric is a number, or {NOT_A_NUMBER} when what it divides by did not occur in the run (said below; "
+          f"in JSON its mean is null and \"{NOT_A_NUMBER}\" gives the reason).\n")
     for group in GROUPS:
         print(group.upper())
         for m in (m for m in METRICS.values() if m.group == group):
-            print(f"  {m.name} [{m.unit}]: {m.formula}")
+            when = f" ({NOT_A_NUMBER} when {m.na})" if m.na else ""
+            print(f"  {m.name} [{m.unit}]: {m.formula}{when}")
     return 0
 
 
@@ -335,6 +432,7 @@ def _add_facts_parser(sub) -> None:
     facts.add_argument("--json", action="store_true", help='print {"facts": [{"id", "observed", "simulated", '
                        '"ci95", "pass", ...}]} and nothing else')
     facts.add_argument("--quiet", action="store_true", help="no progress bar")
+    _allow_outside(facts)
     facts.set_defaults(handler=_facts)
 
 
@@ -375,6 +473,7 @@ def _add_calibrate_parser(sub) -> None:
                      "runs are small, so process start-up outweighs the gain)")
     cal.add_argument("--json", action="store_true", help="print the fit as JSON (values, loss, facts)")
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
+    _allow_outside(cal)
     cal.set_defaults(handler=_calibrate)
 
 
@@ -426,6 +525,7 @@ def _add_sweep_parsers(sub) -> None:
     sweep.add_argument("--resume", action="store_true", help="continue the sweep stored in --out; the sweep file "
                        "may be omitted")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    _allow_outside(sweep)
     sweep.set_defaults(handler=_sweep)
 
     analyze = sub.add_parser(
@@ -462,8 +562,10 @@ def _sweep(args) -> int:
                     if args.scheduler else
                     executors.DaskCluster(local_workers=args.workers) if args.cluster else
                     executors.LocalProcesses(args.workers))
+    except executors.SchedulerError as err:
+        raise ScenarioError(f"cannot reach the Dask scheduler {err}") from None
     except (OSError, TimeoutError) as err:
-        raise ScenarioError(f"cannot reach the Dask scheduler {args.scheduler}: {err}") from None
+        raise ScenarioError(f"cannot reach the Dask scheduler {args.scheduler}: {_one_line(err)}") from None
     try:
         store = Store.read(args.out) if args.sweep is None else Store.create_or_open(args.out, plan, sweep_text)
         with store.locked():

@@ -253,17 +253,29 @@ def describe(demo: DemoModel) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ serving
+# The server is Solara's command line, started by a few lines that first make it die with ``triangle demo`` (even
+# one killed outright: sim.results.workers.die_with).
+_LAUNCH = ("import runpy, sys; from sim.results.workers import die_with; die_with(int(sys.argv[1])); "
+           "sys.argv = ['solara', *sys.argv[2:]]; runpy.run_module('solara', run_name='__main__', alter_sys=True)")
+
+
 def server_command(host: str, port: int, *, open_browser: bool = False) -> list[str]:
-    return [sys.executable, "-m", "solara", "run", "sim.apps.demo_app", "--host", host, "--port", str(port),
-            "--production", "--open" if open_browser else "--no-open", "--log-level", "warning"]
+    return [sys.executable, "-c", _LAUNCH, str(os.getpid()), "run", "sim.apps.demo_app", "--host", host,
+            "--port", str(port), "--production", "--open" if open_browser else "--no-open", "--log-level",
+            "warning"]
 
 
-def server_environment(scenario_path: str | Path | None) -> dict[str, str]:
-    """The environment of the server: the base scenario's path, Solara's front end from the installed assets
+def server_environment(scenario_path: str | Path | None, *, allow_outside: bool = False) -> dict[str, str]:
+    """The environment of the server: the base scenario's path (and ``TRIANGLE_ALLOW_OUTSIDE=1`` with
+    --allow-outside, as the server reads the scenario again), Solara's front end from the installed assets
     (the asset proxy reads them from ``<prefix>/share/solara/cdn``, where solara-assets puts them), and no
     usage reporting, so nothing is fetched from the network."""
+    from sim.params.boundary import ALLOW_OUTSIDE_ENV
+
     env = dict(os.environ)
     env.update({"SOLARA_ASSETS_PROXY": "true", "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"})
+    if allow_outside:
+        env[ALLOW_OUTSIDE_ENV] = "1"
     if scenario_path is not None:
         env[SCENARIO_ENV] = str(Path(scenario_path).absolute())
     else:
@@ -278,19 +290,43 @@ def check_scenario(scenario_path: str | Path | None) -> Scenario:
     return base
 
 
+STOP_SECONDS = 5  # how long the server may take to stop before it is killed
+
+
 def serve(scenario_path: str | Path | None, host: str = "localhost", port: int = 8765, *,
-          open_browser: bool = False) -> int:
-    """Serve the demo until interrupted; returns the server's exit status."""
+          open_browser: bool = False, allow_outside: bool = False) -> int:
+    """Serve the demo until interrupted; returns the server's exit status.
+
+    The server runs in its own session, so Ctrl-C at the terminal reaches this process only: it stops the server
+    (SIGTERM, then SIGKILL after STOP_SECONDS) and lets KeyboardInterrupt go on (``triangle demo`` says
+    "interrupted"); SIGTERM and SIGHUP stop it the same way (``sim.apps.cli``). Killed outright, this process takes
+    the server with it."""
     check_scenario(scenario_path)
     print(f"triangle demo: serving on http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
-    process = subprocess.Popen(server_command(host, port, open_browser=open_browser),
-                               env=server_environment(scenario_path))
+    process = None
     try:
+        process = subprocess.Popen(server_command(host, port, open_browser=open_browser),
+                                   env=server_environment(scenario_path, allow_outside=allow_outside),
+                                   start_new_session=True)
         return process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
+    finally:
+        if process is not None and process.poll() is None:
+            stop_server(process)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """Stop the server and everything it started (its process group): SIGTERM, then SIGKILL."""
+    import signal
+
+    for signum, wait in ((signal.SIGTERM, STOP_SECONDS), (signal.SIGKILL, STOP_SECONDS)):
         try:
-            process.wait(timeout=10)
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            process.send_signal(signum)
+        try:
+            process.wait(timeout=wait)
+            return
         except subprocess.TimeoutExpired:
-            process.kill()
-        raise
+            continue

@@ -95,6 +95,7 @@ class Fit:
 def load_calibration(path: str | Path = CALIBRATION_FILE):
     """Read a calibration file; returns (Calibration, facts to fit). Problems raise a located ScenarioError."""
     from sim.experiments import facts as F
+    from sim.params.boundary import excerpt, folder_of, leaves, leaving, resolve_path
     from sim.params.loading import (
         ScenarioError,
         finite_problems,
@@ -113,7 +114,13 @@ def load_calibration(path: str | Path = CALIBRATION_FILE):
         raise ScenarioError.from_problems(name, validation_problems(err, data, lines, Calibration)) from None
     if problems := finite_problems(cal, lines):  # text such as "inf" passes a float key
         raise ScenarioError.from_problems(name, problems)
-    facts = {f.id: f for f in F.load_facts(file.resolve().parent / cal.facts_file)}
+    facts_file = resolve_path(cal.facts_file, file.resolve().parent)
+    if facts_file is None or leaves(facts_file, folder_of(file)):  # refused before it is read
+        line = lines.get(("facts_file",))
+        why = "not a usable file name" if facts_file is None else leaving(folder_of(file))
+        raise ScenarioError(f"{name}: {f'line {line}: ' if line else ''}facts_file = {excerpt(cal.facts_file, 120)}: "
+                            f"{why}", source=name)
+    facts = {f.id: f for f in F.load_facts(facts_file)}
     unknown = [i for i in cal.facts if i not in facts]
     if unknown:
         raise ScenarioError(f"{name}: facts: no such fact {', '.join(map(repr, unknown))}; known: "

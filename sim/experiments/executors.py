@@ -14,6 +14,7 @@ once. A run that raises is returned as a failure with its message; a worker that
 from __future__ import annotations
 
 import os
+import re
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -58,18 +59,10 @@ def _failure(task: Task, err: BaseException) -> dict:
             "error": f"the worker running this run was lost: {_message(err)}"}
 
 
-def _warm() -> None:
-    """Start-up of a local worker: import the model now, not during the first run, and leave Ctrl-C to the
-    sweep's own process, which stops the pool (so an interrupted run is never recorded as a failure)."""
-    import signal
-
-    import sim.engine.model  # noqa: F401
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class LocalProcesses:
-    """Runs on ``workers`` processes of this machine."""
+    """Runs on ``workers`` processes of this machine. The workers import the model at start-up, die with the
+    sweep's own process (even one killed outright) and leave Ctrl-C to it, which stops them, so an interrupted
+    run is never recorded as a failure (``sim.results.workers``)."""
 
     def __init__(self, workers: int | None = None):
         self.workers = max(1, workers or os.cpu_count() or 1)
@@ -81,20 +74,22 @@ class LocalProcesses:
         if self.workers == 1 or len(tasks) <= 1:
             yield from (run_task(t) for t in tasks)
             return
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        from multiprocessing import get_context
+        from concurrent.futures import as_completed
 
-        pool = ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=get_context("spawn"),
-                                   initializer=_warm)
+        from sim.results import workers as pools
+
+        pool = pools.process_pool(min(self.workers, len(tasks)), warm="sim.engine.model")
         try:
-            futures = {pool.submit(run_task, t): t for t in tasks}
+            futures = pools.submit_all(pool, run_task, tasks)
             for future in as_completed(futures):
                 try:
                     yield future.result()
                 except Exception as err:  # a worker killed by the system (e.g. out of memory)
                     yield _failure(futures[future], err)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # Ctrl-C, or the sweep stopped reading: running runs are not waited for
+            pools.stop(pool)
+            raise
+        pool.shutdown(wait=True)
 
     def close(self) -> None:
         pass
@@ -110,12 +105,22 @@ class DaskCluster:
 
         self.cluster = None
         if scheduler:
-            self.client = Client(scheduler, timeout=f"{timeout}s")
+            address = scheduler_address(scheduler)
+            probe(address, timeout)
+            self.client = _within(timeout, lambda: Client(address, timeout=f"{timeout}s"),
+                                  f"{address}: greeted, but did not complete Dask's handshake within {timeout:g} s")
         else:
-            self.cluster = LocalCluster(n_workers=max(1, local_workers or os.cpu_count() or 1),
-                                        threads_per_worker=1, processes=True, host="127.0.0.1",
-                                        dashboard_address=None, silence_logs=logging.ERROR)
-            self.client = Client(self.cluster)
+            from sim.results.workers import sigint_blocked
+
+            # Ctrl-C is the sweep's to answer: the cluster's event-loop thread, and the worker processes it starts
+            # (now or to replace one), keep SIGINT blocked, so no worker prints a traceback of its own; and the
+            # workers log only what is critical (a run's error is recorded with the run; a worker that loses the
+            # scheduler while the sweep stops is not news).
+            with sigint_blocked():
+                self.cluster = LocalCluster(n_workers=max(1, local_workers or os.cpu_count() or 1),
+                                            threads_per_worker=1, processes=True, host="127.0.0.1",
+                                            dashboard_address=None, silence_logs=logging.CRITICAL)
+                self.client = Client(self.cluster)
 
     def describe(self) -> str:
         try:
@@ -144,6 +149,110 @@ class DaskCluster:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+# --------------------------------------------------------------------------------------------- scheduler addresses
+_ADDRESS = re.compile(r"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?"
+                      r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))"
+                      r":(?P<port>[0-9]{1,5})")
+SCHEMES = ("tcp", "tls")
+MAX_GREETING_BYTES = 1 << 20  # a Dask scheduler's first message (its handshake) is far smaller
+
+
+class SchedulerError(ValueError):
+    """A --scheduler address that is malformed, or where no Dask scheduler answers; the message is one line."""
+
+
+def scheduler_address(text: str) -> str:
+    """``tcp://HOST:PORT`` (or ``tls://``) from ``tcp://HOST:PORT``, ``tls://HOST:PORT`` or ``HOST:PORT``;
+    anything else raises :class:`SchedulerError`."""
+    from sim.params.boundary import excerpt
+
+    found = _ADDRESS.fullmatch(text.strip()) if isinstance(text, str) and text.isascii() else None
+    expected = "expected tcp://HOST:PORT or HOST:PORT, e.g. tcp://10.0.0.5:8786"
+    if found is None:
+        raise SchedulerError(f"{excerpt(text)} is not a scheduler address; {expected}")
+    scheme = (found["scheme"] or "tcp").lower()
+    if scheme not in SCHEMES:
+        raise SchedulerError(f"{excerpt(text)}: the protocol {scheme}:// is not offered; {expected} (or tls://)")
+    port = int(found["port"])
+    if not 1 <= port <= 65535:
+        raise SchedulerError(f"{excerpt(text)}: port {port} is not a port (1 to 65535); {expected}")
+    return f"{scheme}://{found['host']}:{port}"
+
+
+def probe(address: str, timeout: float) -> None:
+    """Connect to ``address`` and read the greeting a Dask scheduler sends first (the size of its handshake, 8
+    bytes), within ``timeout`` seconds: raises :class:`SchedulerError` when nothing listens, the peer says
+    nothing, or it speaks another protocol (an HTTP server, say), before Dask's client would wait without end or
+    read "HTTP/1.1" as the size of a message. A tls:// address is only connected to (its greeting is
+    encrypted)."""
+    import socket
+    import struct
+
+    scheme, _, rest = address.partition("://")
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")
+    deadline = time.monotonic() + timeout
+    try:
+        connection = socket.create_connection((host, int(port)), timeout=timeout)
+    except socket.gaierror as err:
+        raise SchedulerError(f"{address}: unknown host ({err.strerror or err})") from None
+    except ConnectionRefusedError:
+        raise SchedulerError(f"{address}: connection refused (nothing listens there)") from None
+    except TimeoutError:
+        raise SchedulerError(f"{address}: no connection within {timeout:g} s") from None
+    except OSError as err:
+        raise SchedulerError(f"{address}: cannot connect: {err.strerror or type(err).__name__}") from None
+    with connection:
+        if scheme == "tls":
+            return
+        greeting = b""
+        try:
+            while len(greeting) < 8:
+                connection.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = connection.recv(8 - len(greeting))
+                if not chunk:
+                    break
+                greeting += chunk
+        except TimeoutError:
+            raise SchedulerError(f"{address}: accepted the connection but said nothing within {timeout:g} s; a Dask "
+                                 "scheduler speaks first (is this a Dask scheduler's address?)") from None
+        except OSError as err:
+            raise SchedulerError(f"{address}: the connection failed: {err.strerror or type(err).__name__}") from None
+    if greeting and b"HTTP/".startswith(greeting[:5]):
+        raise SchedulerError(f"{address}: answers as a web server (HTTP), not as a Dask scheduler (the dashboard, "
+                             "perhaps? a scheduler usually listens on port 8786)")
+    if len(greeting) < 8:
+        raise SchedulerError(f"{address}: closed the connection without the greeting of a Dask scheduler")
+    (size,) = struct.unpack("<Q", greeting)
+    if size > MAX_GREETING_BYTES:
+        raise SchedulerError(f"{address}: does not speak Dask's protocol (its first message would be {size:,} "
+                             "bytes); is this a Dask scheduler's address?")
+
+
+def _within(seconds: float, make, message: str):
+    """``make()`` in a thread, given ``seconds`` (and one more) to finish, else :class:`SchedulerError` with
+    ``message``: a second guard on the connection, after :func:`probe` (the thread is left behind, with the
+    process about to exit)."""
+    import threading
+
+    done: dict = {}
+
+    def call() -> None:
+        try:
+            done["value"] = make()
+        except BaseException as err:  # passed on below
+            done["error"] = err
+
+    thread = threading.Thread(target=call, name="connect-to-scheduler", daemon=True)
+    thread.start()
+    thread.join(seconds + 1.0)
+    if thread.is_alive():
+        raise SchedulerError(message)
+    if "error" in done:
+        raise done["error"]
+    return done["value"]
 
 
 @dataclass

@@ -111,7 +111,7 @@ class Finding:
 
 def load_facts(path: str | Path = FACTS_FILE) -> list[Fact]:
     """Read and validate a facts file; problems raise a located ScenarioError. Scenario paths become absolute."""
-    from sim.params.boundary import display, excerpt, resolve_path
+    from sim.params.boundary import display, excerpt, folder_of, leaves, leaving, resolve_path
     from sim.params.loading import (
         ScenarioError,
         finite_problems,
@@ -130,6 +130,7 @@ def load_facts(path: str | Path = FACTS_FILE) -> list[Fact]:
     if problems := finite_problems(doc, lines):  # text such as "inf" passes a float key
         raise ScenarioError.from_problems(name, problems)
     folder = file.resolve().parent
+    root = folder_of(file)
     facts = []
     for i, fact in enumerate(doc.facts):
         paths = {}
@@ -138,9 +139,12 @@ def load_facts(path: str | Path = FACTS_FILE) -> list[Fact]:
             if value is None:
                 continue
             resolved = resolve_path(value, folder)
+            line = lines.get(("facts", i, key))
+            where = f"line {line}: " if line else ""
+            if resolved is not None and leaves(resolved, root):  # refused before it is read
+                raise ScenarioError(f"{name}: {where}facts[{i}].{key} = {excerpt(value, 120)}: {leaving(root)}",
+                                    source=name)
             if resolved is None or not resolved.is_file():
-                line = lines.get(("facts", i, key))
-                where = f"line {line}: " if line else ""
                 raise ScenarioError(f"{name}: {where}facts[{i}].{key} = {excerpt(value, 120)}: no such file"
                                     + (f" ({display(resolved)})" if resolved is not None else ""), source=name)
             paths[key] = str(resolved)

@@ -20,6 +20,7 @@ replicates.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,24 @@ from pydantic import ValidationError
 
 from sim.experiments import designs
 from sim.experiments.plan import Plan, Point, Run, apply_settings, run_key
-from sim.experiments.sweep_schema import MetricName, Parameter, Pareto, Sweep  # noqa: F401 (re-exported)
+from sim.experiments.sweep_schema import (  # noqa: F401 (re-exported)
+    MAX_SWEEP_POINTS,
+    MAX_SWEEP_RUNS,
+    MetricName,
+    Parameter,
+    Pareto,
+    Sweep,
+)
 from sim.params import boundary
 from sim.params.loading import (
+    MAP_KEYS,
     Problem,
     ScenarioError,
     finite_problems,
     format_path,
     key_path,
     load_scenario,
+    map_problem,
     parse_mapping,
     read_text,
     set_value,
@@ -51,20 +61,34 @@ _EXPECTED = "sweep keys (name, base, parameters, design, ...)"
 _MAX_PROBLEMS = 12
 
 
-def _resolve_paths(settings: dict[str, Any], folder: Path) -> dict[str, Any]:
+def _resolve_paths(settings: dict[str, Any], folder: Path, name: str = "", line: int | None = None,
+                   owner: str = "") -> dict[str, Any]:
+    """``settings`` with the values that name files made absolute (read from the sweep's folder); one that
+    leaves that folder (and is not bundled) is refused, at ``line`` of the sweep key ``owner`` that set it,
+    unless --allow-outside."""
     out = dict(settings)
     for key in PATH_KEYS:
         value = out.get(key)
         if isinstance(value, str) and value and value != "bundled":
             resolved = boundary.resolve_path(value, folder)
-            if resolved is not None:  # else kept as given, for the file's reader to refuse
-                out[key] = str(resolved)
+            if resolved is None:  # kept as given, for the file's reader to refuse
+                continue
+            if boundary.leaves(resolved, folder.resolve()):
+                at = f"line {line}: " if line is not None else ""
+                raise ScenarioError(f"{name}: {at}{owner or key}: {key} = {boundary.excerpt(value, 120)}: "
+                                    f"{boundary.leaving(folder.resolve())}", source=name)
+            out[key] = str(resolved)
     return out
 
 
 # --------------------------------------------------------------------------------------------- loading
-def load_sweep(path: str | Path) -> Plan:
-    """Read and validate a sweep file and expand it to its plan; every problem raises one ScenarioError."""
+def load_sweep(path: str | Path, *, check_only: bool = False) -> Plan:
+    """Read and validate a sweep file and expand it to its plan; every problem raises one ScenarioError.
+
+    ``check_only`` (``triangle check``): a design of more than CHECK_POINTS points is validated by its
+    definition instead of point by point: each parameter's every value and both ends of its range, each with
+    the others at a point of the design, and CHECK_POINTS points drawn over the whole design; the plan then
+    holds those points only (``design_size`` says how many the sweep has)."""
     name, file = str(path), Path(path)
     data, lines = parse_mapping(read_text(file, "sweep file"), name, _EXPECTED)
     try:
@@ -75,8 +99,57 @@ def load_sweep(path: str | Path) -> Plan:
     if problems:
         raise ScenarioError.from_problems(name, problems)
     base = _base(sweep, file.parent.absolute(), name, lines)
-    points = _points(sweep, base["seed"])
+    if check_only and design_size(sweep) > CHECK_POINTS:
+        points = _definition_points(sweep, base["seed"], CHECK_POINTS)
+    else:
+        points = _points(sweep, base["seed"])
     return _plan(sweep, base, points, name, lines, file.parent.absolute())
+
+
+CHECK_POINTS = 1_000  # a larger design is checked by its definition (load_sweep(check_only=True))
+MAX_POINTS = MAX_SWEEP_POINTS  # points of a design (the most samples a latin_hypercube may have)
+MAX_RUNS = MAX_SWEEP_RUNS  # points x replicates
+
+
+def design_size(sweep: Sweep) -> int:
+    """How many points the sweep's design has, computed without drawing them."""
+    if sweep.design == "grid":
+        return math.prod(len(p.levels_list()) for p in sweep.parameters.values())
+    if sweep.design == "latin_hypercube":
+        return sweep.samples
+    return designs.sobol_points(sweep.samples, len(sweep.parameters), sweep.second_order)
+
+
+def _edges(p: Parameter, limit: int = CHECK_POINTS) -> list[Any]:
+    """The values of a parameter that bound what it can take: its listed values (at most ``limit`` of them,
+    evenly spaced, the first and last included), or the two ends of its range (as a grid or a distribution
+    reaches them)."""
+    if p.values is not None:
+        if len(p.values) <= limit:
+            return list(p.values)
+        return [p.values[round(i * (len(p.values) - 1) / (limit - 1))] for i in range(limit)]
+    if p.levels is not None:
+        levels = p.levels_list()
+        return [levels[0], levels[-1]]
+    return [p.value_at(0.0), p.value_at(math.nextafter(1.0, 0.0))]
+
+
+def _definition_points(sweep: Sweep, seed: int, n: int) -> list[dict[str, Any]]:
+    """What `check` validates of a large design: ``n`` points drawn over the whole design (a Latin hypercube of
+    the parameters' distributions, or of the grid's levels), then each parameter at each of its edges with the
+    others at the first of those points."""
+    names = list(sweep.parameters)
+    params = [sweep.parameters[name] for name in names]
+    unit = designs.latin_hypercube(len(names), n, seed)
+    if sweep.design == "grid":
+        levels = [p.levels_list() for p in params]
+        rows = [tuple(lv[min(int(u * len(lv)), len(lv) - 1)] for lv, u in zip(levels, row, strict=True))
+                for row in unit]
+    else:
+        rows = [tuple(p.value_at(float(u)) for p, u in zip(params, row, strict=True)) for row in unit]
+    anchor = rows[0]
+    edges = [anchor[:i] + (value,) + anchor[i + 1:] for i, p in enumerate(params) for value in _edges(p)]
+    return [dict(zip(names, row, strict=True)) for row in edges + rows]
 
 
 def _line(lines: dict, *path: Any) -> int | None:
@@ -152,6 +225,15 @@ def _check(sweep: Sweep, lines: dict) -> list[Problem]:
     for key in sweep.set:
         if key.split(".")[0].split("[")[0] in RESERVED_KEYS:
             problem(("set", key), "cannot be set here; use the sweep's own seed and replicates keys")
+    if not problems:  # the size of the plan, counted before anything is drawn
+        size = design_size(sweep)
+        where = ("parameters",) if sweep.design == "grid" else ("samples",)
+        if size > MAX_POINTS:
+            problem(where, f"the {sweep.design} design has {size:,} points; a sweep may have at most "
+                    f"{MAX_POINTS:,} (use fewer levels, values or samples)")
+        elif size * sweep.replicates > MAX_RUNS:
+            problem(("replicates",), f"= {sweep.replicates}: {size:,} points x {sweep.replicates:,} replicates "
+                    f"= {size * sweep.replicates:,} runs; a sweep may plan at most {MAX_RUNS:,} runs")
     return problems
 
 
@@ -161,14 +243,17 @@ def _base(sweep: Sweep, folder: Path, name: str, lines: dict) -> dict:
     where = f"{name}: line {_line(lines, 'base')}: base = {boundary.excerpt(sweep.base, 120)}"
     if base_path is None:
         raise ScenarioError(f"{where}: not a usable file name", source=name)
+    root = folder.resolve()
+    if boundary.leaves(base_path, root):  # refused before it is read
+        raise ScenarioError(f"{where}: {boundary.leaving(root)}", source=name)
     try:
-        scenario = load_scenario(base_path)
+        scenario = load_scenario(base_path, root=root)
     except ScenarioError as err:
         raise ScenarioError(f"{where}: the base scenario cannot be used:\n{err}", source=name) from None
     data = scenario.model_dump(mode="json")
     data.update(name=sweep.name, seed=scenario.seed if sweep.seed is None else sweep.seed, replicates=1)
     labels = {}
-    for key, value in _resolve_paths(sweep.set, folder).items():
+    for key, value in _resolve_paths(sweep.set, folder, name, _line(lines, "set"), "set").items():
         try:
             path = key_path(key, "set")
         except ScenarioError as err:
@@ -180,10 +265,20 @@ def _base(sweep: Sweep, folder: Path, name: str, lines: dict) -> dict:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError.from_problems(name, _located(err, data, labels, lines)) from None
-    problems = _non_finite(scenario, labels, lines)
+    problems = _non_finite(scenario, labels, lines) or _map(scenario, labels, lines)
     if problems:
         raise ScenarioError.from_problems(name, problems)
     return data
+
+
+def _map(scenario: Scenario, labels: dict[tuple, tuple], lines: dict) -> list[Problem]:
+    """The county's map too large to build (``sim.params.loading.map_problem``), at the sweep key that set a map
+    key (or at base)."""
+    problem = map_problem(scenario)
+    if problem is None:
+        return []
+    owner = next((w for path, w in labels.items() if path in MAP_KEYS), ("base",))
+    return [Problem(f"{format_path(owner)}: {problem.message}", problem.path, _line(lines, *owner))]
 
 
 def _non_finite(scenario: Scenario, labels: dict[tuple, tuple], lines: dict) -> list[Problem]:
@@ -240,7 +335,8 @@ def _plan(sweep: Sweep, base: dict, values: list[dict[str, Any]], name: str, lin
             for key, v in sweep.parameters[pname].settings(pname, value).items():
                 settings[key] = v
                 labels[key_path(key, "parameters")] = ("parameters", pname)
-        settings = _resolve_paths(settings, folder)
+        owner = labels.get(("case_mix", "catalogue"), ("parameters",))
+        settings = _resolve_paths(settings, folder, name, _line(lines, *owner), format_path(owner))
         try:
             data = apply_settings(base, settings)
         except ScenarioError as err:
@@ -252,7 +348,7 @@ def _plan(sweep: Sweep, base: dict, values: list[dict[str, Any]], name: str, lin
         except ValidationError as err:
             found = _located(err, data, labels, lines)
         else:
-            found = _non_finite(scenario, labels, lines)
+            found = _non_finite(scenario, labels, lines) or _map(scenario, labels, lines)
         if found:
             for p in found:
                 if (p.line, p.path) not in seen and len(problems) < _MAX_PROBLEMS:

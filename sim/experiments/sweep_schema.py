@@ -13,6 +13,8 @@ from sim.experiments import designs
 from sim.results.metrics import METRICS
 
 MetricName = Literal[tuple(METRICS)]  # type: ignore[valid-type]
+MAX_SWEEP_POINTS = 1_000_000  # points of a design
+MAX_SWEEP_RUNS = 1_000_000  # points x replicates
 
 
 class _Strict(BaseModel):
@@ -109,10 +111,13 @@ class Sweep(_Strict):
         "e.g. population.size: 50000.")
     seed: int | None = Field(None, ge=0, le=2**63 - 1, description="The sweep seed; replicate r of every "
                              "point runs on seed replicate_seed(seed, r). Default: the base scenario's seed.")
-    replicates: int = Field(1, ge=1, le=10_000, description="Runs per point, on different seeds.")
+    replicates: int = Field(1, ge=1, le=10_000, description="Runs per point, on different seeds. A sweep plans at "
+                            f"most {MAX_SWEEP_RUNS:,} runs (points x replicates).")
     design: Literal[designs.DESIGNS] = Field(  # type: ignore[valid-type]
         "grid", description="grid (every combination of levels), latin_hypercube (`samples` points), or "
-        "sobol (Saltelli's scheme: samples x (parameters + 2) points, for Sobol indices).")
+        f"sobol (Saltelli's scheme: samples x (parameters + 2) points, for Sobol indices); at most "
+        f"{MAX_SWEEP_POINTS:,} points. `triangle check` validates a design of more than 1,000 points by its "
+        "definition: every parameter's values and range ends, and 1,000 points drawn over the design.")
     samples: int | None = Field(None, ge=1, le=1_000_000, description="Points of a latin_hypercube; base "
                                 "samples of a sobol design (a power of 2).")
     second_order: bool = Field(False, description="sobol only: also estimate second-order indices (samples x "

@@ -16,7 +16,11 @@ to reach:
 - **aliases**: anchors and aliases may repeat at most ``MAX_ALIAS_NODES`` values in all ("billion laughs"
   files, whose few lines expand to billions of values, are refused);
 - **values**: an explicit tag on text it cannot read (``!!int abc``) is a located error, as is every number
-  that is not finite (``.inf``, ``.nan``) wherever it stands.
+  that is not finite (``.inf``, ``.nan``) wherever it stands;
+- **where files point**: a file named inside a file (``extends:``, a sweep's ``base:``, a case-mix catalogue)
+  must lie in the folder of the file given on the command line, or below it, or be bundled with triangle
+  (:data:`BUNDLED_FOLDERS`), unless ``--allow-outside`` (:func:`outside_allowed`, or ``TRIANGLE_ALLOW_OUTSIDE=1``);
+  :func:`leaves` says whether it does, before the file is opened.
 
 Each refusal is a :class:`~sim.params.keys.ScenarioError` whose message is one line naming the file and, where
 known, the line and the key; it quotes at most a short, escaped excerpt of the offending text, never a file's
@@ -25,10 +29,13 @@ content.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import stat
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +45,8 @@ from pydantic import BaseModel
 from sim.params.keys import Path_, Problem, ScenarioError, format_path, quote
 
 __all__ = [
+    "ALLOW_OUTSIDE_ENV",
+    "BUNDLED_FOLDERS",
     "DEFAULT_MAX_BYTES",
     "MAX_ALIAS_NODES",
     "MAX_BYTES_ENV",
@@ -49,7 +58,12 @@ __all__ = [
     "load_value",
     "max_bytes",
     "finite_problems",
+    "folder_of",
+    "leaves",
+    "leaving",
+    "may_leave_folder",
     "non_finite",
+    "outside_allowed",
     "number_text",
     "parse_mapping",
     "read_text",
@@ -563,6 +577,53 @@ def value_at(value: Any, path: Path_) -> Any:
     for key in path:
         value = value[key] if isinstance(value, (dict, list, tuple)) else getattr(value, key)
     return value
+
+
+# --------------------------------------------------------------------------------------------- where files may point
+ALLOW_OUTSIDE_ENV = "TRIANGLE_ALLOW_OUTSIDE"
+_PROJECT = Path(__file__).resolve().parents[2]
+# What a file may always name: the bundled scenarios (which extend the seeds' calibrated overlay) and data.
+BUNDLED_FOLDERS = tuple(p.resolve() for p in (_PROJECT / "scenarios", _PROJECT / "seeds", _PROJECT / "sim" / "data"))
+_OUTSIDE_ALLOWED: ContextVar[bool] = ContextVar("outside_allowed", default=False)
+
+
+@contextlib.contextmanager
+def outside_allowed(allowed: bool = True) -> Iterator[None]:
+    """While in this block, files may name files anywhere (``--allow-outside``)."""
+    token = _OUTSIDE_ALLOWED.set(bool(allowed))
+    try:
+        yield
+    finally:
+        _OUTSIDE_ALLOWED.reset(token)
+
+
+def may_leave_folder() -> bool:
+    """Whether files may name files outside their folder: ``--allow-outside`` or ``TRIANGLE_ALLOW_OUTSIDE=1``."""
+    return _OUTSIDE_ALLOWED.get() or os.environ.get(ALLOW_OUTSIDE_ENV, "").strip() == "1"
+
+
+def folder_of(path: str | os.PathLike) -> Path:
+    """The folder a file is read from, with its links resolved: the folder the files it names must stay in."""
+    return Path(path).absolute().parent.resolve()
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def leaves(path: Path, root: Path | None) -> bool:
+    """Whether ``path`` (resolved), named inside a file read from the folder ``root``, lies outside both that
+    folder (and its subfolders) and the bundled scenarios and data, while that is not allowed. A ``root`` of None
+    (text given by a program, a path given on the command line) may name any file."""
+    if root is None or may_leave_folder():
+        return False
+    return not (_within(path, root) or any(_within(path, folder) for folder in BUNDLED_FOLDERS))
+
+
+def leaving(root: Path) -> str:
+    """Why a path that :func:`leaves` its folder is refused (the file it names is never read)."""
+    return (f"is outside {display(root)}, the folder this file is read from; a file may name only files in that "
+            "folder or its subfolders, or bundled with triangle (pass --allow-outside to allow any file)")
 
 
 def resolve_path(text: str, base: Path) -> Path | None:

@@ -22,9 +22,12 @@ class Problem:
     line: int | None = None  # 1-based line in the file, when the key came from the file
     origin: str | None = None  # e.g. "--set population.size=-5" when the value came from an override
     more: int = 0  # a closing line that stands for this many problems not listed
+    file: str | None = None  # the file the line is in, when not the file the error is about (an extends: parent)
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line is not None else ""
+        if self.file is not None:
+            where = f"{self.file}: {where}"
         return f"{where}{self.message}"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 LEVELS = ("village", "township", "county", "out_of_county")
 # The payment models a scenario may name, in the order offered to users. Each is one module of ``sim.payment``,
@@ -1444,8 +1444,8 @@ class Policies(Strict):
 
 
 class TimelineEntry(Strict):
-    day: int = param(..., "Day (0-based) at the start of which the change takes effect.", "day",
-                     "scenario author", ge=0, kind="lever")
+    day: StrictInt = param(..., "Day (0-based) at the start of which the change takes effect.", "day",
+                           "scenario author", ge=0, kind="lever")
     set: dict[str, Any] = param(..., "Dotted keys and their new values, e.g. {payment.model: drg}.", "values",
                                 "scenario author", kind="lever")
 

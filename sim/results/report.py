@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 
 from sim import __version__
-from sim.results.metrics import GROUPS, METRICS
+from sim.results.metrics import GROUPS, METRICS, NOT_A_NUMBER, na_reason
 
 
 def _fmt(x: float | None) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
+        return NOT_A_NUMBER
     a = abs(x)
     if a >= 1000:
         return f"{x:,.0f}"
@@ -32,7 +32,8 @@ def _fmt(x: float | None) -> str:
 
 
 def table(name: str, replicates: int, summary: dict[str, dict]) -> str:
-    """The summary grouped as cost / access / quality / providers / payment, one metric a line."""
+    """The summary grouped as cost / access / quality / providers / payment, one metric a line; each metric
+    that is n/a is explained below the table."""
     lines = [f"{name}: {replicates} replicate(s); mean and 95% interval over replicates", ""]
     for group in GROUPS:
         lines.append(group.upper())
@@ -40,7 +41,25 @@ def table(name: str, replicates: int, summary: dict[str, dict]) -> str:
             s = summary[metric.name]
             lines.append(f"  {metric.name:<32}{_fmt(s['mean']):>12}  {_interval(s):<26}{metric.unit}")
         lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines).rstrip() + "\n" + na_notes([summary])
+
+
+def _undefined(value) -> bool:
+    return value is None or (isinstance(value, float | np.floating) and not math.isfinite(value))
+
+
+def na_notes(summaries: list[dict[str, dict]]) -> str:
+    """"n/a: metric: why" lines for the metrics that have no mean in some summary ("" when there is none)."""
+    names = [name for name in METRICS if any(_undefined(s[name]["mean"]) for s in summaries if name in s)]
+    if not names:
+        return ""
+    return "\n" + "".join(f"{NOT_A_NUMBER}: {name}: {na_reason(name)}\n" for name in names)
+
+
+def explained(summary: dict[str, dict]) -> dict[str, dict]:
+    """A summary (metric -> {"mean", "ci95", ...}) where a metric with no mean says why: ``"n/a": reason``."""
+    return {name: ({**entry, NOT_A_NUMBER: na_reason(name)} if name in METRICS and _undefined(entry.get("mean"))
+                   else entry) for name, entry in summary.items()}
 
 
 def _interval(s: dict) -> str:
@@ -84,7 +103,7 @@ def compare_table(names: list[str], replicates: int, summaries: list[dict], diff
                 row += f"  {cell:<40}"
             lines.append(row)
         lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines).rstrip() + "\n" + na_notes([*summaries, *differences])
 
 
 def json_safe(obj):
@@ -101,9 +120,12 @@ def json_safe(obj):
 
 
 def summary_json(name: str, replicates: int, summary: dict[str, dict], periods: list[dict] | None = None) -> dict:
-    doc = {"scenario": name, "replicates": replicates, "metrics": summary}
+    """The JSON of a run: every metric's mean and interval; a metric with no mean (null) says why ("n/a")."""
+    doc = {"scenario": name, "replicates": replicates, "metrics": explained(summary)}
     if periods:
-        doc["periods"] = periods
+        doc["periods"] = [{**p, "metrics": explained(p["metrics"]),
+                           **({"change_from_first": explained(p["change_from_first"])}
+                              if "change_from_first" in p else {})} for p in periods]
     return json_safe(doc)
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,7 @@ from sim.core.levels import LEVELS
 from sim.core.tally import DAILY_COLUMNS
 from sim.params.scenario import Scenario
 from sim.results import metrics as M
+from sim.results import workers as pools
 
 BYTES_PER_RESIDENT = 120  # benchmarks/scale.py: 1 M residents peak at ~240 MB in all, ~140 B/resident above start-up
 BYTES_PER_RUN_OVERHEAD = 250e6  # interpreter, numpy, Mesa, catalogue
@@ -119,13 +119,19 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, workers: i
             for seed in seeds:
                 results.append(run_once(scenario, seed, bar.update))
         return results
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool, \
-            tqdm(total=n, unit="run", disable=not progress, desc=scenario.name, leave=False) as bar:
-        futures = [pool.submit(run_once, scenario, seed) for seed in seeds]
-        results = []
-        for fut in futures:
-            results.append(fut.result())
-            bar.update(1)
+    # Workers that die with this process and leave Ctrl-C to it (sim.results.workers).
+    pool = pools.process_pool(workers, warm="sim.engine.model")
+    try:
+        with tqdm(total=n, unit="run", disable=not progress, desc=scenario.name, leave=False) as bar:
+            futures = pools.submit_all(pool, partial(run_once, scenario), seeds)
+            results = []
+            for fut in futures:
+                results.append(fut.result())
+                bar.update(1)
+    except BaseException:  # Ctrl-C, or a run that raised: the other runs are not waited for
+        pools.stop(pool)
+        raise
+    pool.shutdown()
     return results
 
 
