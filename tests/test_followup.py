@@ -122,7 +122,7 @@ def test_with_profit_weight_zero_every_payment_model_asks_the_same_returns():
     runs = [run(pay(name, 0.0)) for name in MODELS]
     first_model, first = runs[0]
     assert first_model.tally.returns_asked.sum() > 0, "the test needs return visits"
-    for (model, metrics), name in zip(runs[1:], MODELS[1:]):
+    for (model, metrics), name in zip(runs[1:], MODELS[1:], strict=True):
         np.testing.assert_array_equal(model.tally.returns_asked, first_model.tally.returns_asked, err_msg=name)
         assert metrics["visits_per_capita"] == first["visits_per_capita"], name
 

@@ -166,7 +166,6 @@ def _main(argv: list[str] | None) -> int:
     from sim.core.conditions import CatalogueError
     from sim.params.boundary import outside_allowed
     from sim.params.loading import ScenarioError
-    from sim.results.runner import InsufficientMemory
 
     try:
         if args.command == "run":
@@ -180,7 +179,7 @@ def _main(argv: list[str] | None) -> int:
             "metrics": _metrics}[args.command]
         with outside_allowed(getattr(args, "allow_outside", False)):
             return handler(args)
-    except (ScenarioError, CatalogueError, InsufficientMemory, FileExistsError) as err:
+    except (ScenarioError, CatalogueError, FileExistsError) as err:  # InsufficientMemory is a ScenarioError
         print(f"triangle {args.command}: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as err:  # what the machine did: permission denied, no space left, a vanished file
@@ -333,9 +332,8 @@ def _demo(args) -> int:
 
 
 def _check(args) -> int:
-    from sim.core.conditions import CatalogueError, load_catalogue
+    from sim.core.conditions import CatalogueError, check_conditions, load_catalogue
     from sim.params.loading import ScenarioError, load_scenario
-    from sim.policies.referral import check_conditions
 
     failed = 0
     for path in args.scenarios:

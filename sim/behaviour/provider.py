@@ -77,7 +77,7 @@ class Cases:
     capitated: np.ndarray         # enrolled resident at their own primary facility
     scruple: np.ndarray           # the provider's cost of coding this case up (yuan)
     category_price: np.ndarray | None = None  # [m, 3] procurement's price factors (sim.policies.procurement); None = 1
-    profit_weight_factor: np.ndarray | None = None  # its pay (sim.core.pay) and income effect on profit_weight; None = 1
+    profit_weight_factor: np.ndarray | None = None  # pay (sim.core.pay) x income effect on profit_weight; None = 1
     margin: MarginAdjustment | None = None  # what policies add to the margin (``sim.behaviour.margin``); None: nothing
 
 

@@ -191,3 +191,17 @@ def _check_condition(path, name, cond) -> dict:
         raise CatalogueError(f"{path}: {where}.self_care_cost_yuan = {show(v)}: expected a non-negative finite "
                              "number")
     return cond
+
+
+def check_conditions(spec, cat) -> None:
+    """Condition names in ``policies.referral.down`` must be in the catalogue (checked with the catalogue, which
+    the schema does not know). Only when downward transfers are on: a catalogue without those conditions is
+    fine for a county that does not transfer down."""
+    down = spec.policies.referral.down
+    if not down.enabled:
+        return
+    for key in ("convalescent_conditions", "tail_conditions"):
+        for name in getattr(down, key):
+            if name not in cat.names:
+                raise CatalogueError(f"policies.referral.down.{key} = {getattr(down, key)!r}: {name!r} is not a "
+                                     f"condition of the catalogue; allowed: {', '.join(cat.names)}")

@@ -50,7 +50,7 @@ import numpy as np
 from sim.behaviour.care_seeking import price_disutility
 from sim.behaviour.provider import OCCUPANCY_PRESSURE_START, guideline_charges
 from sim.core import episodes as E
-from sim.core.conditions import POPULATIONS, CatalogueError
+from sim.core.conditions import POPULATIONS, check_conditions
 from sim.core.levels import COUNTY, N_LEVELS, TOWNSHIP
 from sim.kernels import count_visits, gated_rows
 from sim.policies.base import Policy
@@ -68,20 +68,6 @@ class SplitStays:
     days_here: np.ndarray    # bed-days here
     capability: np.ndarray   # capability that treated the case (the acute hospital's if moved)
     level: np.ndarray        # level credited with the outcome (the acute hospital's if moved)
-
-
-def check_conditions(spec, cat) -> None:
-    """Condition names in ``policies.referral.down`` must be in the catalogue (checked with the catalogue, which
-    the schema does not know). Only when downward transfers are on: a catalogue without those conditions is
-    fine for a county that does not transfer down."""
-    down = spec.policies.referral.down
-    if not down.enabled:
-        return
-    for key in ("convalescent_conditions", "tail_conditions"):
-        for name in getattr(down, key):
-            if name not in cat.names:
-                raise CatalogueError(f"policies.referral.down.{key} = {getattr(down, key)!r}: {name!r} is not a "
-                                     f"condition of the catalogue; allowed: {', '.join(cat.names)}")
 
 
 class ReferralRules(Policy):

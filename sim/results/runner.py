@@ -18,6 +18,7 @@ from scipy import stats
 
 from sim.core.levels import LEVELS
 from sim.core.tally import DAILY_COLUMNS
+from sim.params.keys import ScenarioError
 from sim.params.scenario import Scenario
 from sim.results import metrics as M
 from sim.results import workers as pools
@@ -26,8 +27,8 @@ BYTES_PER_RESIDENT = 120  # benchmarks/scale.py: 1 M residents peak at ~240 MB i
 BYTES_PER_RUN_OVERHEAD = 250e6  # interpreter, numpy, Mesa, catalogue
 
 
-class InsufficientMemory(RuntimeError):
-    pass
+class InsufficientMemory(ScenarioError):
+    """A county too large for the memory this machine has free: a scenario that cannot be used here."""
 
 
 @dataclass
