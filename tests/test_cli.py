@@ -281,3 +281,16 @@ def test_the_loops_report_whether_they_are_compiled_for_this_source(monkeypatch)
     # a cache written for another version of the source does not count
     monkeypatch.setattr(kernels.finish_treatments._cache._cache_file, "_source_stamp", b"another source")
     assert not kernels.compiled()
+
+
+def test_check_and_help_load_no_part_of_the_model():
+    """Start-up: `triangle check` and `triangle --help` import only the schema and the readers, never the model,
+    its compiled loops or the plotting stack (what a quick check would otherwise wait for)."""
+    heavy = ("numba", "mesa", "scipy", "pandas", "matplotlib", "sim.engine.model", "sim.kernels")
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+    code = (f"import sys\nfrom sim.apps.cli import main\nfor argv in (['check', {str(scenario)!r}], ['--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
