@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from scipy import stats
+from scipy.special import stdtrit  # Student's t quantile (scipy.stats is slow to import)
 
 from sim.core.levels import LEVELS
 from sim.results.metrics import GROUPS, METRICS
@@ -355,7 +355,7 @@ def lever_table(runs: pd.DataFrame, parameter: str, metric: str, max_bins: int =
         v = group.to_numpy(dtype=float)
         v = v[np.isfinite(v)]
         mean = float(v.mean()) if len(v) else float("nan")
-        half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
+        half = float(stdtrit(len(v) - 1, 0.975) * v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
         rows.append({parameter: value, "mean": mean, "lo": mean - half, "hi": mean + half, "runs": len(v)})
     return pd.DataFrame(rows)
 

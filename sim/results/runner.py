@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit  # Student's t quantile (scipy.stats is slow to import)
 
 from sim.core.levels import LEVELS
 from sim.core.tally import DAILY_COLUMNS
@@ -145,7 +145,7 @@ def interval(values) -> dict:
     mean = float(values.mean())
     if len(values) < 2:
         return {"mean": mean, "ci95": None}
-    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    half = float(stdtrit(len(values) - 1, 0.975) * values.std(ddof=1) / math.sqrt(len(values)))
     return {"mean": mean, "ci95": [mean - half, mean + half]}
 
 
