@@ -27,8 +27,7 @@ from sim.core.levels import LEVELS, N_LEVELS, TOWNSHIP
 from sim.engine.model import HealthSystemModel
 from sim.params.loading import overlay
 from sim.params.scenario import Scenario
-from sim.payment import capitation
-from sim.payment.capitation import Capitation
+from sim.payment.capitation import INSTALMENT_DAYS, Capitation
 from sim.payment.dip import DiagnosisInterventionPacket
 from sim.payment.models import PaymentSystem
 from sim.policies.assessment import Assessor
@@ -162,7 +161,7 @@ class Money:
         if payer.name == "capitation":
             assert (paid >= 0).all(), "a negative capitation instalment"
             assert not paid[~payer.levels[level]].any(), "capitation paid a level it does not pay"
-            if (model.day + 1) % capitation.INSTALMENT_DAYS:
+            if (model.day + 1) % INSTALMENT_DAYS:
                 assert not paid.any(), f"day {model.day}: capitation paid between instalments"
 
     def deducted_from(self, model, deduction: np.ndarray) -> None:
