@@ -60,7 +60,7 @@ def test_deductions_change_nothing_when_providers_ignore_profit():
     assert on["assessment_deductions_per_capita"] > 0
     # the money withheld changes the books, and nothing else
     books = {"assessment_deductions_per_capita", "fund_spending_per_capita", "fund_claims_per_capita",
-             "spending_per_capita", "oop_share",
+             "spending_per_capita", "total_cost_per_capita", "oop_share",
              "primary_fund_share", "out_of_county_fund_share", "provider_surplus_per_capita",
              "staff_income_primary"}
     assert same(off, on, skip=books)

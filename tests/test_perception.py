@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from unittest import mock
 
 import conftest
 import numpy as np
@@ -118,15 +119,36 @@ def test_a_centre_that_falls_behind_loses_standing_and_patients():
     assert township_visits(fell) < township_visits(kept)
 
 
-def test_trust_expects_what_residents_have_learned():
-    """Trust's reference risk moves with learned capability (so a gain counts once, in the logit): 1 at the
-    prior, capability_risk_ratio ** -gain once a gain is believed, and no factor at all with learning off."""
+def test_residents_expect_the_risks_of_what_they_have_learned():
+    """Residents expect a facility's risks from the capability they believe it has: as its reputation
+    promised at the prior; lower for the cases it has shown it can treat, higher where it has shown it cannot;
+    for cases within both, as before. With learning off they expect the base risks (no factor)."""
     spec = county()
-    level = np.array([TOWNSHIP, TOWNSHIP], dtype=np.int8)
+    level = np.array([TOWNSHIP, TOWNSHIP, TOWNSHIP], dtype=np.int8)
     p = CapabilityPerception(spec, level, np.array([0.0, 1.0, 2.0, 3.0]))
-    need = np.array([2.0, 2.0])
-    assert p.expected_risk_factor(np.array([0, 1]), need) == pytest.approx([1.0, 1.0])
-    p.perceived = np.array([1.6, 1.0])
-    assert p.expected_risk_factor(np.array([0, 1]), need) == pytest.approx([2.5 ** -0.6, 1.0])
+    fac = np.arange(3)
+    need = np.full(3, 2.0)
+    assert p.expected_risk_factor(fac, need) == pytest.approx(1.0)
+    p.perceived = np.array([1.6, 1.0, 0.6])  # better, as reputed, worse
+    better, reputed, worse = p.expected_risk_factor(fac, need)
+    assert better < reputed == 1.0 < worse
+    assert p.expected_risk_factor(fac, np.full(3, 0.5))[:2] == pytest.approx(1.0)  # within both
     off = CapabilityPerception(county(OFF), level, np.array([0.0, 1.0, 2.0, 3.0]))
-    assert off.expected_risk_factor(np.array([0, 1]), need) is None
+    assert off.expected_risk_factor(fac, need) is None
+
+
+def test_a_learned_gain_is_counted_once(runs):
+    """A centre whose gain residents have learned draws them through the capability term; its better outcomes
+    no longer surprise them, so their opinion of it does not rise again on top. With expectations held at the
+    reputation (the expected-risk factor knocked out) the village opinion of the township centres rises further
+    where posted doctors raised their capability, and not where nothing changed."""
+    def opinion(model: HealthSystemModel) -> float:
+        return float(model.pop.village_opinion[:, TOWNSHIP].mean())
+
+    held = {}
+    with mock.patch.object(CapabilityPerception, "expected_risk_factor", lambda self, fac, need: None):
+        for name, extra in (("base", {}), ("sink", SINKING)):
+            held[name] = HealthSystemModel(county(extra), seed=conftest.SEED).run()
+    counted_twice = {name: opinion(held[name]) - opinion(runs[name]) for name in held}
+    assert counted_twice["sink"] > 0.005
+    assert counted_twice["base"] < counted_twice["sink"] / 2

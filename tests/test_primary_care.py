@@ -19,7 +19,7 @@ from sim.core.levels import TOWNSHIP, VILLAGE
 from sim.engine.model import HealthSystemModel
 from sim.params.loading import overlay
 from sim.params.scenario import Scenario
-from sim.policies.family_doctor import KEY_GROUP_AGE, other_share
+from sim.policies.family_doctor import KEY_GROUP_AGE
 from sim.results import metrics
 
 SIZE = 30_000
@@ -42,18 +42,32 @@ def emergency_units(**policy) -> dict:
 
 
 # --------------------------------------------------------------------------------------------- contracts
-def test_contracts_reach_key_groups_and_the_household_rate():
+def test_contracts_reach_key_groups_and_are_what_capitation_pays_for():
+    """The drawn contracts reach the key groups first and the household rate overall (a light check of the
+    draw); what they do under capitation: a contracted resident's visit to their own clinic or centre earns it
+    only the copayment, the fund paying per contract instead, so the more residents contract, the less
+    intensively primary care treats and the more fund money it receives. Management and continuity are held
+    neutral, so the contracts act only as enrolment; with nobody contracted, primary care treats as under
+    fee-for-service."""
     p = Scenario().policies.family_doctor
     model = HealthSystemModel(county(family_doctor()))
     fd, pop = model.policies["family_doctor"], model.pop
     key = (pop.age >= KEY_GROUP_AGE) | pop.chronic.any(1)
-    assert fd.contracted[key].mean() == pytest.approx(p.key_group_share, abs=0.015)
     assert fd.contracted.mean() == pytest.approx(p.contract_share, abs=0.015)
     assert fd.contracted[~key].mean() < p.contract_share < fd.contracted[key].mean()
-    # capitation pays for the contracts: they are the one notion of enrolment
     assert model.enrolled is fd.contracted
-    # key groups alone above the household rate: nobody else contracts
-    assert other_share(0.1, 0.8, 0.3) == 0.0
+
+    capitation = {"payment": {"model": "capitation"}}
+    neutral = {"exacerbation_relative_risk": 1.0, "continuity": 0.0}
+    arms = [run(overlay(capitation, family_doctor(**neutral, contract_share=share, key_group_share=share)))
+            for share in (0.0, 0.4, 1.0)]
+    intensity = [metrics_["intensity_primary"] for _, metrics_ in arms]
+    primary = arms[0][0].facilities.level <= TOWNSHIP
+    fund = [model_.facilities.books["fund_income"][primary].sum() for model_, _ in arms]
+    assert intensity[0] > intensity[1] > intensity[2]
+    assert fund[0] < fund[1] < fund[2]
+    _, fee_for_service = run(family_doctor(**neutral))
+    assert intensity[0] == fee_for_service["intensity_primary"]
 
 
 def test_without_the_policy_capitation_enrols_as_before():
@@ -111,11 +125,21 @@ def test_contracted_residents_fare_better_with_their_own_doctor_and_learn_to_tru
 
 
 # --------------------------------------------------------------------------------------------- emergency
-def test_emergency_units_cut_minutes_to_treatment_for_chest_pain_and_stroke():
+NEAR = {"behaviour": {"resident": {"trust_initial": {"township": 3.0}}}}  # emergencies go to the centre first
+CRITICAL = "critical_minutes_to_treatment"
+
+
+def test_emergency_units_save_minutes_for_the_cases_that_reach_them():
+    """A unit acts on the cases that come to its township centre: with the default trust most time-critical
+    cases go straight to a hospital and the units save a few minutes on average; where residents take their
+    emergencies to the centre first, several times as many."""
     _, off = run()
     _, units = run(emergency_units())
-    for key in ("chest_pain_minutes_to_treatment", "stroke_minutes_to_treatment", "critical_minutes_to_treatment"):
+    for key in ("chest_pain_minutes_to_treatment", "stroke_minutes_to_treatment", CRITICAL):
         assert units[key] < off[key]
+    _, near_off = run(NEAR)
+    _, near_units = run(overlay(NEAR, emergency_units()))
+    assert near_off[CRITICAL] - near_units[CRITICAL] > 2 * (off[CRITICAL] - units[CRITICAL]) > 0
 
 
 def test_emergency_units_that_are_no_faster_change_nothing():
@@ -127,16 +151,17 @@ def test_emergency_units_that_are_no_faster_change_nothing():
     np.testing.assert_equal(same, off)
 
 
-def test_units_at_fewer_townships_save_fewer_minutes():
+def test_units_save_minutes_only_where_and_for_what_they_are():
+    """Units at one of the two centres save fewer minutes than at both; a centre without a stroke unit saves
+    strokes nothing (their minutes exactly as without units) while its chest-pain unit still saves minutes."""
     _, off = run()
     _, one = run(emergency_units(townships=1))
     _, every = run(emergency_units())
-    model = HealthSystemModel(county(emergency_units(townships=1, stroke=False)))
-    centres = np.flatnonzero(model.policies["emergency_units"].unit.any(1))
-    assert len(centres) == 1 and model.facilities.level[centres[0]] == TOWNSHIP
-    assert not model.policies["emergency_units"].unit[:, model.cat.index("stroke")].any()
-    key = "critical_minutes_to_treatment"
-    assert every[key] < one[key] < off[key]
+    assert every[CRITICAL] < one[CRITICAL] < off[CRITICAL]
+    _, near_off = run(NEAR)
+    _, no_stroke = run(overlay(NEAR, emergency_units(stroke=False)))
+    assert no_stroke["stroke_minutes_to_treatment"] == near_off["stroke_minutes_to_treatment"]
+    assert no_stroke["chest_pain_minutes_to_treatment"] < near_off["chest_pain_minutes_to_treatment"]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from sim.core.levels import COUNTY, OUT_OF_COUNTY, TOWNSHIP, VILLAGE
 from sim.engine.model import HealthSystemModel
 from sim.params.loading import ScenarioError, load_scenario_text, overlay
 from sim.params.scenario import Scenario
-from sim.policies.procurement import price_factors
 from sim.results.periods import period_metrics
 
 SIZE = 20_000
@@ -81,17 +80,51 @@ def test_drug_cut_alone_leaves_consumables_prices():
     assert drugs["consumables_share"] > base["consumables_share"]
 
 
+FIXED_DEMAND = {"behaviour": {"resident": {"price_sensitivity": 0.0}}}  # residents do not choose by price
+
+
+def drugs_per_episode(model: HealthSystemModel) -> np.ndarray:
+    """Drug charges per treated episode, by level."""
+    t = model.tally
+    return t.charges[:, 1] / t.treated
+
+
+def test_providers_answer_the_cut_through_their_margin():
+    """A drug cut lowers the price of a drug and its cost alike, so it thins the margin on every case that uses
+    drugs: providers who weigh their margin treat less intensively and keep patients shorter, and hospital drug
+    charges per episode fall by more than the price. Providers who weigh no margin pass the price on and change
+    nothing else."""
+    cut = 0.5
+    ratio = {}
+    for weight in (0.5, 0.0):
+        arms = [overlay(FIXED_DEMAND, provider(profit_weight=weight)),
+                overlay(overlay(FIXED_DEMAND, procurement(drug_price_cut=cut)), provider(profit_weight=weight))]
+        (base_model, base), (cut_model, after) = (run(arm) for arm in arms)
+        ratio[weight] = drugs_per_episode(cut_model)[COUNTY] / drugs_per_episode(base_model)[COUNTY]
+        if weight:
+            assert after["intensity_county"] < base["intensity_county"]
+            assert after["stay_ratio_mean"] < base["stay_ratio_mean"]
+        else:
+            assert after["intensity_mean"] == base["intensity_mean"] == 1.0
+            assert after["stay_ratio_mean"] == base["stay_ratio_mean"]
+    assert ratio[0.5] < 1 - cut - 0.01                # the price, and fewer drugs
+    assert ratio[0.0] == pytest.approx(1 - cut, abs=0.01)  # the price alone (case mix aside)
+
+
 def test_the_cut_reaches_primary_facilities_through_pass_through_or_unified_procurement():
-    level = np.array([VILLAGE, TOWNSHIP, COUNTY, OUT_OF_COUNTY])
-    alone = price_factors(county(procurement(drug_price_cut=0.5, consumable_price_cut=0.6)), level)
-    np.testing.assert_allclose(alone[:, 0], 1.0)
-    np.testing.assert_allclose(alone[:, 1], [1.0, 1.0, 0.5, 0.5])
-    np.testing.assert_allclose(alone[:, 2], [1.0, 1.0, 0.4, 0.4])
-    half = price_factors(county(procurement(drug_price_cut=0.5, primary_pass_through=0.5)), level)
-    np.testing.assert_allclose(half[:, 1], [0.75, 0.75, 0.5, 0.5])
-    unified = price_factors(county(overlay(procurement(drug_price_cut=0.5), integration("loose"))), level)
-    np.testing.assert_allclose(unified[:, 1], 0.5)
-    assert price_factors(county(), level) is None
+    """With the price the only thing that moves (providers weigh no margin, residents no price), the cut lowers
+    hospital drug charges at once; at village clinics and township centres only as far as it is passed through,
+    and wholly when an integrated community buys for them."""
+    still = overlay(FIXED_DEMAND, provider(profit_weight=0.0))
+    cut = procurement(drug_price_cut=0.5)
+    base, alone, half, unified = (drugs_per_episode(run(overlay(still, extra))[0]) for extra in (
+        {}, cut, overlay(cut, procurement(primary_pass_through=0.5)),
+        overlay(cut, integration("loose", shared_diagnostics=False))))
+    hospitals, primary = [COUNTY, OUT_OF_COUNTY], [VILLAGE, TOWNSHIP]
+    for arm in (alone, half, unified):
+        assert (arm[hospitals] < 0.55 * base[hospitals]).all()
+    np.testing.assert_allclose(alone[primary], base[primary], rtol=0.01)
+    assert (unified[primary] < half[primary]).all() and (half[primary] < 0.9 * base[primary]).all()
 
 
 # ----------------------------------------------------------------------------------------------- income effect

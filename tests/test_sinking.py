@@ -15,6 +15,7 @@ from conftest import same
 
 from sim.core.levels import COUNTY, TOWNSHIP
 from sim.engine.model import HealthSystemModel
+from sim.params.loading import overlay
 from sim.params.scenario import Scenario
 from sim.results.periods import period_metrics
 
@@ -38,12 +39,6 @@ def base():
     return run()
 
 
-@pytest.fixture(scope="module")
-def posted():
-    """Eight senior doctors posted from day 0, Monday to Saturday, to the end of the run."""
-    return run(sinking(doctors=8))
-
-
 # ------------------------------------------------------------------------------------------------ sinking
 def test_sinking_off_changes_nothing(base):
     """doctors = 0 (and any other sinking setting) leaves every number as it was."""
@@ -53,38 +48,51 @@ def test_sinking_off_changes_nothing(base):
     assert off["sinking_doctor_days"] == 0
 
 
-def test_posted_doctors_raise_host_capability_and_primary_care(base, posted):
-    model, on = posted
-    _, off = base
-    assert on["sinking_doctor_days"] == pytest.approx(8 * (6 * 17 + 1))  # 120 days = 17 weeks + Monday
-    assert on["township_capability_mean"] > off["township_capability_mean"] + 0.3
-    # The provider refers up less from a more capable centre, so more cases are admitted there.
-    assert on["township_referral_rate"] < 0.8 * off["township_referral_rate"]
-    assert on["primary_admissions_per_1000"] > off["primary_admissions_per_1000"]
+# The channels one at a time: the posted doctors' capability (no extra slots, no lasting training) ...
+CAPABILITY_ONLY = {"training_gain_per_doctor_year": 0.0, "adds_outpatient_slots": False}
+# ... and their clinic hours (no capability gain, no training)
+SLOTS_ONLY = {"capability_gain_per_doctor": 0.0, "training_gain_per_doctor_year": 0.0}
 
 
-def test_posted_doctors_leave_the_county_hospitals():
-    spec = county(sinking(doctors=8), days=2)
-    model = HealthSystemModel(spec)
-    fac = model.facilities
-    county_before = fac.doctors[fac.level == COUNTY].sum()
-    township_before = fac.doctors[fac.level == TOWNSHIP].sum()
-    beds_before = fac.beds.copy()
-    model.step()  # day 0, a Monday: the doctors are at their hosts
-    assert fac.doctors[fac.level == COUNTY].sum() == pytest.approx(county_before - 8)
-    assert fac.doctors[fac.level == TOWNSHIP].sum() == pytest.approx(township_before + 8)
-    assert (fac.beds == beds_before).all()
+def test_posted_doctors_keep_cases_at_the_host_centre(base):
+    """A centre made more capable by the doctors posted there refers fewer cases up and treats and admits more
+    itself, so the county hospitals treat fewer; with no capability gain per doctor, nothing changes."""
+    model, on = run(sinking(doctors=8, **CAPABILITY_ONLY))
+    off_model, off = base
+    t, t0 = model.tally, off_model.tally
+    assert t.referrals_up[TOWNSHIP] < 0.5 * t0.referrals_up[TOWNSHIP]
+    assert on["township_referral_rate"] < 0.5 * off["township_referral_rate"]
+    assert t.treated[TOWNSHIP] > t0.treated[TOWNSHIP]
+    assert t.admissions[TOWNSHIP] > t0.admissions[TOWNSHIP]
+    assert t.appropriate[TOWNSHIP] > t0.appropriate[TOWNSHIP]  # cases it can now treat, treated there
+    assert t.treated[COUNTY] < t0.treated[COUNTY]
+    _, no_gain = run(sinking(doctors=8, **CAPABILITY_ONLY | {"capability_gain_per_doctor": 0.0}))
+    assert no_gain["sinking_doctor_days"] > 0
+    assert same(no_gain, off, skip=("sinking_doctor_days",))
 
 
-def test_doctors_are_home_on_their_days_off():
-    model = HealthSystemModel(county(sinking(doctors=8, days_per_week=1), days=3))
-    fac = model.facilities
-    base_cap = fac.capability.copy()
-    model.step()
-    assert (fac.capability[fac.level == TOWNSHIP] > base_cap[fac.level == TOWNSHIP]).all()
-    model.step()  # Tuesday: home
-    assert fac.capability[fac.level == TOWNSHIP] == pytest.approx(base_cap[fac.level == TOWNSHIP] + 0.05 * 4 / 365,
-                                                                  rel=1e-9)
+def test_posted_doctors_see_patients_where_the_host_clinic_is_full():
+    """At centres with one doctor each the clinic is full: a posted doctor's clinic hours see patients who
+    would otherwise have gone elsewhere or without; posted doctors who bring no clinic hours change nothing."""
+    short = {"facilities": {"township": {"doctors": 1}}}
+    base_model, base_metrics = run(short)
+    model, on = run(overlay(short, sinking(doctors=8, **SLOTS_ONLY)))
+    t, t0 = model.tally, base_model.tally
+    assert t.consultations[TOWNSHIP] > 1.05 * t0.consultations[TOWNSHIP]
+    assert t.treated[TOWNSHIP] > 1.05 * t0.treated[TOWNSHIP]
+    assert on["primary_visit_share"] > base_metrics["primary_visit_share"]
+    _, no_slots = run(overlay(short, sinking(doctors=8, **SLOTS_ONLY | {"adds_outpatient_slots": False})))
+    assert same(no_slots, base_metrics, skip=("sinking_doctor_days",))
+
+
+def test_doctors_present_fewer_days_keep_fewer_cases(base):
+    """The gain lasts only while the doctors are there: posted one day a week, they keep fewer cases at the
+    centres than posted six."""
+    _, one = run(sinking(doctors=8, days_per_week=1, **CAPABILITY_ONLY))
+    _, six = run(sinking(doctors=8, days_per_week=6, **CAPABILITY_ONLY))
+    rate = "township_referral_rate"
+    assert six[rate] < one[rate] < base[1][rate]
+    assert six["township_capability_mean"] > one["township_capability_mean"] > base[1]["township_capability_mean"]
 
 
 def test_without_capability_gain_or_slots_sinking_does_nothing(base):
@@ -93,6 +101,18 @@ def test_without_capability_gain_or_slots_sinking_does_nothing(base):
                            adds_outpatient_slots=False))
     assert inert["sinking_doctor_days"] > 0
     assert same(inert, base[1], skip=("sinking_doctor_days",))
+
+
+def test_the_county_hospitals_keep_most_of_their_doctors():
+    """At most max_county_share (25%) of the county hospitals' 38 doctors go: asking 10 or 20 posts the same
+    9.5 doctors (the same run), asking 5 posts fewer, who keep fewer cases at the centres."""
+    _, five = run(sinking(doctors=5))
+    _, ten = run(sinking(doctors=10))
+    _, twenty = run(sinking(doctors=20))
+    assert same(ten, twenty)
+    assert five["township_referral_rate"] > ten["township_referral_rate"]
+    _, uncapped = run(sinking(doctors=20, max_county_share=1.0))
+    assert uncapped["township_referral_rate"] < twenty["township_referral_rate"]
 
 
 def test_capability_gain_ends_when_doctors_leave_unless_they_trained_the_staff():
@@ -108,23 +128,29 @@ def test_capability_gain_ends_when_doctors_leave_unless_they_trained_the_staff()
 
 
 def test_sinking_can_start_on_the_timeline():
+    """Doctors posted from day 100: the days before are the run without them, number for number; after, the
+    centres are more capable and refer less."""
     plan = {"timeline": [{"day": 100, "set": {"policies.sinking.doctors": 20}}]}
     model, on = run(plan, days=110)
-    # 20 asked, but at most max_county_share (25%) of the county hospitals' 38 doctors can go.
-    posted = 0.25 * model.policies["staffing"].base_doctors[model.facilities.level == COUNTY].sum()
-    presence_days = sum(1 for d in range(100, 110) if d % 7 < 6)
-    assert on["sinking_doctor_days"] == pytest.approx(posted * presence_days)
     before, after = (p["metrics"] for p in period_metrics(model))
-    assert before["township_capability_mean"] == Scenario().facilities.township.capability
+    _, without = run(days=100)
+    # (staff incomes divide a period's pay by the doctors where they are at the end of the run)
+    assert same(before, without, skip=("staff_income_primary", "staff_income_county"))
     assert after["township_capability_mean"] > before["township_capability_mean"]
-    assert before["sinking_doctor_days"] == 0 and after["sinking_doctor_days"] == on["sinking_doctor_days"]
+    assert after["township_referral_rate"] < before["township_referral_rate"]
+    assert before["sinking_doctor_days"] == 0 < after["sinking_doctor_days"] == on["sinking_doctor_days"]
 
 
 def test_a_facility_change_on_the_timeline_keeps_the_posted_doctors():
+    """Township doctors rewritten on day 3: the posted doctors stay on top of the new staff, so the centres
+    keep their higher capability and their extra doctors."""
     plan = {"timeline": [{"day": 3, "set": {"facilities.township.doctors": 20}}]}
-    model = HealthSystemModel(county({**plan, **sinking(doctors=4, days_per_week=7)}, days=5)).run()
-    fac = model.facilities
-    assert fac.doctors[fac.level == TOWNSHIP] == pytest.approx(20 + 2)
+    posted = HealthSystemModel(county({**plan, **sinking(doctors=4, days_per_week=7)}, days=5)).run()
+    alone = HealthSystemModel(county(plan, days=5)).run()
+    t = posted.facilities.level == TOWNSHIP
+    assert (posted.facilities.capability[t] > alone.facilities.capability[t]).all()
+    assert (posted.facilities.doctors[t] > alone.facilities.doctors[t]).all()
+    assert (alone.facilities.doctors[t] == 20).all()
 
 
 def test_weakest_hosts_fill_in_turn():
