@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.kernels import EPISODE_RECORDS
+
 # Active states; SELF_CARED / UNTREATED / TREATED: treated itself (home remedies, a pharmacy) / forwent care /
 # finished treatment today, settled at the end of the day; ENDED: awaiting removal
 CHOOSING, WAITING, BED_QUEUE, INPATIENT, SELF_CARED, UNTREATED, TREATED, ENDED = 0, 1, 2, 3, 6, 7, 8, 9
@@ -38,6 +40,10 @@ COLUMNS = {
     "corridor": np.bool_,  # admitted with no bed free (a corridor bed)
 }
 
+_unknown = {f for record in EPISODE_RECORDS for f in record._fields} - {*COLUMNS, "taste"}
+if _unknown:
+    raise ImportError(f"sim.kernels.records names episode columns that sim.core.episodes.COLUMNS lacks: {_unknown}")
+
 COMPACT_RATIO, COMPACT_SLACK = 4, 16384  # drop ended rows once they exceed 4 x the live ones + 16,384
 
 
@@ -50,6 +56,7 @@ class Episodes:
         self.n_options = n_options
         self.cols = {k: np.zeros(capacity, dt) for k, dt in COLUMNS.items()}
         self.taste = np.zeros((capacity, n_options), np.float32)
+        self._records: dict = {}  # made by ``record``, until the table grows
         self._refresh_views()
 
     def __len__(self) -> int:
@@ -60,6 +67,17 @@ class Episodes:
         than through ``__getattr__``, and read tens of thousands of times a year)."""
         for name, arr in self.cols.items():
             self.__dict__[name] = arr[: self.n]
+
+    def record(self, kind) -> tuple:
+        """The columns a phase's compiled loops take (``kind``, one of ``sim.kernels.EPISODE_RECORDS``, names them,
+        and ``taste``), as the loops take a record: a plain tuple in the order of its fields. They are the whole
+        columns, rows past ``len(self)`` included (zero, and never given to a loop), so the record is made once and
+        holds until the table grows."""
+        made = self._records.get(kind)
+        if made is None:
+            made = self._records[kind] = tuple(self.taste if name == "taste" else self.cols[name]
+                                               for name in kind._fields)
+        return made
 
     def extend(self, k: int) -> int:
         """Append ``k`` rows, all zero (``compact`` keeps the rows past the end zeroed), to be filled in by the
@@ -75,6 +93,7 @@ class Episodes:
             grown = np.zeros((new_cap, self.n_options), np.float32)
             grown[: self.n] = self.taste[: self.n]
             self.taste = grown
+            self._records = {}
         self.n = need
         self._refresh_views()
         return start
