@@ -20,6 +20,8 @@ FINISHED_TODAY = (SELF_CARED, UNTREATED, TREATED)
 END_STATES = ("recovered", "complication", "died", "forgone", "self_care")
 RECOVERED, COMPLICATION, DIED, FORGONE, SELF_CARE = range(5)
 
+# Every column by name and type: each is owned by one module of the model, which declares it (``columns``;
+# tests/test_architecture.py), as it owns ``taste`` (``Episodes.taste``).
 COLUMNS = {
     "resident": np.int32, "condition": np.int16, "severity": np.int8, "seek_day": np.int32,
     "state": np.int8, "facility": np.int32, "min_level": np.int8, "rechoices": np.int8,

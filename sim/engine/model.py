@@ -31,12 +31,12 @@ from sim.behaviour.provider import Cases, Provider
 from sim.behaviour.target_income import TargetIncome
 from sim.core import episodes as E
 from sim.core.conditions import AGE_BANDS, EXACERBATIONS, POPULATIONS, SEVERE, Catalogue, load_catalogue
-from sim.core.facilities import FACILITY_CLASSES, build_facilities, facility_name
+from sim.core.facilities import BOOKS, FACILITY_CLASSES, build_facilities, facility_name
 from sim.core.geography import build_geography
 from sim.core.levels import LEVELS, N_LEVELS
 from sim.core.population import build_population
 from sim.core.streams import Streams, stream
-from sim.core.tally import CRITICAL_KINDS, WAIT_BINS_PER_DAY, Tally
+from sim.core.tally import CRITICAL_KINDS, DAILY_COLUMNS, WAIT_BINS_PER_DAY, Tally
 from sim.engine.snapshot import snapshot
 from sim.params.scenario import Scenario
 from sim.params.timeline import resolve
@@ -60,6 +60,48 @@ def count(into: np.ndarray, index: np.ndarray, weights=None, sign: int = 1) -> N
 
 class HealthSystemModel(mesa.Model):
     """A county health system. ``HealthSystemModel(scenario).run()`` simulates ``scenario.days`` days."""
+
+    # The shared state the daily step owns, by the phase that writes it first; the policies (sim.policies.base) and
+    # payment models declare theirs, and tests/test_architecture.py checks that each has one owner. The compiled
+    # loops (sim.kernels) write what the step hands them.
+    columns = (
+        # onset: who falls ill with what, and when; every random number the episode will use
+        "resident", "condition", "severity", "seek_day", "readmission", "patience", "admission_benefit", "u_death",
+        "u_complication", "u_readmission", "u_readmit_day", "u_stay", "cost_factor", "scruple", "u_review",
+        "u_insist", "u_transfer", "taste",
+        # care seeking, and where an episode is
+        "state", "facility", "min_level", "rechoices", "referred", "travel_minutes", "critical_minutes",
+        # service: the consultation and the provider's decisions
+        "consult_short", "wait_hours", "intensity", "drug_ratio", "stay_ratio", "coded_severity",
+        # beds
+        "admit_day", "los_days", "discharge_day", "corridor",
+    )
+    counters = (
+        # residents and episodes
+        "person_days", "alive_now", "episodes_started", "waiting_now", "ended",
+        # service and beds, by level
+        "visits", "consultations", "consultation_minutes_sum", "clinic_wait_hours_sum", "referrals_up",
+        "admissions", "exacerbation_admissions", "discharges", "elective_wait_hist", "waiting_list_days",
+        "bed_days", "occupied_bed_days", "available_bed_days", "corridor_bed_days", "clinical_bed_days",
+        # finished treatments: bills and payments, intensity, waits and outcomes
+        "treated", "outpatient_episodes", "appropriate", "charges", "inpatient_charges", "outpatient_charges", "fund",
+        "oop", "provider_revenue", "provider_cost", "intensity_sum", "wait_hist", "wait_days_total",
+        "travel_minutes_sum", "critical_minutes_sum", "critical_treated", "kind_critical_minutes_sum",
+        "kind_critical_treated", "critical_ended", "critical_deaths", "deaths", "complications", "readmissions",
+        "health_loss_daly", "self_care_spending",
+        # claims as the payment models settled them
+        "coded_weight_sum", "upcoded", "audit_recovered", "admissions_refused",
+        # the daily table, recorded each day
+        *(f"daily.{column}" for column in DAILY_COLUMNS),
+    )
+    facility_columns = (
+        # as the scenario sets them
+        "level", "township", "doctors", "beds", "capability", "price_level", "identification_minutes", "clinic_hours",
+        "consultation_minutes", "base_salary", "surplus_bonus_share",
+        # queues, beds in use and the books of their work
+        "occupied", "queue", "bed_queue", *(f"books.{name}" for name in BOOKS),
+    )
+    writes = ("tally.community_net",)  # the medical community's position, recorded at the end of each day
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None, catalogue: Catalogue | None = None):
         seed = scenario.seed if seed is None else seed
