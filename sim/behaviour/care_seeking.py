@@ -38,7 +38,7 @@ import numpy as np
 from sim.behaviour.provider import guideline_charges
 from sim.core.conditions import Catalogue
 from sim.core.levels import COUNTY, LEVELS, N_LEVELS, TOWNSHIP
-from sim.kernels import choose_options, learn_cost_beliefs
+from sim.kernels import ChoiceColumns, ChoiceTerms, choose_options, learn_cost_beliefs
 from sim.params.scenario import Scenario
 from sim.payment.fund import InsuranceFund
 
@@ -149,15 +149,17 @@ class CareSeeking:
         (``sim.behaviour.perception``, learning) residents judge each facility (``options``: the [village, option]
         facility table) by what they have seen of it; otherwise case_term carries the capability term by
         level."""
-        r, ep = self.r, episodes
+        r = self.r
         learning = perception is not None and perception.learning
-        perceived = perception.perceived if learning else np.zeros(0)
-        prior = perception.prior if learning else np.zeros(0)
+        terms = tuple(ChoiceTerms(  # as the loops take a record (sim.kernels.records)
+            residence=residence, option_level=self.option_level, options=options, open_village=open_village,
+            village_term=village_term, wait_term=wait_term, village_opinion=village_opinion,
+            case_term=case_term.reshape(-1, len(self.option_level)), n_schemes=case_term.shape[2],
+            time_critical=time_critical, need_level=self.cat.need_level, hospital_level=COUNTY, by_facility=learning,
+            perceived=perception.perceived if learning else np.zeros(0),
+            prior=perception.prior if learning else np.zeros(0), self_care_term=self.self_care_term,
+            capability_preference=r.capability_preference, capability_gain_preference=r.capability_gain_preference,
+            forgo_utility=r.forgo_utility, forgo_severity_penalty=r.forgo_severity_penalty,
+            forgo_need_penalty=r.forgo_need_penalty))
         closed = np.zeros(len(rows), bool) if closed_above is None else closed_above
-        return choose_options(rows, ep.resident, residence, ep.condition, ep.severity, ep.min_level, ep.rechoices,
-                              ep.facility, time_critical, scheme, case_term.shape[2], personal_trust, open_village,
-                              closed, COUNTY, ep.taste, self.option_level, village_opinion, village_term,
-                              wait_term, case_term.reshape(-1, len(self.option_level)), options, learning,
-                              self.cat.need_level, perceived, prior, r.capability_preference,
-                              r.capability_gain_preference, r.forgo_utility, r.forgo_severity_penalty,
-                              r.forgo_need_penalty, self.self_care_term)
+        return choose_options(rows, scheme, personal_trust, closed, episodes.record(ChoiceColumns), terms)

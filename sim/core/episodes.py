@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.kernels import EPISODE_RECORDS
+
 # Active states; SELF_CARED / UNTREATED / TREATED: treated itself (home remedies, a pharmacy) / forwent care /
 # finished treatment today, settled at the end of the day; ENDED: awaiting removal
 CHOOSING, WAITING, BED_QUEUE, INPATIENT, SELF_CARED, UNTREATED, TREATED, ENDED = 0, 1, 2, 3, 6, 7, 8, 9
@@ -18,6 +20,8 @@ FINISHED_TODAY = (SELF_CARED, UNTREATED, TREATED)
 END_STATES = ("recovered", "complication", "died", "forgone", "self_care")
 RECOVERED, COMPLICATION, DIED, FORGONE, SELF_CARE = range(5)
 
+# Every column by name and type: each is owned by one module of the model, which declares it (``columns``;
+# tests/test_architecture.py), as it owns ``taste`` (``Episodes.taste``).
 COLUMNS = {
     "resident": np.int32, "condition": np.int16, "severity": np.int8, "seek_day": np.int32,
     "state": np.int8, "facility": np.int32, "min_level": np.int8, "rechoices": np.int8,
@@ -39,6 +43,10 @@ COLUMNS = {
     "returns": np.int8,    # return visits the provider asked of an outpatient (sim.behaviour.provider)
 }
 
+_unknown = {f for record in EPISODE_RECORDS for f in record._fields} - {*COLUMNS, "taste"}
+if _unknown:
+    raise ImportError(f"sim.kernels.records names episode columns that sim.core.episodes.COLUMNS lacks: {_unknown}")
+
 COMPACT_RATIO, COMPACT_SLACK = 4, 16384  # drop ended rows once they exceed 4 x the live ones + 16,384
 
 
@@ -51,6 +59,7 @@ class Episodes:
         self.n_options = n_options
         self.cols = {k: np.zeros(capacity, dt) for k, dt in COLUMNS.items()}
         self.taste = np.zeros((capacity, n_options), np.float32)
+        self._records: dict = {}  # made by ``record``, until the table grows
         self._refresh_views()
 
     def __len__(self) -> int:
@@ -61,6 +70,17 @@ class Episodes:
         than through ``__getattr__``, and read tens of thousands of times a year)."""
         for name, arr in self.cols.items():
             self.__dict__[name] = arr[: self.n]
+
+    def record(self, kind) -> tuple:
+        """The columns a phase's compiled loops take (``kind``, one of ``sim.kernels.EPISODE_RECORDS``, names them,
+        and ``taste``), as the loops take a record: a plain tuple in the order of its fields. They are the whole
+        columns, rows past ``len(self)`` included (zero, and never given to a loop), so the record is made once and
+        holds until the table grows."""
+        made = self._records.get(kind)
+        if made is None:
+            made = self._records[kind] = tuple(self.taste if name == "taste" else self.cols[name]
+                                               for name in kind._fields)
+        return made
 
     def extend(self, k: int) -> int:
         """Append ``k`` rows, all zero (``compact`` keeps the rows past the end zeroed), to be filled in by the
@@ -76,6 +96,7 @@ class Episodes:
             grown = np.zeros((new_cap, self.n_options), np.float32)
             grown[: self.n] = self.taste[: self.n]
             self.taste = grown
+            self._records = {}
         self.n = need
         self._refresh_views()
         return start

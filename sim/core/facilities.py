@@ -8,7 +8,7 @@ for all facilities at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import mesa
 import numpy as np
@@ -54,6 +54,11 @@ class FacilityTable:
 
     def occupancy(self) -> np.ndarray:
         return np.where(self.beds > 0, self.occupied / np.maximum(self.beds, 1), 0.0)
+
+
+# Every facility column by name, the running books as "books.<name>": each is owned by one module of the model, which
+# declares it (``facility_columns``; tests/test_architecture.py).
+COLUMNS = (*(f.name for f in fields(FacilityTable) if f.name != "books"), *(f"books.{name}" for name in BOOKS))
 
 
 def build_facilities(scenario: Scenario, geo: Geography) -> FacilityTable:

@@ -133,3 +133,9 @@ class Tally:
         if day >= len(self.daily):
             self.daily = np.concatenate([self.daily, np.zeros_like(self.daily[: max(day + 1 - len(self.daily), 30)])])
         return self.daily[day, :, DAILY_COLUMNS.index(column)]
+
+
+# Every counter of the tally by name, the daily table's columns as "daily.<column>": each is owned by one module of
+# the model, which declares it (``counters``; tests/test_architecture.py).
+COUNTERS = (*(f.name for f in fields(Tally) if f.name not in ("days", "daily")),
+            *(f"daily.{column}" for column in DAILY_COLUMNS))

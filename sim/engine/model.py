@@ -31,13 +31,13 @@ from sim.behaviour.provider import Cases, Provider
 from sim.behaviour.target_income import TargetIncome
 from sim.core import episodes as E
 from sim.core.conditions import AGE_BANDS, EXACERBATIONS, POPULATIONS, SEVERE, Catalogue, load_catalogue
-from sim.core.facilities import FACILITY_CLASSES, build_facilities, facility_name
+from sim.core.facilities import BOOKS, FACILITY_CLASSES, build_facilities, facility_name
 from sim.core.geography import build_geography
 from sim.core.levels import LEVELS, N_LEVELS
 from sim.core.pay import capacity_cost_per_day, margin_weight_factor
 from sim.core.population import build_population
 from sim.core.streams import Streams, stream
-from sim.core.tally import CRITICAL_KINDS, WAIT_BINS_PER_DAY, Tally
+from sim.core.tally import CRITICAL_KINDS, DAILY_COLUMNS, WAIT_BINS_PER_DAY, Tally
 from sim.engine.snapshot import snapshot
 from sim.params.scenario import Scenario
 from sim.params.timeline import resolve
@@ -61,6 +61,49 @@ def count(into: np.ndarray, index: np.ndarray, weights=None, sign: int = 1) -> N
 
 class HealthSystemModel(mesa.Model):
     """A county health system. ``HealthSystemModel(scenario).run()`` simulates ``scenario.days`` days."""
+
+    # The shared state the daily step owns, by the phase that writes it first; the policies (sim.policies.base) and
+    # payment models declare theirs, and tests/test_architecture.py checks that each has one owner. The compiled
+    # loops (sim.kernels) write what the step hands them.
+    columns = (
+        # onset: who falls ill with what, and when; every random number the episode will use
+        "resident", "condition", "severity", "seek_day", "readmission", "patience", "admission_benefit", "u_death",
+        "u_complication", "u_readmission", "u_readmit_day", "u_stay", "cost_factor", "scruple", "u_review",
+        "u_insist", "u_transfer", "taste",
+        # care seeking, and where an episode is
+        "state", "facility", "min_level", "rechoices", "referred", "travel_minutes", "critical_minutes",
+        # service: the consultation and the provider's decisions
+        "consult_short", "wait_hours", "intensity", "drug_ratio", "stay_ratio", "coded_severity", "returns",
+        # beds
+        "admit_day", "los_days", "discharge_day", "corridor",
+    )
+    counters = (
+        # residents and episodes
+        "person_days", "alive_now", "episodes_started", "waiting_now", "ended",
+        # service and beds, by level
+        "visits", "consultations", "consultation_minutes_sum", "clinic_wait_hours_sum", "referrals_up",
+        "returns_asked", "return_visits", "capacity_cost",
+        "admissions", "exacerbation_admissions", "discharges", "elective_wait_hist", "waiting_list_days",
+        "bed_days", "occupied_bed_days", "available_bed_days", "corridor_bed_days", "clinical_bed_days",
+        # finished treatments: bills and payments, intensity, waits and outcomes
+        "treated", "outpatient_episodes", "appropriate", "charges", "inpatient_charges", "outpatient_charges", "fund",
+        "oop", "provider_revenue", "provider_cost", "intensity_sum", "wait_hist", "wait_days_total",
+        "travel_minutes_sum", "critical_minutes_sum", "critical_treated", "kind_critical_minutes_sum",
+        "kind_critical_treated", "critical_ended", "critical_deaths", "deaths", "complications", "readmissions",
+        "health_loss_daly", "self_care_spending",
+        # claims as the payment models settled them
+        "coded_weight_sum", "upcoded", "audit_recovered", "admissions_refused",
+        # the daily table, recorded each day
+        *(f"daily.{column}" for column in DAILY_COLUMNS),
+    )
+    facility_columns = (
+        # as the scenario sets them
+        "level", "township", "doctors", "beds", "capability", "price_level", "identification_minutes", "clinic_hours",
+        "consultation_minutes", "base_salary", "surplus_bonus_share",
+        # queues, beds in use and the books of their work
+        "occupied", "queue", "bed_queue", *(f"books.{name}" for name in BOOKS),
+    )
+    writes = ("tally.community_net",)  # the medical community's position, recorded at the end of each day
 
     def __init__(self, scenario: Scenario, *, seed: int | None = None, catalogue: Catalogue | None = None):
         seed = scenario.seed if seed is None else seed
@@ -98,6 +141,9 @@ class HealthSystemModel(mesa.Model):
         # Every policy of the registry, built once; the step calls their hooks (``sim.policies.base``).
         self.policies = {cls.name: cls(self) for cls in REGISTRY}
         self.perception = CapabilityPerception(scenario, self.facilities.level, self.cat.need_level)
+        # probit of the share of each (condition, severity) that needs admission: where an episode's own
+        # admission benefit is centred (a table, since the inverse normal is costly per episode)
+        self.need_z = ndtri(np.clip(self.cat.admission_need, 1e-5, 1 - 1e-5))
         self._configure(scenario)
         # Scenario changes scheduled by the timeline, and the tally at each period's start.
         self.changes = resolve(scenario)
@@ -109,10 +155,18 @@ class HealthSystemModel(mesa.Model):
         self.alive_count = self.pop.size
         self._case_cache = None
         self.top_level = int(self.facilities.level.max())
-        # probit of the share of each (condition, severity) that needs admission: where an episode's own
-        # admission benefit is centred (a table, since the inverse normal is costly per episode)
-        self.need_z = ndtri(np.clip(self.cat.admission_need, 1e-5, 1 - 1e-5))
-        cat = self.cat
+        cat, pop, fac_t = self.cat, self.pop, self.facilities
+        # The records the compiled loops take (``sim.kernels.records``), named here and handed over as plain tuples
+        # of the arrays themselves, which are changed in place and never replaced. Those with today's row of the
+        # tally's daily table are made each day (``_daily_records``), the stakes on each scenario change
+        # (``_configure``), the episode table's by ``Episodes.record``.
+        self.case_mix = tuple(kernels.CaseMix(
+            population=cat.population, severity_cdf=cat.severity_cdf, pools=pop.pools, pool_start=pop.pool_start,
+            pool_size=pop.pool_size, alive=pop.alive, female=pop.female))
+        self.case_context = tuple(kernels.CaseContext(
+            age=pop.age, employee=pop.employee, level=fac_t.level, beds=fac_t.beds, occupied=fac_t.occupied,
+            price_level=fac_t.price_level, need_level=cat.need_level, time_critical=cat.time_critical,
+            delay_harm_per_day=cat.delay_harm_per_day, critical_harm_per_hour=cat.critical_harm_per_hour))
         self._clinical_tables = (
             cat.need_level, cat.death_risk, cat.complication_risk, cat.readmission_risk, cat.delay_harm_per_day,
             cat.critical_harm_per_hour, cat.time_critical, cat.cost_split, cat.outpatient_cost,
@@ -152,6 +206,11 @@ class HealthSystemModel(mesa.Model):
             policy.configure(before)
         self.price_factors = self._fold("price_factors", None)  # [facility, category] charge factors, or None
         self.severity_minutes = np.array(spec.case_mix.consultation_severity_factor)
+        out, cat = spec.outcomes, self.cat
+        self.stakes = tuple(kernels.Stakes(
+            age=self.pop.age, death_risk=cat.death_risk, complication_risk=cat.complication_risk, need_z=self.need_z,
+            time_critical=cat.time_critical, life_expectancy=out.life_expectancy_years,
+            complication_daly=out.complication_daly, benefit_spread=out.admission_benefit_spread))
 
     def _fold(self, hook: str, *args):
         """The value a hook gives after every policy has had its say: ``args[-1]`` passed through each policy's
@@ -181,6 +240,7 @@ class HealthSystemModel(mesa.Model):
         return self
 
     def step(self) -> None:
+        self._daily_records()
         for day, spec in self.changes:
             if day == self.day:
                 self._configure(spec)
@@ -206,69 +266,92 @@ class HealthSystemModel(mesa.Model):
         self.episodes.compact()
         self.day += 1
 
+    def _daily_records(self) -> None:
+        """The records (``sim.kernels.records``) with the tally's running totals and today's row of its daily table,
+        made first thing each day: the table grows for a model stepped past its days, and every view of today's
+        row must be of the table in use."""
+        t, fac_t, cat, day = self.tally, self.facilities, self.cat, self.day
+        books = fac_t.books
+        self.arrival_record = tuple(kernels.Arrivals(
+            options=self.geo.options, option_minutes=self.geo.option_minutes, time_critical=cat.time_critical,
+            level=fac_t.level, queue=fac_t.queue, arrivals=books["arrivals"],
+            arrivals_today=t.day_row(day, "arrivals")))
+        self.visit_record = tuple(kernels.Visits(
+            level=fac_t.level, queue=fac_t.queue, bed_queue=fac_t.bed_queue, visits=books["visits"],
+            visits_by_level=t.visits, served_today=t.day_row(day, "served")))
+        self.bed_record = tuple(kernels.Beds(
+            level=fac_t.level, occupied=fac_t.occupied, bed_queue=fac_t.bed_queue, admissions=books["admissions"],
+            admissions_by_level=t.admissions, admissions_today=t.day_row(day, "admissions"),
+            discharges_by_level=t.discharges, discharges_today=t.day_row(day, "discharges"),
+            elective_wait_hist=t.elective_wait_hist, clinical_los=cat.clinical_los, time_critical=cat.time_critical,
+            exacerbation=self.exacerbation))
+        self.treatment_tally = tuple(kernels.TreatmentTally(
+            clinical_los=cat.clinical_los, time_critical=cat.time_critical, critical_kind=self.critical_kind,
+            treated=t.treated, charges=t.charges, inpatient_charges=t.inpatient_charges,
+            outpatient_charges=t.outpatient_charges, outpatient_episodes=t.outpatient_episodes, fund=t.fund, oop=t.oop,
+            provider_revenue=t.provider_revenue, provider_cost=t.provider_cost, intensity_sum=t.intensity_sum,
+            appropriate=t.appropriate, bed_days=t.bed_days, wait_hist=t.wait_hist, ended=t.ended,
+            kind_critical_minutes_sum=t.kind_critical_minutes_sum, kind_critical_treated=t.kind_critical_treated,
+            treated_today=t.day_row(day, "treated"), spending_today=t.day_row(day, "spending"),
+            fund_today=t.day_row(day, "fund"), oop_today=t.day_row(day, "oop"),
+            wait_days_sum_today=t.day_row(day, "wait_days_sum")))
+
     # ------------------------------------------------------------------------------------------- onset
     def _onset(self) -> None:
         """New episodes by condition and age band (docs/ODD.md §7.4), then the readmissions falling due."""
-        cat, pop, rng = self.cat, self.pop, self.streams["onset"]
+        rng = self.streams["onset"]
         counts = rng.poisson(self.onset_rate).ravel()  # by (condition, age band)
         total = int(counts.sum())
         u_pick = rng.random(total)
-        c, resident, severity, keep = kernels.onset_cases(
-            counts, u_pick, rng.random(total), len(AGE_BANDS), cat.population, pop.pool_start, pop.pool_size,
-            pop.pools, cat.severity_cdf, pop.alive, pop.female, FEMALE_KIND)
+        onsets = kernels.onset_cases(counts, u_pick, rng.random(total), len(AGE_BANDS), self.case_mix, FEMALE_KIND)
         draws = self._episode_draws(rng, total)
-        keep &= ~self._fold("prevented", resident, c, np.zeros(len(resident), bool))
-        self._add_episodes(resident, c, severity, draws, keep, readmission=False)
+        keep = onsets.possible & ~self._fold("prevented", onsets.resident, onsets.condition,
+                                             np.zeros(len(onsets.resident), bool))
+        self._add_episodes(onsets, draws, keep, readmission=False)
         due = self.scheduled["day"] <= self.day
         if due.any():  # readmissions after the new episodes, drawing their numbers from their own stream
             s = {k: v[due] for k, v in self.scheduled.items()}
             self.scheduled = {k: v[~due] for k, v in self.scheduled.items()}
             more = self._episode_draws(self.streams["readmission"], int(due.sum()))
-            self._add_episodes(s["resident"], s["condition"], s["severity"], more, self.pop.alive[s["resident"]],
+            alive = self.pop.alive[s["resident"]]
+            self._add_episodes(kernels.Onsets(s["condition"], s["resident"], s["severity"], alive), more, alive,
                                readmission=True)
 
-    def _episode_draws(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    def _episode_draws(self, rng: np.random.Generator, n: int) -> kernels.EpisodeDraws:
         """Every random number an episode will use, drawn at its birth."""
         taste = rng.random((n, self.episodes.n_options), dtype=np.float32)  # Gumbel -log(-log u), in place
         np.minimum(np.maximum(taste, 1e-7, out=taste), 1 - 1e-7, out=taste)
         np.negative(np.log(taste, out=taste), out=taste)
         np.negative(np.log(taste, out=taste), out=taste)
         sd = self.spec.case_mix.cost_dispersion
-        return {
-            "taste": taste,
-            "patience": rng.exponential(size=n),
-            "admission_noise": rng.standard_normal(n),
-            "u_death": rng.random(n, dtype=np.float32),
-            "u_complication": rng.random(n, dtype=np.float32),
-            "u_readmission": rng.random(n, dtype=np.float32),
-            "u_readmit_day": rng.random(n, dtype=np.float32),
-            "u_stay": rng.random(n, dtype=np.float32),
+        return kernels.EpisodeDraws(  # drawn in this order
+            taste=taste,
+            patience=rng.exponential(size=n),
+            admission_noise=rng.standard_normal(n),
+            u_death=rng.random(n, dtype=np.float32),
+            u_complication=rng.random(n, dtype=np.float32),
+            u_readmission=rng.random(n, dtype=np.float32),
+            u_readmit_day=rng.random(n, dtype=np.float32),
+            u_stay=rng.random(n, dtype=np.float32),
             # the case's own resource use: lognormal, mean 1
-            "cost_factor": np.exp(sd * rng.standard_normal(n, dtype=np.float32) - sd * sd / 2),
-            "scruple": rng.exponential(size=n).astype(np.float32),
-            "u_review": rng.random(n, dtype=np.float32),  # whether the fund reviews this claim (coding and need)
-        }
+            cost_factor=np.exp(sd * rng.standard_normal(n, dtype=np.float32) - sd * sd / 2),
+            scruple=rng.exponential(size=n).astype(np.float32),
+            u_review=rng.random(n, dtype=np.float32),  # whether the fund reviews this claim (coding and need)
+        )
 
-    def _add_episodes(self, resident, condition, severity, draws, keep, readmission: bool) -> None:
-        """Start the episodes ``keep`` selects (``sim.kernels.write_episodes``)."""
+    def _add_episodes(self, onsets: kernels.Onsets, draws: kernels.EpisodeDraws, keep: np.ndarray,
+                      readmission: bool) -> None:
+        """Start the episodes of ``onsets`` that ``keep`` selects (``sim.kernels.write_episodes``)."""
         n = int(np.count_nonzero(keep))
         if n == 0:
             return
-        out, ep = self.spec.outcomes, self.episodes
+        ep = self.episodes
         # the referral rules' draws come from their own stream, so the other processes' numbers do not move
         u_referral = self.streams["referral"].random((n, 2), dtype=np.float32)
-        cols = ep.cols
-        kernels.write_episodes(
-            ep.extend(n), keep, resident, condition, severity, readmission, self.day, draws["taste"],
-            draws["patience"], draws["admission_noise"], draws["u_death"], draws["u_complication"],
-            draws["u_readmission"], draws["u_readmit_day"], draws["u_stay"], draws["scruple"], draws["u_review"],
-            draws["cost_factor"], u_referral, self.pop.age, self.cat.death_risk, self.cat.complication_risk,
-            self.need_z, out.life_expectancy_years, out.complication_daly, out.admission_benefit_spread,
-            self.spec.behaviour.resident.patience_days, E.CHOOSING, cols["resident"], cols["condition"],
-            cols["severity"], cols["seek_day"], cols["state"], cols["facility"], cols["readmission"],
-            cols["patience"], cols["admission_benefit"], cols["u_death"], cols["u_complication"],
-            cols["u_readmission"], cols["u_readmit_day"], cols["u_stay"], cols["scruple"], cols["u_review"],
-            cols["u_insist"], cols["u_transfer"], cols["cost_factor"], ep.taste)
+        start = ep.extend(n)
+        kernels.write_episodes(ep.record(kernels.OnsetColumns), ep.record(kernels.DrawColumns), start, keep,
+                               tuple(onsets), tuple(draws), u_referral, readmission, self.day, self.stakes,
+                               self.spec.behaviour.resident.patience_days, E.CHOOSING)
         self.tally.episodes_started += n
 
     # ------------------------------------------------------------------------------------------- choice
@@ -294,10 +377,8 @@ class HealthSystemModel(mesa.Model):
             village_term=village_term, wait_term=wait_term, case_term=self._case_terms(),
             open_village=fac_t.clinic_minutes()[geo.options] > 0, closed_above=closed_above,
             perception=self.perception, options=geo.options)
-        critical, trip = kernels.book_choices(
-            rows, village, choice, geo.options, geo.option_minutes, ep.condition, cat.time_critical, ep.facility,
-            ep.state, ep.travel_minutes, ep.critical_minutes, fac_t.books["arrivals"], fac_t.queue, fac_t.level,
-            self.tally.day_row(self.day, "arrivals"), E.WAITING, E.UNTREATED, E.SELF_CARED)
+        critical, trip = kernels.book_choices(rows, village, choice, ep.record(kernels.BookingColumns),
+                                              self.arrival_record, E.WAITING, E.UNTREATED, E.SELF_CARED)
         if len(critical):  # the clock of a time-critical case: the trip, then the minutes to identify it
             fac, c = ep.facility[critical], ep.condition[critical]
             minutes = self._fold("identification_minutes", fac, c, fac_t.identification_minutes[fac])
@@ -449,30 +530,27 @@ class HealthSystemModel(mesa.Model):
 
     def _cases(self, rows: np.ndarray) -> Cases:
         """What the provider knows of the cases ``rows`` it sees (``sim.behaviour.provider.Cases``)."""
-        ep, fac_t, cat = self.episodes, self.facilities, self.cat
-        (fac, c, severity, res, level, employee, age, need, price_level, cost_factor, has_beds, can_refer, occupancy,
-         delay, admission_benefit, scruple) = kernels.gather_cases(
-            rows, ep.facility, ep.condition, ep.severity, ep.resident, ep.seek_day, ep.critical_minutes,
-            ep.admission_benefit, ep.cost_factor, ep.scruple, self.pop.age, self.pop.employee, fac_t.level,
-            fac_t.price_level, fac_t.beds, fac_t.occupied, self.top_level, self.day, cat.need_level,
-            cat.delay_harm_per_day, cat.critical_harm_per_hour, cat.time_critical,
-            self.spec.behaviour.provider.upcoding_scruple_yuan)
+        fac_t = self.facilities
+        seen = kernels.gather_cases(rows, self.day, self.episodes.record(kernels.SeenColumns), self.case_context,
+                                    self.top_level, self.spec.behaviour.provider.upcoding_scruple_yuan)
+        fac, level, employee = seen.facility, seen.level, seen.employee
         community = self.payment.community is not None
         up = np.minimum(level + 1, self.top_level) if community else None
         income = self.income.factor
         cut = self._fold("rate_cut", rows, level, None)
         return Cases(
-            condition=c, severity=severity, age=age, level=level,
-            capability=self._fold("capability", fac, need, fac_t.capability[fac]),
-            price_level=price_level, cost_factor=cost_factor, has_beds=has_beds, can_refer=can_refer,
-            occupancy=occupancy, delay=delay, admission_benefit=admission_benefit,
+            condition=seen.condition, severity=seen.severity, age=seen.age, level=level,
+            capability=self._fold("capability", fac, seen.need, fac_t.capability[fac]),
+            price_level=seen.price_level, cost_factor=seen.cost_factor, has_beds=seen.has_beds,
+            can_refer=seen.can_refer, occupancy=seen.occupancy, delay=seen.delay,
+            admission_benefit=seen.admission_benefit,
             fund_rate_out=self.fund.marginal_rate(level, employee, inpatient=False, rate_cut=cut),
             fund_rate_in=self.fund.marginal_rate(level, employee, inpatient=True, rate_cut=cut),
             # what a referral costs elsewhere matters only to a medical community's members
             fund_rate_up_out=self.fund.marginal_rate(up, employee, inpatient=False) if community else 0.0,
             fund_rate_up_in=self.fund.marginal_rate(up, employee, inpatient=True) if community else 0.0,
             price_ratio_up=self.level_price[up] / self.level_price[level] if community else 0.0,
-            capitated=self._capitated(rows, fac), scruple=scruple,
+            capitated=self._capitated(rows, fac), scruple=seen.coding_cost,
             category_price=None if self.price_factors is None else self.price_factors[fac],
             profit_weight_factor=self.pay_factor[fac] if income is None else self.pay_factor[fac] * income[fac],
             margin=self._fold("margin_adjustment", fac, level, None))
@@ -490,15 +568,14 @@ class HealthSystemModel(mesa.Model):
         (``sim.kernels.record_decisions``) and referrals sent on."""
         if len(rows) == 0:
             return
-        ep, fac_t, t = self.episodes, self.facilities, self.tally
+        ep = self.episodes
         cases = self._cases(rows)
         self._notify("served", rows, cases.level)
         d = self.provider.decide(cases)
         kernels.record_decisions(
             rows, d.refer, d.admit, d.intensity, np.ones(len(rows)) if d.drug_ratio is None else d.drug_ratio,
-            d.stay_ratio, d.code_up, self.day, ep.facility, fac_t.level, ep.severity, ep.state, ep.intensity,
-            ep.drug_ratio, ep.stay_ratio, ep.coded_severity, ep.admit_day, fac_t.queue, fac_t.books["visits"],
-            fac_t.bed_queue, t.visits, t.day_row(self.day, "served"), E.BED_QUEUE, E.TREATED)
+            d.stay_ratio, d.code_up, self.day, ep.record(kernels.DecisionColumns), self.visit_record, E.BED_QUEUE,
+            E.TREATED)
         ep.returns[rows] = d.returns
         self._refer(rows[d.refer])
 
@@ -545,12 +622,8 @@ class HealthSystemModel(mesa.Model):
                                                      np.ones(len(rows)), free)
         self._leave_bed_queue(rows[~go])
         ep.corridor[rows[go & ~fitted]] = True
-        t = self.tally
-        t.exacerbation_admissions += kernels.admit(
-            rows[go], self.day, ep.facility, ep.condition, ep.severity, ep.stay_ratio, ep.u_stay, cat.clinical_los,
-            self.exacerbation, ep.los_days, ep.admit_day, ep.discharge_day, ep.state, E.INPATIENT,
-            fac_t.occupied, fac_t.bed_queue, fac_t.books["admissions"], fac_t.level, t.admissions,
-            t.day_row(self.day, "admissions"), cat.time_critical, SEVERE, t.elective_wait_hist)
+        self.tally.exacerbation_admissions += kernels.admit(
+            rows[go], self.day, ep.record(kernels.BedColumns), self.bed_record, E.INPATIENT, SEVERE)
 
     def _leave_bed_queue(self, rows: np.ndarray) -> None:
         """Elective patients on a waiting list longer than their patience (their own draw times
@@ -564,9 +637,8 @@ class HealthSystemModel(mesa.Model):
 
     def _discharge(self) -> None:
         """Inpatients whose stay ends today free their beds; their treatment is finished (billed today)."""
-        ep, fac_t, t = self.episodes, self.facilities, self.tally
-        kernels.discharge(self.day, ep.state, ep.discharge_day, ep.facility, fac_t.level, fac_t.occupied,
-                          t.discharges, t.day_row(self.day, "discharges"), E.INPATIENT, E.TREATED)
+        ep = self.episodes
+        kernels.discharge(self.day, len(ep), ep.record(kernels.BedColumns), self.bed_record, E.INPATIENT, E.TREATED)
 
     # ------------------------------------------------------------------------------------------- endings
     def _forgo(self, rows: np.ndarray) -> None:
@@ -591,21 +663,19 @@ class HealthSystemModel(mesa.Model):
             return
         ratio = out.untreated_risk_ratio if state == E.UNTREATED else out.self_care_risk_ratio
         limiting = cat.self_limiting
-        died, deaths, complications, critical, critical_deaths, loss = kernels.forgo_outcomes(
-            rows, ep.condition, ep.severity, ep.u_death, ep.u_complication, ep.resident, self.pop.age,
-            cat.death_risk, cat.complication_risk, cat.time_critical, np.where(limiting, 1.0, ratio),
-            out.life_expectancy_years, out.complication_daly,
-            np.where(limiting, 0.0, out.untreated_daly_per_severity))
-        self._die(ep.resident[rows[died]])
+        ended = kernels.forgo_outcomes(rows, ep.record(kernels.CompletionColumns), self.stakes,
+                                       np.where(limiting, 1.0, ratio),
+                                       np.where(limiting, 0.0, out.untreated_daly_per_severity))
+        self._die(ep.resident[rows[ended.died]])
         t = self.tally
-        t.health_loss_daly += loss
-        t.deaths += deaths
-        t.complications += complications
+        t.health_loss_daly += ended.health_loss
+        t.deaths += ended.deaths
+        t.complications += ended.complications
         limited = int(limiting[ep.condition[rows]].sum()) if state == E.UNTREATED else len(rows)
         t.ended[E.SELF_CARE] += limited
         t.ended[E.FORGONE] += len(rows) - limited
-        t.critical_ended += critical
-        t.critical_deaths += critical_deaths
+        t.critical_ended += ended.critical
+        t.critical_deaths += ended.critical_deaths
         if state == E.SELF_CARED:
             t.self_care_spending += float(cat.self_care_cost[ep.condition[rows], ep.severity[rows]].sum())
         ep.end(rows)
@@ -686,31 +756,20 @@ class HealthSystemModel(mesa.Model):
             self.beliefs.learn(c[keep], s[keep], lvl[keep], bill[keep], inpatient[keep])
 
         # Tally: every per-level sum and count in one pass (``sim.kernels.tally_treatments``).
-        (sums, deaths, complications, readmissions, travel, minutes, critical, critical_deaths,
-         clinical) = kernels.tally_treatments(rows, c, s, lvl, inpatient, charges, fund, oop, revenue, cost, q_care,
-                                      capability >= need, bed_days, wait, died, comp, readmit, cat.time_critical,
-                                      self.critical_kind, ep.critical_minutes, ep.travel_minutes, cat.clinical_los,
-                                      N_LEVELS, t.wait_hist, WAIT_BINS_PER_DAY, t.kind_critical_minutes_sum,
-                                      t.kind_critical_treated, t.ended)
-        t.wait_days_total += float(sums[:, 14].sum())
-        (t.treated, t.charges, t.inpatient_charges, t.outpatient_charges, t.outpatient_episodes, t.fund, t.oop,
-         t.provider_revenue, t.provider_cost, t.intensity_sum, t.appropriate, t.bed_days) = (
-            t.treated + sums[:, 0], t.charges + sums[:, 1:4], t.inpatient_charges + sums[:, 4],
-            t.outpatient_charges + sums[:, 5], t.outpatient_episodes + sums[:, 6], t.fund + sums[:, 7],
-            t.oop + sums[:, 8], t.provider_revenue + sums[:, 9], t.provider_cost + sums[:, 10],
-            t.intensity_sum + sums[:, 11], t.appropriate + sums[:, 12], t.bed_days + sums[:, 13])
-        t.deaths += deaths
-        t.complications += complications
-        t.readmissions += readmissions
-        t.travel_minutes_sum += travel
-        t.critical_minutes_sum += minutes
-        t.critical_treated += critical
-        t.critical_ended += critical
-        t.critical_deaths += critical_deaths
-        t.clinical_bed_days += clinical
-        day = self.day
-        for name, col in (("wait_days_sum", 14), ("treated", 0), ("spending", 9), ("fund", 7), ("oop", 8)):
-            t.day_row(day, name)[:] += sums[:, col]
+        done = tuple(kernels.Treatments(c, s, lvl, inpatient, charges, fund, oop, revenue, cost, q_care,
+                                        capability >= need, bed_days, wait, died, comp, readmit,
+                                        ep.travel_minutes[rows], ep.critical_minutes[rows]))
+        counts = kernels.tally_treatments(done, self.treatment_tally, N_LEVELS, WAIT_BINS_PER_DAY)
+        t.wait_days_total += float(counts.wait_days.sum())
+        t.deaths += counts.deaths
+        t.complications += counts.complications
+        t.readmissions += counts.readmissions
+        t.travel_minutes_sum += counts.travel_minutes
+        t.critical_minutes_sum += counts.critical_minutes
+        t.critical_treated += counts.critical_treated
+        t.critical_ended += counts.critical_treated
+        t.critical_deaths += counts.critical_deaths
+        t.clinical_bed_days += counts.clinical_bed_days
         ep.end(rows)
 
     def _settle_periodic(self) -> None:

@@ -13,8 +13,10 @@ drawn with numpy, in the episode's birth order (``sim.engine.model._episode_draw
 
 One module per phase of the daily step (docs/ODD.md, section 3), and ``equations`` for what the phases share.
 This package is a leaf: it imports nothing else of ``sim``, and takes every table and parameter as an
-argument. Loops are compiled on first use and cached beside their source (``cache=True``), so a new process
-pays the compilation once per machine; ``sim.engine.warmup.load`` warms them.
+argument: the tables as the records of ``records``, by phase (the episode columns the phase reads or writes, and
+what else it reads or adds to); a loop with several results returns them as a record too. Loops are compiled on
+first use and cached beside their source (``cache=True``), so a new process pays the compilation once per
+machine; ``sim.engine.warmup.load`` warms them.
 """
 
 from __future__ import annotations
@@ -37,6 +39,31 @@ from sim.kernels.equations import (
 from sim.kernels.learning import learn_cost_beliefs, most_likely_capability, observe_outcomes
 from sim.kernels.onset import onset_cases, write_episodes
 from sim.kernels.queueing import clinic_wait_hours, erlang_c
+from sim.kernels.records import (
+    EPISODE_RECORDS,
+    Arrivals,
+    BedColumns,
+    Beds,
+    BookingColumns,
+    CaseContext,
+    CaseMix,
+    ChoiceColumns,
+    ChoiceTerms,
+    CompletionColumns,
+    DecisionColumns,
+    DrawColumns,
+    EpisodeDraws,
+    ForgoneOutcomes,
+    OnsetColumns,
+    Onsets,
+    SeenCases,
+    SeenColumns,
+    Stakes,
+    TreatmentCounts,
+    Treatments,
+    TreatmentTally,
+    Visits,
+)
 from sim.kernels.service import (
     count_visits,
     decide_cases,

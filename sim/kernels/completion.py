@@ -7,17 +7,22 @@ import numba as nb
 import numpy as np
 
 from sim.kernels.equations import JIT, capability_factor, curvature, delay_factor, guideline_row, years_of_life_lost
+from sim.kernels.records import CompletionColumns, ForgoneOutcomes, Stakes, TreatmentCounts, Treatments, TreatmentTally
 
 
 @nb.njit(**JIT)
-def forgo_outcomes(rows, condition, severity, u_death, u_complication, resident, age, death_risk,
-                   complication_risk, time_critical, risk_ratio, life_expectancy, complication_daly,
-                   daly_per_severity):
+def forgo_outcomes(rows, ep, stakes, risk_ratio, daly_per_severity):
     """Outcomes of the episodes ``rows`` that went without a facility's care, untreated or treated at home
     (``sim.engine.model._end_without_facility``): their base risks times ``risk_ratio[condition]`` (at most 1),
     decided by their own uniforms. Returns who died, and the counts of deaths, complications, time-critical
     episodes and their deaths, and the health loss (DALY: years of life lost, ``complication_daly`` per
     complication, ``daly_per_severity[condition]`` x (severity + 1) for the illness left to itself)."""
+    ep, stakes = CompletionColumns(*ep), Stakes(*stakes)
+    condition, severity, resident, u_death, u_complication = (ep.condition, ep.severity, ep.resident, ep.u_death,
+                                                              ep.u_complication)
+    age, death_risk, complication_risk, time_critical = (stakes.age, stakes.death_risk, stakes.complication_risk,
+                                                         stakes.time_critical)
+    life_expectancy, complication_daly = stakes.life_expectancy, stakes.complication_daly
     m = len(rows)
     died = np.zeros(m, np.bool_)
     deaths = complications = critical = critical_deaths = 0
@@ -37,7 +42,7 @@ def forgo_outcomes(rows, condition, severity, u_death, u_complication, resident,
         if time_critical[ci]:
             critical += 1
             critical_deaths += 1 if died[i] else 0
-    return died, deaths, complications, critical, critical_deaths, loss
+    return ForgoneOutcomes(died, deaths, complications, critical, critical_deaths, loss)
 
 
 @nb.njit(**JIT)
@@ -157,61 +162,97 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
             coded, health_loss)
 
 
-TREATMENT_SUMS = ("treated", "services", "drugs", "consumables", "inpatient_charges", "outpatient_charges",
-                  "outpatient_episodes", "fund", "oop", "revenue", "cost", "intensity", "appropriate", "bed_days",
-                  "wait_days")
-
-
 @nb.njit(**JIT)
-def tally_treatments(rows, c, s, level, inpatient, charges, fund, oop, revenue, cost, q_care, appropriate, bed_days,
-                     wait, died, comp, readmit, time_critical, critical_kind, critical_minutes, travel_minutes,
-                     clinical_los, n_levels, wait_hist, bins_per_day, kind_minutes, kind_treated, ended):
-    """The running totals of today's finished treatments (``sim.core.tally``), the episodes ``rows`` (their minutes
-    read in place): per-level sums [n_levels, columns of ``TREATMENT_SUMS``], returned; the wait histogram
-    (in bins of 1 / ``bins_per_day`` day, capped at its last bin), each critical kind's (``critical_kind`` of the
-    condition, -1 for none) minutes and cases, and the end states (recovered, complication, died), added in place; and
-    the counts and sums returned after the per-level ones: deaths, complications, readmissions, travel minutes, minutes
-    to treatment and cases of time-critical episodes, their deaths, clinical bed-days of inpatients."""
-    sums = np.zeros((n_levels, len(TREATMENT_SUMS)))
+def tally_treatments(done, tally, n_levels, bins_per_day):
+    """Add today's finished treatments ``done`` to the running totals (``sim.core.tally``, ``tally``): their sums by
+    level, for the run and today, each the day's sum added at once; the wait histogram (in bins of 1 /
+    ``bins_per_day`` day, capped at its last bin), each critical kind's (``critical_kind`` of the condition, -1
+    for none) minutes and cases, and the end states (recovered, complication, died). Returns the days waited by
+    level and the counts and sums over all levels, which the tally keeps as numbers."""
+    done, tally = Treatments(*done), TreatmentTally(*tally)
+    condition, severity, level, inpatient, charges_in = (done.condition, done.severity, done.level, done.inpatient,
+                                                         done.charges)
+    fund_in, oop_in, revenue_in, cost_in, q_care, appropriate_in, bed_days_in, wait = (
+        done.fund, done.oop, done.revenue, done.cost, done.q_care, done.appropriate, done.bed_days, done.wait)
+    died, complicated, readmitted = done.died, done.complication, done.readmitted
+    travel_minutes, critical_minutes = done.travel_minutes, done.critical_minutes
+    clinical_los, time_critical, critical_kind = tally.clinical_los, tally.time_critical, tally.critical_kind
+    wait_hist, ended, kind_minutes, kind_treated = (tally.wait_hist, tally.ended, tally.kind_critical_minutes_sum,
+                                                    tally.kind_critical_treated)
+    # today's sums by level
+    treated, inpatient_charges, outpatient_charges = np.zeros(n_levels), np.zeros(n_levels), np.zeros(n_levels)
+    outpatient_episodes, fund, oop = np.zeros(n_levels), np.zeros(n_levels), np.zeros(n_levels)
+    revenue, cost, intensity = np.zeros(n_levels), np.zeros(n_levels), np.zeros(n_levels)
+    appropriate, bed_days, wait_days = np.zeros(n_levels), np.zeros(n_levels), np.zeros(n_levels)
+    charges = np.zeros((n_levels, 3))
     deaths = complications = readmissions = critical_cases = critical_deaths = 0
-    travel = minutes = clinical = 0.0
+    travel = minutes = clinical_days = 0.0
     top = len(wait_hist) - 1
-    for i in range(len(rows)):
-        r, ci = rows[i], c[i]
-        row = sums[level[i]]
-        bill = charges[i, 0] + charges[i, 1] + charges[i, 2]
-        row[0] += 1.0
+    for i in range(len(condition)):
+        ci, lv = condition[i], level[i]
+        bill = charges_in[i, 0] + charges_in[i, 1] + charges_in[i, 2]
+        treated[lv] += 1.0
         for k in range(3):
-            row[1 + k] += charges[i, k]
+            charges[lv, k] += charges_in[i, k]
         if inpatient[i]:
-            row[4] += bill
-            clinical += clinical_los[ci, s[i]]
+            inpatient_charges[lv] += bill
+            clinical_days += clinical_los[ci, severity[i]]
         else:
-            row[5] += bill
-            row[6] += 1.0
-        row[7] += fund[i]
-        row[8] += oop[i]
-        row[9] += revenue[i]
-        row[10] += cost[i]
-        row[11] += q_care[i]
-        row[12] += 1.0 if appropriate[i] else 0.0
-        row[13] += bed_days[i]
-        row[14] += wait[i]
+            outpatient_charges[lv] += bill
+            outpatient_episodes[lv] += 1.0
+        fund[lv] += fund_in[i]
+        oop[lv] += oop_in[i]
+        revenue[lv] += revenue_in[i]
+        cost[lv] += cost_in[i]
+        intensity[lv] += q_care[i]
+        appropriate[lv] += 1.0 if appropriate_in[i] else 0.0
+        bed_days[lv] += bed_days_in[i]
+        wait_days[lv] += wait[i]
         wait_hist[min(int(wait[i] * bins_per_day), top)] += 1
         deaths += 1 if died[i] else 0
-        complications += 1 if comp[i] else 0
-        readmissions += 1 if readmit[i] else 0
-        ended[2 if died[i] else (1 if comp[i] else 0)] += 1  # sim.core.episodes: DIED, COMPLICATION, RECOVERED
-        travel += travel_minutes[r]
+        complications += 1 if complicated[i] else 0
+        readmissions += 1 if readmitted[i] else 0
+        ended[2 if died[i] else (1 if complicated[i] else 0)] += 1  # sim.core.episodes: DIED, COMPLICATION, RECOVERED
+        travel += travel_minutes[i]
         if time_critical[ci]:
             critical_cases += 1
             critical_deaths += 1 if died[i] else 0
-            minutes += critical_minutes[r]
+            minutes += critical_minutes[i]
         kind = critical_kind[ci]
         if kind >= 0:
-            kind_minutes[kind] += critical_minutes[r]
+            kind_minutes[kind] += critical_minutes[i]
             kind_treated[kind] += 1.0
-    return sums, deaths, complications, readmissions, travel, minutes, critical_cases, critical_deaths, clinical
+    # the day's sums into the running totals and today's rows
+    treated_total, charges_total, inpatient_total, outpatient_total = (tally.treated, tally.charges,
+                                                                       tally.inpatient_charges,
+                                                                       tally.outpatient_charges)
+    episodes_total, fund_total, oop_total, revenue_total, cost_total = (tally.outpatient_episodes, tally.fund,
+                                                                        tally.oop, tally.provider_revenue,
+                                                                        tally.provider_cost)
+    intensity_total, appropriate_total, bed_days_total = tally.intensity_sum, tally.appropriate, tally.bed_days
+    treated_today, spending_today, fund_today, oop_today, wait_days_today = (
+        tally.treated_today, tally.spending_today, tally.fund_today, tally.oop_today, tally.wait_days_sum_today)
+    for lv in range(n_levels):
+        treated_total[lv] += treated[lv]
+        for k in range(3):
+            charges_total[lv, k] += charges[lv, k]
+        inpatient_total[lv] += inpatient_charges[lv]
+        outpatient_total[lv] += outpatient_charges[lv]
+        episodes_total[lv] += outpatient_episodes[lv]
+        fund_total[lv] += fund[lv]
+        oop_total[lv] += oop[lv]
+        revenue_total[lv] += revenue[lv]
+        cost_total[lv] += cost[lv]
+        intensity_total[lv] += intensity[lv]
+        appropriate_total[lv] += appropriate[lv]
+        bed_days_total[lv] += bed_days[lv]
+        wait_days_today[lv] += wait_days[lv]
+        treated_today[lv] += treated[lv]
+        spending_today[lv] += revenue[lv]
+        fund_today[lv] += fund[lv]
+        oop_today[lv] += oop[lv]
+    return TreatmentCounts(wait_days, deaths, complications, readmissions, travel, minutes, critical_cases,
+                           critical_deaths, clinical_days)
 
 
 @nb.njit(**JIT)

@@ -6,15 +6,19 @@ import numba as nb
 import numpy as np
 
 from sim.kernels.equations import JIT, years_of_life_lost
+from sim.kernels.records import CaseMix, DrawColumns, EpisodeDraws, OnsetColumns, Onsets, Stakes
 
 
 @nb.njit(**JIT)
-def onset_cases(counts, u_pick, u_severity, n_bands, kind, pool_start, pool_size, pools, severity_cdf, alive,
-                female, female_kind):
+def onset_cases(counts, u_pick, u_severity, n_bands, case_mix, female_kind):
     """Today's onsets (``sim.engine.model``): ``counts`` per (condition, age band) cell, each falling on the resident
     of its cell's pool that ``u_pick`` points to, with the severity ``u_severity`` draws from the condition's
-    severity distribution. Returns condition, resident, severity, and whether the onset can happen (the
-    resident is alive, and female for conditions of women)."""
+    severity distribution (``case_mix``). Returns condition, resident, severity, and whether the onset can happen
+    (the resident is alive, and female for conditions of women)."""
+    case_mix = CaseMix(*case_mix)
+    population, cdf, pools, pool_start, pool_size, alive, female = (
+        case_mix.population, case_mix.severity_cdf, case_mix.pools, case_mix.pool_start, case_mix.pool_size,
+        case_mix.alive, case_mix.female)
     total = len(u_pick)
     c = np.empty(total, np.int16)  # as the episode table keeps it
     resident = np.empty(total, pools.dtype)
@@ -23,59 +27,72 @@ def onset_cases(counts, u_pick, u_severity, n_bands, kind, pool_start, pool_size
     i = 0
     for cell in range(len(counts)):
         ci, band = cell // n_bands, cell % n_bands
-        k = kind[ci]
+        k = population[ci]
         for _ in range(counts[cell]):
             res = pools[pool_start[k, band] + np.int64(u_pick[i] * pool_size[k, band])]
             c[i] = ci
             resident[i] = res
-            severity[i] = (1 if u_severity[i] > severity_cdf[ci, 0] else 0) + \
-                (1 if u_severity[i] > severity_cdf[ci, 1] else 0)
+            severity[i] = (1 if u_severity[i] > cdf[ci, 0] else 0) + (1 if u_severity[i] > cdf[ci, 1] else 0)
             possible[i] = alive[res] and (k != female_kind or female[res])
             i += 1
-    return c, resident, severity, possible
+    return Onsets(c, resident, severity, possible)
 
 
 @nb.njit(**JIT)
-def write_episodes(start, keep, resident, condition, severity, readmission, day, taste, patience, noise, u_death,
-                   u_complication, u_readmission, u_readmit_day, u_stay, scruple, u_review, cost_factor,
-                   u_referral, age, death_risk, complication_risk, need_z, life_expectancy, complication_daly,
-                   benefit_spread, patience_days, choosing, col_resident, col_condition, col_severity,
-                   col_seek_day, col_state, col_facility, col_readmission, col_patience, col_benefit, col_u_death,
-                   col_u_complication, col_u_readmission, col_u_readmit_day, col_u_stay, col_scruple, col_u_review,
-                   col_u_insist, col_u_transfer, col_cost_factor, col_taste):
-    """Write the onsets that ``keep`` selects into the episode table from row ``start`` on (``sim.engine.model``,
-    ``sim.core.episodes``): who, what and how severe, their random numbers, and what follows from them. Patience
-    (days) = ``patience_days`` x an exponential draw / (1 + severity); the admission benefit (DALY) =
-    ``benefit_spread`` x the case's health stakes (death risk x years of life lost + complication risk x
-    ``complication_daly``) x (the probit of its group's admission share, ``need_z``, + its own normal draw).
-    ``u_referral`` holds the kept ones' two referral draws. Rows start zeroed (``Episodes.extend``), so
-    only the episode's own values, its state (``choosing``) and its facility (-1: none yet) are written."""
+def write_episodes(ep, ep_draws, start, keep, onsets, draws, u_referral, readmission, day, stakes, patience_days,
+                   choosing):
+    """Write the ``onsets`` that ``keep`` selects into the episode table from row ``start`` on (``sim.engine.model``,
+    ``sim.core.episodes``: its columns ``ep`` and ``ep_draws``): who, what and how severe, their random numbers
+    ``draws``, and what follows from them. Patience (days) = ``patience_days`` x an exponential draw / (1 +
+    severity); the admission benefit (DALY) = ``benefit_spread`` x the case's health stakes (death risk x years of
+    life lost + complication risk x ``complication_daly``) x (the probit of its group's admission share,
+    ``need_z``, + its own normal draw). ``u_referral`` holds the kept ones' two referral draws. Rows start zeroed
+    (``Episodes.extend``), so only the episode's own values, its state (``choosing``) and its facility (-1: none
+    yet) are written."""
+    ep, ep_draws, onsets, draws, stakes = (OnsetColumns(*ep), DrawColumns(*ep_draws), Onsets(*onsets),
+                                           EpisodeDraws(*draws), Stakes(*stakes))
+    resident, condition, severity, seek_day, state, facility = (ep.resident, ep.condition, ep.severity, ep.seek_day,
+                                                                ep.state, ep.facility)
+    readmitted, patience, admission_benefit = ep.readmission, ep.patience, ep.admission_benefit
+    u_death, u_complication, u_readmission, u_readmit_day, u_stay = (
+        ep_draws.u_death, ep_draws.u_complication, ep_draws.u_readmission, ep_draws.u_readmit_day, ep_draws.u_stay)
+    scruple, u_review, u_insist, u_transfer, cost_factor, taste = (
+        ep_draws.scruple, ep_draws.u_review, ep_draws.u_insist, ep_draws.u_transfer, ep_draws.cost_factor,
+        ep_draws.taste)
+    new_condition, new_severity, new_resident = onsets.condition, onsets.severity, onsets.resident
+    draw_taste, draw_patience, draw_noise = draws.taste, draws.patience, draws.admission_noise
+    draw_death, draw_complication, draw_readmission, draw_readmit_day, draw_stay = (
+        draws.u_death, draws.u_complication, draws.u_readmission, draws.u_readmit_day, draws.u_stay)
+    draw_scruple, draw_review, draw_cost = draws.scruple, draws.u_review, draws.cost_factor
+    age, death_risk, complication_risk, need_z = stakes.age, stakes.death_risk, stakes.complication_risk, stakes.need_z
+    life_expectancy, complication_daly, benefit_spread = (stakes.life_expectancy, stakes.complication_daly,
+                                                          stakes.benefit_spread)
     j = start
     for i in range(len(keep)):
         if not keep[i]:
             continue
-        ci, si = condition[i], severity[i]
-        col_resident[j] = resident[i]
-        col_condition[j] = ci
-        col_severity[j] = si
-        col_seek_day[j] = day
-        col_state[j] = choosing
-        col_facility[j] = -1
-        col_readmission[j] = readmission
-        col_patience[j] = patience_days * patience[i] / (1.0 + si)
-        stakes = (death_risk[ci, si] * years_of_life_lost(life_expectancy, age[resident[i]])
-                  + complication_risk[ci, si] * complication_daly)
-        col_benefit[j] = benefit_spread * stakes * (need_z[ci, si] + noise[i])
-        col_u_death[j] = u_death[i]
-        col_u_complication[j] = u_complication[i]
-        col_u_readmission[j] = u_readmission[i]
-        col_u_readmit_day[j] = u_readmit_day[i]
-        col_u_stay[j] = u_stay[i]
-        col_scruple[j] = scruple[i]
-        col_u_review[j] = u_review[i]
-        col_u_insist[j] = u_referral[j - start, 0]
-        col_u_transfer[j] = u_referral[j - start, 1]
-        col_cost_factor[j] = cost_factor[i]
-        for k in range(taste.shape[1]):
-            col_taste[j, k] = taste[i, k]
+        ci, si, res = new_condition[i], new_severity[i], new_resident[i]
+        resident[j] = res
+        condition[j] = ci
+        severity[j] = si
+        seek_day[j] = day
+        state[j] = choosing
+        facility[j] = -1
+        readmitted[j] = readmission
+        patience[j] = patience_days * draw_patience[i] / (1.0 + si)
+        at_stake = (death_risk[ci, si] * years_of_life_lost(life_expectancy, age[res])
+                    + complication_risk[ci, si] * complication_daly)
+        admission_benefit[j] = benefit_spread * at_stake * (need_z[ci, si] + draw_noise[i])
+        u_death[j] = draw_death[i]
+        u_complication[j] = draw_complication[i]
+        u_readmission[j] = draw_readmission[i]
+        u_readmit_day[j] = draw_readmit_day[i]
+        u_stay[j] = draw_stay[i]
+        scruple[j] = draw_scruple[i]
+        u_review[j] = draw_review[i]
+        u_insist[j] = u_referral[j - start, 0]
+        u_transfer[j] = u_referral[j - start, 1]
+        cost_factor[j] = draw_cost[i]
+        for k in range(draw_taste.shape[1]):
+            taste[j, k] = draw_taste[i, k]
         j += 1

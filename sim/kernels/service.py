@@ -7,6 +7,7 @@ import numba as nb
 import numpy as np
 
 from sim.kernels.equations import JIT, PRIORITIES, capability_factor, delay_factor, gated, years_of_life_lost
+from sim.kernels.records import CaseContext, DecisionColumns, SeenCases, SeenColumns, Visits
 
 
 @nb.njit(**JIT)
@@ -75,14 +76,21 @@ def serve_queue(rows, facility, severity, seek_day, always, cost, budget):
 
 
 @nb.njit(**JIT)
-def gather_cases(rows, facility, condition, severity, resident, seek_day, critical_minutes, admission_benefit,
-                 cost_factor, scruple, age, employee, level, price_level, beds, occupied, top_level, day,
-                 need_level, harm_per_day, harm_per_hour, time_critical, scruple_yuan):
-    """What a provider sees of the episodes ``rows`` it treats (``sim.engine.model._cases``), one row each: facility,
-    condition, severity, resident, the facility's level, employee scheme, age, need level, the facility's price
-    level, the case's cost factor, whether the facility has beds, whether a higher level exists, bed
+def gather_cases(rows, day, ep, context, top_level, scruple_yuan):
+    """What a provider sees of the episodes ``rows`` it treats (``sim.engine.model._cases``), one entry each:
+    facility, condition, severity, resident, the facility's level, employee scheme, age, need level, the facility's
+    price level, the case's cost factor, whether the facility has beds, whether a higher level exists, bed
     occupancy, the delay factor already incurred (``sim.behaviour.outcomes``), the admission benefit and
     the provider's cost of coding the case up (yuan)."""
+    ep, context = SeenColumns(*ep), CaseContext(*context)
+    facility, condition, severity, resident, seek_day, critical_minutes, admission_benefit, cost_factor, scruple = (
+        ep.facility, ep.condition, ep.severity, ep.resident, ep.seek_day, ep.critical_minutes, ep.admission_benefit,
+        ep.cost_factor, ep.scruple)
+    age, employee, level, beds, occupied, price_level = (context.age, context.employee, context.level, context.beds,
+                                                         context.occupied, context.price_level)
+    need_level, time_critical, harm_per_day, harm_per_hour = (context.need_level, context.time_critical,
+                                                              context.delay_harm_per_day,
+                                                              context.critical_harm_per_hour)
     m = len(rows)
     fac = np.empty(m, facility.dtype)
     c = np.empty(m, np.int64)
@@ -118,8 +126,8 @@ def gather_cases(rows, facility, condition, severity, resident, seek_day, critic
                                 day - seek_day[r])
         benefit[i] = admission_benefit[r]
         coding[i] = scruple[r] * yuan
-    return (fac, c, s, res, lvl, emp, ages, need, price, factor, has_beds, can_refer, occupancy, delay, benefit,
-            coding)
+    return SeenCases(fac, c, s, res, lvl, emp, ages, need, price, factor, has_beds, can_refer, occupancy, delay,
+                     benefit, coding)
 
 
 @nb.njit(**JIT)
@@ -243,20 +251,25 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
 
 
 @nb.njit(**JIT)
-def record_decisions(rows, refer, admit, intensity, drug_ratio, stay_ratio, code_up, day, facility, level,
-                     severity, state, intensity_col, drug_ratio_col, stay_ratio_col, coded_severity, admit_day,
-                     queue, visits, bed_queue, visits_by_level, served_today, bed_queue_state, treated_state):
+def record_decisions(rows, refer, admit, intensity, drug_ratio, stay_ratio, code_up, day, ep, visits,
+                     bed_queue_state, treated_state):
     """Book the provider's decisions on the episodes ``rows`` it saw today (``sim.engine.model._treat``): each leaves
     its facility's queue and counts as a visit (by facility, and by level in the run and in the day); its
     intensity, drugs, stay and coded severity are kept; an admitted case joins the bed queue (its decision
     day kept until a bed is found), one neither admitted nor referred is treated. Referrals are booked apart
     (``sim.engine.model._refer``)."""
+    ep, visits = DecisionColumns(*ep), Visits(*visits)
+    facility, state, severity, admit_day = ep.facility, ep.state, ep.severity, ep.admit_day
+    intensity_col, drug_ratio_col, stay_ratio_col, coded_severity = (ep.intensity, ep.drug_ratio, ep.stay_ratio,
+                                                                     ep.coded_severity)
+    level, queue, bed_queue, visited = visits.level, visits.queue, visits.bed_queue, visits.visits
+    visits_by_level, served_today = visits.visits_by_level, visits.served_today
     for i in range(len(rows)):
         r = rows[i]
         f = facility[r]
         lv = level[f]
         queue[f] -= 1
-        visits[f] += 1.0
+        visited[f] += 1.0
         visits_by_level[lv] += 1.0
         served_today[lv] += 1.0
         intensity_col[r] = intensity[i]

@@ -38,6 +38,9 @@ def community_weight(spec: Scenario) -> float:
 class MedicalCommunity(mesa.Agent):
     """The county's in-county facilities under one budget."""
 
+    # the tally's counters it owns (as a policy declares its state, sim.policies.base)
+    counters = ("community_net", "community_instruments")
+
     def __init__(self, model: mesa.Model, rules: GlobalBudget, start_day: int,
                  historical_yuan: float | None = None) -> None:
         super().__init__(model)

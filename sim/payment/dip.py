@@ -34,6 +34,7 @@ class PointBooks:
 
 class DiagnosisInterventionPacket(PaymentModel):
     name = "dip"
+    counters = ("dip_settled_points", "dip_settled_value")
 
     def __init__(self, ctx: Context, levels: np.ndarray) -> None:
         super().__init__(ctx, levels)

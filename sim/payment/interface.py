@@ -115,6 +115,11 @@ class PaymentModel:
 
     name: ClassVar[str]
     wraps_claims: ClassVar[bool] = False  # a purse around the claims of the models beneath it (global budget)
+    # the shared state it owns and what of others' it changes, as a policy declares them (sim.policies.base)
+    columns: ClassVar[tuple[str, ...]] = ()
+    counters: ClassVar[tuple[str, ...]] = ()
+    facility_columns: ClassVar[tuple[str, ...]] = ()
+    writes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: Context, levels: np.ndarray) -> None:
         self.ctx = ctx

@@ -43,6 +43,10 @@ from sim.payment.registry import REGISTRY
 class PaymentSystem:
     """The payment rules in force: a claim model for each level, and the purse around them (if any)."""
 
+    # periodic payments (``book_periodic``) are the facilities' income and the fund's spending (sim.policies.base)
+    writes = ("facilities.books.revenue", "facilities.books.fund_income", "tally.fund", "tally.provider_revenue",
+              "tally.daily.fund", "tally.daily.spending")
+
     def __init__(self, spec: Scenario, cat: Catalogue, model=None, previous: PaymentSystem | None = None) -> None:
         pay = spec.payment
         self.spec = spec

@@ -302,6 +302,13 @@ class PerformanceAssessment(Policy):
     """The assessment's part in the daily step: an ``Assessor`` while ``policies.assessment`` is on."""
 
     name = "assessment"
+    counters = ("assessment_deductions", "directors_replaced", "centres_merged")
+    # deductions from the centres' fund income; a new director's longer clinic hours; a merger moves staff, beds
+    # and patients
+    writes = ("episodes.facility", "episodes.travel_minutes", "facilities.doctors", "facilities.beds",
+              "facilities.capability", "facilities.clinic_hours", "facilities.queue", "facilities.bed_queue",
+              "facilities.occupied", "facilities.books.revenue", "facilities.books.fund_income", "tally.fund",
+              "tally.provider_revenue", "tally.daily.fund", "tally.daily.spending")
 
     def __init__(self, model) -> None:
         super().__init__(model)

@@ -30,6 +30,13 @@ How policies act (each receives the value so far and returns it, changed or not;
 Notifications (no value returned):
     served(rows, level)        cases a provider sees today       referred_up(rows)     cases referred up to choose
     completed(done)            treatments finished and billed today (``Completed``)
+
+State. A policy declares the shared state it owns, as the engine and the payment models declare theirs: ``columns``
+of the episode table (``sim.core.episodes.COLUMNS``), ``counters`` of the tally (``sim.core.tally.COUNTERS``) and
+``facility_columns`` (``sim.core.facilities.COLUMNS``), each owned by exactly one module of the model; and in
+``writes`` what it changes of state others own ("episodes.<column>", "tally.<counter>", "facilities.<column>").
+tests/test_architecture.py checks both: every column and counter has one owner, and a module writes only what
+it owns or declares.
 """
 
 from __future__ import annotations
@@ -58,6 +65,10 @@ class Policy:
     """A policy's part in the daily step; every hook does nothing unless a policy overrides it."""
 
     name: ClassVar[str] = ""
+    columns: ClassVar[tuple[str, ...]] = ()           # episode columns it owns
+    counters: ClassVar[tuple[str, ...]] = ()          # tally counters it owns
+    facility_columns: ClassVar[tuple[str, ...]] = ()  # facility columns it owns
+    writes: ClassVar[tuple[str, ...]] = ()            # state others own that it changes
 
     def __init__(self, model) -> None:
         self.model = model

@@ -75,6 +75,20 @@ class ReferralRules(Policy):
     policy is off, so a run without them is the run without this module."""
 
     name = "referral"
+    # a downward transfer's days at the township, the hospital it left, the deductible paid, whether it was offered
+    columns = ("down_days", "acute_facility", "deductible_paid", "down_offered")
+    counters = ("unreferred_visits", "referred_visits", "referred_leaks", "platform_placed", "referrals_down",
+                "down_proposals", "down_bed_days")
+    # the platform books referred patients into queues; a downward transfer moves a patient, a bed and the bill of
+    # the days stayed at the hospital
+    writes = ("episodes.facility", "episodes.state", "episodes.travel_minutes", "facilities.queue",
+              "facilities.occupied", "facilities.books.arrivals", "facilities.books.admissions",
+              "facilities.books.bed_days", "facilities.books.revenue", "facilities.books.resource_cost",
+              "facilities.books.fund_income", "facilities.books.oop_income", "tally.admissions", "tally.discharges",
+              "tally.bed_days", "tally.charges", "tally.inpatient_charges", "tally.fund", "tally.oop",
+              "tally.provider_revenue", "tally.provider_cost", "tally.coded_weight_sum", "tally.upcoded",
+              "tally.audit_recovered", "tally.admissions_refused", "tally.daily.arrivals", "tally.daily.admissions",
+              "tally.daily.discharges", "tally.daily.spending", "tally.daily.fund", "tally.daily.oop")
 
     def configure(self, before) -> None:
         model = self.model

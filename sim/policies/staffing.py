@@ -48,6 +48,9 @@ class Staffing(Policy):
     """Base facility columns, the policies' additions to them, and the daily update of the effective ones."""
 
     name = "staffing"
+    counters = ("sinking_doctor_days", "doctors_moved_to_county", "township_capability_days", "township_doctors_now",
+                "township_capability_lasting")
+    writes = ("facilities.doctors", "facilities.capability")  # the effective ones: base + the policies' additions
 
     def __init__(self, model) -> None:
         super().__init__(model)
@@ -150,17 +153,17 @@ class Staffing(Policy):
             self.hosted[hosts] += (posted - each.sum()) / len(hosts)
         self.allocated_for = rules
 
-    def _apply(self, fac, rules, hosted, sent) -> None:
+    def _apply(self, facilities, rules, hosted, sent) -> None:
         """Effective doctors and capability = base + the policies' additions."""
         doctors = self.base_doctors + self.moved
         if rules.adds_outpatient_slots:
             doctors = doctors + hosted - sent
-        fac.doctors[:] = doctors
+        facilities.doctors[:] = doctors
         county = self.base_capability + self.county_gain_applied * self.county
         ceiling = county[self.county].min() if self.county.any() else np.inf
         raised = self.base_capability + self.trained + rules.capability_gain_per_doctor * hosted
         capped = np.maximum(np.minimum(raised, ceiling), self.base_capability)
-        fac.capability[:] = np.where(self.township, capped, county)
+        facilities.capability[:] = np.where(self.township, capped, county)
         self.trained = np.where(self.township, np.minimum(self.trained, np.maximum(ceiling - self.base_capability,
                                                                                    0.0)), 0.0)
 
