@@ -363,7 +363,7 @@ def _facts(args) -> int:
     calibration = path.resolve().with_name("calibration.yaml")
     sets = {}
     if calibration.is_file():  # the calibration beside the facts file, if it fits these facts
-        sets = fact_sets(calibration)
+        sets = fact_sets(calibration, path)
     findings = F.evaluate(chosen, fast=args.fast, workers=args.workers, progress=not (args.quiet or args.json),
                           seed=args.seed, max_replicates=args.max_replicates or F.MAX_REPLICATES)
     if args.json:

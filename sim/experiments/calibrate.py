@@ -135,9 +135,13 @@ def load_calibration(path: str | Path = CALIBRATION_FILE):
     return cal, [facts[i] for i in cal.facts]
 
 
-def fact_sets(path: str | Path = CALIBRATION_FILE) -> dict[str, str]:
-    """Each fact id of the calibration's facts file: "in-sample" (a target) or "holdout"."""
+def fact_sets(path: str | Path = CALIBRATION_FILE, facts_file: str | Path | None = None) -> dict[str, str]:
+    """Each fact id of the calibration's facts file: "in-sample" (a target) or "holdout"; empty when
+    ``facts_file`` is given and is not the calibration's."""
     cal, _ = _load(path)
+    own = (Path(path).resolve().parent / cal.facts_file).resolve()
+    if facts_file is not None and own != Path(facts_file).resolve():
+        return {}
     return {**{i: "in-sample" for i in cal.facts}, **{i: "holdout" for i in cal.holdout}}
 
 
@@ -523,9 +527,10 @@ def fit(cal: Calibration, facts, *, workers: int | None = 1, progress: bool = Tr
 
 # --------------------------------------------------------------------------------------------- fingerprint
 def fingerprint(cal: Calibration, facts, values: dict[str, float] | None = None,
-                workers: int | None = None) -> dict[str, float]:
+                workers: int | None = 1) -> dict[str, float]:
     """The target facts' values on one replicate of the calibration's county, scenario seed FINGERPRINT_SEED, at
-    ``values`` (default: the values in force, i.e. seeds/calibrated.yaml's)."""
+    ``values`` (default: the values in force, i.e. seeds/calibrated.yaml's). In this process by default: a few
+    runs do not repay starting worker processes."""
     from sim.experiments import facts as F
 
     findings = F.evaluate(facts, workers=workers, progress=False, seed=FINGERPRINT_SEED, replicates=1,

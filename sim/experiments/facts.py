@@ -395,7 +395,7 @@ def evaluate(facts: list[Fact], *, fast: bool = False, workers: int | None = Non
         cap = replicates
     else:
         want = {key: MIN_REPLICATES if fast else max(MIN_REPLICATES, scenarios[key].replicates) for key in keys}
-        cap = max(max_replicates, *want.values())
+        cap = max([max_replicates, *want.values()])
     # a fact's arms run the same replicates
     for fact in facts:
         arms = _keys(fact, fast)
