@@ -496,6 +496,11 @@ def fit(cal: Calibration, facts, *, workers: int | None = 1, progress: bool = Tr
             abc.run(max_nr_populations=cal.generations)
         finally:
             sampler.close(wait=False)
+        if not sampler.log:
+            from sim.params.loading import ScenarioError
+
+            raise ScenarioError(f"budget = {cal.budget}: the prior's generation did not finish within it (too "
+                                "many draws gave a target fact no value); raise the budget")
         history = abc.history
         table = history.get_all_populations()
         table = table[table["t"] >= 0]
