@@ -648,8 +648,8 @@ class ProviderBehaviour(Strict):
     tight_community_weight: float = param(
         1.0, "The same weight in a tight medical community (one account, 一本账; policies.integration.level "
         "tight).", "share", "fitted by `triangle calibrate` (seeds/calibration.yaml; value in "
-        "seeds/calibrated.yaml), chiefly to youxi_fund_saving and linxiang_out_of_county_fund_share (seeds 001, "
-        "002); seed 004: one account makes one purse (一家人, 一条心, 一本账)", ge=0, le=1,
+        "seeds/calibrated.yaml), chiefly to youxi_fund_saving (seed 002; Linxiang's facts are held out); seed "
+        "004: one account makes one purse (一家人, 一条心, 一本账)", ge=0, le=1,
         kind="calibrated", range=(0.0, 1.0), fit="calibrate")
     income_effect_elasticity: float = param(
         0.0, "Target-income behaviour: a facility whose recent revenue fell below its reference revenue puts "
