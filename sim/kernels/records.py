@@ -16,8 +16,9 @@ returns them as one record, read back by name. Three rules follow from how Numba
 The engine (``sim.engine.model``) builds the records from the tables they name; a record holds the arrays
 themselves, so what a loop writes into a record's array it writes into the table. A field's name says whose it
 is: an episode record's fields are episode columns (``sim.core.episodes.COLUMNS``); elsewhere ``<x>_today`` is
-today's row of the tally's daily column ``<x>``, ``<x>_by_level`` the tally's running total ``<x>``, and a
-facility's books (``sim.core.facilities.BOOKS``) keep their names.
+today's row of the tally's daily column ``<x>``, ``<x>_by_level`` the tally's running total ``<x>`` (beside a
+facility's book of that name), and any other field has the name of the facility column, book
+(``sim.core.facilities``) or tally counter (``sim.core.tally``) it is.
 """
 
 from __future__ import annotations
