@@ -782,20 +782,20 @@ class ResidentBehaviour(Strict):
     trust_initial: ByLevel = param(
         ByLevel(village=1.1, township=0.7, county=2.7, out_of_county=3.0),
         "Mean initial trust in each level (utility).", "utility",
-        "assumption: trust in primary care is low after years of siphoning (DOMAIN.md); county and out-of-county "
-        "values fitted by hand, with prices weighed as price_sensitivity says, so that the baseline county keeps "
-        "about half its visits at primary level (DOMAIN.md: ~52% nationally) and about nine in ten treated "
-        "episodes in the county (the national target of 90% in-county care); prior range 1-4. The township value "
-        "is fitted by `triangle calibrate` (seeds/calibrated.yaml).", kind="assumed", range={"village": (0.5, 2.0)},
-        leaves={"township": {"kind": "calibrated", "fit": "calibrate", "range": (0.3, 1.2), "source":
-                             "fitted by `triangle calibrate` (seeds/calibration.yaml; value in seeds/calibrated.yaml), "
-                             "chiefly to national_primary_visit_share (seeds/facts.yaml: ~52% of visits at primary "
-                             "level, 2023 bulletin)"},
-                **{level: {"kind": "calibrated", "fit": "hand", "range": (1.0, 4.0), "source":
-                           "fitted by hand, with prices weighed as price_sensitivity says, so that the baseline "
-                           "county keeps about half its visits at primary level (DOMAIN.md: ~52% nationally) and "
-                           "about nine in ten treated episodes in the county (the national target of 90% in-county "
-                           "care)"} for level in ("county", "out_of_county")}})
+        "assumption: trust in primary care is low after years of siphoning (DOMAIN.md); the village, township and "
+        "county values are fitted by `triangle calibrate` (seeds/calibrated.yaml), the out-of-county value by hand",
+        kind="assumed",
+        leaves={**{level: {"kind": "calibrated", "fit": "calibrate", "range": rng, "source":
+                           "fitted by `triangle calibrate` (seeds/calibration.yaml; value in seeds/calibrated.yaml) "
+                           "to where residents go: national_primary_visit_share (~52% of visits at primary level), "
+                           "national_township_visit_share (township centres 1.31 of primary care's 2.71 bn visits) "
+                           "and national_township_bed_turnover (39.9 M township admissions into 1.51 M beds; all "
+                           "seeds/facts.yaml, 2023 bulletin)"}
+                   for level, rng in (("village", (0.3, 2.0)), ("township", (0.3, 2.0)), ("county", (1.0, 4.0)))},
+                "out_of_county": {"kind": "calibrated", "fit": "hand", "range": (1.0, 4.0), "source":
+                                  "fitted by hand, with prices weighed as price_sensitivity says, so that about nine "
+                                  "in ten treated episodes stay in the county (the national target of 90% in-county "
+                                  "care)"}})
     trust_sd: float = param(
         0.5, "Spread of initial trust between residents.", "utility", "assumption: residents differ in trust by less "
         "than primary care and hospitals differ", ge=0, kind="assumed", range=(0.2, 1.0))

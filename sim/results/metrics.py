@@ -267,6 +267,21 @@ def bed_occupancy(m):
     return _div(m.tally.occupied_bed_days[levels].sum(), m.tally.available_bed_days[levels].sum())
 
 
+@metric("access", "share", na="the county and out-of-county hospitals have no beds")
+def hospital_occupancy(m):
+    """occupied bed-days / available bed-days, county and out-of-county hospitals (the statistical bulletin's
+    hospitals: township centres are primary-care institutions and not among them)"""
+    levels = [COUNTY, OUT_OF_COUNTY]
+    return _div(m.tally.occupied_bed_days[levels].sum(), m.tally.available_bed_days[levels].sum())
+
+
+@metric("access", "admissions/bed-year", na="township centres have no beds")
+def township_bed_turnover(m):
+    """admissions to township centres / (their available bed-days / 365): how many patients a township bed
+    takes in a year (病床周转次数)"""
+    return _div(m.tally.admissions[TOWNSHIP] * 365, m.tally.available_bed_days[TOWNSHIP])
+
+
 @metric("access", "share", na="no episode was treated")
 def in_county_rate(m):
     """treated episodes whose final facility is in the county / treated episodes (县域内就诊率)"""
@@ -298,6 +313,12 @@ def followup_visits_per_episode(m):
     """return visits providers asked of outpatients (sim.behaviour.provider: each asked while its value to the
     provider, margin included, is positive) / outpatient episodes treated"""
     return _div(m.tally.returns_asked.sum(), m.tally.outpatient_episodes.sum())
+
+
+@metric("access", "share", na="no visit at primary level")
+def township_primary_visit_share(m):
+    """visits at township centres / visits at village clinics and township centres"""
+    return _div(m.tally.visits[TOWNSHIP], m.tally.visits[list(PRIMARY)].sum())
 
 
 @metric("access", "visits/resident-year")
