@@ -101,8 +101,8 @@ class Money:
     - the revenue of DIP inpatient cases at their provisional point value (``dip_cases``).
 
     While it records, it checks each claim against the rule of the claim model that values it: a bill paid item
-    by item earns its bill, a capitated visit earns the copayment, a per-diem stay its days at the rate, and no
-    patient pays less than nothing or more than the bill."""
+    by item earns its bill, a capitated visit earns the copayment, a per-diem stay its days at the rate, the fund pays a DRG case
+    no less than nothing (audit recoveries aside), and no patient pays less than nothing or more than the bill."""
 
     def __init__(self) -> None:
         self.n = 0
@@ -149,6 +149,9 @@ class Money:
                     err_msg="a per-diem stay was not paid its days at the rate")
             if model.name == "dip":
                 self.dip_cases += float(claims.revenue[stays].sum())
+            if model.name == "drg":
+                assert (claims.fund[stays] + claims.recovered[stays] >= -tol[stays]).all(), \
+                    "the fund took money from a DRG case (its payment below the copayment)"
 
     def paid_periodic(self, payer, model, paid: np.ndarray) -> None:
         self._ready(len(paid))

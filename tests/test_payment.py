@@ -153,6 +153,27 @@ def test_money_is_conserved_to_the_yuan(model_name):
 
 
 # ----------------------------------------------------------------------------------------------- capitation
+def test_a_drg_case_whose_copayment_exceeds_its_payment_leaves_the_provider_the_copayment():
+    """With a tenth of inpatient bills reimbursed, many copayments exceed the DRG payment: those cases earn their
+    copayment, and the fund pays them nothing rather than taking money back."""
+    low = {level: 0.1 for level in ("village", "township", "county", "out_of_county")}
+    spec = county(pay("drg", insurance={"reimbursement": low, "employee_reimbursement": low}))
+    floored = 0
+    with conftest.money_watched() as money:
+        original = money.settled
+
+        def settled(system, facilities, kw, claims):
+            nonlocal floored
+            original(system, facilities, kw, claims)
+            drg = kw["inpatient"] & ~claims.refused & (claims.recovered == 0)
+            floored += int((drg & (claims.fund == 0) & (claims.oop > 0)).sum())
+        money.settled = settled
+        model = HealthSystemModel(spec)
+        model.run()
+    conftest.check_money(model, money)
+    assert floored > 0
+
+
 def test_capitation_lowers_primary_intensity_and_pays_per_head():
     ffs_model, ffs = run(pay("fee_for_service"))
     cap_model, cap = run(pay("capitation"))
