@@ -101,8 +101,9 @@ class Money:
     - the revenue of DIP inpatient cases at their provisional point value (``dip_cases``).
 
     While it records, it checks each claim against the rule of the claim model that values it: a bill paid item
-    by item earns its bill, a capitated visit earns the copayment, a per-diem stay its days at the rate, the fund pays a DRG case
-    no less than nothing (audit recoveries aside), and no patient pays less than nothing or more than the bill."""
+    by item earns its bill, a capitated visit earns the copayment, a per-diem stay its days at the rate, the fund
+    pays a DRG case no less than nothing (audit recoveries aside), and no patient pays less than nothing or more
+    than the bill."""
 
     def __init__(self) -> None:
         self.n = 0

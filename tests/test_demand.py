@@ -130,7 +130,7 @@ def test_a_village_clinic_does_not_look_cheap_for_a_case_it_must_send_on():
     its expected out-of-pocket cost is the township's admission, not a village consultation."""
     model = HealthSystemModel(county(size=2_000, days=1))
     cat = model.cat
-    beliefs = CostBeliefs(cat, model.level_price)
+    beliefs = CostBeliefs(cat, model.level_price, learning_rate=0.05)
     oop = beliefs.expected_oop(model.fund)  # [c, s, level, scheme]
     birth = cat.index("childbirth")  # every birth needs a bed
     np.testing.assert_allclose(oop[birth, :, VILLAGE], oop[birth, :, TOWNSHIP])

@@ -42,8 +42,6 @@ from sim.kernels import ChoiceColumns, ChoiceTerms, choose_options, learn_cost_b
 from sim.params.scenario import Scenario
 from sim.payment.fund import InsuranceFund
 
-BELIEF_LEARNING_RATE = 0.05  # weight of one day's mean bill in the running belief (assumption)
-
 
 def price_disutility(oop_yuan, resident) -> np.ndarray:
     """Utility an out-of-pocket cost takes away: ``price_sensitivity`` for each doubling of the cost above
@@ -54,7 +52,8 @@ def price_disutility(oop_yuan, resident) -> np.ndarray:
 class CostBeliefs:
     """What residents expect a visit to cost, by [condition, severity, level]."""
 
-    def __init__(self, cat: Catalogue, price_level_by_level: np.ndarray) -> None:
+    def __init__(self, cat: Catalogue, price_level_by_level: np.ndarray, learning_rate: float) -> None:
+        self.learning_rate = learning_rate  # behaviour.resident.cost_belief_learning_rate
         c = np.repeat(np.arange(cat.n), 3 * N_LEVELS)
         s = np.tile(np.repeat(np.arange(3), N_LEVELS), cat.n)
         lv = np.tile(np.arange(N_LEVELS), 3 * cat.n)
@@ -69,7 +68,7 @@ class CostBeliefs:
         """Move beliefs toward today's mean bills and admission rates where cases were seen."""
         key = np.ravel_multi_index((c, s, level), self.outpatient_bill.shape)
         learn_cost_beliefs(key, bill, admitted, self.outpatient_bill.reshape(-1), self.inpatient_bill.reshape(-1),
-                           self.admission_rate.reshape(-1), BELIEF_LEARNING_RATE)
+                           self.admission_rate.reshape(-1), self.learning_rate)
 
     def expected_oop(self, fund: InsuranceFund, rate_cut_by_level: np.ndarray | None = None) -> np.ndarray:
         """Expected out-of-pocket cost [condition, severity, level, scheme] under today's insurance rules

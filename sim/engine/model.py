@@ -48,7 +48,6 @@ from sim.policies.registry import REGISTRY
 
 FEMALE_KIND = POPULATIONS.index("female")
 CRITICAL_TRANSFER_PASSES = 3
-OOP_REFRESH_DAYS = 7  # assumption: residents update their price expectations about weekly
 
 
 def count(into: np.ndarray, index: np.ndarray, weights=None, sign: int = 1) -> None:
@@ -126,7 +125,8 @@ class HealthSystemModel(mesa.Model):
         self.exacerbation = np.isin(np.array(self.cat.names), EXACERBATIONS)
         self.option_level = self.geo.facility_level[self.geo.options[0]].astype(np.int64)
         self.level_price = np.array([getattr(scenario.facilities, n).price_level for n in LEVELS])
-        self.beliefs = CostBeliefs(self.cat, self.level_price)
+        self.beliefs = CostBeliefs(self.cat, self.level_price,
+                                   scenario.behaviour.resident.cost_belief_learning_rate)
         self.fund = InsuranceFund(self, scenario.insurance)
         self.community = None
         self.payment = None
@@ -179,6 +179,7 @@ class HealthSystemModel(mesa.Model):
         before, self.spec = self.spec, spec
         self.fund.set_rules(spec.insurance)
         self._case_cache = None  # prices after insurance have changed
+        self.beliefs.learning_rate = spec.behaviour.resident.cost_belief_learning_rate
         self.payment = make_payment(spec, self.cat, self, previous=self.payment)
         if self.payment.community is not None:  # a medical community, kept (with its books) after its budget ends
             self.community = self.payment.community
@@ -385,9 +386,10 @@ class HealthSystemModel(mesa.Model):
             ep.critical_minutes[critical] = trip + minutes
 
     def _case_terms(self) -> np.ndarray:
-        """Utility of each kind of case at each option from expected out-of-pocket cost, refreshed weekly (news
-        of prices travels slowly); set ``self._case_cache = None`` when insurance rules change."""
-        if self._case_cache is None or self.day % OOP_REFRESH_DAYS == 0:
+        """Utility of each kind of case at each option from expected out-of-pocket cost, refreshed every
+        ``behaviour.resident.price_expectation_refresh_days`` (news of prices travels slowly); set
+        ``self._case_cache = None`` when insurance rules change."""
+        if self._case_cache is None or self.day % self.spec.behaviour.resident.price_expectation_refresh_days == 0:
             oop = self._fold("pricing_classes", self.beliefs, self.fund, self.beliefs.expected_oop(self.fund))
             self._case_cache = self.care.case_terms(oop)
         return self._case_cache

@@ -827,6 +827,17 @@ class ResidentBehaviour(Strict):
         "before giving up or choosing again (each patient's own exponential draw times this).", "days",
         "assumption; plausible range 14-180 (elective lists in tax-funded systems run weeks to months)", gt=0,
         kind="assumed", range=(14, 180))
+    cost_belief_learning_rate: float = param(
+        0.05, "Weight of one day's mean bill (and admission rate) of a kind of case at a level in what residents "
+        "expect it to cost: belief <- (1 - rate) x belief + rate x today's mean where such cases were seen.",
+        "share/day", "assumption: price expectations follow bills over weeks to months (a time scale of ~20 days "
+        "where cases are seen daily); plausible range 0.01-0.2", gt=0, le=1,
+        kind="assumed", range=(0.01, 0.2))
+    price_expectation_refresh_days: int = param(
+        7, "Days between residents' updates of the out-of-pocket price they expect at each level (their beliefs "
+        "learn daily; what they weigh when choosing is refreshed this often, and at once when insurance rules "
+        "change).", "days", "assumption: word of prices travels about weekly; plausible range 1-30", ge=1, le=365,
+        kind="assumed", range=(1, 30))
     wait_memory_days: float = param(
         30.0, "Time scale over which residents' expectation of a facility's wait follows the waits its "
         "patients had (its reputation for crowding); residents do not see today's queue before they go.",
