@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--replicates", type=int, help="override the number of replicates")
     run.add_argument("--workers", type=int, help="worker processes for replicates (default: all cores)")
     run.add_argument("--out", type=Path, help="write summary.json, daily.parquet, facilities.parquet, "
-                     "runs.parquet, scenario.yaml and provenance.json to this folder")
+                     "runs.parquet, scenario.yaml and provenance.json to this folder (with --posterior or --priors, "
+                     "runs.parquet and provenance.json hold each replicate's drawn values)")
     run.add_argument("--force", action="store_true", help="replace --out if it exists")
     run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout, nothing else")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -341,7 +342,7 @@ def _run(args) -> int:
         report.write_outputs(args.out, scenario_yaml=scenario_to_yaml(scenario), summary=doc, results=results,
                              seed_info={"seed": scenario.seed, "replicate_seeds": [r.seed for r in results],
                                         "parameters": parameters},
-                             force=args.force)
+                             force=args.force, draws=list(draws.values) or None)
     if args.json:
         print(json.dumps(doc, indent=2))
     else:

@@ -144,9 +144,10 @@ def summary_json(name: str, replicates: int, summary: dict[str, dict], periods: 
 
 
 def write_outputs(out: Path, *, scenario_yaml: str, summary: dict, results, seed_info: dict,
-                  force: bool = False) -> Path:
+                  force: bool = False, draws: list[dict] | None = None) -> Path:
     """Write the output folder atomically: everything goes to a temporary sibling, renamed at the end, so a
-    failure leaves no partial folder."""
+    failure leaves no partial folder. ``draws``: each replicate's drawn parameter values (key -> value), added
+    to runs.parquet as columns of their own."""
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not force:
         raise FileExistsError(f"{out} exists and is not empty; choose another --out or pass --force")
@@ -160,7 +161,8 @@ def write_outputs(out: Path, *, scenario_yaml: str, summary: dict, results, seed
         facilities = pd.concat([r.facilities.assign(replicate=i) for i, r in enumerate(results)],
                                ignore_index=True)
         facilities.to_parquet(tmp / "facilities.parquet", index=False)
-        runs = pd.DataFrame([{"replicate": i, "seed": r.seed, **r.metrics} for i, r in enumerate(results)])
+        runs = pd.DataFrame([{"replicate": i, "seed": r.seed, **(draws[i] if draws else {}), **r.metrics}
+                             for i, r in enumerate(results)])
         runs.to_parquet(tmp / "runs.parquet", index=False)
         provenance = {
             "package": "triangle-sim", "version": __version__, **seed_info,
