@@ -32,7 +32,7 @@ def _allow_outside(parser: argparse.ArgumentParser) -> None:
 DRAWS_HELP = (
     "Parameter uncertainty (probabilistic sensitivity analysis): with --posterior N or --priors N, replicate r of "
     "N runs on its own draw of the calibrated behavioural parameters, so every mean, every paired difference and "
-    "its 95%% uncertainty interval (2.5th-97.5th percentile over replicates; ui95 in JSON, beside ci95, the "
+    "its 95% uncertainty interval (2.5th-97.5th percentile over replicates; ui95 in JSON, beside ci95, the "
     "interval of the mean) hold parameter uncertainty as well as chance. Draw r depends only on the seed and r "
     "(same command, same numbers, on any number of workers), and in a comparison every arm takes the same draw "
     "on the same seed in replicate r. A key given with --set is held at that value and not drawn; a scenario "
@@ -55,8 +55,8 @@ def _parameter_draws(parser: argparse.ArgumentParser) -> None:
 
 def _tornado_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        "tornado", "Which parameters drive the effect: for each parameter with a range in the register, the paired "
-        "effect (arm - first arm) on METRIC with that parameter at the low and at the high end of its range in "
+        "tornado", "Which parameters drive the effect: for each calibrated parameter (or those chosen below), the "
+        "paired effect (arm - first arm) on METRIC with that parameter at the low and at the high end of its range in "
         "every arm, the others at the scenario's values, on the comparison's seeds; bars sorted by swing "
         "(|effect at high - effect at low|). Fixed parameters whatever --posterior says. Printed, in JSON under "
         "\"tornado\", and with --report as tornado.png, tornado.csv and a table in report.html.")

@@ -423,7 +423,8 @@ def tornado_chart(result: Mapping, label: str | None = None, top: int | None = N
             title: str | None = None) -> Figure:
     """A tornado chart of one difference of ``result`` (``sim.experiments.sensitivity.tornado``): for each
     parameter (largest swing at the top), a bar from the paired effect at the arms' own values to the effect
-    with the parameter at the low end of its range (blue) and at the high end (red), with their 95% intervals."""
+    with the parameter at the low end of its range (blue, upper) and at the high end (red, lower), each with the
+    95% interval of its mean over replicates."""
     label = label or next(iter(result["differences"]))
     d = result["differences"][label]
     rows = d["parameters"][:top] if top else d["parameters"]
@@ -432,11 +433,11 @@ def tornado_chart(result: Mapping, label: str | None = None, top: int | None = N
     ax = fig.add_subplot()
     centre = base if _finite(base) else 0.0
     for y, row in enumerate(reversed(rows)):
-        for end, colour, dy in (("low", "#1f77b4", -0.15), ("high", "#d62728", 0.15)):
+        for end, colour, dy in (("low", "#1f77b4", 0.17), ("high", "#d62728", -0.17)):
             s = row[f"effect_{end}"]
             if not _finite(s["mean"]):
                 continue
-            ax.barh(y, s["mean"] - centre, left=centre, height=0.6, color=colour, alpha=0.75,
+            ax.barh(y + dy, s["mean"] - centre, left=centre, height=0.32, color=colour, alpha=0.8,
                     label=f"{end} end of range" if y == 0 else None)
             if s.get("ci95"):
                 ax.plot(s["ci95"], [y + dy, y + dy], color=colour, lw=0.9)
@@ -444,7 +445,8 @@ def tornado_chart(result: Mapping, label: str | None = None, top: int | None = N
     ax.set_yticks(range(len(rows)), [f"{r['key']} [{r['low']:g}, {r['high']:g}]" for r in reversed(rows)],
                   fontsize=8)
     ax.set_xlabel(f"{label}: paired effect on {result['metric']} ({result['unit']})")
-    ax.set_title(title or f"What drives {label}: {result['metric']} at each end of a parameter's range")
+    ax.set_title(title or f"What drives {label} on {result['metric']}: each parameter at each end of its range",
+                 fontsize=10)
     ax.legend(fontsize=8, loc="best")
     return fig
 
@@ -486,7 +488,7 @@ def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
 def _metric_table(summaries: Mapping[str, Summary], differences: Mapping[str, Summary] | None) -> str:
     def cell(s) -> str:
         s = s or {}
-        ci = s.get("ci95")
+        ci = s.get("ui95") or s.get("ci95")  # replicates on drawn parameters: their uncertainty interval
         interval = f" <small>[{_fmt(ci[0])}, {_fmt(ci[1])}]</small>" if ci else ""
         return f"<td>{_fmt(s.get('mean'))}{interval}</td>"
 
@@ -554,7 +556,9 @@ def write_report(directory: str | Path, summaries: Mapping[str, Summary], *,
         (out / f"{stem}.png").write_bytes(data)
         parts.append(f"<h2>{html.escape(caption)}</h2><img alt='{html.escape(caption, quote=True)}' "
                      f"src='data:image/png;base64,{base64.b64encode(data).decode()}'>" + tables.get(stem, ""))
-    parts.append("<h2>Every metric: mean [95% interval]</h2>" + _metric_table(summaries, differences))
+    drawn = any("ui95" in entry for summary in summaries.values() for entry in summary.values())
+    what = "95% uncertainty interval over replicates on drawn parameters" if drawn else "95% interval"
+    parts.append(f"<h2>Every metric: mean [{what}]</h2>" + _metric_table(summaries, differences))
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}img{max-width:100%}"
              "table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #ddd;padding:2px 8px;"
              "text-align:right}td:first-child{text-align:left}tr.group td{font-weight:bold;text-align:left;"
