@@ -62,7 +62,8 @@ def test_run_json_prints_only_the_summary(capsys):
     captured = capsys.readouterr()
     assert status == 0, captured.err
     doc = json.loads(captured.out)  # fails if anything but the JSON document is on stdout
-    assert set(doc) == {"scenario", "replicates", "metrics"}
+    assert set(doc) == {"scenario", "replicates", "metrics", "parameters"}
+    assert doc["parameters"] == {"source": "fixed"}  # no --posterior or --priors
     assert doc["scenario"] == "baseline"
     assert doc["replicates"] == 2
     assert set(doc["metrics"]) == set(METRICS)
@@ -102,7 +103,7 @@ def test_run_out_writes_every_output(outputs):
     assert leftovers(out.parent, out.name) == []
 
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary) == {"scenario", "replicates", "metrics"} and summary["replicates"] == 2
+    assert set(summary) == {"scenario", "replicates", "metrics", "parameters"} and summary["replicates"] == 2
 
     daily = pd.read_parquet(out / "daily.parquet")
     assert {"day", "level", "arrivals", "served", "queue_length", "wait_days_mean"} <= set(daily.columns)

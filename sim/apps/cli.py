@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -28,6 +29,48 @@ def _allow_outside(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-outside", action="store_true", help=ALLOW_OUTSIDE_HELP)
 
 
+DRAWS_HELP = (
+    "Parameter uncertainty (probabilistic sensitivity analysis): with --posterior N or --priors N, replicate r of "
+    "N runs on its own draw of the calibrated behavioural parameters, so every mean, every paired difference and "
+    "its 95% uncertainty interval (2.5th-97.5th percentile over replicates; ui95 in JSON, beside ci95, the "
+    "interval of the mean) hold parameter uncertainty as well as chance. Draw r depends only on the seed and r "
+    "(same command, same numbers, on any number of workers), and in a comparison every arm takes the same draw "
+    "on the same seed in replicate r. A key given with --set is held at that value and not drawn; a scenario "
+    "file's own value of a drawn key (other than the default or the calibrated value) is replaced by the draw, "
+    "and a note says so. Use 40 or more draws for the percentiles to mean much.")
+
+
+def _parameter_draws(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("parameter uncertainty", DRAWS_HELP)
+    source = group.add_mutually_exclusive_group()
+    source.add_argument("--posterior", type=int, metavar="N", help="N replicates, each drawing the fitted "
+                        "parameters from a particle of the stored posterior (seeds/posterior.yaml, written by "
+                        "triangle calibrate) with probability its weight; replaces --replicates")
+    source.add_argument("--priors", type=int, metavar="N", help="N replicates, each drawing every calibrated "
+                        "parameter uniformly from its range in the register (triangle params --kind calibrated), "
+                        "as the calibration's priors are; replaces --replicates")
+    group.add_argument("--posterior-file", type=Path, metavar="FILE", help="read this posterior instead of "
+                       "seeds/posterior.yaml (with --posterior)")
+
+
+def _tornado_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "tornado", "Which parameters drive the effect: for each calibrated parameter (or those chosen below), the "
+        "paired effect (arm - first arm) on METRIC with that parameter at the low and at the high end of its range in "
+        "every arm, the others at the scenario's values, on the comparison's seeds; bars sorted by swing "
+        "(|effect at high - effect at low|). Fixed parameters whatever --posterior says. Printed, in JSON under "
+        "\"tornado\", and with --report as tornado.png, tornado.csv and a table in report.html.")
+    group.add_argument("--tornado", metavar="METRIC", help="the metric whose paired effect to explain (triangle "
+                       "metrics lists them)")
+    group.add_argument("--tornado-params", metavar="KEY,...", help="only these parameters (register keys with a "
+                       "range; default: every calibrated one)")
+    group.add_argument("--tornado-assumed", action="store_true", help="also every assumed behavioural parameter "
+                       "(behaviour.*, outcomes.*) with a range: many more runs")
+    group.add_argument("--tornado-top", type=int, metavar="K", help="show only the K parameters of largest swing")
+    group.add_argument("--tornado-replicates", type=int, metavar="R", help="paired replicates at each end "
+                       "(default: --replicates, or the first scenario's replicates)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="triangle",
@@ -45,12 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--replicates", type=int, help="override the number of replicates")
     run.add_argument("--workers", type=int, help="worker processes for replicates (default: all cores)")
     run.add_argument("--out", type=Path, help="write summary.json, daily.parquet, facilities.parquet, "
-                     "runs.parquet, scenario.yaml and provenance.json to this folder")
+                     "runs.parquet, scenario.yaml and provenance.json to this folder (with --posterior or --priors, "
+                     "runs.parquet and provenance.json hold each replicate's drawn values)")
     run.add_argument("--force", action="store_true", help="replace --out if it exists")
     run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout, nothing else")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--plot", type=Path, metavar="DIR", help="write the triangle, daily series, spending by "
                      "payer and before/after bars as PNGs and a self-contained report.html to this folder")
+    _parameter_draws(run)
     _allow_outside(run)
 
     compare = sub.add_parser(
@@ -68,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.add_argument("--report", type=Path, metavar="DIR", help="write the arms' triangle, daily series and "
                          "spending by payer as PNGs and a self-contained report.html to this folder")
+    _parameter_draws(compare)
+    _tornado_options(compare)
     _allow_outside(compare)
 
     check = sub.add_parser("check", help="validate scenario and sweep files without running them")
@@ -240,36 +287,75 @@ def _check_out(out: Path | None, force: bool) -> None:
         raise ScenarioError(f"--out {name}: cannot write in {display(parent)}: permission denied")
 
 
+def _draws(args, seed: int, overrides: list[str]):
+    """The parameter draws the command asks for (sim.results.draws), or fixed parameters."""
+    from sim.params.loading import ScenarioError
+    from sim.results import draws as D
+
+    n = args.posterior if args.posterior is not None else args.priors
+    if n is None:
+        if args.posterior_file is not None:
+            raise ScenarioError("--posterior-file: only with --posterior N")
+        return D.Draws("fixed"), None
+    flag = "--posterior" if args.posterior is not None else "--priors"
+    if args.replicates is not None:
+        raise ScenarioError(f"--replicates with {flag}: {flag} {n} sets the number of replicates (one draw each)")
+    if args.posterior_file is not None and args.posterior is None:
+        raise ScenarioError("--posterior-file: only with --posterior N")
+    source = "posterior" if args.posterior is not None else "priors"
+    return D.draw(source, n, seed, overrides=overrides, posterior=args.posterior_file or D.POSTERIOR_FILE), n
+
+
+def _say_draws(draws) -> None:
+    """The draws' notes (scenario values they replace) on stderr."""
+    for note in draws.notes():
+        print(f"triangle: note: {note}", file=sys.stderr)
+
+
 def _run(args) -> int:
     from sim.params.loading import load_scenario, scenario_to_yaml
+    from sim.results import draws as D
     from sim.results import report, runner
-
 
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
-    if args.replicates is not None:
+    scenario = load_scenario(args.scenario, overrides)
+    draws, n = _draws(args, scenario.seed, list(args.overrides))
+    if n is not None:
+        overrides.append(f"replicates={n}")
+    elif args.replicates is not None:
         overrides.append(f"replicates={args.replicates}")
     scenario = load_scenario(args.scenario, overrides)
-    results = runner.run_replicates(scenario, workers=args.workers, progress=not args.quiet)
-    summary = runner.summarise(results)
-    periods = runner.summarise_periods(results)
-    doc = report.summary_json(scenario.name, len(results), summary, periods)
+    per_replicate = D.scenarios(args.scenario, overrides, draws, scenario.replicates)
+    if not draws.fixed:
+        draws = dataclasses.replace(draws, replaced={scenario.name: D.own_values(scenario, draws)})
+        _say_draws(draws)
+    spread = not draws.fixed
+    results = runner.run_replicates(scenario, workers=args.workers, progress=not args.quiet,
+                                    scenarios=per_replicate)
+    summary = runner.summarise(results, spread)
+    periods = runner.summarise_periods(results, spread)
+    parameters = draws.as_json([r.seed for r in results])
+    doc = report.summary_json(scenario.name, len(results), summary, periods, parameters=parameters)
     if args.out:
         report.write_outputs(args.out, scenario_yaml=scenario_to_yaml(scenario), summary=doc, results=results,
-                             seed_info={"seed": scenario.seed, "replicate_seeds": [r.seed for r in results]},
-                             force=args.force)
+                             seed_info={"seed": scenario.seed, "replicate_seeds": [r.seed for r in results],
+                                        "parameters": parameters},
+                             force=args.force, draws=list(draws.values) or None)
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
-        print(report.table(scenario.name, len(results), summary), end="")
+        print(report.table(scenario.name, len(results), summary, uncertainty=spread), end="")
+        print(draws.line())
         if periods:
             print("\n" + report.period_table(periods), end="")
         if args.out:
             print(f"outputs written to {args.out}/")
     if args.plot:
         _pictures(args.plot, {scenario.name: results}, {scenario.name: summary}, json_only=args.json,
-                  periods={scenario.name: periods}, reform_days=[entry.day for entry in scenario.timeline])
+                  periods={scenario.name: periods}, reform_days=[entry.day for entry in scenario.timeline],
+                  note=draws.line())
     return 0
 
 
@@ -287,13 +373,17 @@ def _pictures(folder: Path, results: dict, summaries: dict, *, json_only: bool, 
 
 def _compare(args) -> int:
     from sim.params.loading import ScenarioError, load_scenario
+    from sim.results import draws as D
     from sim.results import report, runner
 
     if len(args.scenarios) < 2:
         raise ScenarioError("compare needs two or more scenario files")
     first = load_scenario(args.scenarios[0], args.overrides)
     seed = first.seed if args.seed is None else args.seed
-    replicates = args.replicates or first.replicates
+    draws, n = _draws(args, seed, list(args.overrides))
+    fixed_replicates = args.replicates or first.replicates
+    replicates = n or fixed_replicates
+    tornado = _tornado_request(args, fixed_replicates)
     # Every arm on the same seed and replicates: the same map, residents and illness draws.
     common = [*args.overrides, f"seed={seed}", f"replicates={replicates}"]
     arms = [load_scenario(path, common) for path in args.scenarios]
@@ -303,25 +393,82 @@ def _compare(args) -> int:
     if len({a.population.size for a in arms}) > 1:
         print("triangle compare: warning: the arms have different population sizes, so their residents differ "
               "and differences are not paired on the same people", file=sys.stderr)
-    results = [runner.run_replicates(a, workers=args.workers, progress=not args.quiet) for a in arms]
-    summaries = [runner.summarise(r) for r in results]
+    # Replicate r of every arm on the same draw (and seed): differences stay paired.
+    per_replicate = [D.scenarios(path, common, draws, replicates) for path in args.scenarios]
+    if not draws.fixed:
+        draws = dataclasses.replace(draws, replaced={n: D.own_values(a, draws)
+                                                     for n, a in zip(names, arms, strict=True)})
+        _say_draws(draws)
+    spread = not draws.fixed
+    results = [runner.run_replicates(a, workers=args.workers, progress=not args.quiet, scenarios=these)
+               for a, these in zip(arms, per_replicate, strict=True)]
+    summaries = [runner.summarise(r, spread) for r in results]
     base = [r.metrics for r in results[0]]
-    differences = [runner.paired(base, [r.metrics for r in arm]) for arm in results[1:]]
+    differences = [runner.paired(base, [r.metrics for r in arm], spread) for arm in results[1:]]
+    labels = [f"{n} - {names[0]}" for n in names[1:]]
+    sensitivity = None
+    if tornado is not None:
+        from sim.experiments import sensitivity as S
+
+        bases = [load_scenario(path, [*args.overrides, f"seed={seed}", f"replicates={tornado['replicates']}"])
+                 for path in args.scenarios]
+        sensitivity = S.tornado(bases, labels, tornado["metric"], tornado["entries"], workers=args.workers,
+                                progress=not args.quiet)
     if args.json:
         doc = {"scenarios": names, "seed": seed, "replicates": replicates,
+               "parameters": draws.as_json([r.seed for r in results[0]]),
                "metrics": {n: report.explained(s) for n, s in zip(names, summaries, strict=True)},
-               "differences": {f"{n} - {names[0]}": report.explained(d)
-                               for n, d in zip(names[1:], differences, strict=True)}}
+               "differences": {label: report.explained(d) for label, d in zip(labels, differences, strict=True)}}
+        if sensitivity is not None:
+            doc["tornado"] = sensitivity
         print(json.dumps(report.json_safe(doc), indent=2))
     else:
-        print(report.compare_table(names, replicates, summaries, differences), end="")
+        print(report.compare_table(names, replicates, summaries, differences, uncertainty=spread), end="")
+        print(draws.line())
+        if sensitivity is not None:
+            print("\n" + report.tornado_table(sensitivity, top=tornado["top"]), end="")
     if args.report:
         _pictures(args.report, dict(zip(names, results, strict=True)), dict(zip(names, summaries, strict=True)),
-                  json_only=args.json, differences={f"{n} - {names[0]}": d for n, d in zip(names[1:], differences,
-                                                                                            strict=True)},
+                  json_only=args.json, differences=dict(zip(labels, differences, strict=True)),
                   note=f"{len(names)} scenarios on common random numbers, {replicates} replicate(s) each; "
-                  f"differences are paired over replicates.")
+                  f"differences are paired over replicates. {draws.line()[0].upper()}{draws.line()[1:]}.",
+                  tornado=sensitivity, tornado_top=tornado["top"] if tornado else None)
     return 0
+
+
+def _tornado_request(args, replicates: int) -> dict | None:
+    """What --tornado asks for, checked before any run: the metric, the register entries, replicates, top K."""
+    from sim.params import register
+    from sim.params.loading import ScenarioError
+    from sim.results.metrics import METRICS
+
+    given = {k: getattr(args, k) for k in ("tornado_params", "tornado_top", "tornado_replicates")
+             if getattr(args, k) is not None}
+    if args.tornado_assumed:
+        given["tornado_assumed"] = True
+    if args.tornado is None:
+        if given:
+            raise ScenarioError(f"--{next(iter(given)).replace('_', '-')}: only with --tornado METRIC")
+        return None
+    if args.tornado not in METRICS:
+        import difflib
+
+        close = difflib.get_close_matches(args.tornado, list(METRICS), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; triangle metrics lists them"
+        raise ScenarioError(f"--tornado {args.tornado}: no such metric{hint}")
+    from sim.experiments import sensitivity as S
+
+    try:
+        entries = S.tornado_parameters(register.entries(), keys=(args.tornado_params or "").split(",")
+                                       if args.tornado_params else None, assumed=args.tornado_assumed)
+    except ValueError as err:
+        raise ScenarioError(f"--tornado-params {args.tornado_params}: {err}") from None
+    if args.tornado_top is not None and args.tornado_top < 1:
+        raise ScenarioError(f"--tornado-top {args.tornado_top}: must be at least 1")
+    r = args.tornado_replicates if args.tornado_replicates is not None else replicates
+    if not 1 <= r <= 1000:
+        raise ScenarioError(f"--tornado-replicates {r}: must be 1 to 1000")
+    return {"metric": args.tornado, "entries": entries, "replicates": r, "top": args.tornado_top}
 
 
 def _demo(args) -> int:

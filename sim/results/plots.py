@@ -418,6 +418,67 @@ def county_map(facilities: pd.DataFrame, *, load_max: float = 1.5, title: str | 
 
 
 # ------------------------------------------------------------------------------------------------ report
+# ------------------------------------------------------------------------------------------------ tornado
+def tornado_chart(result: Mapping, label: str | None = None, top: int | None = None, *,
+            title: str | None = None) -> Figure:
+    """A tornado chart of one difference of ``result`` (``sim.experiments.sensitivity.tornado``): for each
+    parameter (largest swing at the top), a bar from the paired effect at the arms' own values to the effect
+    with the parameter at the low end of its range (blue, upper) and at the high end (red, lower), each with the
+    95% interval of its mean over replicates."""
+    label = label or next(iter(result["differences"]))
+    d = result["differences"][label]
+    rows = d["parameters"][:top] if top else d["parameters"]
+    base = d["base"]["mean"]
+    fig = _figure(9, 1.2 + 0.38 * max(len(rows), 1))
+    ax = fig.add_subplot()
+    centre = base if _finite(base) else 0.0
+    for y, row in enumerate(reversed(rows)):
+        for end, colour, dy in (("low", "#1f77b4", 0.17), ("high", "#d62728", -0.17)):
+            s = row[f"effect_{end}"]
+            if not _finite(s["mean"]):
+                continue
+            ax.barh(y + dy, s["mean"] - centre, left=centre, height=0.32, color=colour, alpha=0.8,
+                    label=f"{end} end of range" if y == 0 else None)
+            if s.get("ci95"):
+                ax.plot(s["ci95"], [y + dy, y + dy], color=colour, lw=0.9)
+    ax.axvline(centre, color="#333", lw=1, label="at the scenario's values")
+    ax.set_yticks(range(len(rows)), [f"{r['key']} [{r['low']:g}, {r['high']:g}]" for r in reversed(rows)],
+                  fontsize=8)
+    ax.set_xlabel(f"{label}: paired effect on {result['metric']} ({result['unit']})")
+    ax.set_title(title or f"What drives {label} on {result['metric']}: each parameter at each end of its range",
+                 fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+def tornado_frame(result: Mapping) -> pd.DataFrame:
+    """The tornado as a table, one row per difference and parameter (tornado.csv)."""
+    rows = []
+    for label, d in result["differences"].items():
+        for row in d["parameters"]:
+            lo, hi = row["effect_low"], row["effect_high"]
+            rows.append({"difference": label, "metric": result["metric"], "parameter": row["key"],
+                         "kind": row["kind"], "value": row["value"], "low": row["low"], "high": row["high"],
+                         "effect_at_values": d["base"]["mean"], "effect_low": lo["mean"],
+                         "effect_low_ci_low": (lo["ci95"] or [None, None])[0],
+                         "effect_low_ci_high": (lo["ci95"] or [None, None])[1], "effect_high": hi["mean"],
+                         "effect_high_ci_low": (hi["ci95"] or [None, None])[0],
+                         "effect_high_ci_high": (hi["ci95"] or [None, None])[1], "swing": row["swing"]})
+    return pd.DataFrame(rows)
+
+
+def _tornado_table(result: Mapping, label: str, top: int | None) -> str:
+    d = result["differences"][label]
+    rows = d["parameters"][:top] if top else d["parameters"]
+    out = ["<tr><th>parameter</th><th>kind</th><th>value</th><th>range</th><th>effect at low</th>"
+           "<th>effect at high</th><th>swing</th></tr>"]
+    for row in rows:
+        cells = [html.escape(row["key"]), row["kind"], _fmt(row["value"]), f"[{row['low']:g}, {row['high']:g}]",
+                 _fmt(row["effect_low"]["mean"]), _fmt(row["effect_high"]["mean"]), _fmt(row["swing"])]
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return "<table>" + "\n".join(out) + "</table>"
+
+
 def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
@@ -427,7 +488,7 @@ def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
 def _metric_table(summaries: Mapping[str, Summary], differences: Mapping[str, Summary] | None) -> str:
     def cell(s) -> str:
         s = s or {}
-        ci = s.get("ci95")
+        ci = s.get("ui95") or s.get("ci95")  # replicates on drawn parameters: their uncertainty interval
         interval = f" <small>[{_fmt(ci[0])}, {_fmt(ci[1])}]</small>" if ci else ""
         return f"<td>{_fmt(s.get('mean'))}{interval}</td>"
 
@@ -446,7 +507,8 @@ def write_report(directory: str | Path, summaries: Mapping[str, Summary], *,
                  daily: Mapping[str, pd.DataFrame] | None = None,
                  periods: Mapping[str, Sequence[Mapping]] | None = None,
                  differences: Mapping[str, Summary] | None = None,
-                 reform_days: Sequence[int] = (), title: str = "triangle report", note: str = "") -> Path:
+                 reform_days: Sequence[int] = (), title: str = "triangle report", note: str = "",
+                 tornado: Mapping | None = None, tornado_top: int | None = None) -> Path:
     """Write PNGs and ``report.html`` (the same pictures embedded, and every metric in a table) into
     ``directory``, created if missing; files of the same names are replaced. Returns the HTML path.
 
@@ -454,6 +516,8 @@ def write_report(directory: str | Path, summaries: Mapping[str, Summary], *,
     daily: scenario name -> daily table (all replicates, with a ``replicate`` column) for the time series.
     periods: scenario name -> ``sim.results.runner.summarise_periods`` output, for before/after bars.
     differences: label -> paired differences (``sim.results.runner.paired``), shown as extra table columns.
+    tornado: ``sim.experiments.sensitivity.tornado`` output: a chart and a table per difference (the ``tornado_top``
+    largest swings), and every row in tornado.csv.
     """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -472,6 +536,18 @@ def write_report(directory: str | Path, summaries: Mapping[str, Summary], *,
         if len(these) > 1:
             slug = "".join(ch if ch.isalnum() else "_" for ch in name)
             figures.append((f"before_after_{slug}", f"Before and after: {name}", before_after(these)))
+    tables: dict[str, str] = {}
+    if tornado:
+        for i, label in enumerate(tornado["differences"]):
+            stem = "tornado" if i == 0 else f"tornado_{i + 1}"
+            caption = f"What drives {label}: {tornado['metric']}"
+            figures.append((stem, caption, tornado_chart(tornado, label, tornado_top)))
+            tables[stem] = (f"<p>Paired effect on {html.escape(tornado['metric'])} ({html.escape(tornado['unit'])})"
+                            f" with each parameter at each end of its range, the others at the scenario's values; "
+                            f"{tornado['replicates']} replicate(s) each. At the scenario's values: "
+                            f"{_fmt(tornado['differences'][label]['base']['mean'])}. Every row in tornado.csv.</p>"
+                            + _tornado_table(tornado, label, tornado_top))
+        tornado_frame(tornado).to_csv(out / "tornado.csv", index=False)
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if note:
         parts.append(f"<p>{html.escape(note)}</p>")
@@ -479,8 +555,10 @@ def write_report(directory: str | Path, summaries: Mapping[str, Summary], *,
         data = png_bytes(fig)
         (out / f"{stem}.png").write_bytes(data)
         parts.append(f"<h2>{html.escape(caption)}</h2><img alt='{html.escape(caption, quote=True)}' "
-                     f"src='data:image/png;base64,{base64.b64encode(data).decode()}'>")
-    parts.append("<h2>Every metric: mean [95% interval]</h2>" + _metric_table(summaries, differences))
+                     f"src='data:image/png;base64,{base64.b64encode(data).decode()}'>" + tables.get(stem, ""))
+    drawn = any("ui95" in entry for summary in summaries.values() for entry in summary.values())
+    what = "95% uncertainty interval over replicates on drawn parameters" if drawn else "95% interval"
+    parts.append(f"<h2>Every metric: mean [{what}]</h2>" + _metric_table(summaries, differences))
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}img{max-width:100%}"
              "table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #ddd;padding:2px 8px;"
              "text-align:right}td:first-child{text-align:left}tr.group td{font-weight:bold;text-align:left;"

@@ -31,15 +31,21 @@ def _fmt(x: float | None) -> str:
     return f"{x:.4f}"
 
 
-def table(name: str, replicates: int, summary: dict[str, dict]) -> str:
+UNCERTAINTY_NOTE = "95% uncertainty interval (2.5th-97.5th percentile over replicates, each on its own parameters)"
+
+
+def table(name: str, replicates: int, summary: dict[str, dict], *, uncertainty: bool = False) -> str:
     """The summary grouped as cost / access / quality / providers / payment, one metric a line; each metric
-    that is n/a is explained below the table."""
-    lines = [f"{name}: {replicates} replicate(s); mean and 95% interval over replicates", ""]
+    that is n/a is explained below the table. ``uncertainty``: show the 95% uncertainty interval (``ui95``) of
+    replicates on drawn parameters instead of the interval of the mean."""
+    what = f"mean and {UNCERTAINTY_NOTE}" if uncertainty else "mean and 95% interval over replicates"
+    key = "ui95" if uncertainty else "ci95"
+    lines = [f"{name}: {replicates} replicate(s); {what}", ""]
     for group in GROUPS:
         lines.append(group.upper())
         for metric in (m for m in METRICS.values() if m.group == group):
             s = summary[metric.name]
-            lines.append(f"  {metric.name:<32}{_fmt(s['mean']):>12}  {_interval(s):<26}{metric.unit}")
+            lines.append(f"  {metric.name:<32}{_fmt(s['mean']):>12}  {_interval(s, key):<26}{metric.unit}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n" + na_notes([summary])
 
@@ -62,8 +68,8 @@ def explained(summary: dict[str, dict]) -> dict[str, dict]:
                    else entry) for name, entry in summary.items()}
 
 
-def _interval(s: dict) -> str:
-    ci = s["ci95"]
+def _interval(s: dict, key: str = "ci95") -> str:
+    ci = s.get(key)
     return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else ""
 
 
@@ -87,10 +93,14 @@ def period_table(periods: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def compare_table(names: list[str], replicates: int, summaries: list[dict], differences: list[dict]) -> str:
-    """Each arm's mean and each later arm's paired difference from the first, with its interval."""
+def compare_table(names: list[str], replicates: int, summaries: list[dict], differences: list[dict], *,
+                  uncertainty: bool = False) -> str:
+    """Each arm's mean and each later arm's paired difference from the first, with its interval (``uncertainty``:
+    the 95% uncertainty interval of replicates on drawn parameters)."""
+    what = f"mean and {UNCERTAINTY_NOTE}" if uncertainty else "mean and 95% interval"
+    key = "ui95" if uncertainty else "ci95"
     lines = [f"{len(names)} scenarios on common random numbers, {replicates} replicate(s) each; differences are "
-             f"paired (arm - {names[0]}), mean and 95% interval", ""]
+             f"paired (arm - {names[0]}), {what}", ""]
     head = f"  {'metric':<32}" + "".join(f"{n[:14]:>15}" for n in names)
     head += "".join(f"  {'diff ' + n[:20]:<40}" for n in names[1:])
     for group in GROUPS:
@@ -99,7 +109,7 @@ def compare_table(names: list[str], replicates: int, summaries: list[dict], diff
         for metric in (m for m in METRICS.values() if m.group == group):
             row = f"  {metric.name:<32}" + "".join(f"{_fmt(s[metric.name]['mean']):>15}" for s in summaries)
             for d in differences:
-                cell = f"{_fmt(d[metric.name]['mean'])} {_interval(d[metric.name])}"
+                cell = f"{_fmt(d[metric.name]['mean'])} {_interval(d[metric.name], key)}"
                 row += f"  {cell:<40}"
             lines.append(row)
         lines.append("")
@@ -119,9 +129,13 @@ def json_safe(obj):
     return obj
 
 
-def summary_json(name: str, replicates: int, summary: dict[str, dict], periods: list[dict] | None = None) -> dict:
-    """The JSON of a run: every metric's mean and interval; a metric with no mean (null) says why ("n/a")."""
+def summary_json(name: str, replicates: int, summary: dict[str, dict], periods: list[dict] | None = None,
+                 parameters: dict | None = None) -> dict:
+    """The JSON of a run: every metric's mean and interval; a metric with no mean (null) says why ("n/a").
+    ``parameters``: where the behavioural parameters came from (``sim.results.draws.Draws.as_json``)."""
     doc = {"scenario": name, "replicates": replicates, "metrics": explained(summary)}
+    if parameters is not None:
+        doc["parameters"] = parameters
     if periods:
         doc["periods"] = [{**p, "metrics": explained(p["metrics"]),
                            **({"change_from_first": explained(p["change_from_first"])}
@@ -130,9 +144,10 @@ def summary_json(name: str, replicates: int, summary: dict[str, dict], periods: 
 
 
 def write_outputs(out: Path, *, scenario_yaml: str, summary: dict, results, seed_info: dict,
-                  force: bool = False) -> Path:
+                  force: bool = False, draws: list[dict] | None = None) -> Path:
     """Write the output folder atomically: everything goes to a temporary sibling, renamed at the end, so a
-    failure leaves no partial folder."""
+    failure leaves no partial folder. ``draws``: each replicate's drawn parameter values (key -> value), added
+    to runs.parquet as columns of their own."""
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not force:
         raise FileExistsError(f"{out} exists and is not empty; choose another --out or pass --force")
@@ -146,7 +161,8 @@ def write_outputs(out: Path, *, scenario_yaml: str, summary: dict, results, seed
         facilities = pd.concat([r.facilities.assign(replicate=i) for i, r in enumerate(results)],
                                ignore_index=True)
         facilities.to_parquet(tmp / "facilities.parquet", index=False)
-        runs = pd.DataFrame([{"replicate": i, "seed": r.seed, **r.metrics} for i, r in enumerate(results)])
+        runs = pd.DataFrame([{"replicate": i, "seed": r.seed, **(draws[i] if draws else {}), **r.metrics}
+                             for i, r in enumerate(results)])
         runs.to_parquet(tmp / "runs.parquet", index=False)
         provenance = {
             "package": "triangle-sim", "version": __version__, **seed_info,
@@ -161,3 +177,42 @@ def write_outputs(out: Path, *, scenario_yaml: str, summary: dict, results, seed
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+# --------------------------------------------------------------------------------------------- tornado
+def tornado_table(result: dict, top: int | None = None) -> str:
+    """The tornado as text: per difference, the effect at the arms' values, then one line per parameter (largest
+    swing first): its range, the effect at each end and the swing."""
+    lines = []
+    for label, d in result["differences"].items():
+        rows = d["parameters"][:top] if top else d["parameters"]
+        base = d["base"]["mean"]
+        lines.append(f"TORNADO: what drives {label} on {result['metric']} ({result['unit']}): paired effect at each "
+                     f"end of a parameter's range, the others at the scenario's values; {result['replicates']} "
+                     f"replicate(s) each, {result['runs']} runs")
+        lines.append(f"  effect at the scenario's values: {_fmt(base)}")
+        lines.append(f"  {'parameter':<48}{'range':>20}{'at low':>12}{'at high':>12}{'swing':>12}")
+        for row in rows:
+            span = f"[{row['low']:g}, {row['high']:g}]"
+            lines.append(f"  {row['key']:<48}{span:>20}{_fmt(row['effect_low']['mean']):>12}"
+                         f"{_fmt(row['effect_high']['mean']):>12}{_fmt(row['swing']):>12}")
+        if top and len(d["parameters"]) > top:
+            lines.append(f"  ({len(d['parameters']) - top} more with smaller swings)")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def tornado_frame(result: dict):
+    """The tornado as a table (pandas), one row per difference and parameter, for tornado.csv."""
+    rows = []
+    for label, d in result["differences"].items():
+        for row in d["parameters"]:
+            lo, hi = row["effect_low"], row["effect_high"]
+            rows.append({"difference": label, "metric": result["metric"], "parameter": row["key"],
+                         "kind": row["kind"], "low": row["low"], "high": row["high"],
+                         "effect_at_values": d["base"]["mean"], "effect_low": lo["mean"],
+                         "effect_low_ci_low": (lo["ci95"] or [None, None])[0],
+                         "effect_low_ci_high": (lo["ci95"] or [None, None])[1], "effect_high": hi["mean"],
+                         "effect_high_ci_low": (hi["ci95"] or [None, None])[0],
+                         "effect_high_ci_high": (hi["ci95"] or [None, None])[1], "swing": row["swing"]})
+    return pd.DataFrame(rows)

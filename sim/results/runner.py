@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -80,6 +80,11 @@ def facility_table(model) -> pd.DataFrame:
     return frame
 
 
+def _run_job(job: tuple[Scenario, int]) -> RunResult:
+    """``run_once`` of a (scenario, seed) pair: a replicate with parameters of its own."""
+    return run_once(*job)
+
+
 def estimate_memory_bytes(scenario: Scenario, workers: int) -> float:
     return workers * (BYTES_PER_RUN_OVERHEAD + BYTES_PER_RESIDENT * scenario.population.size)
 
@@ -105,26 +110,34 @@ def check_memory(scenario: Scenario, workers: int) -> None:
 
 
 def run_replicates(scenario: Scenario, replicates: int | None = None, workers: int | None = None,
-                   progress: bool = True) -> list[RunResult]:
-    """Run the scenario's replicates; results are in replicate order whatever the workers."""
+                   progress: bool = True, scenarios: Sequence[Scenario] | None = None) -> list[RunResult]:
+    """Run the scenario's replicates; results are in replicate order whatever the workers.
+
+    ``scenarios``, when given, holds one scenario per replicate (the same county with parameters drawn for that
+    replicate: ``sim.results.draws``); replicate i runs ``scenarios[i]`` on the same seed it would have run
+    ``scenario`` on."""
     from tqdm import tqdm
 
     n = replicates or scenario.replicates
+    if scenarios is not None and len(scenarios) != n:
+        raise ValueError(f"{len(scenarios)} scenarios for {n} replicates")
     seeds = [replicate_seed(scenario.seed, i) for i in range(n)]
+    jobs = list(zip(scenarios if scenarios is not None else [scenario] * n, seeds, strict=True))
     workers = max(1, min(workers or os.cpu_count() or 1, n))
-    check_memory(scenario, workers)
+    check_memory(max((s for s, _ in jobs), key=lambda s: s.population.size), workers)
     if workers == 1:
         results = []
         with tqdm(total=n * scenario.days, unit="day", disable=not progress, desc=scenario.name,
                   leave=False) as bar:
-            for seed in seeds:
-                results.append(run_once(scenario, seed, bar.update))
+            for this, seed in jobs:
+                results.append(run_once(this, seed, bar.update))
         return results
     # Workers that die with this process and leave Ctrl-C to it (sim.results.workers).
     pool = pools.process_pool(workers, warm="sim.engine.model")
     try:
         with tqdm(total=n, unit="run", disable=not progress, desc=scenario.name, leave=False) as bar:
-            futures = pools.submit_all(pool, partial(run_once, scenario), seeds)
+            futures = (pools.submit_all(pool, partial(run_once, scenario), seeds) if scenarios is None else
+                       pools.submit_all(pool, _run_job, jobs))
             results = []
             for fut in futures:
                 results.append(fut.result())
@@ -136,31 +149,42 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, workers: i
     return results
 
 
-def interval(values) -> dict:
-    """Mean and 95% t-interval of the finite values (interval null with fewer than two)."""
+def interval(values, spread: bool = False) -> dict:
+    """Mean and 95% t-interval of the mean of the finite values (interval null with fewer than two).
+
+    With ``spread``, also ``ui95``: the 95% uncertainty interval, the 2.5th and 97.5th percentiles of the values
+    themselves (linear interpolation between order statistics). When each value comes from its own draw of the
+    parameters, the values' spread is parameter uncertainty and chance together, and ``ui95`` is the interval
+    of probabilistic sensitivity analysis; ``ci95`` says only how precisely the replicates fix the mean."""
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
+    extra = {"ui95": None} if spread else {}
     if len(values) == 0:
-        return {"mean": None, "ci95": None}
+        return {"mean": None, "ci95": None, **extra}
     mean = float(values.mean())
     if len(values) < 2:
-        return {"mean": mean, "ci95": None}
+        return {"mean": mean, "ci95": None, **extra}
     half = float(stdtrit(len(values) - 1, 0.975) * values.std(ddof=1) / math.sqrt(len(values)))
-    return {"mean": mean, "ci95": [mean - half, mean + half]}
+    if spread:
+        extra = {"ui95": [float(q) for q in np.quantile(values, [0.025, 0.975])]}
+    return {"mean": mean, "ci95": [mean - half, mean + half], **extra}
 
 
-def summarise(results: list[RunResult]) -> dict[str, dict]:
-    """Mean and 95% t-interval over replicates for every metric (interval null with one replicate)."""
-    return {name: interval([r.metrics[name] for r in results]) for name in M.METRICS}
+def summarise(results: list[RunResult], spread: bool = False) -> dict[str, dict]:
+    """Mean and 95% t-interval over replicates for every metric (interval null with one replicate); with
+    ``spread``, the 95% uncertainty interval too (:func:`interval`)."""
+    return {name: interval([r.metrics[name] for r in results], spread) for name in M.METRICS}
 
 
-def paired(a: list[dict], b: list[dict]) -> dict[str, dict]:
-    """Paired differences b - a, replicate by replicate (both arms on the same seeds), with intervals."""
-    return {name: interval([y[name] - x[name] for x, y in zip(a, b, strict=True)]) for name in M.METRICS}
+def paired(a: list[dict], b: list[dict], spread: bool = False) -> dict[str, dict]:
+    """Paired differences b - a, replicate by replicate (both arms on the same seeds and, when drawn, the same
+    parameters), with intervals."""
+    return {name: interval([y[name] - x[name] for x, y in zip(a, b, strict=True)], spread) for name in M.METRICS}
 
 
-def summarise_periods(results: list[RunResult]) -> list[dict]:
-    """Per period: metrics over replicates and the paired change from the first period."""
+def summarise_periods(results: list[RunResult], spread: bool = False) -> list[dict]:
+    """Per period: metrics over replicates and the paired change from the first period (``spread``: with their
+    95% uncertainty intervals, :func:`interval`)."""
     if not results or not results[0].periods:
         return []
     first = [r.periods[0]["metrics"] for r in results]
@@ -168,8 +192,8 @@ def summarise_periods(results: list[RunResult]) -> list[dict]:
     for i, period in enumerate(results[0].periods):
         these = [r.periods[i]["metrics"] for r in results]
         entry = {"start_day": period["start_day"], "end_day": period["end_day"],
-                 "metrics": {name: interval([m[name] for m in these]) for name in M.METRICS}}
+                 "metrics": {name: interval([m[name] for m in these], spread) for name in M.METRICS}}
         if i > 0:
-            entry["change_from_first"] = paired(first, these)
+            entry["change_from_first"] = paired(first, these, spread)
         out.append(entry)
     return out
