@@ -444,6 +444,14 @@ def _build(text: str, name: str, base: Path, overrides: Sequence[str], source: s
         data = apply_overrides(data, overrides, source=source)
     except ScenarioError as err:
         raise ScenarioError(f"{name}: {err}", source=name, problems=err.problems) from None
+    return _validated(data, name, base, lines, files, parsed, source, root)
+
+
+def _validated(data: dict, name: str, base: Path, lines: dict[Path_, int], files: dict[Path_, str],
+               parsed: list[tuple[Path_, str]], source: str = "--set", root: Path | None = None) -> Scenario:
+    """The Scenario of a mapping read from file ``name`` (its extends: resolved, overrides applied), or a
+    ScenarioError placing every problem at its line or override (also used for each county of a city,
+    ``sim.params.city``)."""
     catalogue_path = ("case_mix", "catalogue")
     overridden = any(catalogue_path[:len(p)] == p for p, _ in parsed)
     data = _resolve_catalogue(data, base, overridden, root, name, lines, files)
