@@ -287,3 +287,22 @@ def test_the_city_metrics_are_the_sums_of_the_counties():
     assert min(values) <= r.metrics["visits_per_capita"] <= max(values)
     assert r.metrics["spending_per_capita"] == pytest.approx(np.mean(
         [r.counties[n]["spending_per_capita"] for n in r.counties]), rel=0.05)
+
+
+# ------------------------------------------------------------------------------------------- the bundled cities
+def test_the_bundled_cities_load_and_sanming_reports_counties_and_did(capsys):
+    import json
+
+    from sim.apps.cli import main
+
+    xiangtan = load_city(ROOT / "scenarios" / "xiangtan_city.yaml")
+    assert len(xiangtan.counties) > 1 and not xiangtan.reformed
+    assert {s.payment.drg.rebase_days for s in xiangtan.counties.values()} == {91}
+    code = main(["run", str(ROOT / "scenarios" / "sanming_city.yaml"), "--set", "city.size_scale=0.004",
+                 "--replicates", "1", "--json", "--quiet"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc["counties"]) == {"youxi", "jiangle", "ninghua", "datian"}
+    assert "spending_per_capita" in doc["counties"]["youxi"]["metrics"]
+    assert doc["did"]["reform_day"] == 365 and doc["did"]["reformed"] == ["youxi", "jiangle"]
+    assert "fund_spending_per_capita" in doc["did"]["metrics"]
