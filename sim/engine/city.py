@@ -52,6 +52,9 @@ class City:
 
     ``seeds``: each county's model seed, in the counties' order (default: each county scenario's seed)."""
 
+    # the counties' tertiary beds and the patients in them, lent as one pool and taken back (shared beds)
+    writes = ("facilities.beds", "facilities.occupied")
+
     def __init__(self, scenario: CityScenario, seeds: list[int] | None = None) -> None:
         self.spec = scenario
         specs = list(scenario.counties.values())
