@@ -208,6 +208,8 @@ def load_city(path: str | Path, overrides=(), *, root: str | Path | None = None)
     if reform_day is None and reformed:
         days = [e.day for c in city.counties if c.name in reformed for e in (c.timeline or [])]
         reform_day = min(days) if days else None
+        if reform_day == 0:  # a reform from the first day has no before: no difference-in-differences
+            reform_day = None
     if reform_day is not None and reform_day >= base_scenario.days:
         line = city_lines.get(("city", "reform_day"))
         raise ScenarioError.from_problems(name, [Problem(
