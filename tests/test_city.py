@@ -306,3 +306,13 @@ def test_the_bundled_cities_load_and_sanming_reports_counties_and_did(capsys):
     assert "spending_per_capita" in doc["counties"]["youxi"]["metrics"]
     assert doc["did"]["reform_day"] == 365 and doc["did"]["reformed"] == ["youxi", "jiangle"]
     assert "fund_spending_per_capita" in doc["did"]["metrics"]
+
+
+def test_commands_that_read_one_county_say_so_of_a_city(tmp_path):
+    path = write(tmp_path, """
+        city:
+          counties: [{name: a}, {name: b}]
+        """)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert "line 1: city: a city of several counties; `triangle run` and `triangle check` read it" in str(info.value)
