@@ -3,6 +3,7 @@ DIP point value and DRG base rate, difference-in-differences, and determinism.""
 
 from __future__ import annotations
 
+import tempfile
 import textwrap
 from functools import cache
 from pathlib import Path
@@ -141,20 +142,22 @@ def test_split_keeps_the_total_and_the_proportions():
     assert split(5, np.array([0.0, 0.0])).sum() == 5
 
 
+def loaded(text: str):
+    """The city of a scenario text (written to a file of its own for the loader, then removed)."""
+    with tempfile.TemporaryDirectory() as folder:
+        return load_city(write(Path(folder), text))
+
+
 @cache
 def _beds_run(beds: str, scale: float):
-    from sim.params.city import load_city as load
-
-    path = Path(f"/tmp/triangle-city-beds-{beds}-{scale}.yaml")
-    path.write_text(textwrap.dedent(f"""
+    city = City(loaded(f"""
         days: {DAYS}
         city:
           tertiary_beds: {beds}
           counties:
             - {{name: a, size: 3000, set: {{case_mix.incidence_scale: {scale}}}}}
             - {{name: b, size: 3000}}
-        """), encoding="utf-8")
-    city = City(load(path)).run()
+        """)).run()
     return {n: (m.tally.admissions[OUT_OF_COUNTY], m.tally.waiting_list_days) for n, m in city.models.items()}
 
 
@@ -249,9 +252,7 @@ REFORM = """
 
 @cache
 def _did(model: str, workers: int = 1):
-    path = Path(f"/tmp/triangle-city-did-{model}.yaml")
-    path.write_text(textwrap.dedent(REFORM.format(days=DAYS, model=model)), encoding="utf-8")
-    results = C.run_city_replicates(load_city(path), workers=workers, progress=False)
+    results = C.run_city_replicates(loaded(REFORM.format(days=DAYS, model=model)), workers=workers, progress=False)
     return results, C.summarise(results)
 
 
