@@ -317,3 +317,25 @@ def test_commands_that_read_one_county_say_so_of_a_city(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert "line 1: city: a city of several counties; `triangle run` and `triangle check` read it" in str(info.value)
+
+
+def test_every_county_of_a_city_keeps_its_queues_beds_and_money():
+    import conftest
+
+    city = City(loaded(f"""
+        days: {DAYS}
+        city:
+          tertiary_beds: shared
+          counties:
+            - {{name: a, size: 3000, set: {{case_mix.incidence_scale: 2.0}},
+               timeline: [{{day: 20, set: {{payment.model: global_budget, policies.integration.level: tight}}}}]}}
+            - {{name: b, size: 3000, set: {{payment.model: dip}}}}
+            - {{name: c, size: 2000, set: {{payment.model: drg, payment.drg.rebase_days: 20}}}}
+        """))
+    for day in range(DAYS):
+        city.step()
+        if day % 10 == 9:  # each county's tertiary beds hold its own patients between days
+            for model in city.models.values():
+                conftest.check_queues(model)
+    for model in city.models.values():
+        conftest.check_money(model)
