@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py                      # 100,000 and 1,000,000 residents x 365 days
     python benchmarks/scale.py --residents 300000 --days 365
+    python benchmarks/scale.py --city 4 --residents 250000   # a city of 4 counties of 250,000 (1 M in all)
 
 Townships scale with the population (scenarios/baseline.yaml uses townships: auto), and hospital capacity
 with population / facilities.reference_population, so every size is the same county per resident.
@@ -49,21 +50,63 @@ def measure(residents: int, days: int) -> dict:
             "peak_rss_mb": round(peak / 2**20), "episodes": model.tally.episodes_started}
 
 
+def measure_city(counties: int, residents: int, days: int) -> dict:
+    """A city of ``counties`` baseline counties of ``residents`` each, sharing the tertiary beds under one fund
+    (``sim.engine.city``), stepped together."""
+    begin = time.perf_counter()
+    from sim.engine import warmup
+    from sim.engine.city import City
+    from sim.params.city import load_city
+
+    warmup.load()
+    started = time.perf_counter()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "city.yaml"
+        names = ", ".join(f"{{name: c{i}}}" for i in range(counties))
+        path.write_text(f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
+                        f"city: {{tertiary_beds: shared, fund: city, counties: [{names}]}}\n", encoding="utf-8")
+        from sim.params.boundary import outside_allowed
+
+        with outside_allowed(True):
+            scenario = load_city(path, [f"population.size={residents}", f"days={days}", "replicates=1"])
+    start = time.perf_counter()
+    city = City(scenario)
+    built = time.perf_counter()
+    city.run()
+    done = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    total = residents * counties
+    return {"residents": total, "counties": counties, "days": days, "startup_seconds": round(started - begin, 3),
+            "build_seconds": round(built - start, 3), "run_seconds": round(done - built, 3),
+            "wall_seconds": round(done - start, 3), "resident_days_per_second": round(total * days / (done - start)),
+            "peak_rss_mb": round(peak / 2**20),
+            "episodes": sum(m.tally.episodes_started for m in city.models.values())}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--residents", type=int, nargs="*", default=[100_000, 1_000_000])
     p.add_argument("--days", type=int, default=365)
     p.add_argument("--repeat", type=int, default=3, help="runs per size; the fastest is reported (default 3)")
+    p.add_argument("--city", type=int, metavar="N", help="a city of N counties, each of --residents residents, "
+                   "sharing the tertiary beds under one fund (residents are reported for the whole city)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        print(json.dumps(measure(args.residents[0], args.days)))
+        result = (measure_city(args.city, args.residents[0], args.days) if args.city
+                  else measure(args.residents[0], args.days))
+        print(json.dumps(result))
         return
+    city = ["--city", str(args.city)] if args.city else []
+    if args.city:
+        print(f"a city of {args.city} counties; residents are the city's")
     print(f"{'residents':>10} {'days':>5} {'wall s':>8} {'build s':>8} {'resident-days/s':>16} {'peak RSS MB':>12}"
           f" {'start-up s':>11}")
     for n in args.residents:
         runs = [json.loads(subprocess.run(
-            [sys.executable, __file__, "--child", "--residents", str(n), "--days", str(args.days)],
+            [sys.executable, __file__, "--child", "--residents", str(n), "--days", str(args.days), *city],
             check=True, capture_output=True, text=True).stdout) for _ in range(args.repeat)]
         r = min(runs, key=lambda run: run["wall_seconds"])
         print(f"{r['residents']:>10,} {r['days']:>5} {r['wall_seconds']:>8.2f} {r['build_seconds']:>8.2f} "

@@ -132,9 +132,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--open", action="store_true", help="open the page in a browser")
     _allow_outside(demo)
 
-    schema = sub.add_parser("schema", help="print the JSON Schema of scenario files (or of sweep, facts or "
-                            "calibration files)")
-    schema.add_argument("kind", nargs="?", default="scenario", choices=["scenario", "sweep", "facts", "calibration"],
+    schema = sub.add_parser("schema", help="print the JSON Schema of scenario files (or of a scenario's city "
+                            "block, or of sweep, facts or calibration files)")
+    schema.add_argument("kind", nargs="?", default="scenario",
+                        choices=["scenario", "city", "sweep", "facts", "calibration"],
                         help="which file format (default: scenario)")
     metrics = sub.add_parser("metrics", help="list every metric with its unit and formula")
     metrics.add_argument("--json", action="store_true")
@@ -313,10 +314,15 @@ def _say_draws(draws) -> None:
 
 
 def _run(args) -> int:
+    from sim.params.city import is_city
     from sim.params.loading import load_scenario, scenario_to_yaml
     from sim.results import draws as D
     from sim.results import report, runner
 
+    if is_city(args.scenario, args.overrides):  # a city of several counties (sim.apps.city_run)
+        from sim.apps import city_run
+
+        return city_run.run(args)
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
@@ -499,6 +505,15 @@ def _check(args) -> int:
                 print(f"{path}: ok (sweep {plan.sweep.name}: {plan.sweep.design} design, {size:,} points x "
                       f"{plan.sweep.replicates} replicate(s){how})")
                 continue
+            from sim.params.city import is_city, load_city
+
+            if is_city(path, args.overrides):  # a city: every county's scenario checked
+                city = load_city(path, args.overrides)
+                for s in city.counties.values():
+                    check_conditions(s, load_catalogue(s.case_mix.catalogue))
+                print(f"{path}: ok (city {city.name}: {len(city.counties)} counties, {city.residents:,} residents, "
+                      f"{city.days} days)")
+                continue
             s = load_scenario(path, args.overrides)
             check_conditions(s, load_catalogue(s.case_mix.catalogue))
         except ScenarioError as err:
@@ -530,6 +545,10 @@ def _schema(args) -> int:
 
     if args.kind == "scenario":
         schema = json_schema()
+    elif args.kind == "city":
+        from sim.params.city import json_schema as city_schema
+
+        schema = city_schema()
     else:
         from sim.experiments.calibrate import Calibration
         from sim.experiments.facts import FactsFile

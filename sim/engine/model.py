@@ -241,6 +241,13 @@ class HealthSystemModel(mesa.Model):
         return self
 
     def step(self) -> None:
+        """One day: the care of the day, then its settlement (two halves, so that a city of several counties
+        (``sim.engine.city``) can pool beds and set the city's payment rates between them)."""
+        self.step_care()
+        self.step_settle()
+
+    def step_care(self) -> None:
+        """The first half of a day: changes, onsets, care seeking, service, beds, billing and outcomes."""
         self._daily_records()
         for day, spec in self.changes:
             if day == self.day:
@@ -259,6 +266,9 @@ class HealthSystemModel(mesa.Model):
         self._end_untreated()
         self._complete()
         self._notify("end_of_day")  # assessment (``sim.policies.assessment``)
+
+    def step_settle(self) -> None:
+        """The second half of a day: periodic payments (DIP settlement, budgets), learning and the day's record."""
         self._settle_periodic()
         self.income.end_of_day(self.facilities.books["revenue"], self.spec.behaviour.provider)
         self.learning.end_of_day(self.pop, self.day)

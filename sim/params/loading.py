@@ -444,6 +444,19 @@ def _build(text: str, name: str, base: Path, overrides: Sequence[str], source: s
         data = apply_overrides(data, overrides, source=source)
     except ScenarioError as err:
         raise ScenarioError(f"{name}: {err}", source=name, problems=err.problems) from None
+    return _validated(data, name, base, lines, files, parsed, source, root)
+
+
+def _validated(data: dict, name: str, base: Path, lines: dict[Path_, int], files: dict[Path_, str],
+               parsed: list[tuple[Path_, str]], source: str = "--set", root: Path | None = None) -> Scenario:
+    """The Scenario of a mapping read from file ``name`` (its extends: resolved, overrides applied), or a
+    ScenarioError placing every problem at its line or override (also used for each county of a city,
+    ``sim.params.city``)."""
+    if "city" in data:  # read by sim.params.city (triangle run, triangle check), not as one county
+        raise ScenarioError.from_problems(name, [Problem(
+            "city: a city of several counties; `triangle run` and `triangle check` read it, this command reads "
+            "one county (write the county without its city: block)", path="city", line=lines.get(("city",)),
+            file=_file_of(("city",), lines, files))])
     catalogue_path = ("case_mix", "catalogue")
     overridden = any(catalogue_path[:len(p)] == p for p, _ in parsed)
     data = _resolve_catalogue(data, base, overridden, root, name, lines, files)

@@ -431,6 +431,19 @@ class DRG(Strict):
         "needed (its admission benefit is negative) is not paid by the fund.", "share of admissions",
         "policy lever (0 = no review)", ge=0, le=1,
         kind="lever")
+    rebase_days: int | None = param(
+        None, "Days between re-basings of the base rate: at the end of each period the base rate becomes (the fund's "
+        "DRG budget for the period + DRG patients' payments) / the coded weights of the period's DRG cases at their "
+        "level coefficients, for the next period; in a city of several counties over every county's cases. null = "
+        "the base rate stays as given.", "days", "CHS-DRG technical specification (National Healthcare Security "
+        "Administration, 2020): the base rate (费率) is the year's inpatient fund budget over the expected total DRG "
+        "weight, set by the pooling region (the city); the period is the scenario's choice", ge=1, le=3650,
+        kind="lever")
+    fund_budget_per_resident_year_yuan: float = param(
+        880, "Fund budget for inpatient care paid by DRG, per resident-year, from which the base rate is re-based "
+        "(only with rebase_days).", "yuan/resident-year",
+        "assumption: as DIP's budget, near the baseline county's fee-for-service inpatient fund spending", gt=0,
+        kind="lever")
 
 
 class DIP(Strict):

@@ -7,6 +7,9 @@ period, budget = ``fund_budget_per_resident_year_yuan`` x residents x days / 365
 difference between its points at that value and what it was paid: one hospital's extra volume lowers every
 hospital's price (the volume race). An extra item or bed-day earns nothing; outpatient care stays
 fee-for-service. The books of the period outlive changes of the rules (they are the ``Context``'s).
+
+In a city of several counties under one fund (``sim.engine.city``) the point value is the city's: (the counties'
+budgets + their patients' payments) / every county's points, set by the city before each county settles.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ class PointBooks:
     oop: float = 0.0
     days: int = 0
     history: list = field(default_factory=list)  # (day, point value, points settled)
+    # the point value a city's fund set over every county's points for this settlement (``sim.engine.city``);
+    # None: the county's own
+    pooled_value: float | None = None
 
 
 class DiagnosisInterventionPacket(PaymentModel):
@@ -81,8 +87,12 @@ class DiagnosisInterventionPacket(PaymentModel):
         budget = self.rules.fund_budget_per_resident_year_yuan * model.alive_count * b.days / 365.0
         total = float(b.points.sum()) if len(b.points) else 0.0
         adjustment = np.zeros(n)
-        if total > 0:
+        if b.pooled_value is not None:  # the city's one point value, over every county's points
+            value, b.pooled_value = b.pooled_value, None
+            b.point_value = value
+        elif total > 0:
             value = (budget + b.oop) / total
+        if total > 0:
             adjustment = b.points * value - b.provisional
             b.point_value = value
             b.history.append((model.day, value, total))

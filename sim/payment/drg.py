@@ -13,6 +13,8 @@ that was not needed (admission benefit < 0) earns only its copayment, and provid
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from sim.payment.grouper import TOP_SEVERITY, upcode
@@ -24,6 +26,19 @@ def base_rate(ctx: Context) -> float:
     return ctx.spec.payment.drg.base_rate_yuan or ctx.grouper.base_bill
 
 
+@dataclass
+class RateBooks:
+    """The base rate in force when it is re-based (``payment.drg.rebase_days``), and the period's DRG cases: their
+    coded weights at their level coefficients and their patients' payments."""
+
+    base_rate: float
+    weights: float = 0.0
+    oop: float = 0.0
+    days: int = 0
+    history: list = field(default_factory=list)  # (day, base rate set)
+    pooled_rate: float | None = None  # the rate a city's fund set over every county's cases (sim.engine.city)
+
+
 class DiagnosisRelatedGroups(PaymentModel):
     name = "drg"
 
@@ -32,6 +47,10 @@ class DiagnosisRelatedGroups(PaymentModel):
         self.rules = ctx.spec.payment.drg
         self.grouper = ctx.grouper
         self.base_rate = base_rate(ctx)
+        self.books: RateBooks | None = None
+        if self.rules.rebase_days is not None:  # the rate of the last re-basing stays in force across changes
+            self.books = ctx.books.setdefault(self.name, RateBooks(self.base_rate))
+            self.base_rate = self.books.base_rate
 
     def case_payment(self, c, coded_s, cc, price_level) -> np.ndarray:
         """What a case earns by its coded group (before outliers and audits)."""
@@ -78,3 +97,29 @@ class DiagnosisRelatedGroups(PaymentModel):
         # 208,418 settled cases).
         claims.revenue = np.where(drg, np.where(refused, d.oop, np.maximum(pay, d.oop) - recovered), claims.revenue)
         claims.recovered, claims.refused = recovered, refused
+        if self.books is not None:
+            self.books.weights += float((self.grouper.case_weight(d.c, d.coded_s, d.cc) * d.price)[drg].sum())
+            self.books.oop += float(d.oop[drg].sum())
+
+    def end_of_day(self, model, paid: np.ndarray) -> None:
+        """Re-basing (``payment.drg.rebase_days``): every period the base rate becomes (the fund's budget for the
+        period + DRG patients' payments) / the coded weights of the period's DRG cases at their level
+        coefficients, for the cases of the next period (or the city's rate, over every county's cases)."""
+        b = self.books
+        if b is None:
+            return
+        b.days += 1
+        if b.days < self.rules.rebase_days:
+            return
+        rate = b.pooled_rate
+        if rate is None and b.weights > 0:
+            rate = (rebase_budget(self.rules, model.alive_count, b.days) + b.oop) / b.weights
+        if rate is not None:
+            b.base_rate = self.base_rate = rate
+            b.history.append((model.day, rate))
+        b.weights, b.oop, b.days, b.pooled_rate = 0.0, 0.0, 0, None
+
+
+def rebase_budget(rules, residents: float, days: int) -> float:
+    """The fund's DRG budget for a period of ``days`` (yuan)."""
+    return rules.fund_budget_per_resident_year_yuan * residents * days / 365.0

@@ -1,0 +1,182 @@
+"""A city (prefecture): several county models under one insurance fund, sharing the city's tertiary hospitals,
+stepped together one day at a time.
+
+Each day, in order:
+
+1. every county's care half (``HealthSystemModel.step_care``: onsets, choices, service, beds, billing, outcomes),
+   one county after another, in an order that turns with the day (county ``day mod n`` first), so that no county
+   is always first to the shared beds. With ``city.tertiary_beds: shared``, county k's out-of-county hospitals are
+   lent the whole pool while it runs: they hold every county's beds, and every county's patients in them, so
+   what is free and how full the hospital is are the city's; what k's step changed (its admissions, discharges)
+   is then taken back as k's own;
+2. the city's fund acts (``city.fund: city``): a DIP settlement falling due today is settled at the city's one
+   point value, (the counties' budgets + their patients' payments) / every county's points, and a DRG re-basing
+   falling due sets the city's base rate over every county's DRG cases;
+3. every county's settlement half (``HealthSystemModel.step_settle``: periodic payments, including its medical
+   community's budget from the fund, learning, the day's record), its tertiary beds for the record being its own
+   patients' beds and its share of the free ones.
+
+A city of one county steps its county exactly as ``HealthSystemModel.step`` does: the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.core.conditions import load_catalogue
+from sim.core.levels import OUT_OF_COUNTY
+from sim.engine.model import HealthSystemModel
+from sim.engine.snapshot import snapshot
+from sim.params.city import CityScenario
+from sim.payment.drg import rebase_budget
+
+
+def split(total: int, weights: np.ndarray) -> np.ndarray:
+    """``total`` units split in proportion to ``weights`` (integers, largest remainders first, ties by place)."""
+    weights = np.asarray(weights, dtype=float)
+    if total <= 0 or weights.sum() <= 0:
+        out = np.zeros(len(weights), np.int64)
+        if total > 0 and len(weights):
+            out[0] = total
+        return out
+    exact = total * weights / weights.sum()
+    out = np.floor(exact).astype(np.int64)
+    rest = total - int(out.sum())
+    order = np.argsort(-(exact - out), kind="stable")
+    out[order[:rest]] += 1
+    return out
+
+
+class City:
+    """``City(city_scenario, seeds).run()`` simulates every county of the city for ``days`` days.
+
+    ``seeds``: each county's model seed, in the counties' order (default: each county scenario's seed)."""
+
+    # the counties' tertiary beds and the patients in them, lent as one pool and taken back (shared beds)
+    writes = ("facilities.beds", "facilities.occupied")
+
+    def __init__(self, scenario: CityScenario, seeds: list[int] | None = None) -> None:
+        self.spec = scenario
+        specs = list(scenario.counties.values())
+        seeds = seeds if seeds is not None else [s.seed for s in specs]
+        catalogues: dict = {}
+        self.models: dict[str, HealthSystemModel] = {}
+        for (name, spec), seed in zip(scenario.counties.items(), seeds, strict=True):
+            key = spec.case_mix.catalogue
+            if key not in catalogues:
+                catalogues[key] = load_catalogue(key)
+            self.models[name] = HealthSystemModel(spec, seed=seed, catalogue=catalogues[key])
+        self.names = list(self.models)
+        self.day = 0
+        self.days = scenario.days
+        many = len(self.models) > 1
+        self.pooled_fund = many and scenario.city.fund == "city"
+        self.shared_beds = many and scenario.city.tertiary_beds == "shared"
+        # the city's tertiary hospitals: hospital j of every county's out-of-county level is the city's hospital j
+        self.tertiary = {n: np.flatnonzero(m.facilities.level == OUT_OF_COUNTY) for n, m in self.models.items()}
+        if self.shared_beds and len({len(rows) for rows in self.tertiary.values()}) > 1:
+            raise ValueError("city.tertiary_beds = 'shared': every county must name the same number of "
+                             "geography.out_of_county_hospitals (the city's hospitals)")
+        # each county's own beds there (its slice), by hospital: the pool is their sum
+        self.own_beds = np.array([m.facilities.beds[self.tertiary[n]] for n, m in self.models.items()])
+        self.pool = self.own_beds.sum(axis=0) if self.shared_beds else None
+        # the difference-in-differences' marks: each county's totals at the start and at the reform date
+        self.marks: dict[int, dict] = {}
+
+    # ------------------------------------------------------------------------------------------- running
+    def run(self, progress=None) -> City:
+        for _ in range(self.days):
+            self.step()
+            if progress is not None:
+                progress(1)
+        return self
+
+    def step(self) -> None:
+        if self.day == 0 or self.day == self.spec.reform_day:
+            self.marks[self.day] = {n: snapshot(m) for n, m in self.models.items()}
+        n = len(self.names)
+        order = [self.names[(self.day + i) % n] for i in range(n)] if n > 1 else self.names
+        for name in order:
+            if self.shared_beds:
+                self._lend_pool(name)
+                self.models[name].step_care()
+                self._take_back(name)
+            else:
+                self.models[name].step_care()
+        if self.shared_beds:
+            self._beds_for_the_record()
+        if self.pooled_fund:
+            self._city_rates()
+        for name in self.names:
+            self.models[name].step_settle()
+        self.day += 1
+
+    # ------------------------------------------------------------------------------------------- shared beds
+    def _occupied(self) -> np.ndarray:
+        """[county, hospital] the city's tertiary beds each county's patients hold."""
+        return np.array([m.facilities.occupied[self.tertiary[n]] for n, m in self.models.items()])
+
+    def _lend_pool(self, name: str) -> None:
+        """County ``name``'s tertiary hospitals hold the whole pool and every county's patients in it."""
+        fac, rows = self.models[name].facilities, self.tertiary[name]
+        total = self._occupied().sum(axis=0)
+        self._others = total - fac.occupied[rows]
+        fac.beds[rows] = self.pool
+        fac.occupied[rows] = total
+
+    def _take_back(self, name: str) -> None:
+        """What the county's day changed in the pool (admissions, discharges) is its own; its beds are its slice."""
+        fac, rows = self.models[name].facilities, self.tertiary[name]
+        fac.occupied[rows] = fac.occupied[rows] - self._others
+        fac.beds[rows] = self.own_beds[self.names.index(name)]
+
+    def _beds_for_the_record(self) -> None:
+        """Each county's tertiary beds for the day's record: its patients' beds and a share of the free ones (by
+        its own beds), or, when the pool overflows into corridor beds, its share of the pool by its patients."""
+        occupied = self._occupied()
+        total = occupied.sum(axis=0)
+        for j, beds in enumerate(self.pool):
+            if total[j] <= beds:
+                counted = occupied[:, j] + split(int(beds - total[j]), self.own_beds[:, j])
+            else:
+                counted = split(int(beds), occupied[:, j])
+            for k, name in enumerate(self.names):
+                self.models[name].facilities.beds[self.tertiary[name][j]] = counted[k]
+
+    # ------------------------------------------------------------------------------------------- the city's fund
+    def _models_with(self, payment: str) -> list[tuple[HealthSystemModel, object]]:
+        out = []
+        for m in self.models.values():
+            for claim_model in m.payment.claim_models:
+                if claim_model.name == payment:
+                    out.append((m, claim_model))
+        return out
+
+    def _city_rates(self) -> None:
+        """DIP point values and DRG base rates due today, set over the cases of every county due today."""
+        due = [(m, p) for m, p in self._models_with("dip") if p.books.days + 1 >= p.rules.settlement_days]
+        if len(due) > 1:
+            budget = sum(p.rules.fund_budget_per_resident_year_yuan * m.alive_count * (p.books.days + 1) / 365.0
+                         for m, p in due)
+            oop = sum(p.books.oop for _, p in due)
+            points = sum(float(p.books.points.sum()) for _, p in due)
+            if points > 0:
+                for _, p in due:
+                    p.books.pooled_value = (budget + oop) / points
+        due = [(m, p) for m, p in self._models_with("drg")
+               if p.books is not None and p.books.days + 1 >= p.rules.rebase_days]
+        if len(due) > 1:
+            budget = sum(rebase_budget(p.rules, m.alive_count, p.books.days + 1) for m, p in due)
+            oop = sum(p.books.oop for _, p in due)
+            weights = sum(p.books.weights for _, p in due)
+            if weights > 0:
+                for _, p in due:
+                    p.books.pooled_rate = (budget + oop) / weights
+
+    # ------------------------------------------------------------------------------------------- the city's books
+    def fund_outlays(self) -> dict[str, dict[str, float]]:
+        """By county: what the city fund paid (claims, and the medical community's budget under a global budget)."""
+        out = {}
+        for name, m in self.models.items():
+            out[name] = {"claims": float(m.fund.spending.sum()), "to_community": float(m.fund.to_community)}
+        return out
