@@ -1432,14 +1432,19 @@ class Referral(Strict):
         "e.g. dialysis).", "switch", "seed 001 (Linxiang): referral filing and chronic-disease approval",
         kind="lever")
     platform: bool = param(
-        False, "A referral platform books each non-time-critical referred patient into the nearest capable "
-        "in-county facility above the referring level (when one exists), instead of leaving the patient to "
-        "choose again.", "switch", "seed 001 (Linxiang): the smart referral platform keeps patients in county",
+        False, "A referral platform offers each non-time-critical referred patient a booking at the nearest capable "
+        "in-county facility above the referring level (when one exists); the patient takes it when it is worth "
+        "more to them than their best alternative, else chooses again.", "switch",
+        "seed 001 (Linxiang): the smart referral platform keeps patients in county",
         kind="lever")
-    platform_insist_share: Share = param(
-        0.1, "Share of referred patients who decline the platform's booking and choose for themselves.",
-        "share", "assumption, not fitted: most referred patients take the booking offered",
-        kind="assumed", range=(0.05, 0.3))
+    platform_booking_utility: float = param(
+        0.5, "What the platform's booking adds to the booked facility's utility in the referred patient's choice "
+        "of care: no search, a held slot and a referral record that travels with the patient (its wait, price, "
+        "trust and travel are already in that utility).", "utility",
+        "assumption, not measured: about what a day less of expected waiting (wait_sensitivity 0.4 per day) and "
+        "forty minutes less travel (travel_sensitivity 0.8 per hour) are worth; from nothing (a booking is only "
+        "a suggestion) to three times that", ge=-50, le=50,
+        kind="assumed", range=(0.0, 1.5))
     down: ReferralDown = ReferralDown()
 
 
