@@ -205,7 +205,7 @@ def test_hospitals_propose_transfers_only_when_their_objective_prefers_it():
     scarce_model, _ = run(overlay(ffs, {"facilities": {"county": {"beds": 300}}}))
     assert scarce_model.tally.referrals_down.sum() > 0
     # a tight medical community saves the fund's money on the cheaper township bed, beds to spare or not
-    community = {"payment": {"model": "global_budget"}, "behaviour": {"provider": {"community_weight": 1.0}}}
+    community = {"payment": {"model": "global_budget"}, "policies": {"integration": {"income_tie": {"none": 1.0}}}}
     community_model, _ = run(overlay(overlay(ffs, ample), community))
     assert community_model.tally.referrals_down.sum() > 0
     # ... unless providers weigh no money at all (the transfer's friction is then never worth it)

@@ -635,22 +635,16 @@ class ProviderBehaviour(Strict):
         "assumption: a fraction of a bed-day's price (~1,170 yuan in hospitals nationally: 10,316 yuan per admission "
         "over 8.8 days, DOMAIN.md)", ge=0,
         kind="assumed", range=(50, 500))
-    community_weight: float = param(
-        0.5, "Weight a member of a medical community formed only by a global budget (policies.integration.level "
-        "none) puts on the community's result relative to its own (1 = one purse in all but name; 0 = members "
-        "mind only their own books).", "share", "assumption, not fitted: halfway between one purse (1) and separate "
-        "books (0)", ge=0, le=1,
-        kind="assumed", range=(0.0, 1.0))
-    loose_community_weight: float = param(
-        0.5, "The same weight in a loose medical community (policies.integration.level loose).", "share",
-        "assumption, not fitted: as community_weight", ge=0, le=1,
-        kind="assumed", range=(0.0, 1.0))
-    tight_community_weight: float = param(
-        1.0, "The same weight in a tight medical community (one account, 一本账; policies.integration.level "
-        "tight).", "share", "fitted by `triangle calibrate` (seeds/calibration.yaml; value in "
-        "seeds/calibrated.yaml), chiefly to youxi_fund_saving (seed 002; Linxiang's facts are held out); seed "
-        "004: one account makes one purse (一家人, 一条心, 一本账)", ge=0, le=1,
-        kind="calibrated", range=(0.0, 1.0), fit="calibrate")
+    leader_tie_weight: float = param(
+        0.33, "Weight a member facility of a medical community puts on the community's result for each unit of its "
+        "leaders' jobs that depend on it: its directors appointed and assessed by the lead hospital (1 under tight "
+        "integration, 0 under loose or none; sim.core.pay.community_weight adds it to the share of the facility's "
+        "income tied to the community's result, policies.integration.income_tie).", "share",
+        "fitted by `triangle calibrate` (seeds/calibration.yaml; value in seeds/calibrated.yaml), chiefly to "
+        "youxi_fund_saving (seed 002: Youxi's township centres became branches of the general hospital; seed 001: "
+        "Linxiang's group replaced two township directors after assessment); prior 0-0.5, since the weight on the "
+        "community is capped at 1 and the default income tie is 0.5", ge=0, le=1,
+        kind="calibrated", range=(0.0, 0.5), fit="calibrate")
     income_effect_elasticity: float = param(
         0.0, "Target-income behaviour: a facility whose recent revenue fell below its reference revenue puts "
         "the weight profit_weight x (reference / recent)^elasticity on its margin, and makes up volume "
@@ -1160,16 +1154,38 @@ class Procurement(Strict):
 IntegrationLevel = Literal["none", "loose", "tight"]
 
 
+class IncomeTie(Strict):
+    """Share of a member facility's income tied to its medical community's result, by integration level."""
+
+    none: Share = member("In a community formed only by a global budget (members keep their own books; the "
+                         "retained savings are shared out among them).", "share")
+    loose: Share = member("In a loose community (separate books, shared budget savings and counterpart support).",
+                          "share")
+    tight: Share = member("In a tight community (one account, 一本账: budgets and pay set by the community).",
+                          "share")
+
+
 class Integration(Strict):
     """The county medical community as one organisation (紧密型医共体, ``sim.policies.integration``): one account,
     shared diagnostic centres and unified procurement. Staff moves are ``policies.sinking``'s."""
 
     level: IntegrationLevel = param(
-        "none", "none: facilities keep separate books (a global budget still forms a community, whose members "
-        "weigh it with behaviour.provider.community_weight); loose or tight: the in-county facilities form "
-        "one community under every payment model, members weighing its result with loose_community_weight "
-        "or tight_community_weight.", "choice", "policy lever; DOMAIN.md (一本账, seeds 001, 004)",
+        "none", "none: facilities keep separate books (a global budget still forms a community); loose or tight: "
+        "the in-county facilities form one community under every payment model. Each member weighs the "
+        "community's result by how its income (income_tie) and, under tight integration, its leaders' jobs "
+        "(behaviour.provider.leader_tie_weight) depend on it (sim.core.pay.community_weight).", "choice",
+        "policy lever; DOMAIN.md (一本账, seeds 001, 004)",
         kind="lever")
+    income_tie: IncomeTie = param(
+        IncomeTie(none=0.5, loose=0.5, tight=0.5),
+        "Share of a member facility's income (its budget and its staff's bonuses) that moves with the medical "
+        "community's result rather than its own books, by integration level: how much of a yuan the community "
+        "keeps or loses the member counts as its own.", "share",
+        "assumption, not measured: half, from the budget's retained savings shared out to members (结余留用, "
+        "seeds 000, 001, 002) under every level; what tight integration adds is that the lead hospital appoints "
+        "and assesses members' leaders (人财物统一管理, seed 001's 七统一; seed 004), carried by "
+        "behaviour.provider.leader_tie_weight, not by a larger income share",
+        kind="assumed", range={"none": (0.2, 0.8), "loose": (0.2, 0.8), "tight": (0.2, 0.8)})
     shared_diagnostics: bool = param(
         True, "Whether the community's county hospitals read the township centres' lab tests, images and ECGs "
         "(shared lab, imaging and ECG centres).", "switch",

@@ -29,7 +29,8 @@ S(x) the yearly saving of claims, D(x) the yearly change of its members' margin 
 in-county facilities: a posted doctor's home hospital loses revenue) and C(x) what x costs a year. S and C pass
 through the purse, so the community keeps k of their difference: k is the weight its members put on its result
 (``MedicalCommunity.margin_weight``: ``savings_retained_share`` while the purse is in surplus, else
-``overspend_shared_share``, times the members' ``community_weight``). With no stake (k = 0) the budget pays for
+``overspend_shared_share``, times the weight its lead hospital puts on the community's result,
+``sim.core.pay.community_weight``). With no stake (k = 0) the budget pays for
 nothing and nothing is done; ties go to less. Doctors stay posted ``posting_term_days`` after the posting grew.
 An out-of-county claim is money that leaves the community entirely; the same case treated by a member costs the
 purse its claim in the county and earns the member its margin, so a case kept is worth k (F_out - F_county) +
@@ -193,7 +194,7 @@ class CommunityInstruments:
         and doing nothing (0); doctors posted less than ``posting_term_days`` ago stay, and an investment
         raised less than ``capability_term_days`` ago is kept. Ties go to less (fewer doctors, no platform,
         fewer steps)."""
-        k = community.margin_weight()
+        k = float(community.margin_weight())
         b = model.spec.behaviour.community
         day = model.day + 1
         doctors_bound = day - self.posted_on < b.posting_term_days
