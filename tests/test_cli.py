@@ -26,8 +26,8 @@ OUTPUT_FILES = {"summary.json", "daily.parquet", "facilities.parquet", "runs.par
                 "provenance.json"}
 # A metric may be undefined (no interval) only when a tiny county can have no case in its denominator.
 MAY_BE_UNDEFINED = {"critical_minutes_to_treatment", "dip_point_value", "dip_points_per_capita",
-                    "referral_down_acceptance", "chest_pain_minutes_to_treatment", "stroke_minutes_to_treatment",
-                    "critical_deaths_per_1000"}
+                    "referral_down_acceptance", "platform_acceptance", "chest_pain_minutes_to_treatment",
+                    "stroke_minutes_to_treatment", "critical_deaths_per_1000"}
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:

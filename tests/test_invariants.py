@@ -96,6 +96,7 @@ def policies(draw) -> dict:
         "procurement": {"drug_price_cut": draw(st.floats(0.0, 0.8)), "consumable_price_cut": draw(st.floats(0.0, 0.8)),
                         "primary_pass_through": draw(shares)},
         "integration": {"level": draw(st.sampled_from(["none", "loose", "tight"])),
+                        "income_tie": {level: draw(st.just(0.5) | shares) for level in ("none", "loose", "tight")},
                         "shared_diagnostics": draw(on), "unified_procurement": draw(on)},
         "assessment": {"enabled": draw(on), "period_days": draw(st.integers(7, 30)),
                        "deduction_yuan_per_point": draw(st.floats(0.0, 5_000.0)),
@@ -146,8 +147,7 @@ def scenarios(draw, model: str) -> Scenario:
         "payment": pay,
         "behaviour": {
             "provider": {"profit_weight": draw(st.floats(0.0, 2.0)),
-                         **{key: draw(st.just(getattr(d.behaviour.provider, key)) | shares) for key in (
-                             "community_weight", "loose_community_weight", "tight_community_weight")},
+                         "leader_tie_weight": draw(st.just(d.behaviour.provider.leader_tie_weight) | shares),
                          "income_effect_elasticity": draw(st.floats(0.0, 2.0))},
             "resident": {"max_rechoices": draw(st.integers(0, 3)),
                          "patience_days": draw(st.floats(0.5, 10.0))},

@@ -124,8 +124,9 @@ def test_global_budget_spends_less_than_fee_for_service():
     model, gb = run(pay("global_budget"))
     assert gb["spending_per_capita"] < ffs["spending_per_capita"]
     assert gb["intensity_mean"] < ffs["intensity_mean"]
-    # the same budget with members that ignore the community's purse behaves like fee-for-service
-    _, careless = run(pay("global_budget", behaviour={"provider": {"community_weight": 0.0}}))
+    # the same budget with members whose income does not move with the community's purse (and whose leaders'
+    # jobs do not depend on it: no integration) behaves like fee-for-service
+    _, careless = run(pay("global_budget", policies={"integration": {"income_tie": {"none": 0.0}}}))
     assert careless["intensity_mean"] == ffs["intensity_mean"]
     assert careless["los_mean"] == ffs["los_mean"]
 

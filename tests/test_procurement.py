@@ -185,9 +185,14 @@ def test_income_windows_are_checked():
 
 
 # ----------------------------------------------------------------------------------------------- integration
+def untied(level: str = "tight", **extra) -> dict:
+    """Integration whose members' income and leaders' jobs do not depend on the community's result."""
+    return overlay(integration(level, income_tie={level: 0.0}, **extra), provider(leader_tie_weight=0.0))
+
+
 def diagnostics_only(**extra) -> dict:
     """Integration whose members put no weight on the community's result: shared diagnostics alone."""
-    return overlay(integration("tight", **extra), provider(tight_community_weight=0.0))
+    return untied("tight", **extra)
 
 
 def test_shared_diagnostics_keep_cases_at_township_centres():
@@ -226,7 +231,7 @@ def test_one_account_under_fee_for_service_pulls_patients_up_inside_the_communit
     _, none0 = run(overlay(integration("none"), provider(profit_weight=0.0)))
     _, tight0 = run(overlay(one_account, provider(profit_weight=0.0)))
     assert same(none0, tight0)
-    _, weightless = run(overlay(integration("tight", shared_diagnostics=False), provider(tight_community_weight=0.0)))
+    _, weightless = run(untied("tight", shared_diagnostics=False))
     assert same(none, weightless)
 
 
@@ -236,10 +241,24 @@ def test_a_tight_community_under_a_global_budget_rations_more_than_a_loose_one()
     _, tight = run(overlay(gb, integration("tight", shared_diagnostics=False)))
     assert tight["intensity_mean"] < loose["intensity_mean"]
     assert tight["admissions_per_1000"] < loose["admissions_per_1000"]
-    # the integration's weight replaces behaviour.provider.community_weight only when integrated
+    # through the leaders' ties alone: with directors' jobs weighing nothing, tight is loose, number for number
+    _, tight_untied_leaders = run(overlay(overlay(gb, integration("tight", shared_diagnostics=False)),
+                                          provider(leader_tie_weight=0.0)))
+    assert same(loose, tight_untied_leaders)
+    # and leaders are tied only under tight integration
     _, plain = run(gb)
-    _, unused = run(overlay(gb, provider(tight_community_weight=0.2)))
+    _, unused = run(overlay(gb, provider(leader_tie_weight=0.1)))
     assert same(plain, unused)
+
+
+def test_with_no_ties_a_global_budget_community_changes_no_decision():
+    """A tight community under a global budget whose members' income does not move with its result and whose
+    leaders' jobs weigh nothing decides as fee-for-service members do (shared diagnostics off)."""
+    _, ffs = run(integration("none"))
+    _, untied_budget = run(overlay({"payment": {"model": "global_budget"}}, untied("tight", shared_diagnostics=False,
+                                                                                    unified_procurement=False)))
+    for name in ("intensity_mean", "los_mean", "admissions_per_1000", "referral_up_rate"):
+        assert untied_budget[name] == ffs[name], name
 
 
 def test_unified_procurement_passes_the_cut_to_township_centres():

@@ -2,7 +2,7 @@
 
 Each test runs arms on the same seed (common random numbers) and asserts directions and exact invariants; each
 effect is shown to vanish when its incentive or mechanism is switched off (a zero reimbursement cut, zero
-deductibles, every patient declining the platform, no transfer possible).
+deductibles, a platform booking every patient refuses, no transfer possible).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from conftest import SEED, check_episodes, check_money, check_queues, same
 
 from sim.core.episodes import INPATIENT
-from sim.core.levels import COUNTY, OUT_OF_COUNTY
+from sim.core.levels import COUNTY, OUT_OF_COUNTY, TOWNSHIP
 from sim.engine.model import HealthSystemModel
 from sim.params.loading import overlay
 from sim.params.scenario import Scenario
@@ -62,8 +62,11 @@ def test_inert_levers_change_nothing():
     assert same(base, soft_free)
     _, nobody_qualifies = run(referral(down={"enabled": True, "min_remaining_days": 60}))
     assert same(base, nobody_qualifies)
-    _, everyone_insists = run(referral(platform=True, platform_insist_share=1.0))
-    assert same(base, everyone_insists)
+    # a booking worth far less than choosing for oneself is refused by everyone: offers are made, nothing else moves
+    refused_model, everyone_refuses = run(referral(platform=True, platform_booking_utility=-50.0))
+    assert refused_model.tally.platform_offers > 0 and refused_model.tally.platform_placed == 0
+    assert everyone_refuses["platform_acceptance"] == 0
+    assert same(base, everyone_refuses, skip={"platform_acceptance"})
 
 
 # ----------------------------------------------------------------------------------------------- first contact
@@ -95,6 +98,61 @@ def test_referral_platform_lowers_leakage_out_of_county():
     assert platform_model.tally.platform_placed > 0
     assert platform_model.tally.referred_leaks < free_model.tally.referred_leaks
     assert platform["referred_leakage_rate"] < free["referred_leakage_rate"]
+
+
+def test_without_a_platform_no_booking_is_offered():
+    model, m = run()
+    assert model.tally.platform_offers == 0 and model.tally.platform_placed == 0
+    assert np.isnan(m["platform_acceptance"])
+
+
+def test_fewer_accept_a_booking_worth_less():
+    """Over a run, acceptance answers the platform's advantage; with none, a booking is taken only by those who
+    would have chosen that facility anyway. (Over a run, distrust of the county hospitals also changes who is
+    referred, and from where; the decision itself is tested on fixed patients below.)"""
+    _, default = run(referral(platform=True))
+    _, plain = run(referral(platform=True, platform_booking_utility=0.0))
+    _, keen = run(referral(platform=True, platform_booking_utility=1.5))
+    assert 0 < plain["platform_acceptance"] < default["platform_acceptance"] < keen["platform_acceptance"] < 1
+    assert keen["referred_leakage_rate"] < plain["referred_leakage_rate"]
+
+
+def _referred_from_townships(model: HealthSystemModel) -> np.ndarray:
+    """Episodes at township centres today (waiting or in a bed), made referred up as ``_refer`` makes them
+    (non-critical only; the model is not stepped again): every booking the platform offers them is at a county
+    hospital."""
+    ep, fac_t = model.episodes, model.facilities
+    rows = np.flatnonzero(ep.facility[:len(ep)] >= 0)
+    rows = rows[(fac_t.level[ep.facility[rows]] == TOWNSHIP) & ~model.cat.time_critical[ep.condition[rows]]]
+    ep.min_level[rows] = TOWNSHIP + 1
+    ep.rechoices[rows] = 0
+    ep.referred[rows] = True
+    return rows
+
+
+def test_a_patient_refuses_a_far_or_distrusted_booking_more_often():
+    """The same referred patients, the same day, answer the same offers: more refuse when the county hospitals are
+    an hour farther from every village, or trusted less; each offer is at a county hospital, the alternatives
+    (the city, self-care, going without) unchanged."""
+    model = HealthSystemModel(county(referral(platform=True)), seed=SEED)
+    for _ in range(40):
+        model.step()
+    rows = _referred_from_townships(model)
+    policy = model.policies["referral"]
+    offered, option, accept = policy.offer(rows)
+    assert len(offered) > 100 and (model.facilities.level[model.geo.options[
+        model.pop.village[model.episodes.resident[offered]], option]] == COUNTY).all()
+    share = accept.mean()
+    assert 0 < share < 1
+    at_county = model.option_level == COUNTY
+    minutes = model.geo.option_minutes.copy()
+    model.geo.option_minutes[:, at_county] += 60.0
+    _, _, far = policy.offer(rows)
+    model.geo.option_minutes[:] = minutes
+    assert far.mean() < share and not (far & ~accept).any()  # nobody takes a farther booking they refused
+    model.pop.trust[:, COUNTY] -= 1.0
+    _, _, distrusted = policy.offer(rows)
+    assert distrusted.mean() < share and not (distrusted & ~accept).any()
 
 
 # ----------------------------------------------------------------------------------------------- downward transfer
@@ -147,7 +205,7 @@ def test_hospitals_propose_transfers_only_when_their_objective_prefers_it():
     scarce_model, _ = run(overlay(ffs, {"facilities": {"county": {"beds": 300}}}))
     assert scarce_model.tally.referrals_down.sum() > 0
     # a tight medical community saves the fund's money on the cheaper township bed, beds to spare or not
-    community = {"payment": {"model": "global_budget"}, "behaviour": {"provider": {"community_weight": 1.0}}}
+    community = {"payment": {"model": "global_budget"}, "policies": {"integration": {"income_tie": {"none": 1.0}}}}
     community_model, _ = run(overlay(overlay(ffs, ample), community))
     assert community_model.tally.referrals_down.sum() > 0
     # ... unless providers weigh no money at all (the transfer's friction is then never worth it)

@@ -190,11 +190,13 @@ def test_params_key_and_kind_combine_and_a_scenario_gives_its_values():
     assert doc["scenario"] == str(BASELINE)
     keys = [p["key"] for p in doc["parameters"]]
     assert keys == ["behaviour.provider.profit_weight", "behaviour.provider.understay_harm",
-                    "behaviour.provider.tight_community_weight"]
+                    "behaviour.provider.leader_tie_weight"]
     fitted = yaml.safe_load((ROOT / "seeds" / "calibrated.yaml").read_text())["behaviour"]["provider"]
     for p in doc["parameters"]:
         name = p["key"].rsplit(".", 1)[1]
-        assert math.isclose(p["value"], fitted[name]) and p["default"] == getattr(S.ProviderBehaviour(), name)
+        default = getattr(S.ProviderBehaviour(), name)
+        # a calibrated parameter the stored fit does not hold yet (a refit is due) takes its default
+        assert math.isclose(p["value"], fitted.get(name, default)) and p["default"] == default
 
 
 def test_params_refuses_an_unknown_kind_or_key():

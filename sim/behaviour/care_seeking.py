@@ -131,7 +131,7 @@ class CareSeeking:
 
     def choose(self, *, rows, episodes, residence, time_critical, scheme, personal_trust, village_opinion,
                village_term, wait_term, case_term, open_village, closed_above, perception=None,
-               options=None) -> tuple[np.ndarray, np.ndarray]:
+               options=None, favoured=None, bonus=0.0) -> tuple[np.ndarray, np.ndarray]:
         """Each choosing episode's village and the index of its chosen option (0 = forgo; -1 = self-care; j >= 1 =
         option j - 1).
 
@@ -147,7 +147,8 @@ class CareSeeking:
         in ``closed_above`` (hard first contact, or None), it is not a hospital. With ``perception``
         (``sim.behaviour.perception``, learning) residents judge each facility (``options``: the [village, option]
         facility table) by what they have seen of it; otherwise case_term carries the capability term by
-        level."""
+        level. ``favoured`` (or None) is the option each episode is offered a booking at, -1 for none, worth
+        ``bonus`` more utility (the referral platform's booking, ``sim.policies.referral``)."""
         r = self.r
         learning = perception is not None and perception.learning
         terms = tuple(ChoiceTerms(  # as the loops take a record (sim.kernels.records)
@@ -161,4 +162,6 @@ class CareSeeking:
             forgo_utility=r.forgo_utility, forgo_severity_penalty=r.forgo_severity_penalty,
             forgo_need_penalty=r.forgo_need_penalty))
         closed = np.zeros(len(rows), bool) if closed_above is None else closed_above
-        return choose_options(rows, scheme, personal_trust, closed, episodes.record(ChoiceColumns), terms)
+        favoured = np.zeros(0, np.int64) if favoured is None else np.asarray(favoured, np.int64)
+        return choose_options(rows, scheme, personal_trust, closed, episodes.record(ChoiceColumns), terms, favoured,
+                              float(bonus))

@@ -29,7 +29,7 @@ COLUMNS = {
     "critical_minutes": np.float32, "patience": np.float32, "admission_benefit": np.float32,
     "u_death": np.float32, "u_complication": np.float32, "u_readmission": np.float32,
     "u_readmit_day": np.float32, "u_stay": np.float32, "cost_factor": np.float32, "scruple": np.float32,
-    "u_review": np.float32, "u_insist": np.float32, "u_transfer": np.float32,
+    "u_review": np.float32, "u_transfer": np.float32,
     # decided at treatment
     "intensity": np.float32, "stay_ratio": np.float32, "coded_severity": np.int8, "los_days": np.int16,
     "admit_day": np.int32, "discharge_day": np.int32,

@@ -54,6 +54,25 @@ def margin_weight_factor(facilities, spec: Scenario) -> np.ndarray:
     return 1.0 - d + d * tie / provider.pay_reference_bonus_share
 
 
+def community_weight(level, spec: Scenario) -> np.ndarray:
+    """[facility, or any array of levels] the weight a facility of ``level`` puts on its medical community's
+    result beside its own books, from how its pay and its leaders' jobs depend on that result:
+
+        w = min(1, income_tie + leader_tie_weight x leaders tied)
+
+    income_tie the share of a member's income tied to the community's result under the integration level's rules
+    (``policies.integration.income_tie``: the level's, ``none`` for a community formed only by a global budget),
+    leaders tied 1 when the lead hospital appoints and assesses the members' directors (tight integration, 人财物
+    统一管理) and 0 otherwise, and ``behaviour.provider.leader_tie_weight`` what a director's job weighs. Facilities
+    outside the county are no members: 0. Capped at 1, one purse in all but name. With no tie (income_tie 0,
+    leader_tie_weight 0) members mind only their own books."""
+    integration = spec.policies.integration
+    tied_leaders = 1.0 if integration.level == "tight" else 0.0
+    w = min(1.0, getattr(integration.income_tie, integration.level)
+            + spec.behaviour.provider.leader_tie_weight * tied_leaders)
+    return np.where(np.isin(level, IN_COUNTY), w, 0.0)
+
+
 def capacity_cost_per_day(facilities, spec: Scenario) -> float:
     """What the county's own capacity costs per day apart from bills (yuan): the base pay of its doctors (raised by
     ``salary_uplift`` under an annual salary, ``policies.salary_reform``) and the capital cost of its beds

@@ -92,7 +92,10 @@ class Tally:
     doctors_moved_to_county: float = 0.0  # net doctors the siphon moved from township centres to county hospitals
     township_capability_days: float = 0.0  # sum over days of the township centres' mean capability
     referred_leaks: int = 0            # referred visits out of county though the county could meet the need
-    platform_placed: int = 0           # referred patients booked by the referral platform
+    platform_offers: int = 0           # referred patients offered a booking by the referral platform
+    platform_placed: int = 0           # referred patients who accepted the platform's booking (booked)
+    platform_keepable: int = 0         # referred patients who would leave the county but take a booking (counted
+                                       # while a medical community weighs running the platform)
     down_proposals: int = 0            # inpatients offered a downward transfer (each counted once)
     down_bed_days: float = 0.0         # bed-days moved to township centres by downward transfers
     # Stocks (a period's value is the change, or the value at its end)

@@ -68,7 +68,7 @@ class HealthSystemModel(mesa.Model):
         # onset: who falls ill with what, and when; every random number the episode will use
         "resident", "condition", "severity", "seek_day", "readmission", "patience", "admission_benefit", "u_death",
         "u_complication", "u_readmission", "u_readmit_day", "u_stay", "cost_factor", "scruple", "u_review",
-        "u_insist", "u_transfer", "taste",
+        "u_transfer", "taste",
         # care seeking, and where an episode is
         "state", "facility", "min_level", "rechoices", "referred", "travel_minutes", "critical_minutes",
         # service: the consultation and the provider's decisions
@@ -357,11 +357,12 @@ class HealthSystemModel(mesa.Model):
         if n == 0:
             return
         ep = self.episodes
-        # the referral rules' draws come from their own stream, so the other processes' numbers do not move
-        u_referral = self.streams["referral"].random((n, 2), dtype=np.float32)
+        # the referral rules' draw (a downward transfer's taste) comes from its own stream, so the other processes'
+        # numbers do not move
+        u_transfer = self.streams["referral"].random(n, dtype=np.float32)
         start = ep.extend(n)
         kernels.write_episodes(ep.record(kernels.OnsetColumns), ep.record(kernels.DrawColumns), start, keep,
-                               tuple(onsets), tuple(draws), u_referral, readmission, self.day, self.stakes,
+                               tuple(onsets), tuple(draws), u_transfer, readmission, self.day, self.stakes,
                                self.spec.behaviour.resident.patience_days, E.CHOOSING)
         self.tally.episodes_started += n
 
@@ -373,7 +374,21 @@ class HealthSystemModel(mesa.Model):
         rows = np.flatnonzero(ep.state == E.CHOOSING)
         if len(rows) == 0:
             return
-        fac_t, pop, geo, cat = self.facilities, self.pop, self.geo, self.cat
+        fac_t = self.facilities
+        village, choice = self.choose_care(rows)
+        critical, trip = kernels.book_choices(rows, village, choice, ep.record(kernels.BookingColumns),
+                                              self.arrival_record, E.WAITING, E.UNTREATED, E.SELF_CARED)
+        if len(critical):  # the clock of a time-critical case: the trip, then the minutes to identify it
+            fac, c = ep.facility[critical], ep.condition[critical]
+            minutes = self._fold("identification_minutes", fac, c, fac_t.identification_minutes[fac])
+            ep.critical_minutes[critical] = trip + minutes
+
+    def choose_care(self, rows: np.ndarray, favoured: np.ndarray | None = None,
+                    bonus: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """What the episodes ``rows`` would choose now (``sim.behaviour.care_seeking``): their village and choice
+        (0 to forgo, -1 self-care, j + 1 option j of the village); nothing is changed. ``favoured`` (or None) is
+        the option of each offered a booking (-1: none), worth ``bonus`` more utility (``sim.policies.referral``)."""
+        ep, fac_t, pop, geo, cat = self.episodes, self.facilities, self.pop, self.geo, self.cat
         res = ep.resident[rows]
         village_term, wait_term = self.care.village_terms(geo.option_minutes, self.expected_wait[geo.options])
         # a re-choice excludes the facility just left (``sim.behaviour.care_seeking``); hard first contact closes the
@@ -381,19 +396,13 @@ class HealthSystemModel(mesa.Model):
         scheme, closed_above = pop.employee[res].view(np.int8), None
         for policy in self.policies.values():
             scheme, closed_above = policy.steer(rows, scheme, closed_above)
-        village, choice = self.care.choose(
+        return self.care.choose(
             rows=rows, episodes=ep, residence=pop.village, time_critical=cat.time_critical, scheme=scheme,
             personal_trust=np.take(pop.trust, res, axis=0),
             village_opinion=pop.village_opinion,
             village_term=village_term, wait_term=wait_term, case_term=self._case_terms(),
             open_village=fac_t.clinic_minutes()[geo.options] > 0, closed_above=closed_above,
-            perception=self.perception, options=geo.options)
-        critical, trip = kernels.book_choices(rows, village, choice, ep.record(kernels.BookingColumns),
-                                              self.arrival_record, E.WAITING, E.UNTREATED, E.SELF_CARED)
-        if len(critical):  # the clock of a time-critical case: the trip, then the minutes to identify it
-            fac, c = ep.facility[critical], ep.condition[critical]
-            minutes = self._fold("identification_minutes", fac, c, fac_t.identification_minutes[fac])
-            ep.critical_minutes[critical] = trip + minutes
+            perception=self.perception, options=geo.options, favoured=favoured, bonus=bonus)
 
     def _case_terms(self) -> np.ndarray:
         """Utility of each kind of case at each option from expected out-of-pocket cost, refreshed every

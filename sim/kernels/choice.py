@@ -11,7 +11,7 @@ from sim.kernels.records import Arrivals, BookingColumns, ChoiceColumns, ChoiceT
 
 
 @nb.njit(**JIT)
-def choose_options(rows, scheme, personal_trust, closed_above, ep, terms):
+def choose_options(rows, scheme, personal_trust, closed_above, ep, terms, favoured, bonus):
     """The residents' multinomial logit (``sim.behaviour.care_seeking``) for the choosing episodes ``rows`` of the
     table ``ep``, with the day's choice model ``terms``: each episode takes the open option of largest utility
     (village terms, expected wait unless time-critical, personal trust ``personal_trust`` [i, level] and the
@@ -22,8 +22,9 @@ def choose_options(rows, scheme, personal_trust, closed_above, ep, terms):
     facility a re-choice leaves, and it is below ``hospital_level`` for the episodes ``closed_above``. Self-care
     is worth ``self_care_term[condition x 3 + severity]`` (-inf where it is no option) plus the episode's last
     Gumbel taste; going without, ``forgo_utility`` less ``forgo_severity_penalty`` per step of severity (two
-    more when time-critical) and ``forgo_need_penalty`` per level of need, plus the first. Returns each
-    episode's village and choice: 0 to forgo, -1 for self-care, j + 1 for option j."""
+    more when time-critical) and ``forgo_need_penalty`` per level of need, plus the first. An episode's option
+    ``favoured[i]`` (a booking offered to it, ``sim.policies.referral``; -1 or an empty array: none) is worth
+    ``bonus`` more. Returns each episode's village and choice: 0 to forgo, -1 for self-care, j + 1 for option j."""
     ep, terms = ChoiceColumns(*ep), ChoiceTerms(*terms)
     resident, condition, severity, facility, rechoices, min_level, taste = (
         ep.resident, ep.condition, ep.severity, ep.facility, ep.rechoices, ep.min_level, ep.taste)
@@ -55,6 +56,7 @@ def choose_options(rows, scheme, personal_trust, closed_above, ep, terms):
     for i in range(m):
         village[i] = residence[resident[rows[i]]]
     choice = np.zeros(m, np.int64)
+    offers = len(favoured) > 0
     for i in range(m):
         row = rows[i]
         v = village[i]
@@ -65,6 +67,7 @@ def choose_options(rows, scheme, personal_trust, closed_above, ep, terms):
         need = need_level[ci, si]
         lowest = min_level[row]
         closed = closed_above[i]
+        offered = favoured[i] if offers else -1
         best, best_j = -np.inf, -1
         for j in range(n_options):
             lvl = option_level[j]
@@ -75,6 +78,8 @@ def choose_options(rows, scheme, personal_trust, closed_above, ep, terms):
                  + case_term[kind, j] + taste[row, j + 1])
             if by_facility:
                 u += -capability_preference * max(need - seen[v, j], 0.0) + gain[v, j]
+            if j == offered:
+                u += bonus
             if u > best:
                 best, best_j = u, j
         forgo = (forgo_utility - forgo_severity_penalty * (si + 2.0 * critical) - forgo_need_penalty * need

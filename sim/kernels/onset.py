@@ -39,16 +39,16 @@ def onset_cases(counts, u_pick, u_severity, n_bands, case_mix, female_kind):
 
 
 @nb.njit(**JIT)
-def write_episodes(ep, ep_draws, start, keep, onsets, draws, u_referral, readmission, day, stakes, patience_days,
+def write_episodes(ep, ep_draws, start, keep, onsets, draws, u_transfer_draw, readmission, day, stakes, patience_days,
                    choosing):
     """Write the ``onsets`` that ``keep`` selects into the episode table from row ``start`` on (``sim.engine.model``,
     ``sim.core.episodes``: its columns ``ep`` and ``ep_draws``): who, what and how severe, their random numbers
     ``draws``, and what follows from them. Patience (days) = ``patience_days`` x an exponential draw / (1 +
     severity); the admission benefit (DALY) = ``benefit_spread`` x the case's health stakes (death risk x years of
     life lost + complication risk x ``complication_daly``) x (the probit of its group's admission share,
-    ``need_z``, + its own normal draw). ``u_referral`` holds the kept ones' two referral draws. Rows start zeroed
-    (``Episodes.extend``), so only the episode's own values, its state (``choosing``) and its facility (-1: none
-    yet) are written."""
+    ``need_z``, + its own normal draw). ``u_transfer_draw`` holds the kept ones' referral draws (``u_transfer``).
+    Rows start zeroed (``Episodes.extend``), so only the episode's own values, its state (``choosing``) and its
+    facility (-1: none yet) are written."""
     ep, ep_draws, onsets, draws, stakes = (OnsetColumns(*ep), DrawColumns(*ep_draws), Onsets(*onsets),
                                            EpisodeDraws(*draws), Stakes(*stakes))
     resident, condition, severity, seek_day, state, facility = (ep.resident, ep.condition, ep.severity, ep.seek_day,
@@ -56,9 +56,8 @@ def write_episodes(ep, ep_draws, start, keep, onsets, draws, u_referral, readmis
     readmitted, patience, admission_benefit = ep.readmission, ep.patience, ep.admission_benefit
     u_death, u_complication, u_readmission, u_readmit_day, u_stay = (
         ep_draws.u_death, ep_draws.u_complication, ep_draws.u_readmission, ep_draws.u_readmit_day, ep_draws.u_stay)
-    scruple, u_review, u_insist, u_transfer, cost_factor, taste = (
-        ep_draws.scruple, ep_draws.u_review, ep_draws.u_insist, ep_draws.u_transfer, ep_draws.cost_factor,
-        ep_draws.taste)
+    scruple, u_review, u_transfer, cost_factor, taste = (
+        ep_draws.scruple, ep_draws.u_review, ep_draws.u_transfer, ep_draws.cost_factor, ep_draws.taste)
     new_condition, new_severity, new_resident = onsets.condition, onsets.severity, onsets.resident
     draw_taste, draw_patience, draw_noise = draws.taste, draws.patience, draws.admission_noise
     draw_death, draw_complication, draw_readmission, draw_readmit_day, draw_stay = (
@@ -90,8 +89,7 @@ def write_episodes(ep, ep_draws, start, keep, onsets, draws, u_referral, readmis
         u_stay[j] = draw_stay[i]
         scruple[j] = draw_scruple[i]
         u_review[j] = draw_review[i]
-        u_insist[j] = u_referral[j - start, 0]
-        u_transfer[j] = u_referral[j - start, 1]
+        u_transfer[j] = u_transfer_draw[j - start]
         cost_factor[j] = draw_cost[i]
         for k in range(draw_taste.shape[1]):
             taste[j, k] = draw_taste[i, k]

@@ -50,7 +50,7 @@ OnsetColumns = namedtuple("OnsetColumns", (  # the episode columns an onset writ
 ))
 DrawColumns = namedtuple("DrawColumns", (  # ... the episode's own random numbers
     "u_death", "u_complication", "u_readmission", "u_readmit_day", "u_stay", "cost_factor", "scruple", "u_review",
-    "u_insist", "u_transfer",
+    "u_transfer",
     "taste",  # [row, option] Gumbel shocks: going without, each facility option, self-care
 ))
 

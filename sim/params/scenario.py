@@ -648,22 +648,16 @@ class ProviderBehaviour(Strict):
         "assumption: a fraction of a bed-day's price (~1,170 yuan in hospitals nationally: 10,316 yuan per admission "
         "over 8.8 days, DOMAIN.md)", ge=0,
         kind="assumed", range=(50, 500))
-    community_weight: float = param(
-        0.5, "Weight a member of a medical community formed only by a global budget (policies.integration.level "
-        "none) puts on the community's result relative to its own (1 = one purse in all but name; 0 = members "
-        "mind only their own books).", "share", "assumption, not fitted: halfway between one purse (1) and separate "
-        "books (0)", ge=0, le=1,
-        kind="assumed", range=(0.0, 1.0))
-    loose_community_weight: float = param(
-        0.5, "The same weight in a loose medical community (policies.integration.level loose).", "share",
-        "assumption, not fitted: as community_weight", ge=0, le=1,
-        kind="assumed", range=(0.0, 1.0))
-    tight_community_weight: float = param(
-        1.0, "The same weight in a tight medical community (one account, 一本账; policies.integration.level "
-        "tight).", "share", "fitted by `triangle calibrate` (seeds/calibration.yaml; value in "
-        "seeds/calibrated.yaml), chiefly to youxi_fund_saving (seed 002; Linxiang's facts are held out); seed "
-        "004: one account makes one purse (一家人, 一条心, 一本账)", ge=0, le=1,
-        kind="calibrated", range=(0.0, 1.0), fit="calibrate")
+    leader_tie_weight: float = param(
+        0.33, "Weight a member facility of a medical community puts on the community's result for each unit of its "
+        "leaders' jobs that depend on it: its directors appointed and assessed by the lead hospital (1 under tight "
+        "integration, 0 under loose or none; sim.core.pay.community_weight adds it to the share of the facility's "
+        "income tied to the community's result, policies.integration.income_tie).", "share",
+        "fitted by `triangle calibrate` (seeds/calibration.yaml; value in seeds/calibrated.yaml), chiefly to "
+        "youxi_fund_saving (seed 002: Youxi's township centres became branches of the general hospital; seed 001: "
+        "Linxiang's group replaced two township directors after assessment); prior 0-0.5, since the weight on the "
+        "community is capped at 1 and the default income tie is 0.5", ge=0, le=1,
+        kind="calibrated", range=(0.0, 0.5), fit="calibrate")
     income_effect_elasticity: float = param(
         0.0, "Target-income behaviour: a facility whose recent revenue fell below its reference revenue puts "
         "the weight profit_weight x (reference / recent)^elasticity on its margin, and makes up volume "
@@ -1173,16 +1167,38 @@ class Procurement(Strict):
 IntegrationLevel = Literal["none", "loose", "tight"]
 
 
+class IncomeTie(Strict):
+    """Share of a member facility's income tied to its medical community's result, by integration level."""
+
+    none: Share = member("In a community formed only by a global budget (members keep their own books; the "
+                         "retained savings are shared out among them).", "share")
+    loose: Share = member("In a loose community (separate books, shared budget savings and counterpart support).",
+                          "share")
+    tight: Share = member("In a tight community (one account, 一本账: budgets and pay set by the community).",
+                          "share")
+
+
 class Integration(Strict):
     """The county medical community as one organisation (紧密型医共体, ``sim.policies.integration``): one account,
     shared diagnostic centres and unified procurement. Staff moves are ``policies.sinking``'s."""
 
     level: IntegrationLevel = param(
-        "none", "none: facilities keep separate books (a global budget still forms a community, whose members "
-        "weigh it with behaviour.provider.community_weight); loose or tight: the in-county facilities form "
-        "one community under every payment model, members weighing its result with loose_community_weight "
-        "or tight_community_weight.", "choice", "policy lever; DOMAIN.md (一本账, seeds 001, 004)",
+        "none", "none: facilities keep separate books (a global budget still forms a community); loose or tight: "
+        "the in-county facilities form one community under every payment model. Each member weighs the "
+        "community's result by how its income (income_tie) and, under tight integration, its leaders' jobs "
+        "(behaviour.provider.leader_tie_weight) depend on it (sim.core.pay.community_weight).", "choice",
+        "policy lever; DOMAIN.md (一本账, seeds 001, 004)",
         kind="lever")
+    income_tie: IncomeTie = param(
+        IncomeTie(none=0.5, loose=0.5, tight=0.5),
+        "Share of a member facility's income (its budget and its staff's bonuses) that moves with the medical "
+        "community's result rather than its own books, by integration level: how much of a yuan the community "
+        "keeps or loses the member counts as its own.", "share",
+        "assumption, not measured: half, from the budget's retained savings shared out to members (结余留用, "
+        "seeds 000, 001, 002) under every level; what tight integration adds is that the lead hospital appoints "
+        "and assesses members' leaders (人财物统一管理, seed 001's 七统一; seed 004), carried by "
+        "behaviour.provider.leader_tie_weight, not by a larger income share",
+        kind="assumed", range={"none": (0.2, 0.8), "loose": (0.2, 0.8), "tight": (0.2, 0.8)})
     shared_diagnostics: bool = param(
         True, "Whether the community's county hospitals read the township centres' lab tests, images and ECGs "
         "(shared lab, imaging and ECG centres).", "switch",
@@ -1445,14 +1461,19 @@ class Referral(Strict):
         "e.g. dialysis).", "switch", "seed 001 (Linxiang): referral filing and chronic-disease approval",
         kind="lever")
     platform: bool = param(
-        False, "A referral platform books each non-time-critical referred patient into the nearest capable "
-        "in-county facility above the referring level (when one exists), instead of leaving the patient to "
-        "choose again.", "switch", "seed 001 (Linxiang): the smart referral platform keeps patients in county",
+        False, "A referral platform offers each non-time-critical referred patient a booking at the nearest capable "
+        "in-county facility above the referring level (when one exists); the patient takes it when it is worth "
+        "more to them than their best alternative, else chooses again.", "switch",
+        "seed 001 (Linxiang): the smart referral platform keeps patients in county",
         kind="lever")
-    platform_insist_share: Share = param(
-        0.1, "Share of referred patients who decline the platform's booking and choose for themselves.",
-        "share", "assumption, not fitted: most referred patients take the booking offered",
-        kind="assumed", range=(0.05, 0.3))
+    platform_booking_utility: float = param(
+        0.5, "What the platform's booking adds to the booked facility's utility in the referred patient's choice "
+        "of care: no search, a held slot and a referral record that travels with the patient (its wait, price, "
+        "trust and travel are already in that utility).", "utility",
+        "assumption, not measured: about what a day less of expected waiting (wait_sensitivity 0.4 per day) and "
+        "forty minutes less travel (travel_sensitivity 0.8 per hour) are worth; from nothing (a booking is only "
+        "a suggestion) to three times that", ge=-50, le=50,
+        kind="assumed", range=(0.0, 1.5))
     down: ReferralDown = ReferralDown()
 
 

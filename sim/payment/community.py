@@ -19,20 +19,10 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.core.levels import IN_COUNTY, N_LEVELS
+from sim.core.levels import COUNTY, IN_COUNTY, N_LEVELS
+from sim.core.pay import community_weight
 from sim.params.scenario import GlobalBudget, Scenario
 from sim.payment.instruments import CommunityInstruments
-
-
-def community_weight(spec: Scenario) -> float:
-    """Weight a member puts on its community's result: the integration level's, or the behavioural default
-    of a community formed only by a global budget."""
-    level, provider = spec.policies.integration.level, spec.behaviour.provider
-    if level == "tight":
-        return provider.tight_community_weight
-    if level == "loose":
-        return provider.loose_community_weight
-    return provider.community_weight
 
 
 class MedicalCommunity(mesa.Agent):
@@ -62,14 +52,15 @@ class MedicalCommunity(mesa.Agent):
         if rules.budget_per_resident_year_yuan is None and self.historical_yuan is None:
             self.historical_yuan = historical_claims(self.model)
 
-    def margin_weight(self) -> float:
-        """k: what one yuan of fund money spent costs a member: the share of a saving the community keeps
-        while its purse is in surplus (the share of an overspend it bears once in deficit), times the weight
-        members put on the community's result (``behaviour.provider.community_weight``, or the integration
-        level's weight under ``policies.integration``, ``sim.policies.integration``)."""
+    def margin_weight(self, level=COUNTY):
+        """k of a facility of ``level`` (a level, or an array of them): what one yuan of fund money spent costs it:
+        the share of a saving the community keeps while its purse is in surplus (the share of an overspend it
+        bears once in deficit), times the weight the facility puts on the community's result, from how its pay
+        and its leaders' jobs depend on it (``sim.core.pay.community_weight``; 0 outside the county). The
+        community's own choices are its lead hospital's, a county hospital's (the default)."""
         r = self.rules
         share = r.savings_retained_share if self.purse >= 0 else r.overspend_shared_share
-        return share * community_weight(self.model.spec)
+        return share * community_weight(level, self.model.spec)
 
     @property
     def budget_per_resident_year(self) -> float:

@@ -39,7 +39,7 @@ class GlobalBudget(PaymentModel):
 
     def _weight(self, level: np.ndarray) -> np.ndarray:
         """k of each case's facility: what a yuan of fund money spent costs a member (0 for everyone else)."""
-        return np.where(self.levels[level], self.community.margin_weight(), 0.0)
+        return np.where(self.levels[level], self.community.margin_weight(level), 0.0)
 
     def kept_share(self, cases) -> np.ndarray:
         return 1.0 - self._weight(cases.level)

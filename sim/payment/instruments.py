@@ -29,7 +29,8 @@ S(x) the yearly saving of claims, D(x) the yearly change of its members' margin 
 in-county facilities: a posted doctor's home hospital loses revenue) and C(x) what x costs a year. S and C pass
 through the purse, so the community keeps k of their difference: k is the weight its members put on its result
 (``MedicalCommunity.margin_weight``: ``savings_retained_share`` while the purse is in surplus, else
-``overspend_shared_share``, times the members' ``community_weight``). With no stake (k = 0) the budget pays for
+``overspend_shared_share``, times the weight its lead hospital puts on the community's result,
+``sim.core.pay.community_weight``). With no stake (k = 0) the budget pays for
 nothing and nothing is done; ties go to less. Doctors stay posted ``posting_term_days`` after the posting grew.
 An out-of-county claim is money that leaves the community entirely; the same case treated by a member costs the
 purse its claim in the county and earns the member its margin, so a case kept is worth k (F_out - F_county) +
@@ -41,14 +42,14 @@ S and D are measured against *reference* rates per resident-year, those of the p
 consultation_minutes``
   x days present a year) each treat at a township centre a case the county hospitals would otherwise have
   treated, saving the observed gap in fund money per treated episode (F_county - F_township)+ and moving the
-  members' margin by M_township - M_county; the platform books in the county ``1 - platform_insist_share`` of the
-  referred patients seen leaving it though it could treat them, saving F_out_of_county - F_county and earning
-  M_county each; the investment keeps in the county the out-of-county cases of each kind (condition, severity)
-  whose need n exceeds the county hospitals' capability K, in the share of their shortfall the gain G = i x g
-  closes, min(G, n - K) / (n - K) (cases the county could already treat left it by their own choice, and it
-  does not count on them), saving F_out - F_county and earning M_county each, per kind; a kind the county
-  hospitals did not treat is reckoned at F_county = r_F F_out and M_county = r_M F_out, r_F and r_M the ratios
-  of like cases (kinds both treated, weighted by out-of-county cases) in its books;
+  members' margin by M_township - M_county; the platform keeps in the county the referred patients it has seen
+  who would leave it by their own choice but take a booking (``sim.policies.referral``: counted whether it runs
+  or not), saving F_out_of_county - F_county and earning M_county each; the investment keeps in the county the
+  out-of-county cases of each kind (condition, severity) whose need n exceeds the county hospitals' capability K,
+  in the share of their shortfall the gain G = i x g closes, min(G, n - K) / (n - K) (cases the county could already
+  treat left it by their own choice, and it does not count on them), saving F_out - F_county and earning M_county
+  each, per kind; a kind the county hospitals did not treat is reckoned at F_county = r_F F_out and M_county = r_M
+  F_out, r_F and r_M the ratios of like cases (kinds both treated, weighted by out-of-county cases) in its books;
 - corrected by the response it has seen: after a period with x held, the observed gain O updates
   E[x] <- E + a (O - E) (first E = m x estimate), and the scale m = <O> / <estimate> (running means at the same
   rate) by which choices not yet tried are expected; a = ``expectation_learning_rate``.
@@ -193,7 +194,7 @@ class CommunityInstruments:
         and doing nothing (0); doctors posted less than ``posting_term_days`` ago stay, and an investment
         raised less than ``capability_term_days`` ago is kept. Ties go to less (fewer doctors, no platform,
         fewer steps)."""
-        k = community.margin_weight()
+        k = float(community.margin_weight())
         b = model.spec.behaviour.community
         day = model.day + 1
         doctors_bound = day - self.posted_on < b.posting_term_days
@@ -222,7 +223,8 @@ class CommunityInstruments:
     def _first_estimates(self, model, seen, posted: int, platform: bool, invested: int = 0) -> tuple[float, float]:
         """Yearly claims a choice would save, and members' margin it would gain, by the community's first
         reckoning from the last period: each posted doctor's slots treat at a township centre cases the county
-        hospitals would otherwise have treated; the platform books in the county referred patients who left it;
+        hospitals would otherwise have treated; the platform books in the county referred patients who would have left
+        it and take its booking;
         the investment keeps in the county the out-of-county cases whose need it brings within reach."""
         spec = model.spec
         fund, margin = seen["fund_per_episode"], seen["margin_per_episode"]
@@ -232,7 +234,7 @@ class CommunityInstruments:
         slots = (township.clinic_hours_per_doctor_day * 60.0 / township.consultation_minutes * days_present
                  * rules.adds_outpatient_slots)
         moved = slots * self.effective_posted(model, posted)
-        kept = platform * seen["leaks_per_year"] * (1.0 - spec.policies.referral.platform_insist_share)
+        kept = platform * seen["keepable_per_year"]
         saving = moved * max(fund[COUNTY] - fund[TOWNSHIP], 0.0) + kept * (fund[OUT_OF_COUNTY] - fund[COUNTY])
         gained = moved * (margin[TOWNSHIP] - margin[COUNTY]) + kept * margin[COUNTY]
         if invested:
@@ -276,14 +278,14 @@ class CommunityInstruments:
     def _mark(self, model) -> dict:
         t, c = model.tally, model.community
         return {"claims": c.claims_paid if c is not None else 0.0, "person_days": t.person_days,
-                "fund": t.fund.copy(), "treated": t.treated.copy(), "leaks": t.referred_leaks,
+                "fund": t.fund.copy(), "treated": t.treated.copy(), "keepable": t.platform_keepable,
                 "margin": t.provider_revenue - t.provider_cost,
                 "cases": self.cases.copy()}
 
     def _observe(self, model) -> dict:
         """The period since the last review: claims and members' margin (revenue - resource cost of the
         in-county facilities) per resident-year; fund money and margin per treated episode by level; referred
-        patients leaving the county though it could treat them, per year."""
+        patients who would leave the county by their own choice but take a platform's booking, per year."""
         now, before = self._mark(model), self.mark
         years = max(now["person_days"] - before["person_days"], 1.0) / DAYS_PER_YEAR
         treated = now["treated"] - before["treated"]
@@ -300,7 +302,7 @@ class CommunityInstruments:
                 "fund_by_kind": fund_by_kind, "county_margin_by_kind": margin_by_kind,
                 "margin_rate": float(margin[list(IN_COUNTY)].sum()) / years,
                 "fund_per_episode": per_episode(fund), "margin_per_episode": per_episode(margin),
-                "leaks_per_year": (now["leaks"] - before["leaks"]) / years * model.alive_count}
+                "keepable_per_year": (now["keepable"] - before["keepable"]) / years * model.alive_count}
 
     @staticmethod
     def _like_for_like(cases) -> tuple[np.ndarray, np.ndarray]:

@@ -4,11 +4,13 @@
 township centres, county hospitals) act as one organisation. Three mechanisms follow from it; none adds a
 bonus to anyone's utility, each changes what a member can do or what it gains.
 
-One account (一本账). A member weighs the community's result beside its own books with weight w =
-``behaviour.provider.loose_community_weight`` or ``tight_community_weight`` (behavioural: how far a member's
-people act for the whole). Under a global budget this w replaces ``behaviour.provider.community_weight`` (the
-weight without integration) in the community's margin weight k (``sim.payment.community``), so a tight
-community rations harder than a loose one. Under every payment model,
+One account (一本账). A member weighs the community's result beside its own books with a weight w that follows
+from how its pay and its leaders' jobs depend on that result (``sim.core.pay.community_weight``): the share of its
+income tied to the community's result under the level's rules (``policies.integration.income_tie``) plus, under
+tight integration, where the lead hospital appoints and assesses the members' directors (人财物统一管理),
+``behaviour.provider.leader_tie_weight``. Under a global budget this w enters the community's margin weight k
+(``sim.payment.community``), so a tight community rations harder than a loose one through its leaders' ties.
+Under every payment model,
 including fee-for-service where there is no budget, one account also means that a case referred to another
 member keeps its margin in the community: a member referring a case up to a member counts as lost only
 
@@ -20,8 +22,8 @@ readily (the county hospital's prices are higher, so under fee-for-service the c
 up: integration without payment reform pulls patients up inside the community), and a county hospital's
 referrals out of the county lose relatively more than internal ones. The member assumes the patient it refers
 stays in the community; residents referred up still choose among the hospitals above. Without
-integration (``none``) nothing changes: a global budget still forms a community weighed with
-``community_weight``, and no referral keeps anything.
+integration (``none``) nothing changes: a global budget still forms a community, weighed by the income tie of
+``none`` (no leaders are tied), and no referral keeps anything.
 
 Shared diagnostics (shared lab, imaging and ECG centres; seeds 000, 001). A township centre whose tests and
 images are read by the county hospitals' centres diagnoses like them: for a case whose need level does not
@@ -45,8 +47,8 @@ import numpy as np
 
 from sim.behaviour.margin import MarginAdjustment
 from sim.core.levels import COUNTY, IN_COUNTY, N_LEVELS, TOWNSHIP
+from sim.core.pay import community_weight
 from sim.params.scenario import Scenario
-from sim.payment.community import community_weight
 from sim.policies.base import Policy
 
 CHEST_PAIN = "chest_pain"  # the catalogue condition whose recognition an ECG decides
@@ -77,7 +79,8 @@ class CommunityIntegration(Policy):
         # Weight of a referred case's bill at the next level up, kept in the community: w x member x price ratio.
         up = np.minimum(np.arange(N_LEVELS) + 1, N_LEVELS - 1)
         member_up = np.isin(up, IN_COUNTY) & (np.arange(N_LEVELS) < up)
-        self.credit_by_level = community_weight(spec) * member_up * level_price[up] / level_price
+        self.credit_by_level = (community_weight(np.arange(N_LEVELS), spec) * member_up
+                                * level_price[up] / level_price)
 
     def capability(self, fac: np.ndarray, need: np.ndarray, capability: np.ndarray) -> np.ndarray:
         """Capability of each case's facility for that case (its own unless shared diagnostics raise it)."""

@@ -9,10 +9,14 @@ choose (a second pricing class in the choice table) and the fund applies it when
 hospitals are closed to gated episodes, which must go through a village clinic or township centre and be
 referred up by its doctor (the provider's ordinary referral decision, ``sim.behaviour.provider``).
 
-*Platform* (``policies.referral.platform``). A non-critical referred patient is booked into the nearest
-facility of the county above the referring level whose capability meets the case's need, unless none exists or
-the patient insists on choosing (their own draw below ``platform_insist_share``); without a platform every
-referred patient chooses again and may leave the county (leakage).
+*Platform* (``policies.referral.platform``). A non-critical referred patient is offered a booking at the
+nearest facility of the county above the referring level whose capability meets the case's need (when one
+exists). The patient decides as downward transfers are decided, by their own utility: the booking is worth its
+facility's utility in their choice of care (``sim.behaviour.care_seeking``: trust, expected out-of-pocket price,
+travel, expected wait, their own taste) plus ``platform_booking_utility`` (no search, a held slot); they take it
+when that beats their best alternative (every other open facility, self-care, going without), and are then in
+its queue the same day; otherwise they choose again, as every referred patient does without a platform, and may
+leave the county (leakage). A distrusted or distant booking is refused more often.
 
 *Downward transfer* (``policies.referral.down``). A county or out-of-county inpatient whose remaining stay is
 convalescence (the whole stay of a ``convalescent_conditions`` case after its first day; the part of a
@@ -51,7 +55,7 @@ from sim.behaviour.care_seeking import price_disutility
 from sim.behaviour.provider import OCCUPANCY_PRESSURE_START, guideline_charges
 from sim.core import episodes as E
 from sim.core.conditions import POPULATIONS, check_conditions
-from sim.core.levels import COUNTY, N_LEVELS, TOWNSHIP
+from sim.core.levels import COUNTY, N_LEVELS, OUT_OF_COUNTY, TOWNSHIP
 from sim.kernels import count_visits, gated_rows
 from sim.policies.base import Policy
 
@@ -77,8 +81,8 @@ class ReferralRules(Policy):
     name = "referral"
     # a downward transfer's days at the township, the hospital it left, the deductible paid, whether it was offered
     columns = ("down_days", "acute_facility", "deductible_paid", "down_offered")
-    counters = ("unreferred_visits", "referred_visits", "referred_leaks", "platform_placed", "referrals_down",
-                "down_proposals", "down_bed_days")
+    counters = ("unreferred_visits", "referred_visits", "referred_leaks", "platform_offers", "platform_placed",
+                "platform_keepable", "referrals_down", "down_proposals", "down_bed_days")
     # the platform books referred patients into queues; a downward transfer moves a patient, a bed and the bill of
     # the days stayed at the hospital
     writes = ("episodes.facility", "episodes.state", "episodes.travel_minutes", "facilities.queue",
@@ -153,32 +157,65 @@ class ReferralRules(Policy):
         self.place(rows)
 
     def place(self, rows: np.ndarray) -> np.ndarray:
-        """Book non-critical referred patients into the nearest capable in-county facility above the referring
-        level; returns the rows left to choose for themselves."""
+        """The platform offers each non-critical referred patient a booking at the nearest capable in-county
+        facility above the referring level; the patient takes it when it is worth more to them than their best
+        alternative (``offer``). Books those who accept; returns the rows left to choose for themselves.
+
+        While a medical community weighs running a platform (``sim.payment.instruments``), it counts the referred
+        patients who would leave the county by their own choice but take, or would take, a booking
+        (``platform_keepable``), whether it runs one or not; counting changes nothing."""
         m = self.m
-        if not (self.rules.platform or community_runs_platform(m)) or len(rows) == 0:
+        running = self.rules.platform or community_runs_platform(m)
+        if not (running or community_weighs_platform(m)) or len(rows) == 0:
             return rows
+        offered, option, accept = self.offer(rows)
+        if community_weighs_platform(m):
+            own = m.choose_care(offered)[1]  # what they would choose without the booking
+            leaves = (own > 0) & (m.option_level[np.maximum(own - 1, 0)] == OUT_OF_COUNTY)
+            m.tally.platform_keepable += int((accept & leaves).sum())
+        if not running:
+            return rows
+        m.tally.platform_offers += len(offered)
+        go, option = offered[accept], option[accept]
+        if len(go) == 0:
+            return rows
+        ep, fac_t, geo = m.episodes, m.facilities, m.geo
+        village = m.pop.village[ep.resident[go]]
+        fac = geo.options[village, option]
+        ep.facility[go] = fac
+        ep.state[go] = E.WAITING
+        ep.travel_minutes[go] += geo.option_minutes[village, option]
+        count = np.bincount(fac, minlength=fac_t.n)
+        fac_t.books["arrivals"] += count
+        fac_t.queue += count
+        m.tally.day_row(m.day, "arrivals")[:] += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
+        m.tally.platform_placed += len(go)
+        return np.setdiff1d(rows, go, assume_unique=True)
+
+    def offer(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The platform's offers to the referred patients ``rows`` and their answers: the rows offered a booking
+        (a capable in-county facility above the referring level, open today, exists), the option column of the
+        booking in their village's options (the nearest such facility), and whether each accepts.
+
+        A patient accepts when the booking is the best of their options: its utility in the choice of care
+        (``sim.behaviour.care_seeking``: trust, expected out-of-pocket price, travel, expected wait, their own
+        taste for it) plus ``platform_booking_utility`` (no search, a held slot) against every other facility
+        open to them, self-care and going without, each with its own taste: the choice they would make otherwise.
+        A patient who refuses chooses again by that same utility."""
+        m = self.m
         ep, fac_t, geo = m.episodes, m.facilities, m.geo
         village = m.pop.village[ep.resident[rows]]
         options = geo.options[village]
         need = m.cat.need_level[ep.condition[rows], ep.severity[rows]]
         level = fac_t.level[ep.facility[rows]]
         capable = ((fac_t.level[options] > level[:, None]) & (fac_t.level[options] <= COUNTY)
-                   & (fac_t.capability[options] >= need[:, None]))
+                   & (fac_t.capability[options] >= need[:, None]) & (fac_t.clinic_minutes()[options] > 0))
         minutes = np.where(capable, geo.option_minutes[village], np.inf)
-        placed = capable.any(1) & (ep.u_insist[rows] >= self.rules.platform_insist_share)
-        j = minutes.argmin(1)[placed]
-        rows, go = rows[~placed], rows[placed]
-        fac = options[placed, j]
-        ep.facility[go] = fac
-        ep.state[go] = E.WAITING
-        ep.travel_minutes[go] += geo.option_minutes[village[placed], j]
-        count = np.bincount(fac, minlength=fac_t.n)
-        fac_t.books["arrivals"] += count
-        fac_t.queue += count
-        m.tally.day_row(m.day, "arrivals")[:] += np.bincount(fac_t.level[fac], minlength=N_LEVELS)
-        m.tally.platform_placed += len(go)
-        return rows
+        offered = capable.any(1)
+        option = minutes.argmin(1)[offered]
+        rows = rows[offered]
+        _, choice = m.choose_care(rows, favoured=option, bonus=self.rules.platform_booking_utility)
+        return rows, option, choice == option + 1
 
     # ------------------------------------------------------------------------------------- downward transfer
     def after_discharges(self) -> None:
@@ -405,6 +442,13 @@ class ReferralRules(Policy):
                           stay_here=np.where(moved, down, los) / cat.clinical_los[c, s],
                           days_here=np.where(moved, down, los), capability=fac_t.capability[acute],
                           level=fac_t.level[acute])
+
+
+def community_weighs_platform(model) -> bool:
+    """Whether a medical community under a global budget weighs running the platform (``sim.payment.instruments``:
+    it manages its instruments and the rules run no platform), and so counts what one keeps in the county."""
+    return (model.payment.community is not None and model.community.instruments is not None
+            and not model.spec.policies.referral.platform)
 
 
 def community_runs_platform(model) -> bool:

@@ -379,6 +379,12 @@ def referred_leakage_rate(m):
     return _div(m.tally.referred_leaks, m.tally.referred_visits.sum())
 
 
+@metric("access", "share", na="the referral platform offered no booking")
+def platform_acceptance(m):
+    """referred patients who accepted the referral platform's booking / referred patients offered one"""
+    return _div(m.tally.platform_placed, m.tally.platform_offers)
+
+
 # ----------------------------------------------------------------------------------------------- quality
 @metric("quality", "deaths/1,000 episodes", True, na="no episode of illness ended")
 def deaths_per_1000_episodes(m):
