@@ -6,7 +6,7 @@ import numba as nb
 import numpy as np
 
 from sim.kernels.equations import JIT, years_of_life_lost
-from sim.kernels.records import CaseMix, DrawColumns, EpisodeDraws, OnsetColumns, Onsets, Stakes
+from sim.kernels.records import CaseMix, DrawColumns, EpisodeDraws, EpisodeStart, OnsetColumns, Onsets, Stakes
 
 
 @nb.njit(**JIT)
@@ -39,18 +39,19 @@ def onset_cases(counts, u_pick, u_severity, n_bands, case_mix, female_kind):
 
 
 @nb.njit(**JIT)
-def write_episodes(ep, ep_draws, start, keep, onsets, draws, u_referral, readmission, day, stakes, patience_days,
-                   choosing):
-    """Write the ``onsets`` that ``keep`` selects into the episode table from row ``start`` on (``sim.engine.model``,
-    ``sim.core.episodes``: its columns ``ep`` and ``ep_draws``): who, what and how severe, their random numbers
-    ``draws``, and what follows from them. Patience (days) = ``patience_days`` x an exponential draw / (1 +
-    severity); the admission benefit (DALY) = ``benefit_spread`` x the case's health stakes (death risk x years of
-    life lost + complication risk x ``complication_daly``) x (the probit of its group's admission share,
-    ``need_z``, + its own normal draw). ``u_referral`` holds the kept ones' two referral draws. Rows start zeroed
-    (``Episodes.extend``), so only the episode's own values, its state (``choosing``) and its facility (-1: none
-    yet) are written."""
-    ep, ep_draws, onsets, draws, stakes = (OnsetColumns(*ep), DrawColumns(*ep_draws), Onsets(*onsets),
-                                           EpisodeDraws(*draws), Stakes(*stakes))
+def write_episodes(ep, ep_draws, onsets, draws, start, stakes):
+    """Write the ``onsets`` that ``start.keep`` selects into the episode table from row ``start.row`` on
+    (``sim.engine.model``, ``sim.core.episodes``: its columns ``ep`` and ``ep_draws``): who, what and how severe,
+    their random numbers ``draws``, and what follows from them (``EpisodeStart``: the day, their state, whether they
+    are readmissions). Patience (days) = ``patience_days`` x an exponential draw / (1 + severity); the admission
+    benefit (DALY) = ``benefit_spread`` x the case's health stakes (death risk x years of life lost + complication
+    risk x ``complication_daly``) x (the probit of its group's admission share, ``need_z``, + its own normal draw).
+    ``u_referral`` holds the kept ones' two referral draws. Rows start zeroed (``Episodes.extend``), so only the
+    episode's own values, its state and its facility (-1: none yet) are written."""
+    ep, ep_draws, onsets, draws, start, stakes = (OnsetColumns(*ep), DrawColumns(*ep_draws), Onsets(*onsets),
+                                                  EpisodeDraws(*draws), EpisodeStart(*start), Stakes(*stakes))
+    keep, u_referral, readmission, day, patience_days, choosing = (start.keep, start.u_referral, start.readmission,
+                                                                   start.seek_day, start.patience_days, start.state)
     resident, condition, severity, seek_day, state, facility = (ep.resident, ep.condition, ep.severity, ep.seek_day,
                                                                 ep.state, ep.facility)
     readmitted, patience, admission_benefit = ep.readmission, ep.patience, ep.admission_benefit
@@ -67,7 +68,8 @@ def write_episodes(ep, ep_draws, start, keep, onsets, draws, u_referral, readmis
     age, death_risk, complication_risk, need_z = stakes.age, stakes.death_risk, stakes.complication_risk, stakes.need_z
     life_expectancy, complication_daly, benefit_spread = (stakes.life_expectancy, stakes.complication_daly,
                                                           stakes.benefit_spread)
-    j = start
+    first = start.row
+    j = first
     for i in range(len(keep)):
         if not keep[i]:
             continue
@@ -90,8 +92,8 @@ def write_episodes(ep, ep_draws, start, keep, onsets, draws, u_referral, readmis
         u_stay[j] = draw_stay[i]
         scruple[j] = draw_scruple[i]
         u_review[j] = draw_review[i]
-        u_insist[j] = u_referral[j - start, 0]
-        u_transfer[j] = u_referral[j - start, 1]
+        u_insist[j] = u_referral[j - first, 0]
+        u_transfer[j] = u_referral[j - first, 1]
         cost_factor[j] = draw_cost[i]
         for k in range(draw_taste.shape[1]):
             taste[j, k] = draw_taste[i, k]
