@@ -130,7 +130,9 @@ class Provider:
             death_risk=catalogue.death_risk, complication_risk=catalogue.complication_risk,
             readmission_risk=catalogue.readmission_risk, admission_need=catalogue.admission_need))
 
-    def rules(self) -> tuple:
+        self.rules = self._rules()  # the provider is made again when the scenario changes
+
+    def _rules(self) -> tuple:
         """The numbers the provider decides by, as the compiled decision takes them (``sim.kernels.ProviderRules``)."""
         b, out = self.b, self.outcomes
         return tuple(kernels.ProviderRules(
@@ -168,7 +170,7 @@ class Provider:
             referral_cost_in=t.referral_cost_in, code_up=t.code_up, item_cost_share=1.0 / (1.0 + pay.item_margin),
             bed_day_margin=pay.bed_day_margin)
         d = kernels.decide_cases(tuple(cases_seen), tuple(charges), tuple(terms),
-                                 (margin.prices_items, *margin.arrays(m)), self.tables, self.rules())
+                                 (margin.prices_items, *margin.arrays(m)), self.tables, self.rules)
         return Decisions(refer=d.refer, admit=d.admit, intensity=d.intensity, stay_ratio=d.stay_ratio,
                          code_up=d.code_up, drug_ratio=d.drug_ratio if margin.prices_items else None,
                          returns=d.returns)

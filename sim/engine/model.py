@@ -158,8 +158,8 @@ class HealthSystemModel(mesa.Model):
         cat, pop, fac_t = self.cat, self.pop, self.facilities
         # The records the compiled loops take (``sim.kernels.records``), named here and handed over as plain tuples
         # of the arrays themselves, which are changed in place and never replaced. Those with today's row of the
-        # tally's daily table are made each day (``_daily_records``), the stakes on each scenario change
-        # (``_configure``), the episode table's by ``Episodes.record``.
+        # tally's daily table are made each day (``_daily_records``), the stakes and the treatment rules on each
+        # scenario change (``_configure``), the episode table's by ``Episodes.record``.
         self.case_mix = tuple(kernels.CaseMix(
             population=cat.population, severity_cdf=cat.severity_cdf, pools=pop.pools, pool_start=pop.pool_start,
             pool_size=pop.pool_size, alive=pop.alive, female=pop.female))
@@ -213,6 +213,17 @@ class HealthSystemModel(mesa.Model):
             age=self.pop.age, death_risk=cat.death_risk, complication_risk=cat.complication_risk, need_z=self.need_z,
             time_critical=cat.time_critical, life_expectancy=out.life_expectancy_years,
             complication_daly=out.complication_daly, benefit_spread=out.admission_benefit_spread))
+        prov, pay = spec.behaviour.provider, self.payment
+        self.treatment_rules = tuple(kernels.TreatmentRules(
+            capability_risk_ratio=out.capability_risk_ratio, overtreatment_harm=prov.overtreatment_harm,
+            undertreatment_harm=prov.undertreatment_harm, overstay_harm=prov.overstay_harm,
+            understay_harm=prov.understay_harm, complication_cost_share=out.complication_cost_share,
+            item_cost_share=1 / (1 + pay.item_margin), bed_day_margin=pay.bed_day_margin,
+            life_expectancy_years=out.life_expectancy_years, complication_daly=out.complication_daly,
+            readmission_daly=out.readmission_daly, missed_diagnosis_per_shortening=prov.missed_diagnosis_per_shortening,
+            untreated_risk_ratio=out.untreated_risk_ratio, corridor_risk_ratio=out.corridor_risk_ratio,
+            followup_visit_share=spec.case_mix.followup_visit_share,
+            followup_risk_reduction=out.followup_risk_reduction, followup_benefit_decay=out.followup_benefit_decay))
 
     def _fold(self, hook: str, *args):
         """The value a hook gives after every policy has had its say: ``args[-1]`` passed through each policy's
@@ -694,7 +705,6 @@ class HealthSystemModel(mesa.Model):
         rows = np.flatnonzero(ep.state == E.TREATED)
         if len(rows) == 0:
             return
-        out, prov = self.spec.outcomes, self.spec.behaviour.provider
         fac = ep.facility[rows]
         lvl = fac_t.level[fac]
         c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
@@ -715,18 +725,8 @@ class HealthSystemModel(mesa.Model):
         finished = kernels.FinishedCases(
             condition=c, severity=s, facility=fac, capability=capability,
             risk_factor=self._fold("risk_factor", rows, fac, np.ones(len(rows))), price_factors=factors)
-        rules = kernels.TreatmentRules(
-            capability_risk_ratio=out.capability_risk_ratio, overtreatment_harm=prov.overtreatment_harm,
-            undertreatment_harm=prov.undertreatment_harm, overstay_harm=prov.overstay_harm,
-            understay_harm=prov.understay_harm, complication_cost_share=out.complication_cost_share,
-            item_cost_share=1 / (1 + pay.item_margin), bed_day_margin=pay.bed_day_margin,
-            life_expectancy_years=out.life_expectancy_years, complication_daly=out.complication_daly,
-            readmission_daly=out.readmission_daly, missed_diagnosis_per_shortening=prov.missed_diagnosis_per_shortening,
-            untreated_risk_ratio=out.untreated_risk_ratio, corridor_risk_ratio=out.corridor_risk_ratio,
-            followup_visit_share=self.spec.case_mix.followup_visit_share,
-            followup_risk_reduction=out.followup_risk_reduction, followup_benefit_decay=out.followup_benefit_decay)
         done = kernels.finish_treatments(rows, self.day, tuple(finished), ep.record(kernels.TreatmentColumns),
-                                         self.treatment_context, tuple(rules))
+                                         self.treatment_context, self.treatment_rules)
         died, comp, readmit, inpatient, bill, charges = (done.died, done.complication, done.readmitted,
                                                          done.inpatient, done.bill, done.charges)
         cost, wait, bed_days = done.cost, done.wait, done.bed_days
