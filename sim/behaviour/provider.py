@@ -101,14 +101,8 @@ def guideline_charges(cat: Catalogue, c, s, price_level, category_price=None, bi
     price = price_level if isinstance(price_level, np.ndarray) and price_level.dtype == float \
         else np.broadcast_to(np.asarray(price_level, float), (len(c),))
     charges = kernels.guideline_charges(np.asarray(c, np.int64), np.asarray(s, np.int64), price,
-                                        NO_FACTORS if category_price is None else category_price, tariff(cat))
+                                        NO_FACTORS if category_price is None else category_price, cat.tariff)
     return charges if bills else charges[:3]
-
-
-def tariff(cat: Catalogue) -> tuple:
-    """The catalogue's charges at guideline care, as the compiled loops take them (``sim.kernels.Tariff``)."""
-    return tuple(kernels.Tariff(cost_split=cat.cost_split, outpatient_cost=cat.outpatient_cost,
-                                inpatient_cost=cat.inpatient_cost, per_day_share=cat.per_day_share))
 
 
 class Provider:
@@ -130,7 +124,9 @@ class Provider:
             death_risk=catalogue.death_risk, complication_risk=catalogue.complication_risk,
             readmission_risk=catalogue.readmission_risk, admission_need=catalogue.admission_need))
 
-        self.rules = self._rules()  # the provider is made again when the scenario changes
+        # the provider is made again when the scenario or the payment model changes
+        self.rules = self._rules()
+        self.item_cost_share = 1.0 / (1.0 + payment.item_margin)
 
     def _rules(self) -> tuple:
         """The numbers the provider decides by, as the compiled decision takes them (``sim.kernels.ProviderRules``)."""
@@ -167,7 +163,7 @@ class Provider:
         terms = kernels.CaseTerms(
             fixed_out=t.fixed_out, marginal_out=t.marginal_out, fixed_in=t.fixed_in, marginal_in=t.marginal_in,
             per_bed_day_in=t.per_bed_day_in, referral_cost_out=t.referral_cost_out,
-            referral_cost_in=t.referral_cost_in, code_up=t.code_up, item_cost_share=1.0 / (1.0 + pay.item_margin),
+            referral_cost_in=t.referral_cost_in, code_up=t.code_up, item_cost_share=self.item_cost_share,
             bed_day_margin=pay.bed_day_margin)
         d = kernels.decide_cases(tuple(cases_seen), tuple(charges), tuple(terms),
                                  (margin.prices_items, *margin.arrays(m)), self.tables, self.rules)

@@ -27,7 +27,7 @@ from sim.behaviour.care_seeking import CareSeeking, CostBeliefs
 from sim.behaviour.learning import TrustLearning
 from sim.behaviour.pace import VisitMargins, choose_pace
 from sim.behaviour.perception import CapabilityPerception
-from sim.behaviour.provider import Cases, Provider, tariff
+from sim.behaviour.provider import Cases, Provider
 from sim.behaviour.target_income import TargetIncome
 from sim.core import episodes as E
 from sim.core.conditions import AGE_BANDS, EXACERBATIONS, POPULATIONS, SEVERE, Catalogue, load_catalogue
@@ -171,7 +171,7 @@ class HealthSystemModel(mesa.Model):
             age=pop.age, price_level=fac_t.price_level, need_level=cat.need_level, death_risk=cat.death_risk,
             complication_risk=cat.complication_risk, readmission_risk=cat.readmission_risk,
             clinical_los=cat.clinical_los, delay_harm_per_day=cat.delay_harm_per_day,
-            critical_harm_per_hour=cat.critical_harm_per_hour, time_critical=cat.time_critical, tariff=tariff(cat)))
+            critical_harm_per_hour=cat.critical_harm_per_hour, time_critical=cat.time_critical, tariff=cat.tariff))
         self._no_factors = np.ones((0, 3))
         self.critical_kind = np.array([CRITICAL_KINDS.index(n) if n in CRITICAL_KINDS else -1 for n in self.cat.names])
 
