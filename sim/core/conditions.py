@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.kernels.records import Tariff
 from sim.params.boundary import display, parse_mapping, read_text
 from sim.params.keys import ScenarioError, show
 
@@ -71,6 +70,8 @@ class Catalogue:
     @cached_property
     def tariff(self) -> tuple:
         """The charges at guideline care as the compiled loops take them (``sim.kernels.Tariff``), made once."""
+        from sim.kernels.records import Tariff  # here: reading a catalogue (``triangle check``) loads no loop
+
         return tuple(Tariff(cost_split=self.cost_split, outpatient_cost=self.outpatient_cost,
                             inpatient_cost=self.inpatient_cost, per_day_share=self.per_day_share))
 
