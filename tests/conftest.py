@@ -1,4 +1,5 @@
-"""What the tests share: small counties, the comparison of two runs, and the invariants every run keeps.
+"""What the tests share: small counties, the cases in front of a provider, running the command in this process, the
+comparison of two runs, and the invariants every run keeps.
 
 A small county is the schema's defaults at a chosen size and length on one seed, with nested overrides laid
 over. Runs are cached by their overrides, so every arm of a comparison shares its random numbers (common random
@@ -13,15 +14,18 @@ and may still change ``days`` (or ``seed``) of one call.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import socket
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from functools import cache
 
 import numpy as np
 from hypothesis import settings
 
+from sim.behaviour.provider import Cases
 from sim.core import episodes as E
 from sim.core.levels import LEVELS, N_LEVELS, TOWNSHIP
 from sim.engine.model import HealthSystemModel
@@ -64,6 +68,53 @@ def run(overrides: dict | None = None, *, size: int = 20_000, days: int = 150,
     """The finished model of ``county(overrides, ...)`` and its metrics, cached: the same arm is never run twice,
     so the models returned are shared and must not be changed."""
     return _run(json.dumps(overrides or {}, sort_keys=True), size, days, seed)
+
+
+# --------------------------------------------------------------------------------------------- provider cases
+def every_case(cat) -> tuple[np.ndarray, np.ndarray]:
+    """Every (condition, severity) of the catalogue ``cat``, one row each: conditions and severities."""
+    return np.repeat(np.arange(cat.n), 3), np.tile(np.arange(3), cat.n)
+
+
+def provider_cases(spec: Scenario, level: str, c: np.ndarray, s: np.ndarray, **columns) -> Cases:
+    """The cases (condition ``c``, severity ``s``, one row each) in front of a provider at ``level`` of ``spec``:
+    residents aged 60 of ordinary resource use at the level's capability and price level, no delay, beds half
+    occupied and a higher level to refer to, no benefit of admission, the fund paying 50% of one more yuan of an
+    outpatient and 70% of an inpatient bill (40% and 60% a level up, where prices are 1.5 times as high), not
+    capitated, never coded up. ``columns`` replace any of these (``has_beds`` must be given), a number standing
+    for every row."""
+    n = len(c)
+    fac = getattr(spec.facilities, level)
+    given = {k: np.full(n, v) if np.isscalar(v) else v for k, v in columns.items()}
+    return Cases(**{
+        "condition": c, "severity": s, "age": np.full(n, 60.0), "level": np.full(n, LEVELS.index(level)),
+        "capability": np.full(n, fac.capability), "price_level": np.full(n, fac.price_level),
+        "cost_factor": np.ones(n), "can_refer": np.ones(n, bool), "occupancy": np.full(n, 0.5),
+        "delay": np.ones(n), "admission_benefit": np.zeros(n), "fund_rate_out": np.full(n, 0.5),
+        "fund_rate_in": np.full(n, 0.7), "fund_rate_up_out": np.full(n, 0.4), "fund_rate_up_in": np.full(n, 0.6),
+        "price_ratio_up": np.full(n, 1.5), "capitated": np.zeros(n, bool), "scruple": np.full(n, np.inf),
+        **given})
+
+
+# --------------------------------------------------------------------------------------------- commands
+def run_cli(argv: list) -> tuple[int, str, str]:
+    """``triangle argv`` in this process (``sim.apps.cli.main``): (exit status, stdout, stderr)."""
+    from sim.apps.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            status = main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse errors
+            status = exc.code
+    return status, out.getvalue(), err.getvalue()
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------------------------- comparison

@@ -46,6 +46,34 @@ def test_the_compiled_loops_import_nothing_else_of_the_package():
     assert not outside, outside
 
 
+MAX_POSITIONAL = 8  # arguments of a function of sim/kernels; more tables or numbers go in a record
+
+
+def test_no_compiled_loop_takes_more_than_a_few_positional_arguments():
+    """A compiled loop (and every helper beside it in ``sim/kernels``) takes its tables and numbers as a few named
+    records (``sim.kernels.records``), not one positional argument per column or parameter: at most
+    ``MAX_POSITIONAL``, and no ``*args``."""
+    many = {}
+    for path in sorted((ROOT / "sim" / "kernels").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                n = len(node.args.posonlyargs) + len(node.args.args)
+                if n > MAX_POSITIONAL or node.args.vararg is not None:
+                    name = getattr(node, "name", "<lambda>")
+                    many[f"{path.relative_to(ROOT)}:{node.lineno} {name}"] = n
+    assert not many, f"more than {MAX_POSITIONAL} positional arguments (or *args): {many}"
+    # and so every compiled loop the package offers, as Numba sees it
+    from sim import kernels
+
+    loops = {name: getattr(kernels, name) for name in kernels.__dict__ if hasattr(getattr(kernels, name), "py_func")}
+    assert {"decide_cases", "finish_treatments", "record_decisions", "count_visits", "observe_outcomes",
+            "guideline_row", "write_episodes"} <= loops.keys()
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    counts = {name: sum(p.kind in positional for p in inspect.signature(loop.py_func).parameters.values())
+              for name, loop in loops.items()}
+    assert max(counts.values()) <= MAX_POSITIONAL, counts
+
+
 # ----------------------------------------------------------------------------------------------- shared state
 # Every piece of shared state by qualified name: "episodes.<column>", "tally.<counter>" (the daily table's columns as
 # "tally.daily.<column>"), "facilities.<column>" (the books as "facilities.books.<name>").

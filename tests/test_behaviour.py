@@ -12,9 +12,9 @@ from functools import partial
 import conftest
 import numpy as np
 import pytest
-from conftest import same
+from conftest import every_case, provider_cases, same
 
-from sim.behaviour.provider import Cases, Provider, guideline_charges
+from sim.behaviour.provider import Provider, guideline_charges
 from sim.core.conditions import load_catalogue
 from sim.core.episodes import FORGONE
 from sim.core.levels import COUNTY, LEVELS, TOWNSHIP
@@ -117,19 +117,10 @@ def test_the_same_case_is_billed_more_at_higher_profit_weight():
     spec = d.model_copy(update={"payment": Payment(fee_schedule=FeeSchedule(
         services_margin=0.2, drugs_margin=0.2, consumables_margin=0.2, bed_day_margin=0.2))})
     payment = make_payment(spec, cat)
-    c = np.repeat(np.arange(cat.n), 3)
-    sev = np.tile(np.arange(3), cat.n)
+    c, sev = every_case(cat)
     for level in ("township", "county", "out_of_county"):
-        fac = getattr(d.facilities, level)
-        price = np.full(len(c), fac.price_level)
-        n = len(c)
-        cases = Cases(condition=c, severity=sev, age=np.full(n, 60.0), level=np.full(n, LEVELS.index(level)),
-                      capability=np.full(n, fac.capability), price_level=price, cost_factor=np.ones(n),
-                      has_beds=np.ones(n, bool), occupancy=np.full(n, 0.5), delay=np.ones(n),
-                      admission_benefit=np.zeros(n), can_refer=np.ones(n, bool), fund_rate_out=np.full(n, 0.5),
-                      fund_rate_in=np.full(n, 0.7), fund_rate_up_out=np.full(n, 0.4),
-                      fund_rate_up_in=np.full(n, 0.6), price_ratio_up=np.full(n, 1.5),
-                      capitated=np.zeros(n, bool), scruple=np.full(n, np.inf))
+        cases = provider_cases(d, level, c, sev, has_beds=True)
+        price = cases.price_level
         bills = {}
         for w in (0.25, 1.5):
             behaviour = d.behaviour.provider.model_copy(update={"profit_weight": w})

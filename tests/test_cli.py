@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import subprocess
@@ -12,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 import sim
 from sim.apps.cli import main
@@ -28,17 +27,6 @@ OUTPUT_FILES = {"summary.json", "daily.parquet", "facilities.parquet", "runs.par
 MAY_BE_UNDEFINED = {"critical_minutes_to_treatment", "dip_point_value", "dip_points_per_capita",
                     "referral_down_acceptance", "platform_acceptance", "chest_pain_minutes_to_treatment",
                     "stroke_minutes_to_treatment", "critical_deaths_per_1000"}
-
-
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    """main(argv) in-process: (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main([str(a) for a in argv])
-        except SystemExit as exc:  # argparse errors
-            status = exc.code
-    return status, out.getvalue(), err.getvalue()
 
 
 def leftovers(folder: Path, name: str) -> list[str]:

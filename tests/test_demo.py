@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_cli import BASELINE, run_cli
+from conftest import free_port, run_cli
+from test_cli import BASELINE
 
 from sim.apps import demo
 from sim.params.loading import ScenarioError, load_scenario_text
@@ -118,12 +118,6 @@ def chromium() -> str:
     found = shutil.which("chromium")
     assert found, "apt-get installed chromium but it is not on PATH"
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_server(url: str, process: subprocess.Popen, timeout: float = 90) -> None:

@@ -13,10 +13,11 @@ from functools import partial
 
 import conftest
 import numpy as np
+from conftest import every_case, provider_cases
 
-from sim.behaviour.provider import Cases, Provider
+from sim.behaviour.provider import Provider
 from sim.core.conditions import load_catalogue
-from sim.core.levels import LEVELS, TOWNSHIP, VILLAGE
+from sim.core.levels import TOWNSHIP, VILLAGE
 from sim.params.loading import overlay
 from sim.params.scenario import Scenario
 from sim.payment.models import make_payment
@@ -49,17 +50,8 @@ def decide(profit_weight: float, capitated: bool, *, model: str = "capitation", 
     spec = Scenario.model_validate(overlay(Scenario().model_dump(mode="json"),
                                            overlay({"payment": {"model": model}}, overrides)))
     cat = load_catalogue(spec.case_mix.catalogue)
-    c = np.repeat(np.arange(cat.n), 3)
-    sev = np.tile(np.arange(3), cat.n)
-    n = len(c)
-    fac = getattr(spec.facilities, level)
-    cases = Cases(condition=c, severity=sev, age=np.full(n, 60.0), level=np.full(n, LEVELS.index(level)),
-                  capability=np.full(n, fac.capability), price_level=np.full(n, fac.price_level),
-                  cost_factor=np.ones(n), has_beds=np.zeros(n, bool), occupancy=np.full(n, 0.5),
-                  delay=np.ones(n), admission_benefit=np.full(n, -1.0), can_refer=np.ones(n, bool),
-                  fund_rate_out=np.full(n, 0.5), fund_rate_in=np.full(n, 0.7), fund_rate_up_out=np.full(n, 0.4),
-                  fund_rate_up_in=np.full(n, 0.6), price_ratio_up=np.full(n, 1.5),
-                  capitated=np.full(n, capitated), scruple=np.full(n, np.inf))
+    cases = provider_cases(spec, level, *every_case(cat), has_beds=False, admission_benefit=-1.0,
+                           capitated=capitated)
     behaviour = spec.behaviour.provider.model_copy(update={"profit_weight": profit_weight})
     return Provider(behaviour, spec.outcomes, cat, make_payment(spec, cat),
                     followup_share=spec.case_mix.followup_visit_share).decide(cases)

@@ -10,8 +10,9 @@ from pathlib import Path
 import conftest
 import numpy as np
 import pytest
+from conftest import every_case, provider_cases
 
-from sim.behaviour.provider import Cases, Provider
+from sim.behaviour.provider import Provider
 from sim.core.conditions import load_catalogue
 from sim.core.levels import LEVELS, N_LEVELS
 from sim.params.loading import ScenarioError, load_scenario, load_scenario_text
@@ -33,18 +34,10 @@ def decide(model: str, profit_weight: float):
     nothing referred: one row each."""
     spec = Scenario.model_validate({"payment": {"model": model}})
     cat = load_catalogue(spec.case_mix.catalogue)
-    c = np.repeat(np.arange(cat.n), 3)
-    s = np.tile(np.arange(3), cat.n)
+    c, s = every_case(cat)
     keep = cat.admission_need[c, s] > 0
-    c, s = c[keep], s[keep]
-    n, county = len(c), spec.facilities.county
-    cases = Cases(condition=c, severity=s, age=np.full(n, 60.0), level=np.full(n, LEVELS.index("county")),
-                  capability=np.full(n, county.capability), price_level=np.full(n, county.price_level),
-                  cost_factor=np.ones(n), has_beds=np.ones(n, bool), can_refer=np.zeros(n, bool),
-                  occupancy=np.full(n, 0.5), delay=np.ones(n), admission_benefit=np.full(n, 1e6),
-                  fund_rate_out=np.full(n, 0.5), fund_rate_in=np.full(n, 0.7), fund_rate_up_out=np.zeros(n),
-                  fund_rate_up_in=np.zeros(n), price_ratio_up=np.zeros(n), capitated=np.zeros(n, bool),
-                  scruple=np.full(n, np.inf))
+    cases = provider_cases(spec, "county", c[keep], s[keep], has_beds=True, can_refer=False,
+                           admission_benefit=1e6, fund_rate_up_out=0.0, fund_rate_up_in=0.0, price_ratio_up=0.0)
     behaviour = spec.behaviour.provider.model_copy(update={"profit_weight": profit_weight})
     decisions = Provider(behaviour, spec.outcomes, cat, make_payment(spec, cat)).decide(cases)
     assert decisions.admit.all()

@@ -3,8 +3,6 @@ tornado of a comparison (``compare --tornado METRIC``)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
@@ -12,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import run_cli
 
-from sim.apps.cli import main
 from sim.params import register
 from sim.params.keys import ScenarioError
 from sim.results import draws as D
@@ -23,17 +21,6 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 DRG = ROOT / "scenarios" / "drg.yaml"
 TINY = ["--set", "population.size=2000", "--set", "days=20"]
 SEED = 7
-
-
-def run_cli(argv: list) -> tuple[int, str, str]:
-    """main(argv) in-process: (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main([str(a) for a in argv])
-        except SystemExit as exc:  # argparse errors
-            status = exc.code
-    return status, out.getvalue(), err.getvalue()
 
 
 # --------------------------------------------------------------------------------------------- draws

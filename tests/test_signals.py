@@ -12,6 +12,7 @@ Real processes and signals, on Linux (the tests read /proc).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -19,9 +20,11 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -87,6 +90,30 @@ def assert_all_gone(pids: list[int]) -> None:
                      "was killed"
 
 
+@contextlib.contextmanager
+def ending(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """Run the block with ``process`` and kill it outright on leaving, whether it failed or not, if it still runs;
+    it is reaped either way."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def interrupt(process: subprocess.Popen, seconds: float = 30) -> int:
+    """Ctrl-C as a terminal sends it, to the command's whole process group; its exit status, within ``seconds``."""
+    os.killpg(process.pid, signal.SIGINT)
+    return process.wait(timeout=seconds)
+
+
+def assert_interrupted_once(status: int, out: Path) -> None:
+    """The command died of Ctrl-C and said so in one line, ``interrupted``, and nothing else on stderr."""
+    assert status in INTERRUPTED, stderr_of(out)
+    assert stderr_of(out) == "interrupted\n", stderr_of(out)
+
+
 def small_sweep(folder: Path) -> Path:
     path = folder / "sweep.yaml"
     path.write_text(textwrap.dedent(f"""
@@ -111,13 +138,11 @@ def test_a_sweep_killed_outright_mid_run_leaves_no_worker_behind(tmp_path):
     out = tmp_path / "sweep"
     process = triangle("sweep", str(small_sweep(tmp_path)), "--out", str(tmp_path / "store"), "--workers", "2",
                        "--quiet", out=out)
-    try:  # two workers and the resource tracker
+    with ending(process):  # killed outright at the end of the block
+        # two workers and the resource tracker
         wait_for(lambda: len(children(process.pid)) >= 3, 60, "worker processes", process, out)
         time.sleep(3.0)  # the workers have imported the model and run
         workers = children(process.pid)
-    finally:
-        process.kill()
-        process.wait()
     assert_all_gone(workers)
 
 
@@ -127,12 +152,9 @@ def test_a_run_killed_outright_while_its_workers_start_leaves_none_behind(tmp_pa
     out = tmp_path / "run"
     process = triangle("run", str(BASELINE), "--set", "population.size=5000", "--set", "days=60", "--replicates",
                        "2", "--workers", "2", "--quiet", out=out)
-    try:
+    with ending(process):  # killed outright at the end of the block
         wait_for(lambda: len(children(process.pid)) >= 3, 60, "worker processes", process, out)
         workers = children(process.pid)
-    finally:
-        process.kill()
-        process.wait()
     assert_all_gone(workers)
 
 
@@ -145,8 +167,7 @@ def test_ctrl_c_at_any_moment_of_a_run_with_replicates_says_interrupted_once(tmp
     out = tmp_path / "run"
     process = triangle("run", str(BASELINE), "--set", "population.size=5000", "--set", "days=200", "--replicates",
                        "2", "--workers", "2", "--quiet", out=out)
-    workers: list[int] = []
-    try:
+    with ending(process):
         if isinstance(when, float):
             time.sleep(when)
         else:
@@ -154,13 +175,8 @@ def test_ctrl_c_at_any_moment_of_a_run_with_replicates_says_interrupted_once(tmp
             if when == "workers running":
                 time.sleep(3.0)
         workers = children(process.pid)
-        os.killpg(process.pid, signal.SIGINT)
-        status = process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert status in INTERRUPTED, stderr_of(out)
-    assert stderr_of(out) == "interrupted\n"
+        status = interrupt(process)
+    assert_interrupted_once(status, out)
     assert_all_gone(workers)
 
 
@@ -170,16 +186,12 @@ def test_ctrl_c_during_a_sweep_with_workers_says_interrupted_once_and_keeps_the_
     store = tmp_path / "store"
     process = triangle("sweep", str(small_sweep(tmp_path)), "--out", str(store), "--workers", "2", "--quiet",
                        out=out)
-    try:
+    with ending(process):
         wait_for(lambda: len(children(process.pid)) >= 3, 60, "worker processes", process, out)
         time.sleep(2.0)
         workers = children(process.pid)
-        os.killpg(process.pid, signal.SIGINT)
-        status = process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert status in INTERRUPTED and stderr_of(out) == "interrupted\n", stderr_of(out)
+        status = interrupt(process)
+    assert_interrupted_once(status, out)
     assert_all_gone(workers)
     assert (store / "manifest.json").exists() and not list(store.rglob("*.tmp"))
 
@@ -189,26 +201,16 @@ def test_ctrl_c_during_a_sweep_on_a_local_dask_cluster_says_interrupted_once(tmp
     out = tmp_path / "sweep"
     process = triangle("sweep", str(small_sweep(tmp_path)), "--out", str(tmp_path / "store"), "--cluster", "local",
                        "--workers", "2", "--quiet", out=out)
-    try:
+    with ending(process):
         wait_for(lambda: len(children(process.pid)) >= 3, 90, "worker processes", process, out)
         time.sleep(3.0)
         workers = children(process.pid)
-        os.killpg(process.pid, signal.SIGINT)
-        status = process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert status in INTERRUPTED and stderr_of(out) == "interrupted\n", stderr_of(out)
+        status = interrupt(process, 60)
+    assert_interrupted_once(status, out)
     assert_all_gone(workers)
 
 
 # --------------------------------------------------------------------------------------------- the demo
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def listening(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -232,7 +234,7 @@ def test_the_demo_stops_its_web_server_on_sigterm_and_ctrl_c(tmp_path, name, whe
     out, port = tmp_path / "demo", free_port()
     process = triangle("demo", "--host", "127.0.0.1", "--port", str(port), out=out)
     server: list[int] = []
-    try:
+    with ending(process):
         if when == "listening":
             wait_for(lambda: listening(port), 90, f"server listening on port {port}", process, out)
             server = children(process.pid)
@@ -245,15 +247,12 @@ def test_the_demo_stops_its_web_server_on_sigterm_and_ctrl_c(tmp_path, name, whe
         else:
             time.sleep(when)
         if signum == signal.SIGINT:
-            os.killpg(process.pid, signum)
+            status = interrupt(process, 20)
         else:
             process.send_signal(signum)
-        status = process.wait(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
+            status = process.wait(timeout=20)
     if signum == signal.SIGINT:
-        assert status in INTERRUPTED and stderr_of(out) == "interrupted\n", stderr_of(out)
+        assert_interrupted_once(status, out)
     else:
         assert status == 143 and stderr_of(out) == "terminated\n", stderr_of(out)
     assert_all_gone(server)

@@ -4,7 +4,6 @@ against local processes, Sobol indices of a known function, the Pareto front, an
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import math
 import os
@@ -17,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
-from sim.apps.cli import main
 from sim.experiments import analyze, pareto
 from sim.experiments.store import Store
 from sim.experiments.sweep import load_sweep
@@ -51,16 +50,6 @@ def small_sweep(folder: Path, *, values: str = "[0.0, 1.0]", replicates: int = 2
         {KEPT}
         {extra}
         """)
-
-
-def run_cli(argv: list) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main([str(a) for a in argv])
-        except SystemExit as exc:
-            status = exc.code
-    return status, out.getvalue(), err.getvalue()
 
 
 def stored_metrics(folder: Path) -> dict[str, dict]:

@@ -48,7 +48,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.levels import LEVELS
-from sim.kernels import most_likely_capability, observe_outcomes
+from sim.kernels import Evidence, OutcomesSeen, most_likely_capability, observe_outcomes
 from sim.params.scenario import Scenario
 
 
@@ -102,8 +102,12 @@ class CapabilityPerception:
         (the case's risks with its capability factor ``cap`` replaced by the prior's)."""
         if not self.learning:
             return
-        observe_outcomes(fac, need, p_death, p_comp, cap, died, comp, self.prior, self.need_values,
-                         self.outcomes.capability_risk_ratio, self.observed, self.expected, self.cases)
+        seen = OutcomesSeen(facility=fac, need=need, p_death=p_death, p_complication=p_comp, capability_factor=cap,
+                            died=died, complication=comp)
+        evidence = Evidence(prior=self.prior, need_values=self.need_values,
+                            capability_risk_ratio=self.outcomes.capability_risk_ratio, observed=self.observed,
+                            expected=self.expected, cases=self.cases)
+        observe_outcomes(tuple(seen), tuple(evidence))
 
     def end_of_day(self) -> None:
         """Evidence fades with time scale ``capability_memory_days``; perceived capability is re-inferred."""

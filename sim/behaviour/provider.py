@@ -42,10 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import kernels
 from sim.behaviour.margin import MarginAdjustment
 from sim.core.conditions import Catalogue
-from sim.kernels import decide_cases
-from sim.kernels import guideline_charges as kernel_guideline_charges
 from sim.params.scenario import Outcomes, ProviderBehaviour
 
 OCCUPANCY_PRESSURE_START = 0.85  # beds start to feel scarce above this occupancy (assumption)
@@ -101,10 +100,8 @@ def guideline_charges(cat: Catalogue, c, s, price_level, category_price=None, bi
     (``sim.kernels.guideline_row``) serves this and the bills of finished treatments."""
     price = price_level if isinstance(price_level, np.ndarray) and price_level.dtype == float \
         else np.broadcast_to(np.asarray(price_level, float), (len(c),))
-    charges = kernel_guideline_charges(np.asarray(c, np.int64), np.asarray(s, np.int64), price,
-                                       NO_FACTORS if category_price is None else category_price,
-                                       category_price is not None, cat.cost_split, cat.outpatient_cost,
-                                       cat.inpatient_cost, cat.per_day_share)
+    charges = kernels.guideline_charges(np.asarray(c, np.int64), np.asarray(s, np.int64), price,
+                                        NO_FACTORS if category_price is None else category_price, cat.tariff)
     return charges if bills else charges[:3]
 
 
@@ -121,32 +118,55 @@ class Provider:
         self.cat = catalogue
         self.payment = payment
         self.readmission_daly = outcomes.readmission_daly
+        # the catalogue's tables the compiled decision reads (``sim.kernels.decide_cases``)
+        self.tables = tuple(kernels.CaseTables(
+            cost_split=catalogue.cost_split, clinical_los=catalogue.clinical_los, need_level=catalogue.need_level,
+            death_risk=catalogue.death_risk, complication_risk=catalogue.complication_risk,
+            readmission_risk=catalogue.readmission_risk, admission_need=catalogue.admission_need))
+
+        # the provider is made again when the scenario or the payment model changes
+        self.rules = self._rules()
+        self.item_cost_share = 1.0 / (1.0 + payment.item_margin)
+
+    def _rules(self) -> tuple:
+        """The numbers the provider decides by, as the compiled decision takes them (``sim.kernels.ProviderRules``)."""
+        b, out = self.b, self.outcomes
+        return tuple(kernels.ProviderRules(
+            bed_shadow_price_yuan=b.bed_shadow_price_yuan, occupancy_pressure_start=OCCUPANCY_PRESSURE_START,
+            life_expectancy_years=out.life_expectancy_years, complication_daly=out.complication_daly,
+            readmission_daly=self.readmission_daly, capability_risk_ratio=out.capability_risk_ratio,
+            benefit_weight=b.benefit_weight, value_per_daly_yuan=b.value_per_daly_yuan,
+            overtreatment_harm=b.overtreatment_harm, undertreatment_harm=b.undertreatment_harm,
+            overstay_harm=b.overstay_harm, understay_harm=b.understay_harm, min_intensity=b.min_intensity,
+            max_intensity=b.max_intensity, min_stay=b.min_stay, max_stay=b.max_stay,
+            referral_friction_yuan=b.referral_friction_yuan, followup_visit_share=self.followup_share,
+            followup_max_visits=b.followup_max_visits, followup_burden_yuan=b.followup_burden_yuan,
+            followup_risk_reduction=out.followup_risk_reduction, followup_benefit_decay=out.followup_benefit_decay))
 
     def decide(self, cases: Cases) -> Decisions:
-        b, cat, pay = self.b, self.cat, self.payment
+        cat, pay = self.cat, self.payment
         pw = self.profit_weight
         if cases.profit_weight_factor is not None:  # target income (sim.policies.procurement)
             pw = pw * cases.profit_weight_factor
         c, s = cases.condition, cases.severity
-        outpatient, per_case, daily, bill_out, bill_in = guideline_charges(
-            cat, c, s, cases.price_level * cases.cost_factor, cases.category_price, bills=True)
-        t = pay.terms(cases, bill_out, bill_in, pw)
+        charges = guideline_charges(cat, c, s, cases.price_level * cases.cost_factor, cases.category_price,
+                                    bills=True)
+        t = pay.terms(cases, charges.bill_out, charges.bill_in, pw)
         m = len(c)
         margin = cases.margin if cases.margin is not None else NO_ADJUSTMENT
-        refer, admit, intensity, stay, drug_ratio, returns = decide_cases(
-            c, s, cases.age, cases.capability, cases.has_beds, cases.can_refer, cases.occupancy, cases.delay,
-            cases.admission_benefit, pw if isinstance(pw, np.ndarray) else np.full(m, float(pw)),
-            outpatient, per_case, daily, t.fixed_out, t.marginal_out, t.fixed_in, t.marginal_in, t.per_bed_day_in,
-            t.referral_cost_out, t.referral_cost_in, margin.prices_items, *margin.arrays(m),
-            cat.cost_split, cat.clinical_los, cat.need_level, cat.death_risk, cat.complication_risk,
-            cat.readmission_risk, cat.admission_need, 1.0 / (1.0 + pay.item_margin), pay.bed_day_margin,
-            b.bed_shadow_price_yuan, OCCUPANCY_PRESSURE_START, self.outcomes.life_expectancy_years,
-            self.outcomes.complication_daly, self.readmission_daly, self.outcomes.capability_risk_ratio,
-            b.benefit_weight, b.value_per_daly_yuan, b.overtreatment_harm, b.undertreatment_harm,
-            b.overstay_harm, b.understay_harm, b.min_intensity, b.max_intensity, b.min_stay, b.max_stay,
-            b.referral_friction_yuan, np.asarray(cases.fund_rate_out, float) * np.ones(m), self.followup_share,
-            b.followup_max_visits, b.followup_burden_yuan, self.outcomes.followup_risk_reduction,
-            self.outcomes.followup_benefit_decay)
-        return Decisions(refer=refer, admit=admit, intensity=intensity, stay_ratio=stay,
-                         code_up=admit & t.code_up, drug_ratio=drug_ratio if margin.prices_items else None,
-                         returns=returns)
+        cases_seen = kernels.DecisionCases(
+            condition=c, severity=s, age=cases.age, capability=cases.capability, has_beds=cases.has_beds,
+            can_refer=cases.can_refer, occupancy=cases.occupancy, delay=cases.delay,
+            admission_benefit=cases.admission_benefit,
+            fund_rate_out=np.asarray(cases.fund_rate_out, float) * np.ones(m),
+            profit_weight=pw if isinstance(pw, np.ndarray) else np.full(m, float(pw)))
+        terms = kernels.CaseTerms(
+            fixed_out=t.fixed_out, marginal_out=t.marginal_out, fixed_in=t.fixed_in, marginal_in=t.marginal_in,
+            per_bed_day_in=t.per_bed_day_in, referral_cost_out=t.referral_cost_out,
+            referral_cost_in=t.referral_cost_in, code_up=t.code_up, item_cost_share=self.item_cost_share,
+            bed_day_margin=pay.bed_day_margin)
+        d = kernels.decide_cases(tuple(cases_seen), tuple(charges), tuple(terms),
+                                 (margin.prices_items, *margin.arrays(m)), self.tables, self.rules)
+        return Decisions(refer=d.refer, admit=d.admit, intensity=d.intensity, stay_ratio=d.stay_ratio,
+                         code_up=d.code_up, drug_ratio=d.drug_ratio if margin.prices_items else None,
+                         returns=d.returns)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,14 @@ class Catalogue:
     self_care: np.ndarray           # [c] bool: residents may treat it themselves (home remedies, a pharmacy)
     self_care_cost: np.ndarray      # [c, s] yuan a self-treated episode spends at a pharmacy
     self_limiting: np.ndarray       # [c] bool: resolves without a doctor (no risk or loss from going without one)
+
+    @cached_property
+    def tariff(self) -> tuple:
+        """The charges at guideline care as the compiled loops take them (``sim.kernels.Tariff``), made once."""
+        from sim.kernels.records import Tariff  # here: reading a catalogue (``triangle check``) loads no loop
+
+        return tuple(Tariff(cost_split=self.cost_split, outpatient_cost=self.outpatient_cost,
+                            inpatient_cost=self.inpatient_cost, per_day_share=self.per_day_share))
 
     @property
     def n(self) -> int:

@@ -158,8 +158,8 @@ class HealthSystemModel(mesa.Model):
         cat, pop, fac_t = self.cat, self.pop, self.facilities
         # The records the compiled loops take (``sim.kernels.records``), named here and handed over as plain tuples
         # of the arrays themselves, which are changed in place and never replaced. Those with today's row of the
-        # tally's daily table are made each day (``_daily_records``), the stakes on each scenario change
-        # (``_configure``), the episode table's by ``Episodes.record``.
+        # tally's daily table are made each day (``_daily_records``), the stakes and the treatment rules on each
+        # scenario change (``_configure``), the episode table's by ``Episodes.record``.
         self.case_mix = tuple(kernels.CaseMix(
             population=cat.population, severity_cdf=cat.severity_cdf, pools=pop.pools, pool_start=pop.pool_start,
             pool_size=pop.pool_size, alive=pop.alive, female=pop.female))
@@ -167,10 +167,11 @@ class HealthSystemModel(mesa.Model):
             age=pop.age, employee=pop.employee, level=fac_t.level, beds=fac_t.beds, occupied=fac_t.occupied,
             price_level=fac_t.price_level, need_level=cat.need_level, time_critical=cat.time_critical,
             delay_harm_per_day=cat.delay_harm_per_day, critical_harm_per_hour=cat.critical_harm_per_hour))
-        self._clinical_tables = (
-            cat.need_level, cat.death_risk, cat.complication_risk, cat.readmission_risk, cat.delay_harm_per_day,
-            cat.critical_harm_per_hour, cat.time_critical, cat.cost_split, cat.outpatient_cost,
-            cat.inpatient_cost, cat.per_day_share, cat.clinical_los)
+        self.treatment_context = tuple(kernels.TreatmentContext(
+            age=pop.age, price_level=fac_t.price_level, need_level=cat.need_level, death_risk=cat.death_risk,
+            complication_risk=cat.complication_risk, readmission_risk=cat.readmission_risk,
+            clinical_los=cat.clinical_los, delay_harm_per_day=cat.delay_harm_per_day,
+            critical_harm_per_hour=cat.critical_harm_per_hour, time_critical=cat.time_critical, tariff=cat.tariff))
         self._no_factors = np.ones((0, 3))
         self.critical_kind = np.array([CRITICAL_KINDS.index(n) if n in CRITICAL_KINDS else -1 for n in self.cat.names])
 
@@ -212,6 +213,17 @@ class HealthSystemModel(mesa.Model):
             age=self.pop.age, death_risk=cat.death_risk, complication_risk=cat.complication_risk, need_z=self.need_z,
             time_critical=cat.time_critical, life_expectancy=out.life_expectancy_years,
             complication_daly=out.complication_daly, benefit_spread=out.admission_benefit_spread))
+        prov, pay = spec.behaviour.provider, self.payment
+        self.treatment_rules = tuple(kernels.TreatmentRules(
+            capability_risk_ratio=out.capability_risk_ratio, overtreatment_harm=prov.overtreatment_harm,
+            undertreatment_harm=prov.undertreatment_harm, overstay_harm=prov.overstay_harm,
+            understay_harm=prov.understay_harm, complication_cost_share=out.complication_cost_share,
+            item_cost_share=1 / (1 + pay.item_margin), bed_day_margin=pay.bed_day_margin,
+            life_expectancy_years=out.life_expectancy_years, complication_daly=out.complication_daly,
+            readmission_daly=out.readmission_daly, missed_diagnosis_per_shortening=prov.missed_diagnosis_per_shortening,
+            untreated_risk_ratio=out.untreated_risk_ratio, corridor_risk_ratio=out.corridor_risk_ratio,
+            followup_visit_share=spec.case_mix.followup_visit_share,
+            followup_risk_reduction=out.followup_risk_reduction, followup_benefit_decay=out.followup_benefit_decay))
 
     def _fold(self, hook: str, *args):
         """The value a hook gives after every policy has had its say: ``args[-1]`` passed through each policy's
@@ -361,9 +373,11 @@ class HealthSystemModel(mesa.Model):
         # numbers do not move
         u_transfer = self.streams["referral"].random(n, dtype=np.float32)
         start = ep.extend(n)
-        kernels.write_episodes(ep.record(kernels.OnsetColumns), ep.record(kernels.DrawColumns), start, keep,
-                               tuple(onsets), tuple(draws), u_transfer, readmission, self.day, self.stakes,
-                               self.spec.behaviour.resident.patience_days, E.CHOOSING)
+        starts = kernels.EpisodeStart(row=start, keep=keep, u_transfer=u_transfer, readmission=readmission,
+                                      seek_day=self.day, patience_days=self.spec.behaviour.resident.patience_days,
+                                      state=E.CHOOSING)
+        kernels.write_episodes(ep.record(kernels.OnsetColumns), ep.record(kernels.DrawColumns), tuple(onsets),
+                               tuple(draws), tuple(starts), self.stakes)
         self.tally.episodes_started += n
 
     # ------------------------------------------------------------------------------------------- choice
@@ -593,10 +607,12 @@ class HealthSystemModel(mesa.Model):
         cases = self._cases(rows)
         self._notify("served", rows, cases.level)
         d = self.provider.decide(cases)
-        kernels.record_decisions(
-            rows, d.refer, d.admit, d.intensity, np.ones(len(rows)) if d.drug_ratio is None else d.drug_ratio,
-            d.stay_ratio, d.code_up, self.day, ep.record(kernels.DecisionColumns), self.visit_record, E.BED_QUEUE,
-            E.TREATED)
+        decided = kernels.CaseDecisions(
+            refer=d.refer, admit=d.admit, intensity=d.intensity, stay_ratio=d.stay_ratio,
+            drug_ratio=np.ones(len(rows)) if d.drug_ratio is None else d.drug_ratio, returns=d.returns,
+            code_up=d.code_up)
+        kernels.record_decisions(rows, tuple(decided), self.day, ep.record(kernels.DecisionColumns),
+                                 self.visit_record, (E.BED_QUEUE, E.TREATED))
         ep.returns[rows] = d.returns
         self._refer(rows[d.refer])
 
@@ -708,7 +724,6 @@ class HealthSystemModel(mesa.Model):
         rows = np.flatnonzero(ep.state == E.TREATED)
         if len(rows) == 0:
             return
-        out, prov = self.spec.outcomes, self.spec.behaviour.provider
         fac = ep.facility[rows]
         lvl = fac_t.level[fac]
         c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
@@ -726,22 +741,18 @@ class HealthSystemModel(mesa.Model):
         # case's own resource use scales the whole bill.
         pay = self.payment
         factors = self.price_factors[fac] if self.price_factors is not None else self._no_factors
-        (cap, p_d, p_c, died, comp, readmit, charges, bill, cost, q_care, inpatient, wait, bed_days, coded,
-         health_loss) = kernels.finish_treatments(
-            rows, c, s, capability, fac, self.day, ep.intensity, ep.drug_ratio, ep.los_days, ep.down_days,
-            ep.admit_day, ep.seek_day, ep.critical_minutes, ep.u_death, ep.u_complication, ep.u_readmission,
-            ep.cost_factor, ep.coded_severity, ep.admission_benefit, ep.resident, self.pop.age, fac_t.price_level,
-            factors, self.price_factors is not None, *self._clinical_tables, out.capability_risk_ratio,
-            prov.overtreatment_harm, prov.undertreatment_harm, prov.overstay_harm, prov.understay_harm,
-            out.complication_cost_share, 1 / (1 + pay.item_margin), pay.bed_day_margin, out.life_expectancy_years,
-            out.complication_daly, out.readmission_daly, ep.consult_short, ep.wait_hours, ep.corridor,
-            prov.missed_diagnosis_per_shortening, out.untreated_risk_ratio, out.corridor_risk_ratio, ep.returns,
-            self.spec.case_mix.followup_visit_share, out.followup_risk_reduction, out.followup_benefit_decay,
-            self._fold("risk_factor", rows, fac, np.ones(len(rows))))
-        t.health_loss_daly += health_loss
+        finished = kernels.FinishedCases(
+            condition=c, severity=s, facility=fac, capability=capability,
+            risk_factor=self._fold("risk_factor", rows, fac, np.ones(len(rows))), price_factors=factors)
+        done = kernels.finish_treatments(rows, self.day, tuple(finished), ep.record(kernels.TreatmentColumns),
+                                         self.treatment_context, self.treatment_rules)
+        died, comp, readmit, inpatient, bill, charges = (done.died, done.complication, done.readmitted,
+                                                         done.inpatient, done.bill, done.charges)
+        cost, wait, bed_days = done.cost, done.wait, done.bed_days
+        t.health_loss_daly += done.health_loss
         cc = inpatient & comp
         benefit = ep.admission_benefit[rows]
-        claims = pay.settle(self.fund, fac_t, fac=fac, level=lvl, c=c, s=s, coded_s=coded, cc=cc,
+        claims = pay.settle(self.fund, fac_t, fac=fac, level=lvl, c=c, s=s, coded_s=done.coded_severity, cc=cc,
                             inpatient=inpatient, bill=bill, employee=self.pop.employee[res],
                             capitated=self._capitated(rows, fac), admission_benefit=benefit,
                             u_review=ep.u_review[rows], bed_days=bed_days,
@@ -765,7 +776,7 @@ class HealthSystemModel(mesa.Model):
         self._die(res[died])
         if self.community is not None and self.community.instruments is not None:
             self.community.instruments.book(lvl, c * 3 + s, fund, revenue - cost)  # its books by kind of case
-        self.perception.observe(acute, need, p_d, p_c, cap, died, comp)
+        self.perception.observe(acute, need, done.p_death, done.p_complication, done.capability_factor, died, comp)
         expected = cat.death_risk[c, s] + cat.complication_risk[c, s]
         factor = self.perception.expected_risk_factor(acute, need)  # what residents have learned to expect
         self.learning.learn(self.pop, res, lvl if stays is None else stays.level, self.day,
@@ -777,10 +788,10 @@ class HealthSystemModel(mesa.Model):
             self.beliefs.learn(c[keep], s[keep], lvl[keep], bill[keep], inpatient[keep])
 
         # Tally: every per-level sum and count in one pass (``sim.kernels.tally_treatments``).
-        done = tuple(kernels.Treatments(c, s, lvl, inpatient, charges, fund, oop, revenue, cost, q_care,
-                                        capability >= need, bed_days, wait, died, comp, readmit,
-                                        ep.travel_minutes[rows], ep.critical_minutes[rows]))
-        counts = kernels.tally_treatments(done, self.treatment_tally, N_LEVELS, WAIT_BINS_PER_DAY)
+        treated = tuple(kernels.Treatments(c, s, lvl, inpatient, charges, fund, oop, revenue, cost, done.q_care,
+                                           capability >= need, bed_days, wait, died, comp, readmit,
+                                           ep.travel_minutes[rows], ep.critical_minutes[rows]))
+        counts = kernels.tally_treatments(treated, self.treatment_tally, N_LEVELS, WAIT_BINS_PER_DAY)
         t.wait_days_total += float(counts.wait_days.sum())
         t.deaths += counts.deaths
         t.complications += counts.complications

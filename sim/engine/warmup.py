@@ -20,5 +20,6 @@ def load() -> None:
     kernels.transfer_destinations(np.zeros(1, np.int32), np.zeros(1), np.zeros(1), np.zeros(1, np.int64),
                           np.zeros((1, 1), np.float32))
     # first-contact rules: rows int64, referred bool, condition int16, severity int8, tables bool
-    kernels.gated_rows(np.zeros(1, np.int64), np.zeros(1, np.bool_), np.zeros(1, np.int16), np.zeros(1, np.int8),
-               np.zeros(1, np.bool_), np.zeros((1, 1), np.bool_))
+    kernels.gated_rows(np.zeros(1, np.int64), tuple(kernels.Gate(
+        referred=np.zeros(1, np.bool_), condition=np.zeros(1, np.int16), severity=np.zeros(1, np.int8),
+        time_critical=np.zeros(1, np.bool_), filed=np.zeros((1, 1), np.bool_))))

@@ -13,8 +13,9 @@ drawn with numpy, in the episode's birth order (``sim.engine.model._episode_draw
 
 One module per phase of the daily step (docs/ODD.md, section 3), and ``equations`` for what the phases share.
 This package is a leaf: it imports nothing else of ``sim``, and takes every table and parameter as an
-argument: the tables as the records of ``records``, by phase (the episode columns the phase reads or writes, and
-what else it reads or adds to); a loop with several results returns them as a record too. Loops are compiled on
+argument: as the records of ``records``, by phase (the episode columns the phase reads or writes, what else it
+reads or adds to, and the scenario's numbers it follows), a few per loop; a loop with several results returns them
+as a record too. Loops are compiled on
 first use and cached beside their source (``cache=True``), so a new process pays the compilation once per
 machine; ``sim.engine.warmup.load`` warms them.
 """
@@ -46,20 +47,38 @@ from sim.kernels.records import (
     Beds,
     BookingColumns,
     CaseContext,
+    CaseDecisions,
     CaseMix,
+    CaseTables,
+    CaseTerms,
     ChoiceColumns,
     ChoiceTerms,
     CompletionColumns,
+    DecisionCases,
     DecisionColumns,
     DrawColumns,
     EpisodeDraws,
+    EpisodeStart,
+    Evidence,
+    FinishedCases,
+    FirstContactVisits,
     ForgoneOutcomes,
+    Gate,
+    GuidelineCharges,
+    MarginTerms,
     OnsetColumns,
     Onsets,
+    OutcomesSeen,
+    ProviderRules,
     SeenCases,
     SeenColumns,
     Stakes,
+    Tariff,
+    TreatmentColumns,
+    TreatmentContext,
     TreatmentCounts,
+    TreatmentOutcomes,
+    TreatmentRules,
     Treatments,
     TreatmentTally,
     Visits,

@@ -7,7 +7,20 @@ import numba as nb
 import numpy as np
 
 from sim.kernels.equations import JIT, capability_factor, curvature, delay_factor, guideline_row, years_of_life_lost
-from sim.kernels.records import CompletionColumns, ForgoneOutcomes, Stakes, TreatmentCounts, Treatments, TreatmentTally
+from sim.kernels.records import (
+    CompletionColumns,
+    FinishedCases,
+    ForgoneOutcomes,
+    Stakes,
+    Tariff,
+    TreatmentColumns,
+    TreatmentContext,
+    TreatmentCounts,
+    TreatmentOutcomes,
+    TreatmentRules,
+    Treatments,
+    TreatmentTally,
+)
 
 
 @nb.njit(**JIT)
@@ -46,18 +59,13 @@ def forgo_outcomes(rows, ep, stakes, risk_ratio, daly_per_severity):
 
 
 @nb.njit(**JIT)
-def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, los_days, down_days, admit_day,
-                      seek_day, critical_minutes, u_death, u_comp, u_readmit, cost_factor, coded_severity,
-                      admission_benefit, resident, age, price_level, factors, has_factors,
-                      need_level, death_risk, complication_risk, readmission_risk, harm_per_day, harm_per_hour,
-                      time_critical, cost_split, outpatient_cost, inpatient_cost, per_day_share, clinical_los,
-                      risk_ratio, over, under, overstay, understay, complication_cost_share,
-                      item_cost_share, bed_day_margin, life_expectancy, complication_daly, readmission_daly,
-                      consult_short, wait_hours, corridor, miss_per_shortening, untreated_ratio, corridor_ratio,
-                      returns, followup_share, followup_reduction, followup_decay, risk_factor):
+def finish_treatments(rows, day, cases, ep, context, rules):
     """Outcomes and bill of every treatment finished today (``sim.behaviour.outcomes``, billing in
-    ``sim.engine.model``), for the episodes ``rows`` (their columns are read in place; ``c``, ``s``, the treating
-    ``fac`` and the ``capability`` that treated them are given per case).
+    ``sim.engine.model``), for the episodes ``rows`` on ``day``: their columns (``TreatmentColumns``) are read in
+    place; their condition, severity, treating facility, the capability that treated them, what policies change in
+    their care and procurement's price factors are given per case (``FinishedCases``), with their residents',
+    facilities' and clinical tables (``TreatmentContext``) and the numbers outcomes and bills follow
+    (``TreatmentRules``).
 
     Risk = base risk x capability factor x delay factor x treatment factor (x stay factor for complications
     and readmissions) x the consultation's factor 1 + miss x (untreated_ratio - 1), miss =
@@ -70,7 +78,7 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
     part) times intensity, drugs times the drug ratio, plus the daily bundle times days stayed here, plus an inpatient
     complication's treatment, and for a surviving outpatient its return visits, each ``followup_share`` of the
     visit's items, all at the facility's price level times the case's own resource use;
-    ``factors`` are procurement's price factors by category (``has_factors`` False: none). A stay transferred
+    ``price_factors`` are procurement's price factors by category (empty: none in force). A stay transferred
     down (``down_days`` > 0) bills here only its days at the township. Health loss: years of life lost at
     death, ``complication_daly`` per complication, ``readmission_daly`` per readmission, and the admission
     benefit lost by a wrong admission decision.
@@ -78,7 +86,34 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
     Returns capability factor, death and complication risks, died, complication, readmitted (inpatients
     only), charges [m, 3], bill, resource cost, intensity as the outcome feels it (drugs prescribed apart from
     the bundle weigh by their share), inpatient, wait (days), bed-days billed here, coded severity and the
-    health loss (DALY)."""
+    health loss (DALY), as ``TreatmentOutcomes``."""
+    cases, ep = FinishedCases(*cases), TreatmentColumns(*ep)
+    context, rules = TreatmentContext(*context), TreatmentRules(*rules)
+    c, s, fac, capability, risk_factor, factors = (cases.condition, cases.severity, cases.facility,
+                                                   cases.capability, cases.risk_factor, cases.price_factors)
+    resident, seek_day, admit_day, critical_minutes = ep.resident, ep.seek_day, ep.admit_day, ep.critical_minutes
+    intensity, drug_ratio, los_days, down_days = ep.intensity, ep.drug_ratio, ep.los_days, ep.down_days
+    u_death, u_comp, u_readmit = ep.u_death, ep.u_complication, ep.u_readmission
+    cost_factor, coded_severity, admission_benefit = ep.cost_factor, ep.coded_severity, ep.admission_benefit
+    consult_short, wait_hours, corridor, returns = ep.consult_short, ep.wait_hours, ep.corridor, ep.returns
+    age, price_level, tariff = context.age, context.price_level, context.tariff
+    need_level, death_risk, complication_risk, readmission_risk, clinical_los = (
+        context.need_level, context.death_risk, context.complication_risk, context.readmission_risk,
+        context.clinical_los)
+    harm_per_day, harm_per_hour, time_critical = (context.delay_harm_per_day, context.critical_harm_per_hour,
+                                                  context.time_critical)
+    cost_split = Tariff(*tariff).cost_split
+    risk_ratio, complication_cost_share = rules.capability_risk_ratio, rules.complication_cost_share
+    over, under, overstay, understay = (rules.overtreatment_harm, rules.undertreatment_harm, rules.overstay_harm,
+                                        rules.understay_harm)
+    item_cost_share, bed_day_margin = rules.item_cost_share, rules.bed_day_margin
+    life_expectancy, complication_daly, readmission_daly = (rules.life_expectancy_years, rules.complication_daly,
+                                                            rules.readmission_daly)
+    miss_per_shortening, untreated_ratio, corridor_ratio = (rules.missed_diagnosis_per_shortening,
+                                                            rules.untreated_risk_ratio, rules.corridor_risk_ratio)
+    followup_share, followup_reduction, followup_decay = (rules.followup_visit_share, rules.followup_risk_reduction,
+                                                          rules.followup_benefit_decay)
+    has_factors = len(factors) > 0
     m = len(rows)
     cap = np.empty(m)
     q_care = np.empty(m)
@@ -98,7 +133,7 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
     items = np.empty(3)
     outpatient = np.empty(3)
     per_case = np.empty(3)
-    no_factors = np.ones(3)
+    no_factors = np.ones(0)
     health_loss = 0.0
     for i in range(m):
         r = rows[i]
@@ -137,9 +172,8 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
             + max(-benefit if inpatient[i] else benefit, 0.0)
         # bill
         price = price_level[fac[i]] * cost_factor[r]
-        daily, total = guideline_row(ci, si, price, factors[i] if has_factors else no_factors, has_factors,
-                                     cost_split, outpatient_cost, inpatient_cost, per_day_share, split, outpatient,
-                                     per_case)
+        daily, total = guideline_row(ci, si, price, factors[i] if has_factors else no_factors, tariff,
+                                     (split, outpatient, per_case))
         per_case_sum = 0.0
         visits = 1.0 + (followup_share * k_returns if not died[i] else 0.0)
         for k in range(3):
@@ -158,8 +192,8 @@ def finish_treatments(rows, c, s, capability, fac, day, intensity, drug_ratio, l
             charges[i, k] = items[k] + days * share
             cost[i] += items[k] * item_cost_share[k]
         bill[i] = charges[i, 0] + charges[i, 1] + charges[i, 2]
-    return (cap, p_death, p_comp, died, comp, readmit, charges, bill, cost, q_care, inpatient, wait, bed_days,
-            coded, health_loss)
+    return TreatmentOutcomes(cap, p_death, p_comp, died, comp, readmit, charges, bill, cost, q_care, inpatient, wait,
+                             bed_days, coded, health_loss)
 
 
 @nb.njit(**JIT)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from sim.kernels.records import GuidelineCharges
+
 JIT = {"cache": True, "nogil": True}
 PRIORITIES = 6  # queue priority: severity 0-2, plus 3 for a time-critical case
 
@@ -39,20 +41,25 @@ def delay_factor(time_critical: bool, harm_per_hour: float, minutes, harm_per_da
 
 
 @nb.njit(**JIT)
-def gated(r, referred, condition, severity, time_critical, filed) -> bool:
-    """Whether the first-contact rule applies to episode ``r`` (``sim.policies.referral``): unreferred, not
-    time-critical, and no filed chronic-disease referral for its condition and severity."""
+def gated(r, gate) -> bool:
+    """Whether the first-contact rule applies to episode ``r`` (``sim.policies.referral``; ``gate`` a ``Gate``):
+    unreferred, not time-critical, and no filed chronic-disease referral for its condition and severity."""
+    referred, condition, severity, time_critical, filed = gate
     c = condition[r]
     return not referred[r] and not time_critical[c] and not filed[c, severity[r]]
 
 
 @nb.njit(**JIT)
-def guideline_row(ci, si, price, factors, has_factors, cost_split, outpatient_cost, inpatient_cost, per_day_share,
-                  split, outpatient, per_case):
-    """Charges of one case at guideline intensity and clinical stay (``sim.behaviour.provider.guideline_charges``):
-    fills ``split`` (yuan charged per listed yuan in services, drugs, consumables: the catalogue's split times
-    procurement's price ``factors``), ``outpatient`` and the inpatient ``per_case`` items; returns the daily
-    bundle (total over the clinical stay) and the sum of ``split``."""
+def guideline_row(ci, si, price, factors, tariff, into):
+    """Charges of one case at guideline intensity and clinical stay (``sim.behaviour.provider.guideline_charges``),
+    at ``price`` (its facility's price level times its own resource use) and procurement's price ``factors`` by
+    category (empty: none in force), from the catalogue's ``tariff`` (a ``Tariff``): fills ``into``, three arrays
+    [3]: the split (yuan charged per listed yuan in services, drugs, consumables: the catalogue's split times the
+    factors), the outpatient and the inpatient per-case items; returns the daily bundle (total over the clinical
+    stay) and the sum of the split."""
+    cost_split, outpatient_cost, inpatient_cost, per_day_share = tariff
+    split, outpatient, per_case = into
+    has_factors = len(factors) > 0
     total = 0.0
     for k in range(3):
         split[k] = cost_split[ci, k] * (factors[k] if has_factors else 1.0)
@@ -65,10 +72,10 @@ def guideline_row(ci, si, price, factors, has_factors, cost_split, outpatient_co
 
 
 @nb.njit(**JIT)
-def guideline_charges(c, s, price, factors, has_factors, cost_split, outpatient_cost, inpatient_cost,
-                      per_day_share):
-    """``guideline_row`` for every case: outpatient [m, 3], inpatient per-case [m, 3] and daily [m] charges, and
-    the whole outpatient and inpatient bills [m]."""
+def guideline_charges(c, s, price, factors, tariff):
+    """``guideline_row`` for every case (condition ``c``, severity ``s``, at ``price``, with procurement's
+    ``factors`` [m, 3], or none in force when empty): outpatient [m, 3], inpatient per-case [m, 3] and daily [m]
+    charges, and the whole outpatient and inpatient bills [m], as ``GuidelineCharges``."""
     m = len(c)
     outpatient = np.empty((m, 3))
     per_case = np.empty((m, 3))
@@ -76,14 +83,14 @@ def guideline_charges(c, s, price, factors, has_factors, cost_split, outpatient_
     bill_out = np.empty(m)
     bill_in = np.empty(m)
     split = np.empty(3)
-    no_factors = np.ones(3)
+    no_factors = np.ones(0)
+    has_factors = len(factors) > 0
     for i in range(m):
-        daily[i], _ = guideline_row(c[i], s[i], price[i], factors[i] if has_factors else no_factors, has_factors,
-                                    cost_split, outpatient_cost, inpatient_cost, per_day_share, split,
-                                    outpatient[i], per_case[i])
+        daily[i], _ = guideline_row(c[i], s[i], price[i], factors[i] if has_factors else no_factors, tariff,
+                                    (split, outpatient[i], per_case[i]))
         bill_out[i] = outpatient[i, 0] + outpatient[i, 1] + outpatient[i, 2]
         bill_in[i] = per_case[i, 0] + per_case[i, 1] + per_case[i, 2] + daily[i]
-    return outpatient, per_case, daily, bill_out, bill_in
+    return GuidelineCharges(outpatient, per_case, daily, bill_out, bill_in)
 
 
 @nb.njit(**JIT)

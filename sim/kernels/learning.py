@@ -7,6 +7,7 @@ import numba as nb
 import numpy as np
 
 from sim.kernels.equations import JIT, capability_factor
+from sim.kernels.records import Evidence, OutcomesSeen
 
 
 @nb.njit(**JIT)
@@ -39,12 +40,16 @@ def learn_cost_beliefs(key, bill, admitted, outpatient_bill, inpatient_bill, adm
 
 
 @nb.njit(**JIT)
-def observe_outcomes(fac, need, p_death, p_comp, cap, died, comp, prior, need_values, risk_ratio, observed,
-                     expected, cases):
-    """Add today's completed cases to each facility's evidence
-    (``sim.behaviour.perception.CapabilityPerception.observe``): realised bad outcomes, and those expected at the
-    facility's prior capability (the case's risks with its capability factor ``cap`` replaced by the prior's), by
+def observe_outcomes(seen, evidence):
+    """Add today's completed cases ``seen`` (``OutcomesSeen``) to each facility's ``evidence`` (``Evidence``,
+    ``sim.behaviour.perception.CapabilityPerception.observe``): realised bad outcomes, and those expected at the
+    facility's prior capability (the case's risks with its capability factor replaced by the prior's), by
     [facility, need level] cell; cases with no need level show nothing."""
+    seen, evidence = OutcomesSeen(*seen), Evidence(*evidence)
+    fac, need, p_death, p_comp, cap, died, comp = (seen.facility, seen.need, seen.p_death, seen.p_complication,
+                                                   seen.capability_factor, seen.died, seen.complication)
+    prior, need_values, risk_ratio = evidence.prior, evidence.need_values, evidence.capability_risk_ratio
+    observed, expected, cases = evidence.observed, evidence.expected, evidence.cases
     n_fac, n_need = observed.shape
     add_expected = np.zeros((n_fac, n_need))
     add_observed = np.zeros((n_fac, n_need))

@@ -6,7 +6,7 @@ import numba as nb
 import numpy as np
 
 from sim.kernels.equations import JIT, years_of_life_lost
-from sim.kernels.records import CaseMix, DrawColumns, EpisodeDraws, OnsetColumns, Onsets, Stakes
+from sim.kernels.records import CaseMix, DrawColumns, EpisodeDraws, EpisodeStart, OnsetColumns, Onsets, Stakes
 
 
 @nb.njit(**JIT)
@@ -39,18 +39,20 @@ def onset_cases(counts, u_pick, u_severity, n_bands, case_mix, female_kind):
 
 
 @nb.njit(**JIT)
-def write_episodes(ep, ep_draws, start, keep, onsets, draws, u_transfer_draw, readmission, day, stakes, patience_days,
-                   choosing):
-    """Write the ``onsets`` that ``keep`` selects into the episode table from row ``start`` on (``sim.engine.model``,
-    ``sim.core.episodes``: its columns ``ep`` and ``ep_draws``): who, what and how severe, their random numbers
-    ``draws``, and what follows from them. Patience (days) = ``patience_days`` x an exponential draw / (1 +
-    severity); the admission benefit (DALY) = ``benefit_spread`` x the case's health stakes (death risk x years of
-    life lost + complication risk x ``complication_daly``) x (the probit of its group's admission share,
-    ``need_z``, + its own normal draw). ``u_transfer_draw`` holds the kept ones' referral draws (``u_transfer``).
-    Rows start zeroed (``Episodes.extend``), so only the episode's own values, its state (``choosing``) and its
-    facility (-1: none yet) are written."""
-    ep, ep_draws, onsets, draws, stakes = (OnsetColumns(*ep), DrawColumns(*ep_draws), Onsets(*onsets),
-                                           EpisodeDraws(*draws), Stakes(*stakes))
+def write_episodes(ep, ep_draws, onsets, draws, start, stakes):
+    """Write the ``onsets`` that ``start.keep`` selects into the episode table from row ``start.row`` on
+    (``sim.engine.model``, ``sim.core.episodes``: its columns ``ep`` and ``ep_draws``): who, what and how severe,
+    their random numbers ``draws``, and what follows from them (``EpisodeStart``: the day, their state, whether they
+    are readmissions). Patience (days) = ``patience_days`` x an exponential draw / (1 + severity); the admission
+    benefit (DALY) = ``benefit_spread`` x the case's health stakes (death risk x years of life lost + complication
+    risk x ``complication_daly``) x (the probit of its group's admission share, ``need_z``, + its own normal draw).
+    ``u_transfer`` holds the kept ones' referral draws (a downward transfer's taste). Rows start zeroed
+    (``Episodes.extend``), so only the episode's own values, its state and its facility (-1: none yet) are
+    written."""
+    ep, ep_draws, onsets, draws, start, stakes = (OnsetColumns(*ep), DrawColumns(*ep_draws), Onsets(*onsets),
+                                                  EpisodeDraws(*draws), EpisodeStart(*start), Stakes(*stakes))
+    keep, u_transfer_draw, readmission, day, patience_days, choosing = (start.keep, start.u_transfer, start.readmission,
+                                                                   start.seek_day, start.patience_days, start.state)
     resident, condition, severity, seek_day, state, facility = (ep.resident, ep.condition, ep.severity, ep.seek_day,
                                                                 ep.state, ep.facility)
     readmitted, patience, admission_benefit = ep.readmission, ep.patience, ep.admission_benefit
@@ -66,7 +68,8 @@ def write_episodes(ep, ep_draws, start, keep, onsets, draws, u_transfer_draw, re
     age, death_risk, complication_risk, need_z = stakes.age, stakes.death_risk, stakes.complication_risk, stakes.need_z
     life_expectancy, complication_daly, benefit_spread = (stakes.life_expectancy, stakes.complication_daly,
                                                           stakes.benefit_spread)
-    j = start
+    first = start.row
+    j = first
     for i in range(len(keep)):
         if not keep[i]:
             continue
@@ -89,7 +92,7 @@ def write_episodes(ep, ep_draws, start, keep, onsets, draws, u_transfer_draw, re
         u_stay[j] = draw_stay[i]
         scruple[j] = draw_scruple[i]
         u_review[j] = draw_review[i]
-        u_transfer[j] = u_transfer_draw[j - start]
+        u_transfer[j] = u_transfer_draw[j - first]
         cost_factor[j] = draw_cost[i]
         for k in range(draw_taste.shape[1]):
             taste[j, k] = draw_taste[i, k]

@@ -18,7 +18,14 @@ themselves, so what a loop writes into a record's array it writes into the table
 is: an episode record's fields are episode columns (``sim.core.episodes.COLUMNS``); elsewhere ``<x>_today`` is
 today's row of the tally's daily column ``<x>``, ``<x>_by_level`` the tally's running total ``<x>`` (beside a
 facility's book of that name), and any other field has the name of the facility column, book
-(``sim.core.facilities``) or tally counter (``sim.core.tally``) it is.
+(``sim.core.facilities``) or tally counter (``sim.core.tally``) it is. A number of the scenario has the name of its
+parameter (``sim.params.scenario``: ``ProviderRules.value_per_daly_yuan`` is
+``behaviour.provider.value_per_daly_yuan``), what a payment model or a policy says of a case the name of its field
+in ``sim.payment.interface.Terms`` or ``sim.behaviour.margin.MarginAdjustment``, and the provider's view of a case
+that of ``sim.behaviour.provider.Cases``.
+
+No loop takes more than a few positional arguments (``tests/test_architecture.py`` holds them to eight): what
+would be more goes in a record.
 """
 
 from __future__ import annotations
@@ -36,6 +43,15 @@ Onsets = namedtuple("Onsets", ("condition", "resident", "severity", "possible"))
 EpisodeDraws = namedtuple("EpisodeDraws", (  # the random numbers of new episodes, one entry per candidate onset
     "taste", "patience", "admission_noise", "u_death", "u_complication", "u_readmission", "u_readmit_day",
     "u_stay", "cost_factor", "scruple", "u_review",
+))
+EpisodeStart = namedtuple("EpisodeStart", (  # how today's new episodes start (write_episodes)
+    "row",            # the first row they take (sim.core.episodes.Episodes.extend)
+    "keep",           # [candidate onset] whether it starts an episode
+    "u_transfer",     # [kept] the referral rules' draw (a downward transfer's taste), from their own stream
+    "readmission",    # whether they are readmissions
+    "seek_day",       # today
+    "patience_days",  # sim.params.scenario.ResidentBehaviour
+    "state",          # the state they start in
 ))
 Stakes = namedtuple("Stakes", (  # what is at stake in an illness (write_episodes, forgo_outcomes)
     "age",                                # [resident]
@@ -105,6 +121,81 @@ DecisionColumns = namedtuple("DecisionColumns", (  # what a provider's decision 
     "severity", "state", "facility", "intensity", "drug_ratio", "stay_ratio", "coded_severity", "admit_day",
 ))
 Visits = namedtuple("Visits", ("level", "queue", "bed_queue", "visits", "visits_by_level", "served_today"))
+Tariff = namedtuple("Tariff", (  # the catalogue's charges at guideline care (guideline_row, guideline_charges)
+    "cost_split",                         # [c, 3] services, drugs, consumables
+    "outpatient_cost", "inpatient_cost",  # [c, s] yuan at price level 1
+    "per_day_share",                      # [c] the inpatient bill's share charged by the day
+))
+GuidelineCharges = namedtuple("GuidelineCharges", (  # each case's charges at guideline care (guideline_charges)
+    "outpatient", "per_case",  # [m, 3] outpatient items and the inpatient per-case items
+    "daily",                   # [m] the inpatient daily bundle over the clinical stay
+    "bill_out", "bill_in",     # [m] the whole outpatient and inpatient bills
+))
+DecisionCases = namedtuple("DecisionCases", (  # the cases a provider decides on, one entry each (decide_cases)
+    # sim.behaviour.provider.Cases, same names
+    "condition", "severity", "age", "capability", "has_beds", "can_refer", "occupancy", "delay", "admission_benefit",
+    "fund_rate_out",
+    "profit_weight",  # the provider's weight on margin for the case (sim.behaviour.provider.Provider)
+))
+CaseTerms = namedtuple("CaseTerms", (  # what a case earns its facility and costs it (decide_cases)
+    # sim.payment.interface.Terms, same names
+    "fixed_out", "marginal_out", "fixed_in", "marginal_in", "per_bed_day_in", "referral_cost_out",
+    "referral_cost_in", "code_up",
+    "item_cost_share",  # [3] resource cost per yuan charged: 1 / (1 + the payment model's item_margin)
+    "bed_day_margin",   # the payment model's
+))
+MarginTerms = namedtuple("MarginTerms", (  # what policies add to a case's margin (decide_cases)
+    "prices_items",  # sim.behaviour.margin.MarginAdjustment.prices_items, then its fields, [m] each, zero for none
+    "per_drug_yuan", "per_other_yuan", "per_outpatient_yuan", "per_outpatient_case", "per_referral",
+    "referral_margin_share",
+))
+CaseTables = namedtuple("CaseTables", (  # the catalogue's tables a provider's decision reads (decide_cases)
+    "cost_split",                                                # [c, 3]
+    "clinical_los", "need_level", "death_risk", "complication_risk", "readmission_risk", "admission_need",  # [c, s]
+))
+ProviderRules = namedtuple("ProviderRules", (  # the numbers a provider decides by (decide_cases)
+    # sim.params.scenario.ProviderBehaviour, same names
+    "bed_shadow_price_yuan",
+    "occupancy_pressure_start",  # sim.behaviour.provider.OCCUPANCY_PRESSURE_START
+    # sim.params.scenario.Outcomes, same names
+    "life_expectancy_years", "complication_daly", "readmission_daly", "capability_risk_ratio",
+    # ProviderBehaviour
+    "benefit_weight", "value_per_daly_yuan", "overtreatment_harm", "undertreatment_harm", "overstay_harm",
+    "understay_harm", "min_intensity", "max_intensity", "min_stay", "max_stay", "referral_friction_yuan",
+    "followup_visit_share",  # sim.params.scenario.CaseMix
+    "followup_max_visits", "followup_burden_yuan",  # ProviderBehaviour
+    "followup_risk_reduction", "followup_benefit_decay",  # Outcomes
+))
+CaseDecisions = namedtuple("CaseDecisions", (  # a provider's decisions, one entry each (decide_cases, record_decisions)
+    "refer", "admit", "intensity", "stay_ratio", "drug_ratio",
+    "returns",  # return visits asked of a case treated as an outpatient
+    "code_up",  # admitted and coded one severity up
+))
+Gate = namedtuple("Gate", (  # what the first-contact rule reads (gated, gated_rows, count_visits)
+    "referred", "condition", "severity",  # episode columns
+    "time_critical",                      # [c]
+    "filed",                              # [c, s] a chronic-disease referral on file (sim.policies.referral)
+))
+FirstContactVisits = namedtuple("FirstContactVisits", (  # where visits count for the first-contact rules (count_visits)
+    "need_level",          # [c, s]
+    "in_county",           # capability of the most capable facility in the county
+    "county",              # the county hospitals' level
+    "unreferred_visits", "referred_visits",  # the tally's counters by level (sim.policies.referral)
+))
+
+# ----------------------------------------------------------------------------------------------- learning
+OutcomesSeen = namedtuple("OutcomesSeen", (  # today's completed cases as residents judge a facility by them
+    "facility", "need",                                     # [m] the treating facility, the case's need level
+    "p_death", "p_complication", "capability_factor",       # [m] as TreatmentOutcomes
+    "died", "complication",                                 # [m]
+))
+Evidence = namedtuple("Evidence", (  # each facility's evidence (sim.behaviour.perception.CapabilityPerception)
+    "prior",                                    # [facility] reputed capability
+    "need_values",                              # the need levels, ascending
+    "capability_risk_ratio",                    # sim.params.scenario.Outcomes
+    "observed", "expected",                     # [facility, need level] bad outcomes, realised and expected
+    "cases",                                    # [facility]
+))
 
 # ----------------------------------------------------------------------------------------------- beds
 BedColumns = namedtuple("BedColumns", (  # what admission and discharge read and write (admit, discharge)
@@ -130,6 +221,49 @@ Treatments = namedtuple("Treatments", (  # today's finished treatments, one entr
     "appropriate", "bed_days", "wait", "died", "complication", "readmitted",
     "travel_minutes", "critical_minutes",  # the episodes' own
 ))
+TreatmentColumns = namedtuple("TreatmentColumns", (  # what a finished treatment reads (finish_treatments)
+    "resident", "seek_day", "admit_day", "critical_minutes", "intensity", "drug_ratio", "los_days", "down_days",
+    "u_death", "u_complication", "u_readmission", "cost_factor", "coded_severity", "admission_benefit",
+    "consult_short", "wait_hours", "corridor", "returns",
+))
+FinishedCases = namedtuple("FinishedCases", (  # today's finished treatments, one entry each (finish_treatments)
+    "condition", "severity",
+    "facility",       # the treating facility
+    "capability",     # the capability that treated the case (the acute hospital's for a stay transferred down)
+    "risk_factor",    # what policies change in the care itself (sim.policies.base.Policy.risk_factor)
+    "price_factors",  # [m, 3] procurement's price factors by category (sim.policies.procurement); empty: none
+))
+TreatmentContext = namedtuple("TreatmentContext", (  # and of their residents, facilities and the clinical tables
+    "age",                                                                     # [resident]
+    "price_level",                                                             # [facility]
+    "need_level", "death_risk", "complication_risk", "readmission_risk", "clinical_los",  # [c, s]
+    "delay_harm_per_day", "critical_harm_per_hour", "time_critical",          # [c]
+    "tariff",                                                                  # Tariff
+))
+TreatmentRules = namedtuple("TreatmentRules", (  # the numbers outcomes and bills follow (finish_treatments)
+    # sim.params.scenario.Outcomes, same names
+    "capability_risk_ratio",
+    # sim.params.scenario.ProviderBehaviour, same names
+    "overtreatment_harm", "undertreatment_harm", "overstay_harm", "understay_harm",
+    # Outcomes
+    "complication_cost_share",
+    "item_cost_share", "bed_day_margin",  # as in CaseTerms
+    # Outcomes
+    "life_expectancy_years", "complication_daly", "readmission_daly",
+    "missed_diagnosis_per_shortening",  # ProviderBehaviour
+    "untreated_risk_ratio", "corridor_risk_ratio",  # Outcomes
+    "followup_visit_share",  # sim.params.scenario.CaseMix
+    "followup_risk_reduction", "followup_benefit_decay",  # Outcomes
+))
+TreatmentOutcomes = namedtuple("TreatmentOutcomes", (  # outcomes and bills of finished treatments (finish_treatments)
+    "capability_factor", "p_death", "p_complication",  # [m] risk factors and risks
+    "died", "complication", "readmitted",              # [m] outcomes (readmitted: inpatients only)
+    "charges",                                         # [m, 3]
+    "bill", "cost",                                    # [m] the bill, and its resource cost
+    "q_care",       # intensity as the outcome feels it (drugs prescribed apart weigh by their share)
+    "inpatient", "wait", "bed_days", "coded_severity",  # [m]; wait in days, bed-days billed here
+    "health_loss",  # DALY, summed
+))
 TreatmentTally = namedtuple("TreatmentTally", (  # what the tally of finished treatments reads and adds to
     "clinical_los",       # [c, s] days
     "time_critical",      # [c]
@@ -150,4 +284,4 @@ TreatmentCounts = namedtuple("TreatmentCounts", (  # today's finished treatments
 
 # the records of episode columns, each made by sim.core.episodes.Episodes.record
 EPISODE_RECORDS = (OnsetColumns, DrawColumns, ChoiceColumns, BookingColumns, SeenColumns, DecisionColumns,
-                   BedColumns, CompletionColumns)
+                   BedColumns, CompletionColumns, TreatmentColumns)

@@ -7,7 +7,22 @@ import numba as nb
 import numpy as np
 
 from sim.kernels.equations import JIT, PRIORITIES, capability_factor, delay_factor, gated, years_of_life_lost
-from sim.kernels.records import CaseContext, DecisionColumns, SeenCases, SeenColumns, Visits
+from sim.kernels.records import (
+    CaseContext,
+    CaseDecisions,
+    CaseTables,
+    CaseTerms,
+    DecisionCases,
+    DecisionColumns,
+    FirstContactVisits,
+    Gate,
+    GuidelineCharges,
+    MarginTerms,
+    ProviderRules,
+    SeenCases,
+    SeenColumns,
+    Visits,
+)
 
 
 @nb.njit(**JIT)
@@ -145,26 +160,50 @@ def optimum(profit_weight, margin, stakes, value, over, under, lo, hi):
 
 
 @nb.njit(**JIT)
-def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, admission_benefit,
-                 profit_weight, outpatient, per_case, daily,
-                 fixed_out, marginal_out, fixed_in, marginal_in, per_bed_day_in, referral_cost_out, referral_cost_in,
-                 prices_items, per_drug_yuan, per_other_yuan, per_outpatient_yuan, per_outpatient_case, per_referral,
-                 referral_margin_share, cost_split, clinical_los, need_level, death_risk, complication_risk,
-                 readmission_risk, admission_need, item_cost_share, bed_day_margin, bed_shadow_price, pressure_start,
-                 life_expectancy, complication_daly, readmission_daly, risk_ratio, benefit_weight, value_per_daly,
-                 overtreatment, undertreatment, overstay, understay, min_q, max_q, min_stay, max_stay,
-                 referral_friction, fund_rate_out, followup_share, followup_max, followup_burden,
-                 followup_reduction, followup_decay):
+def decide_cases(cases, charges, terms, margin, tables, rules):
     """The provider's decisions for each case (``sim.behaviour.provider``: the equations are there): intensity as an
     outpatient and as an inpatient, stay, admission, referral up, and (when a policy prices items,
-    ``prices_items``) drugs apart from the rest of the bundle. Revenue terms from the payment model
-    (``sim.payment.interface.Terms``); what policies add to the margin per case (``sim.behaviour.margin``).
+    ``margin.prices_items``) drugs apart from the rest of the bundle. The cases (``DecisionCases``), their charges at
+    guideline care (``GuidelineCharges``), what they earn in the payment model's terms (``CaseTerms``,
+    ``sim.payment.interface.Terms``), what policies add to the margin per case (``MarginTerms``,
+    ``sim.behaviour.margin``), the catalogue's tables (``CaseTables``) and the provider's numbers
+    (``ProviderRules``).
     Return visits of a case treated as an outpatient: the j-th is asked while its value to the provider,
     ``value x followup_reduction x followup_decay^(j-1) x stakes + profit_weight x m_r - benefit_weight x burden``,
     is positive (j <= ``followup_max``), with m_r the margin of a return (``followup_share`` of the visit's items
     at the chosen intensity, in the payment model's terms) and burden the patient's copayment on it plus
     ``followup_burden`` (yuan).
-    Returns refer, admit (not referred), intensity, stay ratio, drug ratio and return visits."""
+    Returns refer, admit (not referred), intensity, stay ratio, drug ratio, return visits and coding up (admitted
+    where the payment model's terms code the case up) as ``CaseDecisions``."""
+    cases, charges, terms = DecisionCases(*cases), GuidelineCharges(*charges), CaseTerms(*terms)
+    margin, tables, rules = MarginTerms(*margin), CaseTables(*tables), ProviderRules(*rules)
+    c, s, age, capability, has_beds, can_refer, occupancy, delay, admission_benefit = (
+        cases.condition, cases.severity, cases.age, cases.capability, cases.has_beds, cases.can_refer,
+        cases.occupancy, cases.delay, cases.admission_benefit)
+    profit_weight, fund_rate_out = cases.profit_weight, cases.fund_rate_out
+    outpatient, per_case, daily = charges.outpatient, charges.per_case, charges.daily
+    fixed_out, marginal_out, fixed_in, marginal_in, per_bed_day_in = (terms.fixed_out, terms.marginal_out,
+                                                                      terms.fixed_in, terms.marginal_in,
+                                                                      terms.per_bed_day_in)
+    referral_cost_out, referral_cost_in, coded_up = terms.referral_cost_out, terms.referral_cost_in, terms.code_up
+    item_cost_share, bed_day_margin = terms.item_cost_share, terms.bed_day_margin
+    prices_items, per_drug_yuan, per_other_yuan, per_outpatient_yuan, per_outpatient_case = (
+        margin.prices_items, margin.per_drug_yuan, margin.per_other_yuan, margin.per_outpatient_yuan,
+        margin.per_outpatient_case)
+    per_referral, referral_margin_share = margin.per_referral, margin.referral_margin_share
+    cost_split, clinical_los, need_level, death_risk, complication_risk, readmission_risk, admission_need = (
+        tables.cost_split, tables.clinical_los, tables.need_level, tables.death_risk, tables.complication_risk,
+        tables.readmission_risk, tables.admission_need)
+    bed_shadow_price, pressure_start = rules.bed_shadow_price_yuan, rules.occupancy_pressure_start
+    life_expectancy, complication_daly, readmission_daly, risk_ratio = (
+        rules.life_expectancy_years, rules.complication_daly, rules.readmission_daly, rules.capability_risk_ratio)
+    benefit_weight, value_per_daly = rules.benefit_weight, rules.value_per_daly_yuan
+    overtreatment, undertreatment, overstay, understay = (rules.overtreatment_harm, rules.undertreatment_harm,
+                                                          rules.overstay_harm, rules.understay_harm)
+    min_q, max_q, min_stay, max_stay = rules.min_intensity, rules.max_intensity, rules.min_stay, rules.max_stay
+    referral_friction, followup_share = rules.referral_friction_yuan, rules.followup_visit_share
+    followup_max, followup_burden = rules.followup_max_visits, rules.followup_burden_yuan
+    followup_reduction, followup_decay = rules.followup_risk_reduction, rules.followup_benefit_decay
     m = len(c)
     refer = np.zeros(m, np.bool_)
     admit = np.zeros(m, np.bool_)
@@ -172,6 +211,7 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
     stay = np.empty(m)
     drug_ratio = np.ones(m)
     returns = np.zeros(m, np.int8)
+    code_up = np.zeros(m, np.bool_)
     value = benefit_weight * value_per_daly
     for i in range(m):
         ci, si = c[i], s[i]
@@ -236,6 +276,7 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
         if prices_items:
             drug_ratio[i] = q_drug_in / q_in if admitted else q_drug_out / q_out
         admit[i] = admitted and not refer[i]
+        code_up[i] = admit[i] and coded_up[i]
         if not admitted and not refer[i] and followup_max > 0:
             # a return visit: its items at the chosen intensity, the margin they earn, what the patient bears
             variable = out_margin - fixed_out[i] - (per_outpatient_case[i] if prices_items else 0.0)
@@ -247,18 +288,22 @@ def decide_cases(c, s, age, capability, has_beds, can_refer, occupancy, delay, a
                 k += 1
                 averted *= followup_decay
             returns[i] = k
-    return refer, admit, intensity, stay, drug_ratio, returns
+    return CaseDecisions(refer, admit, intensity, stay, drug_ratio, returns, code_up)
 
 
 @nb.njit(**JIT)
-def record_decisions(rows, refer, admit, intensity, drug_ratio, stay_ratio, code_up, day, ep, visits,
-                     bed_queue_state, treated_state):
-    """Book the provider's decisions on the episodes ``rows`` it saw today (``sim.engine.model._treat``): each leaves
-    its facility's queue and counts as a visit (by facility, and by level in the run and in the day); its
-    intensity, drugs, stay and coded severity are kept; an admitted case joins the bed queue (its decision
-    day kept until a bed is found), one neither admitted nor referred is treated. Referrals are booked apart
+def record_decisions(rows, decisions, day, ep, visits, states):
+    """Book the provider's ``decisions`` (``CaseDecisions``) on the episodes ``rows`` it saw today
+    (``sim.engine.model._treat``): each leaves its facility's queue and counts as a visit (by facility, and by level in
+    the run and in the day); its intensity, drugs, stay and coded severity are kept; an admitted case joins the bed
+    queue (its decision day kept until a bed is found), one neither admitted nor referred is treated. ``states``:
+    the episode states of the bed queue and of a treated case. Referrals are booked apart
     (``sim.engine.model._refer``)."""
-    ep, visits = DecisionColumns(*ep), Visits(*visits)
+    decisions, ep, visits = CaseDecisions(*decisions), DecisionColumns(*ep), Visits(*visits)
+    refer, admit, intensity, drug_ratio, stay_ratio, code_up = (decisions.refer, decisions.admit,
+                                                                decisions.intensity, decisions.drug_ratio,
+                                                                decisions.stay_ratio, decisions.code_up)
+    bed_queue_state, treated_state = states
     facility, state, severity, admit_day = ep.facility, ep.state, ep.severity, ep.admit_day
     intensity_col, drug_ratio_col, stay_ratio_col, coded_severity = (ep.intensity, ep.drug_ratio, ep.stay_ratio,
                                                                      ep.coded_severity)
@@ -285,18 +330,21 @@ def record_decisions(rows, refer, admit, intensity, drug_ratio, stay_ratio, code
 
 
 @nb.njit(**JIT)
-def count_visits(rows, level, referred, condition, severity, time_critical, filed, need_level, in_county, county,
-                 unreferred_visits, referred_visits):
-    """Count today's visits for the first-contact rules (``sim.policies.referral.ReferralRules.count_visits``): hospital
-    visits (``level`` >= ``county``) of gated episodes (unreferred, not time-critical, no ``filed`` referral)
-    into ``unreferred_visits``, visits of non-critical referred episodes into ``referred_visits``, by level;
-    returns the referred visits out of the county whose need a facility in it could meet (capability
-    ``in_county``)."""
+def count_visits(rows, level, gate, first_contact):
+    """Count today's visits for the first-contact rules (``sim.policies.referral.ReferralRules.served``), of the
+    episodes ``rows`` seen at facilities of ``level``: hospital visits (``level`` >= ``county``) of gated episodes
+    (``gated``) into ``unreferred_visits``, visits of non-critical referred episodes into ``referred_visits``, by
+    level (``FirstContactVisits``); returns the referred visits out of the county whose need a facility in it could
+    meet (capability ``in_county``)."""
+    seen, first_contact = Gate(*gate), FirstContactVisits(*first_contact)
+    referred, condition, severity, time_critical = seen.referred, seen.condition, seen.severity, seen.time_critical
+    need_level, in_county, county = first_contact.need_level, first_contact.in_county, first_contact.county
+    unreferred_visits, referred_visits = first_contact.unreferred_visits, first_contact.referred_visits
     leaks = 0
     for i in range(len(rows)):
         r, lv = rows[i], level[i]
         c, s = condition[r], severity[r]
-        if gated(r, referred, condition, severity, time_critical, filed):
+        if gated(r, gate):
             if lv >= county:
                 unreferred_visits[lv] += 1
         elif referred[r] and not time_critical[c]:
@@ -307,11 +355,11 @@ def count_visits(rows, level, referred, condition, severity, time_critical, file
 
 
 @nb.njit(**JIT)
-def gated_rows(rows, referred, condition, severity, time_critical, filed):
+def gated_rows(rows, gate):
     """``gated`` for each of the episodes ``rows``."""
     out = np.empty(len(rows), np.bool_)
     for i in range(len(rows)):
-        out[i] = gated(rows[i], referred, condition, severity, time_critical, filed)
+        out[i] = gated(rows[i], gate)
     return out
 
 

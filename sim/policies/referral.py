@@ -56,7 +56,7 @@ from sim.behaviour.provider import OCCUPANCY_PRESSURE_START, guideline_charges
 from sim.core import episodes as E
 from sim.core.conditions import POPULATIONS, check_conditions
 from sim.core.levels import COUNTY, N_LEVELS, OUT_OF_COUNTY, TOWNSHIP
-from sim.kernels import count_visits, gated_rows
+from sim.kernels import FirstContactVisits, Gate, count_visits, gated_rows
 from sim.policies.base import Policy
 
 CHRONIC_KINDS = POPULATIONS.index("hypertension")  # catalogue populations from here on are chronic diseases
@@ -112,10 +112,15 @@ class ReferralRules(Policy):
         self.tail = np.isin(cat.names, r.down.tail_conditions)
 
     # ------------------------------------------------------------------------------------- first contact
+    def gate(self) -> tuple:
+        """What the first-contact rule reads, as the compiled loops take it (``sim.kernels.Gate``)."""
+        ep = self.m.episodes
+        return tuple(Gate(referred=ep.referred, condition=ep.condition, severity=ep.severity,
+                          time_critical=self.m.cat.time_critical, filed=self.filed))
+
     def gated(self, rows: np.ndarray) -> np.ndarray:
         """Episodes the first-contact rule applies to: unreferred, not time-critical, no filed referral."""
-        ep = self.m.episodes
-        return gated_rows(rows, ep.referred, ep.condition, ep.severity, self.m.cat.time_critical, self.filed)
+        return gated_rows(rows, self.gate())
 
     def steer(self, rows: np.ndarray, scheme: np.ndarray, closed_above) -> tuple[np.ndarray, np.ndarray | None]:
         """Care seeking under first contact: each episode's pricing class (soft: 2 x gated + scheme), and the
@@ -146,11 +151,11 @@ class ReferralRules(Policy):
         """Visits at hospitals by gated episodes, visits by non-critical referred episodes, and referred visits
         that left the county though a facility in it could meet the case's need (leakage)."""
         m = self.m
-        ep, t, fac_t = m.episodes, m.tally, m.facilities
+        t, fac_t = m.tally, m.facilities
         in_county = float(fac_t.capability[fac_t.level <= COUNTY].max())
-        t.referred_leaks += count_visits(rows, level, ep.referred, ep.condition, ep.severity, m.cat.time_critical,
-                                         self.filed, m.cat.need_level, in_county, COUNTY, t.unreferred_visits,
-                                         t.referred_visits)
+        visits = FirstContactVisits(need_level=m.cat.need_level, in_county=in_county, county=COUNTY,
+                                    unreferred_visits=t.unreferred_visits, referred_visits=t.referred_visits)
+        t.referred_leaks += count_visits(rows, level, self.gate(), tuple(visits))
 
     # ------------------------------------------------------------------------------------- platform
     def referred_up(self, rows: np.ndarray) -> None:
