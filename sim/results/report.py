@@ -18,6 +18,11 @@ from sim import __version__
 from sim.results.metrics import GROUPS, METRICS, NOT_A_NUMBER, na_reason
 
 
+def _name_width() -> int:
+    """The metric column's width: the longest metric name and two spaces, at least 32."""
+    return max(32, max(len(name) for name in METRICS) + 2)
+
+
 def _fmt(x: float | None) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return NOT_A_NUMBER
@@ -45,7 +50,7 @@ def table(name: str, replicates: int, summary: dict[str, dict], *, uncertainty: 
         lines.append(group.upper())
         for metric in (m for m in METRICS.values() if m.group == group):
             s = summary[metric.name]
-            lines.append(f"  {metric.name:<32}{_fmt(s['mean']):>12}  {_interval(s, key):<26}{metric.unit}")
+            lines.append(f"  {metric.name:<{_name_width()}}{_fmt(s['mean']):>12}  {_interval(s, key):<26}{metric.unit}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n" + na_notes([summary])
 
@@ -82,12 +87,13 @@ def period_table(periods: list[dict]) -> str:
     for p in periods[1:]:
         lines.append(f"PERIODS: days {first['start_day']}-{first['end_day'] - 1} (before) vs days "
                      f"{p['start_day']}-{p['end_day'] - 1} (after); change is paired over replicates")
-        lines.append(f"  {'metric':<32}{'before':>12}{'after':>12}{'change':>12}  {'95% interval of change':<26}")
+        lines.append(f"  {'metric':<{_name_width()}}{'before':>12}{'after':>12}{'change':>12}  "
+                     f"{'95% interval of change':<26}")
         for group in GROUPS:
             for metric in (m for m in METRICS.values() if m.group == group):
                 b, a = first["metrics"][metric.name], p["metrics"][metric.name]
                 ch = p["change_from_first"][metric.name]
-                lines.append(f"  {metric.name:<32}{_fmt(b['mean']):>12}{_fmt(a['mean']):>12}"
+                lines.append(f"  {metric.name:<{_name_width()}}{_fmt(b['mean']):>12}{_fmt(a['mean']):>12}"
                              f"{_fmt(ch['mean']):>12}  {_interval(ch):<26}")
         lines.append("")
     return "\n".join(lines)
@@ -101,13 +107,14 @@ def compare_table(names: list[str], replicates: int, summaries: list[dict], diff
     key = "ui95" if uncertainty else "ci95"
     lines = [f"{len(names)} scenarios on common random numbers, {replicates} replicate(s) each; differences are "
              f"paired (arm - {names[0]}), {what}", ""]
-    head = f"  {'metric':<32}" + "".join(f"{n[:14]:>15}" for n in names)
+    head = f"  {'metric':<{_name_width()}}" + "".join(f"{n[:14]:>15}" for n in names)
     head += "".join(f"  {'diff ' + n[:20]:<40}" for n in names[1:])
     for group in GROUPS:
         lines.append(group.upper())
         lines.append(head)
         for metric in (m for m in METRICS.values() if m.group == group):
-            row = f"  {metric.name:<32}" + "".join(f"{_fmt(s[metric.name]['mean']):>15}" for s in summaries)
+            row = f"  {metric.name:<{_name_width()}}" + "".join(f"{_fmt(s[metric.name]['mean']):>15}"
+                                                                for s in summaries)
             for d in differences:
                 cell = f"{_fmt(d[metric.name]['mean'])} {_interval(d[metric.name], key)}"
                 row += f"  {cell:<40}"
