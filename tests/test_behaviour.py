@@ -183,3 +183,24 @@ def test_bed_queues_stay_bounded_because_patients_leave_them():
     assert late <= 1.5 * early + 20
     early_inf, late_inf = bed_queue_after([60, 140], patience=1e9)
     assert late_inf > 1.5 * early_inf + 20
+
+
+def test_a_hospital_keeps_patients_shorter_only_once_its_beds_are_scarce():
+    """The bed's shadow price: above bed_pressure_start_occupancy a fuller hospital discharges sooner; below it, or
+    with no shadow price, occupancy changes no decision."""
+    d = defaults()
+    cat = load_catalogue(d.case_mix.catalogue)
+    c, sev = every_case(cat)
+
+    def stays(occupancy, **behaviour):
+        b = d.behaviour.provider.model_copy(update={"profit_weight": 1.0, **behaviour})
+        cases = provider_cases(d, "county", c, sev, has_beds=True, occupancy=occupancy)
+        return Provider(b, d.outcomes, cat, make_payment(d, cat)).decide(cases).stay_ratio
+
+    calm, full = stays(0.5), stays(0.97)
+    assert (full <= calm + 1e-12).all() and (full < calm).any()
+    # below the threshold occupancy is not felt
+    np.testing.assert_array_equal(stays(0.8), calm)
+    np.testing.assert_array_equal(stays(0.97, bed_pressure_start_occupancy=0.98), calm)
+    # with no shadow price beds are never scarce to the provider
+    np.testing.assert_array_equal(stays(0.97, bed_shadow_price_yuan=0.0), stays(0.5, bed_shadow_price_yuan=0.0))

@@ -47,7 +47,6 @@ from sim.behaviour.margin import MarginAdjustment
 from sim.core.conditions import Catalogue
 from sim.params.scenario import Outcomes, ProviderBehaviour
 
-OCCUPANCY_PRESSURE_START = 0.85  # beds start to feel scarce above this occupancy (assumption)
 NO_FACTORS = np.ones((0, 3))  # no procurement price factors
 NO_ADJUSTMENT = MarginAdjustment()
 
@@ -132,7 +131,7 @@ class Provider:
         """The numbers the provider decides by, as the compiled decision takes them (``sim.kernels.ProviderRules``)."""
         b, out = self.b, self.outcomes
         return tuple(kernels.ProviderRules(
-            bed_shadow_price_yuan=b.bed_shadow_price_yuan, occupancy_pressure_start=OCCUPANCY_PRESSURE_START,
+            bed_shadow_price_yuan=b.bed_shadow_price_yuan, occupancy_pressure_start=b.bed_pressure_start_occupancy,
             life_expectancy_years=out.life_expectancy_years, complication_daly=out.complication_daly,
             readmission_daly=self.readmission_daly, capability_risk_ratio=out.capability_risk_ratio,
             benefit_weight=b.benefit_weight, value_per_daly_yuan=b.value_per_daly_yuan,

@@ -156,7 +156,7 @@ CaseTables = namedtuple("CaseTables", (  # the catalogue's tables a provider's d
 ProviderRules = namedtuple("ProviderRules", (  # the numbers a provider decides by (decide_cases)
     # sim.params.scenario.ProviderBehaviour, same names
     "bed_shadow_price_yuan",
-    "occupancy_pressure_start",  # sim.behaviour.provider.OCCUPANCY_PRESSURE_START
+    "occupancy_pressure_start",  # behaviour.provider.bed_pressure_start_occupancy
     # sim.params.scenario.Outcomes, same names
     "life_expectancy_years", "complication_daly", "readmission_daly", "capability_risk_ratio",
     # ProviderBehaviour

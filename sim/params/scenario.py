@@ -644,10 +644,17 @@ class ProviderBehaviour(Strict):
         "assumption: paperwork, transfer and loss of face cost about what a visit earns", ge=0,
         kind="assumed", range=(0, 500))
     bed_shadow_price_yuan: float = param(
-        150, "Shadow price of a bed-day at full occupancy; scales with occupancy above 85%.", "yuan/bed-day",
+        150, "Shadow price of a bed-day at full occupancy; scales with occupancy above bed_pressure_start_occupancy.",
+        "yuan/bed-day",
         "assumption: a fraction of a bed-day's price (~1,170 yuan in hospitals nationally: 10,316 yuan per admission "
         "over 8.8 days, DOMAIN.md)", ge=0,
         kind="assumed", range=(50, 500))
+    bed_pressure_start_occupancy: float = param(
+        0.85, "Bed occupancy above which a hospital feels its beds scarce: the shadow price of a bed-day rises "
+        "linearly from 0 here to bed_shadow_price_yuan at full occupancy.", "share",
+        "assumption resting on Bagust, Place & Posnett 1999 (BMJ 319:155-158): in their stochastic model of emergency "
+        "admissions, bed shortages begin to recur above about 85% average occupancy", gt=0, lt=1,
+        kind="assumed", range=(0.75, 0.95))
     leader_tie_weight: float = param(
         0.33, "Weight a member facility of a medical community puts on the community's result for each unit of its "
         "leaders' jobs that depend on it: its directors appointed and assessed by the lead hospital (1 under tight "

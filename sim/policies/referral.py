@@ -52,7 +52,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from sim.behaviour.care_seeking import price_disutility
-from sim.behaviour.provider import OCCUPANCY_PRESSURE_START, guideline_charges
+from sim.behaviour.provider import guideline_charges
 from sim.core import episodes as E
 from sim.core.conditions import POPULATIONS, check_conditions
 from sim.core.levels import COUNTY, N_LEVELS, OUT_OF_COUNTY, TOWNSHIP
@@ -296,8 +296,8 @@ class ReferralRules(Policy):
                         price_ratio_up=fac_t.price_level[township] / fac_t.price_level[fac])
         weight = m.provider.profit_weight * m.pay_factor[fac]  # the hospital's weight on margin (sim.core.pay)
         terms = pay.terms(cases, np.zeros(len(rows)), rest_here, weight)
-        pressure = np.maximum((fac_t.occupancy()[fac] - OCCUPANCY_PRESSURE_START)
-                              / (1 - OCCUPANCY_PRESSURE_START), 0.0)
+        scarce_from = prov.bed_pressure_start_occupancy
+        pressure = np.maximum((fac_t.occupancy()[fac] - scarce_from) / (1 - scarce_from), 0.0)
         keep = (terms.marginal_in * rest_here + terms.per_bed_day_in * remaining - rest_here / (1 + pay.bed_day_margin)
                 - prov.bed_shadow_price_yuan * pressure * remaining)
         elsewhere = terms.referral_cost_in if pay.community is not None else 0.0
