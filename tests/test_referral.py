@@ -172,6 +172,16 @@ def test_deductible_continuity_means_more_downward_transfers_for_rehabilitation(
     assert same(free_without, free_with)
 
 
+def test_a_township_takes_convalescent_patients_only_as_far_as_its_capability_reaches():
+    """A township centre takes a transferred patient when its capability reaches the lesser of the case's need and
+    what convalescence needs (convalescent_need): asking more of it leaves fewer cases it may take."""
+    base_model, _ = run(down(False), size=2 * SIZE)
+    strict = overlay(down(False), {"policies": {"referral": {"down": {"convalescent_need": 3.0}}}})
+    strict_model, _ = run(strict, size=2 * SIZE)
+    assert base_model.tally.referrals_down.sum() > 0
+    assert strict_model.tally.referrals_down.sum() < base_model.tally.referrals_down.sum()
+
+
 def test_each_patient_offered_a_transfer_accepts_more_readily_with_continuity():
     """The acceptance decision itself, on the same patients on the same day: continuity only adds the waived
     deductible to the utility of moving, so everyone who accepts without it accepts with it."""

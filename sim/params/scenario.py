@@ -1446,6 +1446,13 @@ class ReferralDown(Strict):
         "utility scale.", "utility",
         "assumption, not fitted: moving mid-stay weighs about half an hour of travel", ge=0, le=20,
         kind="assumed", range=(0.0, 2.0))
+    convalescent_need: float = param(
+        1.0, "Capability the convalescent part of a stay needs at most, on the level scale of the catalogue's "
+        "need_level (0 village clinic, 1 township centre, 2 county hospital): a township centre may take a "
+        "transferred patient when its capability reaches the lesser of this and the case's own need.", "level",
+        "assumption: nursing, rehabilitation and monitoring after the acute phase are a township centre's care "
+        "(seeds 000, 001: patients transferred down to township centres to recover); from half a level below to a "
+        "level above", ge=0, le=3, kind="assumed", range=(0.5, 2.0))
 
 
 class Referral(Strict):

@@ -60,7 +60,6 @@ from sim.kernels import FirstContactVisits, Gate, count_visits, gated_rows
 from sim.policies.base import Policy
 
 CHRONIC_KINDS = POPULATIONS.index("hypertension")  # catalogue populations from here on are chronic diseases
-CONVALESCENT_NEED = float(TOWNSHIP)  # convalescence needs at most a township centre's care (assumption)
 
 
 @dataclass
@@ -243,7 +242,7 @@ class ReferralRules(Policy):
         stayed = m.day - ep.admit_day[rows]
         township = m.geo.options[m.pop.village[ep.resident[rows]], 1]
         ok = ((stayed >= acute) & (ep.discharge_day[rows] - m.day >= self.down.min_remaining_days)
-              & (fac_t.capability[township] >= np.minimum(cat.need_level[c, s], CONVALESCENT_NEED))
+              & (fac_t.capability[township] >= np.minimum(cat.need_level[c, s], self.down.convalescent_need))
               & (fac_t.beds[township] > 0))
         rows = rows[ok & ~ep.down_offered[rows]]  # a patient who declined is not asked again
         if len(rows) == 0:
