@@ -42,12 +42,19 @@ def measure(residents: int, days: int) -> dict:
     built = time.perf_counter()
     model.run()
     done = time.perf_counter()
+    return _result(residents, days, (begin, started, start, built, done), model.tally.episodes_started)
+
+
+def _result(residents: int, days: int, times: tuple, episodes: int) -> dict:
+    """One run's figures from its clock readings (process start, imports done, scenario loaded, model built, run
+    done) and this process's peak RSS."""
+    begin, started, start, built, done = times
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"residents": residents, "days": days, "startup_seconds": round(started - begin, 3),
             "build_seconds": round(built - start, 3),
             "run_seconds": round(done - built, 3), "wall_seconds": round(done - start, 3),
             "resident_days_per_second": round(residents * days / (done - start)),
-            "peak_rss_mb": round(peak / 2**20), "episodes": model.tally.episodes_started}
+            "peak_rss_mb": round(peak / 2**20), "episodes": episodes}
 
 
 def measure_city(counties: int, residents: int, days: int) -> dict:
@@ -76,13 +83,9 @@ def measure_city(counties: int, residents: int, days: int) -> dict:
     built = time.perf_counter()
     city.run()
     done = time.perf_counter()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    total = residents * counties
-    return {"residents": total, "counties": counties, "days": days, "startup_seconds": round(started - begin, 3),
-            "build_seconds": round(built - start, 3), "run_seconds": round(done - built, 3),
-            "wall_seconds": round(done - start, 3), "resident_days_per_second": round(total * days / (done - start)),
-            "peak_rss_mb": round(peak / 2**20),
-            "episodes": sum(m.tally.episodes_started for m in city.models.values())}
+    episodes = sum(m.tally.episodes_started for m in city.models.values())
+    return {**_result(residents * counties, days, (begin, started, start, built, done), episodes),
+            "counties": counties}
 
 
 def main() -> None:

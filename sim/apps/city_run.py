@@ -69,13 +69,13 @@ def did_table(scenario, did: dict) -> str:
     g = did["groups"]
     lines = [f"\nDIFFERENCE-IN-DIFFERENCES at day {d}: reformed ({', '.join(scenario.reformed)}) vs comparators "
              f"({', '.join(scenario.comparators)}); (after - before) of the reformed less that of the comparators",
-             f"  {'metric':<32}{'ref. before':>12}{'ref. after':>12}{'comp before':>12}{'comp after':>12}"
-             f"{'DiD':>12}  95% interval"]
+             f"  {'metric':<{report._name_width()}}{'ref. before':>12}{'ref. after':>12}{'comp before':>12}"
+             f"{'comp after':>12}{'DiD':>12}  95% interval"]
     for group in M.GROUPS:
         for metric in (m for m in M.METRICS.values() if m.group == group):
             k = metric.name
             row = [g["reformed"]["before"][k], g["reformed"]["after"][k], g["comparators"]["before"][k],
                    g["comparators"]["after"][k], did["metrics"][k]]
-            lines.append(f"  {k:<32}" + "".join(f"{report._fmt(x['mean']):>12}" for x in row)
+            lines.append(f"  {k:<{report._name_width()}}" + "".join(f"{report._fmt(x['mean']):>12}" for x in row)
                          + f"  {report._interval(did['metrics'][k])}")
     return "\n".join(lines) + "\n"

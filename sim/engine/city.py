@@ -28,7 +28,7 @@ from sim.core.levels import OUT_OF_COUNTY
 from sim.engine.model import HealthSystemModel
 from sim.engine.snapshot import snapshot
 from sim.params.city import CityScenario
-from sim.payment.drg import rebase_budget
+from sim.payment.interface import period_budget
 
 
 def split(total: int, weights: np.ndarray) -> np.ndarray:
@@ -156,8 +156,7 @@ class City:
         """DIP point values and DRG base rates due today, set over the cases of every county due today."""
         due = [(m, p) for m, p in self._models_with("dip") if p.books.days + 1 >= p.rules.settlement_days]
         if len(due) > 1:
-            budget = sum(p.rules.fund_budget_per_resident_year_yuan * m.alive_count * (p.books.days + 1) / 365.0
-                         for m, p in due)
+            budget = sum(period_budget(p.rules, m.alive_count, p.books.days + 1) for m, p in due)
             oop = sum(p.books.oop for _, p in due)
             points = sum(float(p.books.points.sum()) for _, p in due)
             if points > 0:
@@ -166,7 +165,7 @@ class City:
         due = [(m, p) for m, p in self._models_with("drg")
                if p.books is not None and p.books.days + 1 >= p.rules.rebase_days]
         if len(due) > 1:
-            budget = sum(rebase_budget(p.rules, m.alive_count, p.books.days + 1) for m, p in due)
+            budget = sum(period_budget(p.rules, m.alive_count, p.books.days + 1) for m, p in due)
             oop = sum(p.books.oop for _, p in due)
             weights = sum(p.books.weights for _, p in due)
             if weights > 0:

@@ -20,7 +20,7 @@ import numpy as np
 
 from sim.payment.drg import base_rate
 from sim.payment.grouper import POINTS_PER_WEIGHT
-from sim.payment.interface import Claims, Context, Finished, PaymentModel, Quote, Terms
+from sim.payment.interface import Claims, Context, Finished, PaymentModel, Quote, Terms, period_budget
 
 
 @dataclass
@@ -84,7 +84,7 @@ class DiagnosisInterventionPacket(PaymentModel):
         """The point value = (budget + patients' payments) / points; each hospital is paid the difference
         between points x that value and what it was paid provisionally."""
         b, n = self.books, model.facilities.n
-        budget = self.rules.fund_budget_per_resident_year_yuan * model.alive_count * b.days / 365.0
+        budget = period_budget(self.rules, model.alive_count, b.days)
         total = float(b.points.sum()) if len(b.points) else 0.0
         adjustment = np.zeros(n)
         if b.pooled_value is not None:  # the city's one point value, over every county's points

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.payment.grouper import TOP_SEVERITY, upcode
-from sim.payment.interface import Claims, Context, Finished, PaymentModel, Quote, Terms
+from sim.payment.interface import Claims, Context, Finished, PaymentModel, Quote, Terms, period_budget
 
 
 def base_rate(ctx: Context) -> float:
@@ -113,13 +113,9 @@ class DiagnosisRelatedGroups(PaymentModel):
             return
         rate = b.pooled_rate
         if rate is None and b.weights > 0:
-            rate = (rebase_budget(self.rules, model.alive_count, b.days) + b.oop) / b.weights
+            rate = (period_budget(self.rules, model.alive_count, b.days) + b.oop) / b.weights
         if rate is not None:
             b.base_rate = self.base_rate = rate
             b.history.append((model.day, rate))
         b.weights, b.oop, b.days, b.pooled_rate = 0.0, 0.0, 0, None
 
-
-def rebase_budget(rules, residents: float, days: int) -> float:
-    """The fund's DRG budget for a period of ``days`` (yuan)."""
-    return rules.fund_budget_per_resident_year_yuan * residents * days / 365.0

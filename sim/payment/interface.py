@@ -139,3 +139,10 @@ class PaymentModel:
     def end_of_day(self, model, paid: np.ndarray) -> None:
         """Add to ``paid`` (fund money by facility) what it pays at the end of the day. A purse is asked last,
         with what the claim models paid (booked already)."""
+
+
+def period_budget(rules, residents: float, days: int) -> float:
+    """The fund's budget for a period of ``days`` (yuan): ``rules.fund_budget_per_resident_year_yuan`` x residents
+    x days / 365, as DIP values its points and DRG re-bases its rate (``sim.payment.dip``, ``sim.payment.drg``,
+    and over a whole city, ``sim.engine.city``)."""
+    return rules.fund_budget_per_resident_year_yuan * residents * days / 365.0

@@ -18,14 +18,14 @@ the comparators did (parallel trends). Its mean and 95% interval are taken over 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from sim.core.tally import Tally
-from sim.engine.snapshot import Snapshot, snapshot
+from sim.engine.snapshot import snapshot
 from sim.results import metrics as M
-from sim.results.periods import PeriodView
+from sim.results.periods import PeriodView, period_view
 from sim.results.runner import interval
 
 # metrics that are not ratios of sums over counties: the city's is the counties' weighted by person-years
@@ -56,13 +56,6 @@ def combined(views: list) -> dict[str, float]:
         ok = np.isfinite(values) & (weights > 0)
         out[name] = float(np.average(values[ok], weights=weights[ok])) if ok.any() else float("nan")
     return out
-
-
-def period_view(model, start: Snapshot, end: Snapshot) -> PeriodView:
-    """What a county accumulated between two marks."""
-    books = {k: end.books[k] - start.books[k] for k in end.books}
-    return PeriodView(end.tally.since(start.tally), replace(model.facilities, books=books), end.day - start.day,
-                      start.spec)
 
 
 @dataclass

@@ -25,6 +25,13 @@ class PeriodView:
     spec: Scenario      # the scenario in force during the period
 
 
+def period_view(model, start, end) -> PeriodView:
+    """What ``model`` accumulated between two of its snapshots (``sim.engine.snapshot``)."""
+    books = {k: end.books[k] - start.books[k] for k in end.books}
+    return PeriodView(end.tally.since(start.tally), replace(model.facilities, books=books), end.day - start.day,
+                      start.spec)
+
+
 def period_metrics(model) -> list[dict]:
     """``[{"start_day", "end_day", "metrics"}]`` for every period of a finished run."""
     marks = list(model.period_starts) + [snapshot(model)]
@@ -32,8 +39,5 @@ def period_metrics(model) -> list[dict]:
     for start, end in zip(marks[:-1], marks[1:], strict=True):
         if end.day <= start.day:
             continue
-        books = {k: end.books[k] - start.books[k] for k in end.books}
-        view = PeriodView(end.tally.since(start.tally), replace(model.facilities, books=books),
-                          end.day - start.day, start.spec)
-        out.append({"start_day": start.day, "end_day": end.day, "metrics": M.compute(view)})
+        out.append({"start_day": start.day, "end_day": end.day, "metrics": M.compute(period_view(model, start, end))})
     return out
