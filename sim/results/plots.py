@@ -230,6 +230,16 @@ def bars(summaries: Mapping[str, Summary], metrics: Sequence[str] = BEFORE_AFTER
     return fig
 
 
+def did_bars(did: Summary, metrics: Sequence[str] = BEFORE_AFTER_METRICS, *, title: str | None = None) -> Figure:
+    """A difference-in-differences (metric -> {"mean", "ci95"}) as one bar per metric with its 95% interval,
+    against a line at 0 (no effect)."""
+    fig = bars({"DiD": did}, metrics, title=title or "difference-in-differences: mean and 95% interval")
+    for ax in fig.axes:
+        if ax.has_data():
+            ax.axhline(0, color="0.3", lw=0.8)
+    return fig
+
+
 def period_label(period: Mapping) -> str:
     return f"days {period['start_day']}-{period['end_day'] - 1}"
 
@@ -508,7 +518,9 @@ def write_report(directory: str | Path, summaries: Mapping[str, Summary], *,
                  periods: Mapping[str, Sequence[Mapping]] | None = None,
                  differences: Mapping[str, Summary] | None = None,
                  reform_days: Sequence[int] = (), title: str = "triangle report", note: str = "",
-                 tornado: Mapping | None = None, tornado_top: int | None = None) -> Path:
+                 tornado: Mapping | None = None, tornado_top: int | None = None,
+                 columns: Mapping[str, Summary] | None = None,
+                 figures: Sequence[tuple[str, str, Figure]] = ()) -> Path:
     """Write PNGs and ``report.html`` (the same pictures embedded, and every metric in a table) into
     ``directory``, created if missing; files of the same names are replaced. Returns the HTML path.
 
@@ -518,10 +530,12 @@ def write_report(directory: str | Path, summaries: Mapping[str, Summary], *,
     differences: label -> paired differences (``sim.results.runner.paired``), shown as extra table columns.
     tornado: ``sim.experiments.sensitivity.tornado`` output: a chart and a table per difference (the ``tornado_top``
     largest swings), and every row in tornado.csv.
+    columns: label -> summary, more columns of the table after the scenarios' (a city's counties).
+    figures: more pictures, (file stem, caption, figure), after the others.
     """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    figures: list[tuple[str, str, Figure]] = [
+    drawn_figures: list[tuple[str, str, Figure]] = [
         ("triangle", "The triangle", triangle(summaries)),
         ("spending_by_payer", "Spending by payer", spending_by_payer(summaries)),
     ]
@@ -530,18 +544,18 @@ def write_report(directory: str | Path, summaries: Mapping[str, Summary], *,
         source = dict(daily) if many else next(iter(daily.values()))
         for column, caption in (("wait_days_mean", "Waits"), ("queue_length", "Queues"),
                                 ("spending", "Daily spending")):
-            figures.append((f"daily_{column}", f"{caption}{' by scenario' if many else ' by level'}",
+            drawn_figures.append((f"daily_{column}", f"{caption}{' by scenario' if many else ' by level'}",
                             time_series(source, [column], reform_days=reform_days, title=caption)))
     for name, these in (periods or {}).items():
         if len(these) > 1:
             slug = "".join(ch if ch.isalnum() else "_" for ch in name)
-            figures.append((f"before_after_{slug}", f"Before and after: {name}", before_after(these)))
+            drawn_figures.append((f"before_after_{slug}", f"Before and after: {name}", before_after(these)))
     tables: dict[str, str] = {}
     if tornado:
         for i, label in enumerate(tornado["differences"]):
             stem = "tornado" if i == 0 else f"tornado_{i + 1}"
             caption = f"What drives {label}: {tornado['metric']}"
-            figures.append((stem, caption, tornado_chart(tornado, label, tornado_top)))
+            drawn_figures.append((stem, caption, tornado_chart(tornado, label, tornado_top)))
             tables[stem] = (f"<p>Paired effect on {html.escape(tornado['metric'])} ({html.escape(tornado['unit'])})"
                             f" with each parameter at each end of its range, the others at the scenario's values; "
                             f"{tornado['replicates']} replicate(s) each. At the scenario's values: "
@@ -551,14 +565,15 @@ def write_report(directory: str | Path, summaries: Mapping[str, Summary], *,
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if note:
         parts.append(f"<p>{html.escape(note)}</p>")
-    for stem, caption, fig in figures:
+    for stem, caption, fig in [*drawn_figures, *figures]:
         data = png_bytes(fig)
         (out / f"{stem}.png").write_bytes(data)
         parts.append(f"<h2>{html.escape(caption)}</h2><img alt='{html.escape(caption, quote=True)}' "
                      f"src='data:image/png;base64,{base64.b64encode(data).decode()}'>" + tables.get(stem, ""))
     drawn = any("ui95" in entry for summary in summaries.values() for entry in summary.values())
     what = "95% uncertainty interval over replicates on drawn parameters" if drawn else "95% interval"
-    parts.append(f"<h2>Every metric: mean [{what}]</h2>" + _metric_table(summaries, differences))
+    parts.append(f"<h2>Every metric: mean [{what}]</h2>"
+                 + _metric_table(summaries, {**(columns or {}), **(differences or {})}))
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}img{max-width:100%}"
              "table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #ddd;padding:2px 8px;"
              "text-align:right}td:first-child{text-align:left}tr.group td{font-weight:bold;text-align:left;"
@@ -568,3 +583,14 @@ def write_report(directory: str | Path, summaries: Mapping[str, Summary], *,
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def report_of_runs(directory: str | Path, results: Mapping[str, Sequence], summaries: Mapping[str, Summary],
+                   **extra) -> Path:
+    """:func:`write_report` of finished runs: ``results`` maps each scenario's name to its replicates (each with a
+    ``daily`` table), whose daily tables are drawn as time series. Returns the HTML path."""
+    from sim.results.report import stacked
+
+    extra.setdefault("title", f"triangle: {', '.join(summaries)}")
+    return write_report(directory, summaries, daily={name: stacked(runs, "daily") for name, runs in results.items()},
+                        **extra)

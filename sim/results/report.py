@@ -150,11 +150,27 @@ def summary_json(name: str, replicates: int, summary: dict[str, dict], periods: 
     return json_safe(doc)
 
 
+def stacked(results, attr: str) -> pd.DataFrame:
+    """One table of every replicate's ``attr`` table (daily, facilities), with a ``replicate`` column."""
+    return pd.concat([getattr(r, attr).assign(replicate=i) for i, r in enumerate(results)], ignore_index=True)
+
+
 def write_outputs(out: Path, *, scenario_yaml: str, summary: dict, results, seed_info: dict,
                   force: bool = False, draws: list[dict] | None = None) -> Path:
-    """Write the output folder atomically: everything goes to a temporary sibling, renamed at the end, so a
-    failure leaves no partial folder. ``draws``: each replicate's drawn parameter values (key -> value), added
-    to runs.parquet as columns of their own."""
+    """Write a run's output folder (:func:`write_folder`): summary.json, scenario.yaml, daily.parquet,
+    facilities.parquet, runs.parquet and provenance.json. ``draws``: each replicate's drawn parameter values
+    (key -> value), added to runs.parquet as columns of their own."""
+    runs = pd.DataFrame([{"replicate": i, "seed": r.seed, **(draws[i] if draws else {}), **r.metrics}
+                         for i, r in enumerate(results)])
+    return write_folder(out, scenario_yaml=scenario_yaml, summary=summary, seed_info=seed_info, force=force,
+                        tables={"daily": stacked(results, "daily"), "facilities": stacked(results, "facilities"),
+                                "runs": runs})
+
+
+def write_folder(out: Path, *, scenario_yaml: str, summary: dict, tables: dict[str, pd.DataFrame],
+                 seed_info: dict, force: bool = False) -> Path:
+    """Write an output folder atomically: everything goes to a temporary sibling, renamed at the end, so a
+    failure leaves no partial folder. ``tables``: name -> table, written as NAME.parquet."""
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not force:
         raise FileExistsError(f"{out} exists and is not empty; choose another --out or pass --force")
@@ -163,14 +179,8 @@ def write_outputs(out: Path, *, scenario_yaml: str, summary: dict, results, seed
     try:
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         (tmp / "scenario.yaml").write_text(scenario_yaml)
-        daily = pd.concat([r.daily.assign(replicate=i) for i, r in enumerate(results)], ignore_index=True)
-        daily.to_parquet(tmp / "daily.parquet", index=False)
-        facilities = pd.concat([r.facilities.assign(replicate=i) for i, r in enumerate(results)],
-                               ignore_index=True)
-        facilities.to_parquet(tmp / "facilities.parquet", index=False)
-        runs = pd.DataFrame([{"replicate": i, "seed": r.seed, **(draws[i] if draws else {}), **r.metrics}
-                             for i, r in enumerate(results)])
-        runs.to_parquet(tmp / "runs.parquet", index=False)
+        for name, frame in tables.items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
         provenance = {
             "package": "triangle-sim", "version": __version__, **seed_info,
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
