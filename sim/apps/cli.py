@@ -322,7 +322,7 @@ def _run(args) -> int:
     if is_city(args.scenario, args.overrides):  # a city of several counties (sim.apps.city_run)
         from sim.apps import city_run
 
-        return city_run.run(args)
+        return city_run.run(args, _city_helpers())
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
@@ -367,13 +367,9 @@ def _run(args) -> int:
 
 def _pictures(folder: Path, results: dict, summaries: dict, *, json_only: bool, **extra) -> None:
     """``--plot`` / ``--report``: the pictures of finished runs (sim.results.plots), said on stderr under --json."""
-    import pandas as pd
-
     from sim.results import plots
 
-    daily = {name: pd.concat([r.daily.assign(replicate=i) for i, r in enumerate(runs)], ignore_index=True)
-             for name, runs in results.items()}
-    page = plots.write_report(folder, summaries, daily=daily, title=f"triangle: {', '.join(summaries)}", **extra)
+    page = plots.report_of_runs(folder, results, summaries, **extra)
     print(f"pictures written to {folder}/ ({page.name})", file=sys.stderr if json_only else sys.stdout)
 
 
@@ -384,6 +380,10 @@ def _compare(args) -> int:
 
     if len(args.scenarios) < 2:
         raise ScenarioError("compare needs two or more scenario files")
+    if _cities(args.scenarios, args.overrides):  # cities of several counties (sim.apps.city_run)
+        from sim.apps import city_run
+
+        return city_run.compare(args, _city_helpers())
     first = load_scenario(args.scenarios[0], args.overrides)
     seed = first.seed if args.seed is None else args.seed
     draws, n = _draws(args, seed, list(args.overrides))
@@ -440,6 +440,29 @@ def _compare(args) -> int:
                   f"differences are paired over replicates. {draws.line()[0].upper()}{draws.line()[1:]}.",
                   tornado=sensitivity, tornado_top=tornado["top"] if tornado else None)
     return 0
+
+
+def _city_helpers():
+    """What ``sim.apps.city_run`` borrows of this command: the draws, their notes, the pictures."""
+    from sim.apps.city_run import Helpers
+
+    return Helpers(draws=_draws, say_draws=_say_draws, pictures=_pictures)
+
+
+def _cities(paths: list[Path], overrides: list[str]) -> bool:
+    """Whether the files to compare are cities (all of them) or counties (all of them); a mixture is refused,
+    naming a city and a county."""
+    from sim.params.boundary import display
+    from sim.params.city import is_city
+    from sim.params.loading import ScenarioError
+
+    kinds = [is_city(p, overrides) for p in paths]
+    if any(kinds) and not all(kinds):
+        city, county = paths[kinds.index(True)], paths[kinds.index(False)]
+        raise ScenarioError(f"{display(county)}: is a county scenario and {display(city)} is a city (a city: block); "
+                            "compare cities with cities and counties with counties (a county is a city of one "
+                            "with a city: block of one county)")
+    return all(kinds)
 
 
 def _tornado_request(args, replicates: int) -> dict | None:
