@@ -93,7 +93,7 @@ def run(args, helpers: Helpers) -> int:
         print(draws.line())
         print(county_table(scenario, summary), end="")
         if summary["did"] is not None:
-            print(did_table(scenario, summary["did"]), end="")
+            print(did_table(scenario, summary["did"], "ui95" if spread else "ci95"), end="")
         if args.out:
             print(f"outputs written to {args.out}/")
     if args.plot:
@@ -140,8 +140,10 @@ def city_figures(scenario, results, summary) -> list:
 
 
 def county_table(scenario, summary: dict) -> str:
-    names = list(scenario.counties)
+    """Each county's headline metrics, mean over replicates; * marks the reformed counties."""
     from sim.results import report
+
+    names = list(scenario.counties)
 
     lines = [f"\nCOUNTIES ({len(names)}; * reformed): mean over replicates",
              f"  {'metric':<28}" + "".join(f"{(n + ('*' if n in scenario.reformed else ''))[:13]:>14}"
@@ -152,7 +154,7 @@ def county_table(scenario, summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def did_table(scenario, did: dict) -> str:
+def did_table(scenario, did: dict, key: str = "ci95") -> str:
     from sim.results import metrics as M
     from sim.results import report
 
@@ -168,7 +170,7 @@ def did_table(scenario, did: dict) -> str:
             row = [g["reformed"]["before"][k], g["reformed"]["after"][k], g["comparators"]["before"][k],
                    g["comparators"]["after"][k], did["metrics"][k]]
             lines.append(f"  {k:<{report._name_width()}}" + "".join(f"{report._fmt(x['mean']):>12}" for x in row)
-                         + f"  {report._interval(did['metrics'][k])}")
+                         + f"  {report._interval(did['metrics'][k], key)}")
     return "\n".join(lines) + "\n"
 
 
