@@ -35,6 +35,7 @@ from sim.kernels.equations import (
     gated,
     guideline_charges,
     guideline_row,
+    stay_margin,
     years_of_life_lost,
 )
 from sim.kernels.learning import learn_cost_beliefs, most_likely_capability, observe_outcomes

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from sim.kernels.equations import JIT, PRIORITIES, capability_factor, delay_factor, gated, years_of_life_lost
+from sim.kernels.equations import (JIT, PRIORITIES, capability_factor, delay_factor, gated, stay_margin,
+                                   years_of_life_lost)
 from sim.kernels.records import (
     CaseContext,
     CaseDecisions,
@@ -226,9 +227,8 @@ def decide_cases(cases, charges, terms, margin, tables, rules):
         # margins of one more unit of intensity (q) and of stay (s)
         m_q_out = marginal_out[i] * bill_out - cost_out
         m_q_in = marginal_in[i] * items_in - cost_in
-        pressure = max((occupancy[i] - pressure_start) / (1 - pressure_start), 0.0)
-        m_s = (marginal_in[i] * daily[i] + per_bed_day_in[i] * clinical_los[ci, si]
-               - daily[i] / (1.0 + bed_day_margin) - bed_shadow_price * clinical_los[ci, si] * pressure)
+        m_s = stay_margin(marginal_in[i], per_bed_day_in[i], daily[i], clinical_los[ci, si], bed_day_margin,
+                          bed_shadow_price, occupancy[i], pressure_start)
         drug_part = cost_split[ci, 1]
         m_drug_out = m_q_out
         m_drug_in = m_q_in

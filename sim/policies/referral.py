@@ -56,7 +56,7 @@ from sim.behaviour.provider import guideline_charges
 from sim.core import episodes as E
 from sim.core.conditions import POPULATIONS, check_conditions
 from sim.core.levels import COUNTY, N_LEVELS, OUT_OF_COUNTY, TOWNSHIP
-from sim.kernels import FirstContactVisits, Gate, count_visits, gated_rows
+from sim.kernels import FirstContactVisits, Gate, count_visits, gated_rows, stay_margin
 from sim.policies.base import Policy
 
 CHRONIC_KINDS = POPULATIONS.index("hypertension")  # catalogue populations from here on are chronic diseases
@@ -295,10 +295,8 @@ class ReferralRules(Policy):
                         price_ratio_up=fac_t.price_level[township] / fac_t.price_level[fac])
         weight = m.provider.profit_weight * m.pay_factor[fac]  # the hospital's weight on margin (sim.core.pay)
         terms = pay.terms(cases, np.zeros(len(rows)), rest_here, weight)
-        scarce_from = prov.bed_pressure_start_occupancy
-        pressure = np.maximum((fac_t.occupancy()[fac] - scarce_from) / (1 - scarce_from), 0.0)
-        keep = (terms.marginal_in * rest_here + terms.per_bed_day_in * remaining - rest_here / (1 + pay.bed_day_margin)
-                - prov.bed_shadow_price_yuan * pressure * remaining)
+        keep = stay_margin(terms.marginal_in, terms.per_bed_day_in, rest_here, remaining, pay.bed_day_margin,
+                           prov.bed_shadow_price_yuan, fac_t.occupancy()[fac], prov.bed_pressure_start_occupancy)
         elsewhere = terms.referral_cost_in if pay.community is not None else 0.0
         return weight * (-keep - elsewhere) > prov.referral_friction_yuan
 
