@@ -256,3 +256,34 @@ def test_a_condition_missing_from_the_catalogue_is_named():
 
     with pytest.raises(CatalogueError, match=r"policies\.referral\.down\.tail_conditions.*'strok'"):
         HealthSystemModel(county(referral(down={"enabled": True, "tail_conditions": ["strok"]})))
+
+
+def test_a_transferred_stays_hospital_part_is_billed_at_procurements_prices():
+    """The hospital's bill for the days before a downward transfer is priced as any stay's: a cut on drug and
+    consumable prices lowers those categories' share of it, as it does of finished stays; with no cut the share is
+    the catalogue's."""
+
+    def first_parts(overrides: dict) -> np.ndarray:
+        """Charges by category [3] of the hospital parts of every transferred stay."""
+        model = HealthSystemModel(county(overrides), seed=SEED)
+        policy = model.policies["referral"]
+        booked = np.zeros(3)
+        bill_first_part = policy._bill_first_part
+
+        def counted(*args):
+            before = model.tally.charges.sum(0).copy()
+            bill_first_part(*args)
+            booked[:] += model.tally.charges.sum(0) - before
+
+        policy._bill_first_part = counted
+        model.run()
+        assert model.tally.referrals_down.sum() > 0
+        return booked
+
+    base = first_parts(down(False))
+    cut = first_parts(overlay(down(False), {"policies": {"procurement": {"drug_price_cut": 0.53,
+                                                                         "consumable_price_cut": 0.69}}}))
+    base_share, cut_share = base / base.sum(), cut / cut.sum()
+    assert cut_share[1] < 0.8 * base_share[1]  # drugs
+    assert cut_share[2] < 0.6 * base_share[2]  # consumables
+    assert cut_share[0] > base_share[0]  # services

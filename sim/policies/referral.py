@@ -266,6 +266,11 @@ class ReferralRules(Policy):
         if go.any():
             self._move(rows[go], plan, go)
 
+    def _price_factors(self, fac: np.ndarray) -> np.ndarray | None:
+        """Procurement's price factors by category at facilities ``fac`` (``sim.policies.procurement``), or None."""
+        factors = self.m.price_factors
+        return None if factors is None else factors[fac]
+
     def _remaining_bills(self, rows: np.ndarray):
         """Per row: the hospital's guideline items and daily bundle at its prices, the township's daily bundle,
         the clinical stay, days stayed and days remaining."""
@@ -275,8 +280,12 @@ class ReferralRules(Policy):
         fac = ep.facility[rows]
         township = m.geo.options[m.pop.village[ep.resident[rows]], 1]
         factor = ep.cost_factor[rows]
-        _, per_case, daily = guideline_charges(cat, c, s, fac_t.price_level[fac] * factor)
-        daily_town = daily * fac_t.price_level[township] / fac_t.price_level[fac]
+        _, per_case, daily = guideline_charges(cat, c, s, fac_t.price_level[fac] * factor, self._price_factors(fac))
+        if m.price_factors is None:
+            daily_town = daily * fac_t.price_level[township] / fac_t.price_level[fac]
+        else:  # the centre's own procurement prices
+            _, _, daily_town = guideline_charges(cat, c, s, fac_t.price_level[township] * factor,
+                                                 self._price_factors(township))
         return (per_case.sum(1) * ep.intensity[rows], daily, daily_town, cat.clinical_los[c, s],
                 (m.day - ep.admit_day[rows]).astype(float), (ep.discharge_day[rows] - m.day).astype(float), township)
 
@@ -369,10 +378,15 @@ class ReferralRules(Policy):
         c, s = ep.condition[rows].astype(np.int64), ep.severity[rows].astype(np.int64)
         res = ep.resident[rows]
         employee = m.pop.employee[res]
-        _, per_case, daily = guideline_charges(cat, c, s, fac_t.price_level[fac] * ep.cost_factor[rows])
+        factors = self._price_factors(fac)
+        _, per_case, daily = guideline_charges(cat, c, s, fac_t.price_level[fac] * ep.cost_factor[rows], factors)
         items = per_case * ep.intensity[rows][:, None]
         days = daily * stayed / cat.clinical_los[c, s]
-        charges = items + days[:, None] * cat.cost_split[c]
+        split = cat.cost_split[c]
+        if factors is not None:  # the days' bundle splits as its prices do (as a finished stay's, sim.kernels)
+            split = split * factors
+            split = split / split.sum(1, keepdims=True)
+        charges = items + days[:, None] * split
         cost = items @ (1 / (1 + pay.item_margin)) + days / (1 + pay.bed_day_margin)
         n = len(rows)
         yes = np.ones(n, bool)
