@@ -339,3 +339,51 @@ def test_every_county_of_a_city_keeps_its_queues_beds_and_money():
                 conftest.check_queues(model)
     for model in city.models.values():
         conftest.check_money(model)
+
+
+# ------------------------------------------------------------------------------------------- the city pays its hospitals
+def _tertiary_stays(pays: str, profit_weight: float = 0.5) -> dict[str, float]:
+    """Mean bed-days per admission at the city's tertiary hospitals, by county, when the city pays them by ``pays``
+    and both counties pay their own hospitals fee-for-service."""
+    city = City(loaded(f"""
+        days: 150
+        behaviour: {{provider: {{profit_weight: {profit_weight}}}}}
+        city:
+          tertiary_payment: {pays}
+          counties:
+            - {{name: a, size: 6000}}
+            - {{name: b, size: 6000}}
+        """)).run()
+    return {n: m.tally.bed_days[OUT_OF_COUNTY] / m.tally.admissions[OUT_OF_COUNTY] for n, m in city.models.items()}
+
+
+def test_the_city_paying_its_hospitals_by_drg_shortens_their_stays_through_their_margin():
+    spec = loaded("""
+        city: {tertiary_payment: drg, counties: [{name: a, size: 2000}, {name: b, size: 2000}]}
+        """)
+    assert {s.payment.claim_model("out_of_county") for s in spec.counties.values()} == {"drg"}
+    assert {s.payment.claim_model("county") for s in spec.counties.values()} == {"fee_for_service"}
+    own, drg = _tertiary_stays("county"), _tertiary_stays("drg")
+    for name in own:
+        assert drg[name] < 0.95 * own[name], (name, own[name], drg[name])
+    # a provider that weighs no margin keeps the same stays whoever pays
+    assert _tertiary_stays("county", 0.0) == _tertiary_stays("drg", 0.0)
+
+
+def test_a_county_may_not_change_how_the_city_pays_its_hospitals(tmp_path):
+    text = error_of(tmp_path, """
+        city:
+          tertiary_payment: drg
+          counties:
+            - {name: a, size: 2000}
+            - name: b
+              size: 2000
+              timeline: [{day: 30, set: {payment.by_level.out_of_county: dip}}]
+        """)
+    assert "city.counties[1].timeline[0].set.payment.by_level.out_of_county = 'dip'" in text
+    assert "city.tertiary_payment = drg" in text and "county b" in text
+    text = error_of(tmp_path, """
+        timeline: [{day: 30, set: {payment.by_level.out_of_county: fee_for_service}}]
+        city: {tertiary_payment: dip, counties: [{name: a, size: 2000}]}
+        """)
+    assert "timeline[0].set.payment.by_level.out_of_county = 'fee_for_service'" in text and "county a" in text

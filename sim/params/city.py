@@ -75,6 +75,13 @@ class City(Strict):
         "one pool of beds, each county bringing its own facilities.out_of_county beds, used by every county's "
         "patients as they come; separate = each county keeps its slice.", "choice",
         "DOMAIN.md: a prefecture's tertiary hospitals draw patients from every county (the siphon)", kind="lever")
+    tertiary_payment: Literal["county", "fee_for_service", "drg", "dip", "per_diem"] = param(
+        "county", "How the city's fund pays its tertiary hospitals (every county's out-of-county level) for every "
+        "county's patients: a claim model the city sets for all of them (payment.by_level.out_of_county in every "
+        "county, which no county may then change), or county = each county's own payment model, as its other "
+        "hospitals are paid.", "choice",
+        "DOMAIN.md: a prefecture's fund pays the city's hospitals by its own rules (seeds 000 and 003: Xiangtan's "
+        "DRG covered every inpatient hospital of the city)", kind="lever")
     fund: Literal["city", "county"] = param(
         "city", "city = one fund for the city, as basic medical insurance is pooled at the prefecture: DIP point "
         "values and DRG base rates (payment.drg.rebase_days) are set over the whole city's cases, and each county's "
@@ -253,6 +260,9 @@ def _county(data: dict, lines: dict[Path_, int], files: dict, parsed: list, raw_
             raise ScenarioError.from_problems(name, [Problem(str(err), path=format_path((*at, "set", key)),
                                                              line=city_lines.get((*at, "set", key)))]) from None
         give(path, value, (*at, "set", key))
+    if city.tertiary_payment != "county":
+        _city_pays_tertiary(raw, county, city, i, name, city_lines, data.get("timeline"), lines)
+        give(("payment", "by_level", "out_of_county"), city.tertiary_payment, ("city", "tertiary_payment"))
     if county.timeline is not None:
         out["timeline"] = raw["timeline"]
         for p in [p for p in out_lines if p[:1] == ("timeline",)]:
@@ -270,6 +280,31 @@ def _county(data: dict, lines: dict[Path_, int], files: dict, parsed: list, raw_
         if not problems:
             raise ScenarioError(f"{name}: county {county.name} (city.counties[{i}]): {err}", source=name) from None
         raise ScenarioError.from_problems(name, problems) from None
+
+
+TERTIARY_KEY = "payment.by_level.out_of_county"
+
+
+def _city_pays_tertiary(raw: dict, county: County, city: City, i: int, name: str, city_lines: dict,
+                        base_timeline: list | None, lines: dict) -> None:
+    """Under ``city.tertiary_payment`` the city pays its tertiary hospitals: neither a county's ``set:`` nor the
+    timeline it runs (its own, or the base county's) may change how."""
+    at: Path_ = ("city", "counties", i)
+    found = [((*at, "set", TERTIARY_KEY), (raw.get("set") or {}).get(TERTIARY_KEY))] \
+        if TERTIARY_KEY in (raw.get("set") or {}) else []
+    own = county.timeline is not None
+    timeline, where = (raw.get("timeline"), (*at, "timeline")) if own else (base_timeline, ("timeline",))
+    for j, entry in enumerate(timeline or []):
+        changes = (entry.get("set") or {}) if isinstance(entry, dict) else {}
+        if TERTIARY_KEY in changes:
+            found.append(((*where, j, "set", TERTIARY_KEY), changes[TERTIARY_KEY]))
+    if found:
+        path, value = found[0]
+        raise ScenarioError.from_problems(name, [Problem(
+            f"{format_path(path)} = {show(value)}: the city pays its tertiary hospitals (city.tertiary_payment = "
+            f"{city.tertiary_payment}); county {county.name} may not change how. Allowed: leave "
+            f"{TERTIARY_KEY} to the city, or set city.tertiary_payment: county", path=format_path(path),
+            line=city_lines.get(path) or city_lines.get(at) or lines.get(path))])
 
 
 def json_schema() -> dict:
