@@ -43,7 +43,7 @@ from sim.params.scenario import Scenario
 from sim.params.timeline import resolve
 from sim.payment.fund import InsuranceFund
 from sim.payment.models import make_payment
-from sim.policies.base import Completed
+from sim.policies.base import Completed, Policy
 from sim.policies.registry import REGISTRY
 
 FEMALE_KIND = POPULATIONS.index("female")
@@ -140,6 +140,7 @@ class HealthSystemModel(mesa.Model):
         self.booked_returns: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         # Every policy of the registry, built once; the step calls their hooks (``sim.policies.base``).
         self.policies = {cls.name: cls(self) for cls in REGISTRY}
+        self._hooks: dict[str, list] = {}  # each hook's overriding policies' methods, in registry order (_hooked)
         self.perception = CapabilityPerception(scenario, self.facilities.level, self.cat.need_level)
         # probit of the share of each (condition, severity) that needs admission: where an episode's own
         # admission benefit is centred (a table, since the inverse normal is costly per episode)
@@ -229,14 +230,24 @@ class HealthSystemModel(mesa.Model):
         """The value a hook gives after every policy has had its say: ``args[-1]`` passed through each policy's
         ``hook(*args[:-1], value)`` in registry order (``sim.policies.base``)."""
         *given, value = args
-        for policy in self.policies.values():
-            value = getattr(policy, hook)(*given, value)
+        for method in self._hooked(hook):
+            value = method(*given, value)
         return value
 
     def _notify(self, hook: str, *args) -> None:
         """Tell every policy, in registry order."""
-        for policy in self.policies.values():
-            getattr(policy, hook)(*args)
+        for method in self._hooked(hook):
+            method(*args)
+
+    def _hooked(self, hook: str) -> list:
+        """The policies' methods for ``hook``, in registry order, leaving out those a policy does not override (the
+        base's pass the value through or do nothing): a hook is called some twenty times a day."""
+        methods = self._hooks.get(hook)
+        if methods is None:
+            base = getattr(Policy, hook)
+            methods = self._hooks[hook] = [getattr(p, hook) for p in self.policies.values()
+                                           if getattr(type(p), hook) is not base]
+        return methods
 
     @property
     def enrolled(self) -> np.ndarray:
@@ -408,8 +419,8 @@ class HealthSystemModel(mesa.Model):
         # a re-choice excludes the facility just left (``sim.behaviour.care_seeking``); hard first contact closes the
         # hospitals to some (``sim.policies.referral``)
         scheme, closed_above = pop.employee[res].view(np.int8), None
-        for policy in self.policies.values():
-            scheme, closed_above = policy.steer(rows, scheme, closed_above)
+        for steer in self._hooked("steer"):
+            scheme, closed_above = steer(rows, scheme, closed_above)
         return self.care.choose(
             rows=rows, episodes=ep, residence=pop.village, time_critical=cat.time_critical, scheme=scheme,
             personal_trust=np.take(pop.trust, res, axis=0),
