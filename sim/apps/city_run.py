@@ -163,7 +163,8 @@ def did_table(scenario, did: dict, key: str = "ci95") -> str:
     lines = [f"\nDIFFERENCE-IN-DIFFERENCES at day {d}: reformed ({', '.join(scenario.reformed)}) vs comparators "
              f"({', '.join(scenario.comparators)}); (after - before) of the reformed less that of the comparators",
              f"  {'metric':<{report._name_width()}}{'ref. before':>12}{'ref. after':>12}{'comp before':>12}"
-             f"{'comp after':>12}{'DiD':>12}  95% interval"]
+             f"{'comp after':>12}{'DiD':>12}  "
+             + ("95% uncertainty interval" if key == "ui95" else "95% interval")]
     for group in M.GROUPS:
         for metric in (m for m in M.METRICS.values() if m.group == group):
             k = metric.name
