@@ -81,6 +81,11 @@ class City(Strict):
         "global budget is paid from it; county = each county's rates over its own cases.", "choice",
         "DOMAIN.md; seeds 000, 002 and 003: Sanming's and Xiangtan's reforms were city-wide, under the city fund",
         kind="lever")
+    threads: int = param(
+        1, "Counties stepped at once, each on a thread of its own (the compiled loops and numpy release the "
+        "interpreter lock): their settlement halves always, their care halves when the counties do not interact "
+        "during them (tertiary_beds: separate, or one county); the numbers are the same on any number.", "threads",
+        "scenario author (the machine's cores)", ge=1, le=64, kind="setting")
     reform_day: int | None = param(
         None, "The reform date of the difference-in-differences (reformed against comparator counties, before "
         "against after); null = the earliest day of the reformed counties' own timelines.", "day",
