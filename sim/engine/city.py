@@ -18,12 +18,12 @@ Each day, in order:
 
 A city of one county steps its county exactly as ``HealthSystemModel.step`` does: the same numbers.
 
-With ``city.threads`` above 1, counties are stepped on a pool of threads: the settlement halves always (each
-county's own state, and the city's rates are set before them), the care halves when the counties do not meet
-during them (``tertiary_beds: separate``, or one county). A county's day reads and writes only its own model (its
-own random streams, arrays and books; the condition catalogue it shares is read-only), so each county's numbers,
-and so the city's, are the same on any number of threads. Shared beds keep the counties' care halves one after
-another, as their bed rule needs.
+With ``city.threads`` above 1 and counties that do not meet during their care halves (``tertiary_beds:
+separate``), the counties' halves run on a pool of threads: the care halves, then (after the city's rates) the
+settlement halves. A county's day reads and writes only its own model (its own random streams, arrays and books;
+the condition catalogue it shares is read-only), so each county's numbers, and so the city's, are the same on any
+number of threads. Shared beds keep the counties one after another, as their bed rule needs (their settlement
+halves alone on threads were measured no faster).
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ class City:
         # each county's own beds there (its slice), by hospital: the pool is their sum
         self.own_beds = np.array([m.facilities.beds[self.tertiary[n]] for n, m in self.models.items()])
         self.pool = self.own_beds.sum(axis=0) if self.shared_beds else None
-        # counties stepped at once (their halves on threads), no more than there are counties
-        self.threads = min(scenario.city.threads, len(self.models))
+        # counties stepped at once (their halves on threads), no more than there are counties; shared beds: one
+        self.threads = 1 if self.shared_beds else min(scenario.city.threads, len(self.models))
         self._pool: ThreadPoolExecutor | None = None
         # the difference-in-differences' marks: each county's totals at the start and at the reform date
         self.marks: dict[int, dict] = {}
