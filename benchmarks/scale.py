@@ -3,6 +3,7 @@
     python benchmarks/scale.py                      # 100,000 and 1,000,000 residents x 365 days
     python benchmarks/scale.py --residents 300000 --days 365
     python benchmarks/scale.py --city 4 --residents 250000   # a city of 4 counties of 250,000 (1 M in all)
+    python benchmarks/scale.py --city 4 --residents 250000 --threads 2 --beds separate   # counties on 2 threads
 
 Townships scale with the population (scenarios/baseline.yaml uses townships: auto), and hospital capacity
 with population / facilities.reference_population, so every size is the same county per resident.
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the package beside this script, not another copy installed elsewhere
 
 
 def measure(residents: int, days: int) -> dict:
@@ -57,9 +59,9 @@ def _result(residents: int, days: int, times: tuple, episodes: int) -> dict:
             "peak_rss_mb": round(peak / 2**20), "episodes": episodes}
 
 
-def measure_city(counties: int, residents: int, days: int) -> dict:
-    """A city of ``counties`` baseline counties of ``residents`` each, sharing the tertiary beds under one fund
-    (``sim.engine.city``), stepped together."""
+def measure_city(counties: int, residents: int, days: int, threads: int = 1, beds: str = "shared") -> dict:
+    """A city of ``counties`` baseline counties of ``residents`` each under one fund, sharing the tertiary beds or
+    not (``beds``), stepped together, ``threads`` counties at once (``sim.engine.city``)."""
     begin = time.perf_counter()
     from sim.engine import warmup
     from sim.engine.city import City
@@ -73,7 +75,8 @@ def measure_city(counties: int, residents: int, days: int) -> dict:
         path = Path(folder) / "city.yaml"
         names = ", ".join(f"{{name: c{i}}}" for i in range(counties))
         path.write_text(f"extends: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
-                        f"city: {{tertiary_beds: shared, fund: city, counties: [{names}]}}\n", encoding="utf-8")
+                        f"city: {{tertiary_beds: {beds}, fund: city, threads: {threads}, counties: [{names}]}}\n",
+                        encoding="utf-8")
         from sim.params.boundary import outside_allowed
 
         with outside_allowed(True):
@@ -85,7 +88,7 @@ def measure_city(counties: int, residents: int, days: int) -> dict:
     done = time.perf_counter()
     episodes = sum(m.tally.episodes_started for m in city.models.values())
     return {**_result(residents * counties, days, (begin, started, start, built, done), episodes),
-            "counties": counties}
+            "counties": counties, "threads": threads, "beds": beds}
 
 
 def main() -> None:
@@ -95,16 +98,22 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3, help="runs per size; the fastest is reported (default 3)")
     p.add_argument("--city", type=int, metavar="N", help="a city of N counties, each of --residents residents, "
                    "sharing the tertiary beds under one fund (residents are reported for the whole city)")
+    p.add_argument("--threads", type=int, default=1, help="a city's counties stepped at once (city.threads; "
+                   "default 1)")
+    p.add_argument("--beds", choices=("shared", "separate"), default="shared",
+                   help="a city's tertiary beds (city.tertiary_beds; default shared, whose care halves run one "
+                   "county after another)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        result = (measure_city(args.city, args.residents[0], args.days) if args.city
+        result = (measure_city(args.city, args.residents[0], args.days, args.threads, args.beds) if args.city
                   else measure(args.residents[0], args.days))
         print(json.dumps(result))
         return
-    city = ["--city", str(args.city)] if args.city else []
+    city = (["--city", str(args.city), "--threads", str(args.threads), "--beds", args.beds] if args.city else [])
     if args.city:
-        print(f"a city of {args.city} counties; residents are the city's")
+        print(f"a city of {args.city} counties, {args.beds} tertiary beds, {args.threads} thread(s); residents are "
+              "the city's")
     print(f"{'residents':>10} {'days':>5} {'wall s':>8} {'build s':>8} {'resident-days/s':>16} {'peak RSS MB':>12}"
           f" {'start-up s':>11}")
     for n in args.residents:

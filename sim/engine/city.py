@@ -17,9 +17,18 @@ Each day, in order:
    patients' beds and its share of the free ones.
 
 A city of one county steps its county exactly as ``HealthSystemModel.step`` does: the same numbers.
+
+With ``city.threads`` above 1 and counties that do not meet during their care halves (``tertiary_beds:
+separate``), the counties' halves run on a pool of threads: the care halves, then (after the city's rates) the
+settlement halves. A county's day reads and writes only its own model (its own random streams, arrays and books;
+the condition catalogue it shares is read-only), so each county's numbers, and so the city's, are the same on any
+number of threads. Shared beds keep the counties one after another, as their bed rule needs (their settlement
+halves alone on threads were measured no faster).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -80,35 +89,57 @@ class City:
         # each county's own beds there (its slice), by hospital: the pool is their sum
         self.own_beds = np.array([m.facilities.beds[self.tertiary[n]] for n, m in self.models.items()])
         self.pool = self.own_beds.sum(axis=0) if self.shared_beds else None
+        # counties stepped at once (their halves on threads), no more than there are counties; shared beds: one
+        self.threads = 1 if self.shared_beds else min(scenario.city.threads, len(self.models))
+        self._pool: ThreadPoolExecutor | None = None
         # the difference-in-differences' marks: each county's totals at the start and at the reform date
         self.marks: dict[int, dict] = {}
 
     # ------------------------------------------------------------------------------------------- running
     def run(self, progress=None) -> City:
-        for _ in range(self.days):
-            self.step()
-            if progress is not None:
-                progress(1)
+        try:
+            for _ in range(self.days):
+                self.step()
+                if progress is not None:
+                    progress(1)
+        finally:
+            self.close()
         return self
+
+    def close(self) -> None:
+        """Stop the counties' threads (a later step starts them again)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _each(self, half: str, names: list[str]) -> None:
+        """Every county of ``names`` steps its ``half`` (``step_care`` or ``step_settle``): on the threads, or one
+        after another. Each touches only its own model, so the order does not matter; errors are raised here."""
+        if self.threads > 1 and len(names) > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="county")
+            for future in [self._pool.submit(getattr(self.models[n], half)) for n in names]:
+                future.result()
+        else:
+            for name in names:
+                getattr(self.models[name], half)()
 
     def step(self) -> None:
         if self.day == 0 or self.day == self.spec.reform_day:
             self.marks[self.day] = {n: snapshot(m) for n, m in self.models.items()}
         n = len(self.names)
         order = [self.names[(self.day + i) % n] for i in range(n)] if n > 1 else self.names
-        for name in order:
-            if self.shared_beds:
+        if self.shared_beds:  # one after another: each county sees the beds the ones before it took or freed
+            for name in order:
                 self._lend_pool(name)
                 self.models[name].step_care()
                 self._take_back(name)
-            else:
-                self.models[name].step_care()
-        if self.shared_beds:
             self._beds_for_the_record()
+        else:
+            self._each("step_care", order)
         if self.pooled_fund:
             self._city_rates()
-        for name in self.names:
-            self.models[name].step_settle()
+        self._each("step_settle", self.names)
         self.day += 1
 
     # ------------------------------------------------------------------------------------------- shared beds
