@@ -850,21 +850,17 @@ class HealthSystemModel(mesa.Model):
     # ------------------------------------------------------------------------------------------- recording
     def _record(self) -> None:
         fac_t, t, d = self.facilities, self.tally, self.day
-        lvl = fac_t.level
-
-        def by_level(w):
-            return np.bincount(lvl, weights=w, minlength=N_LEVELS)
-
-        t.day_row(d, "queue_length")[:] = by_level(fac_t.queue.astype(float))
-        t.day_row(d, "waiting_list")[:] = by_level(fac_t.bed_queue.astype(float))
-        corridor = by_level(np.maximum(fac_t.occupied - fac_t.beds, 0).astype(float))
+        queue, waiting, corridor, occupied, beds, used = kernels.by_level(
+            fac_t.level, N_LEVELS, fac_t.queue, fac_t.bed_queue, fac_t.occupied, fac_t.beds)
+        t.day_row(d, "queue_length")[:] = queue
+        t.day_row(d, "waiting_list")[:] = waiting
         t.day_row(d, "corridor_beds")[:] = corridor
         t.corridor_bed_days += corridor
-        t.waiting_list_days += float(fac_t.bed_queue.sum())
-        t.day_row(d, "occupied_beds")[:] = by_level(fac_t.occupied.astype(float))
-        t.day_row(d, "beds")[:] = by_level(fac_t.beds.astype(float))
-        t.occupied_bed_days += by_level(np.minimum(fac_t.occupied, fac_t.beds).astype(float))
-        t.available_bed_days += by_level(fac_t.beds.astype(float))
+        t.waiting_list_days += float(waiting.sum())
+        t.day_row(d, "occupied_beds")[:] = occupied
+        t.day_row(d, "beds")[:] = beds
+        t.occupied_bed_days += used
+        t.available_bed_days += beds
         t.person_days += self.alive_count
         t.capacity_cost += capacity_cost_per_day(fac_t, self.spec)
         t.alive_now = self.alive_count

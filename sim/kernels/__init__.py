@@ -22,7 +22,7 @@ machine; ``sim.engine.warmup.load`` warms them.
 
 from __future__ import annotations
 
-from sim.kernels.beds import admit, discharge
+from sim.kernels.beds import admit, by_level, discharge
 from sim.kernels.choice import book_choices, choose_options
 from sim.kernels.completion import die, finish_treatments, forgo_outcomes, tally_treatments
 from sim.kernels.equations import (

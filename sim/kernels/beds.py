@@ -63,3 +63,19 @@ def admit(rows, day, ep, beds, inpatient_state, severe):
         admissions_today[level[f]] += 1.0
         exacerbations += 1 if exacerbation[ci] else 0
     return exacerbations
+
+
+@nb.njit(**JIT)
+def by_level(level, n_levels, queue, bed_queue, occupied, beds):
+    """The day's record of the facilities by level (``sim.engine.model._record``), in one pass: rows queue length,
+    waiting list, corridor beds (occupied beyond the beds), occupied beds, beds, and occupied beds within the beds."""
+    out = np.zeros((6, n_levels))
+    for f in range(len(level)):
+        lv = level[f]
+        out[0, lv] += queue[f]
+        out[1, lv] += bed_queue[f]
+        out[2, lv] += max(occupied[f] - beds[f], 0)
+        out[3, lv] += occupied[f]
+        out[4, lv] += beds[f]
+        out[5, lv] += min(occupied[f], beds[f])
+    return out
