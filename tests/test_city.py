@@ -387,3 +387,45 @@ def test_a_county_may_not_change_how_the_city_pays_its_hospitals(tmp_path):
         city: {tertiary_payment: dip, counties: [{name: a, size: 2000}]}
         """)
     assert "timeline[0].set.payment.by_level.out_of_county = 'fee_for_service'" in text and "county a" in text
+
+
+# ------------------------------------------------------------------------------------------- shared clinics
+@cache
+def _clinics_run(clinics: str, scale: float):
+    """Hours county b's patients waited per consultation at the city's tertiary clinics, and a's consultations there,
+    when county a falls ill ``scale`` times as often."""
+    city = City(loaded(f"""
+        days: {DAYS}
+        city:
+          tertiary_beds: separate
+          tertiary_clinics: {clinics}
+          counties:
+            - {{name: a, size: 4000, set: {{case_mix.incidence_scale: {scale}}}}}
+            - {{name: b, size: 4000}}
+        """)).run()
+    t = {n: m.tally for n, m in city.models.items()}
+    return (t["b"].clinic_wait_hours_sum[OUT_OF_COUNTY] / t["b"].consultations[OUT_OF_COUNTY],
+            t["a"].consultations[OUT_OF_COUNTY])
+
+
+def test_shared_tertiary_clinics_make_one_countys_demand_the_others_wait():
+    calm, busy = _clinics_run("shared", 1.0), _clinics_run("shared", 3.0)
+    assert busy[1] > 2 * calm[1]          # the busy county's patients take the city's clinic minutes
+    assert busy[0] > 1.2 * calm[0]        # and the other county's patients wait longer behind them
+    # with each county's slice of the doctors kept apart, the other county's waits do not notice
+    assert _clinics_run("separate", 1.0)[0] == _clinics_run("separate", 3.0)[0]
+
+
+def test_shared_clinics_step_counties_one_after_another_and_keep_every_countys_books():
+    spec = loaded(f"""
+        days: 30
+        city: {{tertiary_clinics: shared, tertiary_beds: separate, threads: 2,
+                counties: [{{name: a, size: 3000}}, {{name: b, size: 3000}}]}}
+        """)
+    city = City(spec)
+    assert city.threads == 1
+    doctors = {n: m.facilities.doctors.copy() for n, m in city.models.items()}
+    city.run()
+    for n, m in city.models.items():  # lent doctors and minutes go back every day
+        assert not m.city_lends and not m.lent_doctors.any() and not m.clinic_taken.any()
+        np.testing.assert_array_equal(m.facilities.doctors, doctors[n])

@@ -83,14 +83,17 @@ class City:
         self.shared_beds = many and scenario.city.tertiary_beds == "shared"
         # the city's tertiary hospitals: hospital j of every county's out-of-county level is the city's hospital j
         self.tertiary = {n: np.flatnonzero(m.facilities.level == OUT_OF_COUNTY) for n, m in self.models.items()}
-        if self.shared_beds and len({len(rows) for rows in self.tertiary.values()}) > 1:
-            raise ValueError("city.tertiary_beds = 'shared': every county must name the same number of "
-                             "geography.out_of_county_hospitals (the city's hospitals)")
+        self.shared_clinics = many and scenario.city.tertiary_clinics == "shared"
+        for shared, key in ((self.shared_beds, "tertiary_beds"), (self.shared_clinics, "tertiary_clinics")):
+            if shared and len({len(rows) for rows in self.tertiary.values()}) > 1:
+                raise ValueError(f"city.{key} = 'shared': every county must name the same number of "
+                                 "geography.out_of_county_hospitals (the city's hospitals)")
         # each county's own beds there (its slice), by hospital: the pool is their sum
         self.own_beds = np.array([m.facilities.beds[self.tertiary[n]] for n, m in self.models.items()])
         self.pool = self.own_beds.sum(axis=0) if self.shared_beds else None
         # counties stepped at once (their halves on threads), no more than there are counties; shared beds: one
-        self.threads = 1 if self.shared_beds else min(scenario.city.threads, len(self.models))
+        self.meet = self.shared_beds or self.shared_clinics  # counties meet during their care halves
+        self.threads = 1 if self.meet else min(scenario.city.threads, len(self.models))
         self._pool: ThreadPoolExecutor | None = None
         # the difference-in-differences' marks: each county's totals at the start and at the reform date
         self.marks: dict[int, dict] = {}
@@ -129,18 +132,48 @@ class City:
             self.marks[self.day] = {n: snapshot(m) for n, m in self.models.items()}
         n = len(self.names)
         order = [self.names[(self.day + i) % n] for i in range(n)] if n > 1 else self.names
-        if self.shared_beds:  # one after another: each county sees the beds the ones before it took or freed
+        if self.meet:  # one after another: each county sees the beds and clinic minutes the ones before it took
+            taken = np.zeros(len(self.pool_doctors)) if self.shared_clinics else None
             for name in order:
-                self._lend_pool(name)
+                if self.shared_beds:
+                    self._lend_pool(name)
+                if self.shared_clinics:
+                    self._lend_clinics(name, taken)
                 self.models[name].step_care()
-                self._take_back(name)
-            self._beds_for_the_record()
+                if self.shared_clinics:
+                    taken += self._clinics_back(name)
+                if self.shared_beds:
+                    self._take_back(name)
+            if self.shared_beds:
+                self._beds_for_the_record()
         else:
             self._each("step_care", order)
         if self.pooled_fund:
             self._city_rates()
         self._each("step_settle", self.names)
         self.day += 1
+
+    # ------------------------------------------------------------------------------------------- shared clinics
+    @property
+    def pool_doctors(self) -> np.ndarray:
+        """[hospital] the doctors of the city's tertiary clinics today: every county's slice together."""
+        return np.sum([m.facilities.doctors[self.tertiary[n]] for n, m in self.models.items()], axis=0)
+
+    def _lend_clinics(self, name: str, taken: np.ndarray) -> None:
+        """County ``name``'s tertiary clinics have every county's doctors, less the minutes the counties before it
+        took today (its patients queue behind theirs)."""
+        m, rows = self.models[name], self.tertiary[name]
+        m.lent_doctors[rows] = self.pool_doctors - m.facilities.doctors[rows]
+        m.clinic_taken[rows] = taken
+        m.city_lends = True
+
+    def _clinics_back(self, name: str) -> np.ndarray:
+        """The minutes county ``name``'s day took of the city's tertiary clinics; its clinics are its own again."""
+        m, rows = self.models[name], self.tertiary[name]
+        m.lent_doctors[rows] = 0.0
+        m.clinic_taken[rows] = 0.0
+        m.city_lends = False
+        return m.clinic_used[rows]
 
     # ------------------------------------------------------------------------------------------- shared beds
     def _occupied(self) -> np.ndarray:

@@ -136,6 +136,12 @@ class HealthSystemModel(mesa.Model):
         # expect at each facility (days), learned from its patients' waits
         self.visit_margins = VisitMargins(self.facilities.n, scenario.behaviour.provider.income_recent_days)
         self.expected_wait = np.zeros(self.facilities.n)
+        # a city's shared tertiary clinics (sim.engine.city): doctors lent by the other counties for the day's care
+        # half, clinic minutes the counties before it took today, and what this county's day used of its clinics
+        self.city_lends = False
+        self.lent_doctors = np.zeros(self.facilities.n)
+        self.clinic_taken = np.zeros(self.facilities.n)
+        self.clinic_used = np.zeros(self.facilities.n)
         # return visits booked with each facility, by the day they fall due: (doctor minutes, visits)
         self.booked_returns: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         # Every policy of the registry, built once; the step calls their hooks (``sim.policies.base``).
@@ -445,7 +451,11 @@ class HealthSystemModel(mesa.Model):
         waited hours for their turn (``sim.kernels.queueing``). Time-critical cases transferred up are served
         where they arrive, in further passes the same day."""
         ep, fac_t = self.episodes, self.facilities
-        clinic = self._see_returns(fac_t.clinic_minutes())  # the minutes left after today's booked return visits
+        doctors, available = fac_t.doctors, fac_t.clinic_minutes()
+        if self.city_lends:  # a city's shared clinics: its doctors, less what the counties before took today
+            doctors = doctors + self.lent_doctors
+            available = np.maximum(doctors * fac_t.clinic_hours * 60.0 - self.clinic_taken, 0.0)
+        clinic = self._see_returns(available)  # the minutes left after today's booked return visits
         budget = clinic.copy()
         self._transferred = 0
         for attempt in range(CRITICAL_TRANSFER_PASSES):
@@ -482,7 +492,7 @@ class HealthSystemModel(mesa.Model):
                 used = clinic - budget
                 n_seen = np.bincount(ep.facility[seen], minlength=fac_t.n)
                 mean = np.divide(used, n_seen, out=np.zeros(fac_t.n), where=n_seen > 0)
-                hours = kernels.clinic_wait_hours(fac_t.doctors, used, clinic, mean,
+                hours = kernels.clinic_wait_hours(doctors, used, clinic, mean,
                                                   self.spec.case_mix.consultation_cv2, fac_t.clinic_hours)
                 queued = seen[~critical[order[served]]]  # time-critical cases go first
                 waited = hours[ep.facility[queued]]
@@ -492,6 +502,7 @@ class HealthSystemModel(mesa.Model):
                 t.day_row(day, "outpatient_wait_hours_sum")[:] += waited_by_level
                 self._balk(rows[~served], ahead[~served], minutes[order[~served]], clinic)
             self._treat(seen)
+        self.clinic_used = available - budget
 
     def _see_returns(self, clinic: np.ndarray) -> np.ndarray:
         """The return visits booked for today are seen first, by appointment (no queue), at the normal pace;

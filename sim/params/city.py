@@ -75,6 +75,13 @@ class City(Strict):
         "one pool of beds, each county bringing its own facilities.out_of_county beds, used by every county's "
         "patients as they come; separate = each county keeps its slice.", "choice",
         "DOMAIN.md: a prefecture's tertiary hospitals draw patients from every county (the siphon)", kind="lever")
+    tertiary_clinics: Literal["shared", "separate"] = param(
+        "separate", "The city's tertiary hospitals' outpatient clinics: shared = one department, its doctors every "
+        "county's slice together, whose clinic minutes every county's patients take as they come (so one county's "
+        "demand lengthens the others' waits there); separate = each county keeps its slice of the doctors and its "
+        "own queue.", "choice",
+        "DOMAIN.md: a prefecture's tertiary hospitals draw patients from every county (the siphon); separate by "
+        "default, as before shared clinics were modelled", kind="lever")
     tertiary_payment: Literal["county", "fee_for_service", "drg", "dip", "per_diem"] = param(
         "county", "How the city's fund pays its tertiary hospitals (every county's out-of-county level) for every "
         "county's patients: a claim model the city sets for all of them (payment.by_level.out_of_county in every "
@@ -90,8 +97,8 @@ class City(Strict):
         kind="lever")
     threads: int = param(
         1, "Counties stepped at once, each on a thread of its own (the compiled loops and numpy release the "
-        "interpreter lock), when they do not meet during the day's care (tertiary_beds: separate; shared beds step "
-        "the counties one after another); the numbers are the same on any number. It pays with large counties "
+        "interpreter lock), when they do not meet during the day's care (tertiary_beds and tertiary_clinics: "
+        "separate; shared ones step the counties one after another); the numbers are the same on any number. It pays with large counties "
         "(docs/ODD.md 7.25: on 2 cores, 1.5x at 1,000,000 residents a county, 1.2x at 250,000).", "threads",
         "scenario author (the machine's cores)", ge=1, le=64, kind="setting")
     reform_day: int | None = param(
