@@ -429,3 +429,24 @@ def test_shared_clinics_step_counties_one_after_another_and_keep_every_countys_b
     for n, m in city.models.items():  # lent doctors and minutes go back every day
         assert not m.city_lends and not m.lent_doctors.any() and not m.clinic_taken.any()
         np.testing.assert_array_equal(m.facilities.doctors, doctors[n])
+
+
+def test_a_countys_timeline_that_changes_its_tertiary_beds_changes_its_slice_of_the_pool():
+    def run(timeline: str):
+        city = City(loaded(f"""
+            days: {DAYS}
+            city:
+              counties:
+                - {{name: a, size: 3000{timeline}}}
+                - {{name: b, size: 3000}}
+            """))
+        before = city.pool.copy()
+        city.run()
+        return before, city
+
+    before, kept = run("")
+    _, grown = run(", timeline: [{day: 20, set: {facilities.out_of_county.beds: 400}}]")
+    np.testing.assert_array_equal(kept.pool, before)
+    assert (grown.pool > before).all()
+    np.testing.assert_array_equal(grown.pool, grown.own_beds.sum(axis=0))
+    assert grown.own_beds[0].sum() > kept.own_beds[0].sum() and (grown.own_beds[1] == kept.own_beds[1]).all()

@@ -190,9 +190,14 @@ class City:
 
     def _take_back(self, name: str) -> None:
         """What the county's day changed in the pool (admissions, discharges) is its own; its beds are its slice."""
-        fac, rows = self.models[name].facilities, self.tertiary[name]
+        m, rows, k = self.models[name], self.tertiary[name], self.names.index(name)
+        fac = m.facilities
         fac.occupied[rows] = fac.occupied[rows] - self._others
-        fac.beds[rows] = self.own_beds[self.names.index(name)]
+        day, levels = m.rebuilt
+        if day == self.day and OUT_OF_COUNTY in levels:  # its timeline changed its beds there today: a new slice
+            self.own_beds[k] = fac.beds[rows]
+            self.pool = self.own_beds.sum(axis=0)
+        fac.beds[rows] = self.own_beds[k]
 
     def _beds_for_the_record(self) -> None:
         """Each county's tertiary beds for the day's record: its patients' beds and a share of the free ones (by

@@ -197,6 +197,10 @@ class HealthSystemModel(mesa.Model):
         self.learning = TrustLearning(spec.behaviour.resident)
         self.perception.set_rules(spec)
         self.level_price = np.array([getattr(spec.facilities, n).price_level for n in LEVELS])
+        # the levels whose facilities this change rebuilt, and the day (a city re-reads its counties' slices)
+        self.rebuilt = (self.day, [level for level, level_name in enumerate(LEVELS)
+                                   if getattr(before.facilities, level_name)
+                                   != getattr(spec.facilities, level_name)])
         if before.facilities != spec.facilities:
             fresh = build_facilities(spec, self.geo)
             for name in ("doctors", "beds", "capability", "price_level", "identification_minutes", "clinic_hours",
