@@ -341,7 +341,7 @@ def test_every_county_of_a_city_keeps_its_queues_beds_and_money():
         conftest.check_money(model)
 
 
-# ------------------------------------------------------------------------------------------- the city pays its hospitals
+# ------------------------------------------------------------------------------- the city pays its hospitals
 def _tertiary_stays(pays: str, profit_weight: float = 0.5) -> dict[str, float]:
     """Mean bed-days per admission at the city's tertiary hospitals, by county, when the city pays them by ``pays``
     and both counties pay their own hospitals fee-for-service."""
@@ -417,10 +417,10 @@ def test_shared_tertiary_clinics_make_one_countys_demand_the_others_wait():
 
 
 def test_shared_clinics_step_counties_one_after_another_and_keep_every_countys_books():
-    spec = loaded(f"""
+    spec = loaded("""
         days: 30
-        city: {{tertiary_clinics: shared, tertiary_beds: separate, threads: 2,
-                counties: [{{name: a, size: 3000}}, {{name: b, size: 3000}}]}}
+        city: {tertiary_clinics: shared, tertiary_beds: separate, threads: 2,
+                counties: [{name: a, size: 3000}, {name: b, size: 3000}]}
         """)
     city = City(spec)
     assert city.threads == 1

@@ -234,5 +234,20 @@ def test_compare_of_a_city_with_a_county_names_the_files(city_a, capsys):
     baseline = ROOT / "scenarios" / "baseline.yaml"
     code, _, err = cli(["compare", city_a, baseline], capsys)
     assert code == 2 and "baseline.yaml: is a county scenario" in err and "alpha.yaml is a city" in err
-    code, _, err = cli(["compare", city_a, city_a, "--tornado", "los_mean"], capsys)
-    assert code == 2 and "--tornado: not available for cities" in err
+
+
+def test_compare_of_cities_explains_the_effect_with_a_tornado(city_a, city_b, capsys):
+    code, out, err = cli(["compare", city_a, city_b, *RUN, "--json", "--tornado", "cost_per_admission",
+                          "--tornado-params", "behaviour.provider.profit_weight", "--tornado-replicates", "2"],
+                         capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    tornado = doc["tornado"]["differences"]["beta - alpha"]
+    # at the arms' own values, on the same seeds and replicates, the tornado's effect is compare's difference
+    assert tornado["base"]["mean"] == pytest.approx(
+        doc["differences"]["beta - alpha"]["metrics"]["cost_per_admission"]["mean"])
+    (row,) = tornado["parameters"]
+    assert row["key"] == "behaviour.provider.profit_weight"
+    assert row["swing"] > 0 and row["effect_low"]["mean"] != row["effect_high"]["mean"]
+    code, _, err = cli(["compare", city_a, city_b, *RUN, "--tornado", "no_such_metric"], capsys)
+    assert code == 2 and "no_such_metric" in err

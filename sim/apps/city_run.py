@@ -23,8 +23,6 @@ import dataclasses
 import json
 import sys
 
-from sim.params.keys import ScenarioError
-
 # the county table's rows: one headline metric or two per corner
 COUNTY_ROWS = ("spending_per_capita", "fund_spending_per_capita", "admissions_per_1000", "los_mean",
                "in_county_rate", "wait_days_mean", "health_loss_per_1000", "dip_point_value")
@@ -35,6 +33,7 @@ class Helpers:
     draws: object     # (args, seed, overrides) -> (Draws, N or None): what --posterior / --priors ask for
     say_draws: object  # (draws) -> None: their notes on stderr
     pictures: object  # (folder, results, summaries, *, json_only, **extra) -> None: --plot / --report
+    tornado_request: object = None  # (args, replicates) -> dict or None: what --tornado asks for, checked
 
 
 def city_yaml(scenario) -> str:
@@ -183,14 +182,11 @@ def compare(args, helpers: Helpers) -> int:
     from sim.results import draws as D
     from sim.results import report
 
-    tornado = [f"--{k.replace('_', '-')}" for k in ("tornado", "tornado_params", "tornado_top", "tornado_replicates",
-                                                     "tornado_assumed") if getattr(args, k, None) not in (None, False)]
-    if tornado:
-        raise ScenarioError(f"{tornado[0]}: not available for cities in this version")
     first = load_city(args.scenarios[0], args.overrides)
     seed = first.seed if args.seed is None else args.seed
     draws, n = helpers.draws(args, seed, list(args.overrides))
     replicates = n or args.replicates or first.replicates
+    tornado = helpers.tornado_request(args, args.replicates or first.replicates)
     common = [*args.overrides, f"seed={seed}", f"replicates={replicates}"]
     arms = [load_city(path, common) for path in args.scenarios]
     names = [a.name for a in arms]
@@ -213,6 +209,14 @@ def compare(args, helpers: Helpers) -> int:
     summaries = [C.summarise(r, spread) for r in results]
     differences = [C.differences(results[0], arm, spread) for arm in results[1:]]
     labels = [f"{n} - {names[0]}" for n in names[1:]]
+    sensitivity = None
+    if tornado is not None:
+        from sim.experiments import sensitivity as S
+
+        bases = [load_city(path, [*args.overrides, f"seed={seed}", f"replicates={tornado['replicates']}"])
+                 for path in args.scenarios]
+        sensitivity = S.city_tornado(bases, labels, tornado["metric"], tornado["entries"], workers=args.workers,
+                                     progress=not args.quiet)
     if args.json:
         doc = {"scenarios": names, "seed": seed, "replicates": replicates,
                "parameters": draws.as_json([r.seed for r in results[0]]),
@@ -223,6 +227,8 @@ def compare(args, helpers: Helpers) -> int:
                                        "counties": {c: report.explained(v) for c, v in d["counties"].items()},
                                        "did": None if d["did"] is None else report.explained(d["did"])}
                                for label, d in zip(labels, differences, strict=True)}}
+        if sensitivity is not None:
+            doc["tornado"] = sensitivity
         print(json.dumps(report.json_safe(doc), indent=2))
     else:
         print(report.compare_table(names, replicates, [s["metrics"] for s in summaries],
@@ -230,12 +236,15 @@ def compare(args, helpers: Helpers) -> int:
         print(draws.line())
         for label, d in zip(labels, differences, strict=True):
             print(county_differences(label, d, "ui95" if spread else "ci95"), end="")
+        if sensitivity is not None:
+            print("\n" + report.tornado_table(sensitivity, top=tornado["top"]), end="")
     if args.report:
         helpers.pictures(args.report, dict(zip(names, results, strict=True)),
                          {n: s["metrics"] for n, s in zip(names, summaries, strict=True)}, json_only=args.json,
                          differences={label: d["metrics"] for label, d in zip(labels, differences, strict=True)},
                          note=f"{len(names)} cities on common random numbers, {replicates} replicate(s) each; "
-                         f"differences are paired over replicates. {draws.line()[0].upper()}{draws.line()[1:]}.")
+                         f"differences are paired over replicates. {draws.line()[0].upper()}{draws.line()[1:]}.",
+                         tornado=sensitivity, tornado_top=tornado["top"] if tornado else None)
     return 0
 
 

@@ -443,10 +443,10 @@ def _compare(args) -> int:
 
 
 def _city_helpers():
-    """What ``sim.apps.city_run`` borrows of this command: the draws, their notes, the pictures."""
+    """What ``sim.apps.city_run`` borrows of this command: the draws, their notes, the pictures, the tornado."""
     from sim.apps.city_run import Helpers
 
-    return Helpers(draws=_draws, say_draws=_say_draws, pictures=_pictures)
+    return Helpers(draws=_draws, say_draws=_say_draws, pictures=_pictures, tornado_request=_tornado_request)
 
 
 def _cities(paths: list[Path], overrides: list[str]) -> bool:

@@ -90,15 +90,12 @@ def tornado(arms: Sequence, labels: Sequence[str], metric: str, entries: Sequenc
     |effect(high) - effect(low)|. ``base`` is the effect at the arms' own values. Runs go through the sweep's
     executor (``sim.experiments.executors``); runs that resolve to the same scenario and seed (an end equal to
     the value in force) run once. Parameters: ``labels[k - 1]`` names the difference arm k - arm 0."""
-    from pydantic import ValidationError
     from tqdm import tqdm
 
     from sim.experiments import executors
-    from sim.experiments.plan import apply_settings, run_key
+    from sim.experiments.plan import run_key
     from sim.params import register
     from sim.params.keys import ScenarioError
-    from sim.params.scenario import Scenario
-    from sim.results.metrics import METRICS
     from sim.results.runner import interval, replicate_seed
 
     first = arms[0]
@@ -113,11 +110,7 @@ def tornado(arms: Sequence, labels: Sequence[str], metric: str, entries: Sequenc
             if key is None:
                 scenario = arm
             else:
-                try:
-                    scenario = Scenario.model_validate(apply_settings(arm.model_dump(mode="json"), {key: value}))
-                except (ValidationError, ScenarioError) as err:
-                    raise ScenarioError(f"tornado: {key} = {value} in {labels[a - 1] if a else 'the first arm'}: "
-                                        f"{' '.join(str(err).split())[:300]}") from None
+                scenario = _set(arm, key, value, labels[a - 1] if a else "the first arm")
             for r, seed in enumerate(seeds):
                 k = run_key(scenario, seed)
                 keys[(i, a, r)] = k
@@ -135,9 +128,73 @@ def tornado(arms: Sequence, labels: Sequence[str], metric: str, entries: Sequenc
     def effect(i: int, a: int) -> dict:
         return interval([values[keys[(i, a, r)]] - values[keys[(i, 0, r)]] for r in range(len(seeds))])
 
+    return _swings(metric, seeds, len(tasks), entries, in_force, labels, effect)
+
+
+def city_tornado(arms: Sequence, labels: Sequence[str], metric: str, entries: Sequence, *,
+                 workers: int | None = None, progress: bool = True) -> dict:
+    """:func:`tornado` of cities (``sim.params.city.CityScenario``): each end of each entry is set in every county
+    of every arm (the counties are one behavioural world), each arm runs its replicates as ``triangle run`` of a
+    city does (county k of replicate r on the replicate seed of its own seed), and the effect is the mean paired
+    difference of the city's ``metric``. ``seeds`` are the first county's replicate seeds."""
+    import dataclasses
+
+    from tqdm import tqdm
+
+    from sim.params import register
+    from sim.results import city as C
+    from sim.results.runner import interval, replicate_seed
+
+    first = arms[0]
+    n = first.replicates
+    in_force = {e.key: e.value for e in register.entries(first.base)}
+    settings: list[tuple[str | None, float | None]] = [(None, None)]
+    settings += [(e.key, _end(e, v)) for e in entries for v in e.range]
+    values: dict[tuple[int, int], list[float]] = {}
+    with tqdm(total=len(settings) * len(arms), unit="city", desc=f"tornado of {metric}", disable=not progress,
+              dynamic_ncols=True, leave=False) as bar:
+        for i, (key, value) in enumerate(settings):
+            for a, arm in enumerate(arms):
+                if key is not None:
+                    where = labels[a - 1] if a else "the first arm"
+                    arm = dataclasses.replace(
+                        arm, base=_set(arm.base, key, value, where),
+                        counties={c: _set(s, key, value, f"{where}, county {c}") for c, s in arm.counties.items()})
+                values[(i, a)] = [r.metrics[metric] for r in C.run_city_replicates(arm, workers=workers,
+                                                                                   progress=False)]
+                bar.update(1)
+
+    def effect(i: int, a: int) -> dict:
+        return interval([values[(i, a)][r] - values[(i, 0)][r] for r in range(n)])
+
+    seeds = [replicate_seed(first.seed, r) for r in range(n)]
+    return _swings(metric, seeds, len(settings) * len(arms) * n, entries, in_force, labels, effect)
+
+
+def _set(scenario, key: str, value, where: str):
+    """``scenario`` with the register key ``key`` at ``value``; a value the scenario refuses is named."""
+    from pydantic import ValidationError
+
+    from sim.experiments.plan import apply_settings
+    from sim.params.keys import ScenarioError
+    from sim.params.scenario import Scenario
+
+    try:
+        return Scenario.model_validate(apply_settings(scenario.model_dump(mode="json"), {key: value}))
+    except (ValidationError, ScenarioError) as err:
+        raise ScenarioError(f"tornado: {key} = {value} in {where}: {' '.join(str(err).split())[:300]}") from None
+
+
+def _swings(metric: str, seeds: list, runs: int, entries: Sequence, in_force: dict, labels: Sequence[str],
+            effect) -> dict:
+    """The tornado's result: for each difference (arm k - arm 0) its effect at the arms' own values (``base``) and
+    at each end of each entry, ``effect(setting, arm)`` (setting 0 the arms' own values, then each entry's low and
+    high ends), the entries sorted by swing."""
+    from sim.results.metrics import METRICS
+
     out = {"metric": metric, "unit": METRICS[metric].unit, "replicates": len(seeds), "seeds": seeds,
-           "runs": len(tasks), "differences": {}}
-    for a in range(1, len(arms)):
+           "runs": runs, "differences": {}}
+    for a in range(1, len(labels) + 1):
         rows = []
         for n, e in enumerate(entries):
             low, high = effect(1 + 2 * n, a), effect(2 + 2 * n, a)

@@ -45,7 +45,8 @@ def stay_margin(marginal, per_bed_day, bill, days, bed_day_margin, shadow_price,
     """The provider's margin on ``days`` of stay billed ``bill`` (``sim.behaviour.provider``): the marginal rate
     on the bill and the per-bed-day payment, less the bill's cost (its price over ``1 + bed_day_margin``) and the
     shadow price of the beds, which is felt only above ``pressure_start`` occupancy and in full when every bed is
-    taken. Scalars or arrays alike (the provider's stay and the hospital's downward transfer, ``sim.policies.referral``)."""
+    taken. Scalars or arrays alike (the provider's stay, and the hospital's downward transfer in
+    ``sim.policies.referral``)."""
     pressure = np.maximum((occupancy - pressure_start) / (1.0 - pressure_start), 0.0)
     return marginal * bill + per_bed_day * days - bill / (1.0 + bed_day_margin) - shadow_price * days * pressure
 

@@ -6,8 +6,15 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from sim.kernels.equations import (JIT, PRIORITIES, capability_factor, delay_factor, gated, stay_margin,
-                                   years_of_life_lost)
+from sim.kernels.equations import (
+    JIT,
+    PRIORITIES,
+    capability_factor,
+    delay_factor,
+    gated,
+    stay_margin,
+    years_of_life_lost,
+)
 from sim.kernels.records import (
     CaseContext,
     CaseDecisions,

@@ -98,8 +98,9 @@ class City(Strict):
     threads: int = param(
         1, "Counties stepped at once, each on a thread of its own (the compiled loops and numpy release the "
         "interpreter lock), when they do not meet during the day's care (tertiary_beds and tertiary_clinics: "
-        "separate; shared ones step the counties one after another); the numbers are the same on any number. It pays with large counties "
-        "(docs/ODD.md 7.25: on 2 cores, 1.5x at 1,000,000 residents a county, 1.2x at 250,000).", "threads",
+        "separate; shared ones step the counties one after another); the numbers are the same on any number. "
+        "It pays with large counties (docs/ODD.md 7.25: on 2 cores, 1.5x at 1,000,000 residents a county, 1.2x "
+        "at 250,000).", "threads",
         "scenario author (the machine's cores)", ge=1, le=64, kind="setting")
     reform_day: int | None = param(
         None, "The reform date of the difference-in-differences (reformed against comparator counties, before "
