@@ -209,14 +209,10 @@ def compare(args, helpers: Helpers) -> int:
     summaries = [C.summarise(r, spread) for r in results]
     differences = [C.differences(results[0], arm, spread) for arm in results[1:]]
     labels = [f"{n} - {names[0]}" for n in names[1:]]
-    sensitivity = None
-    if tornado is not None:
-        from sim.experiments import sensitivity as S
+    from sim.experiments import sensitivity as S
 
-        bases = [load_city(path, [*args.overrides, f"seed={seed}", f"replicates={tornado['replicates']}"])
-                 for path in args.scenarios]
-        sensitivity = S.city_tornado(bases, labels, tornado["metric"], tornado["entries"], workers=args.workers,
-                                     progress=not args.quiet)
+    sensitivity = S.of_compare(tornado, args.scenarios, [*args.overrides, f"seed={seed}"], labels, load_city,
+                               city=True, workers=args.workers, progress=not args.quiet)
     if args.json:
         doc = {"scenarios": names, "seed": seed, "replicates": replicates,
                "parameters": draws.as_json([r.seed for r in results[0]]),

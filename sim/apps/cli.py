@@ -412,14 +412,10 @@ def _compare(args) -> int:
     base = [r.metrics for r in results[0]]
     differences = [runner.paired(base, [r.metrics for r in arm], spread) for arm in results[1:]]
     labels = [f"{n} - {names[0]}" for n in names[1:]]
-    sensitivity = None
-    if tornado is not None:
-        from sim.experiments import sensitivity as S
+    from sim.experiments import sensitivity as S
 
-        bases = [load_scenario(path, [*args.overrides, f"seed={seed}", f"replicates={tornado['replicates']}"])
-                 for path in args.scenarios]
-        sensitivity = S.tornado(bases, labels, tornado["metric"], tornado["entries"], workers=args.workers,
-                                progress=not args.quiet)
+    sensitivity = S.of_compare(tornado, args.scenarios, [*args.overrides, f"seed={seed}"], labels, load_scenario,
+                               workers=args.workers, progress=not args.quiet)
     if args.json:
         doc = {"scenarios": names, "seed": seed, "replicates": replicates,
                "parameters": draws.as_json([r.seed for r in results[0]]),

@@ -131,6 +131,18 @@ def tornado(arms: Sequence, labels: Sequence[str], metric: str, entries: Sequenc
     return _swings(metric, seeds, len(tasks), entries, in_force, labels, effect)
 
 
+def of_compare(request: dict | None, paths: Sequence, overrides: list[str], labels: Sequence[str], load, *,
+               city: bool = False, workers: int | None = None, progress: bool = True) -> dict | None:
+    """The tornado ``triangle compare --tornado`` asks for (``request``: its metric, entries, replicates; None:
+    none asked): the files ``paths`` loaded by ``load`` with ``overrides`` (which fix the seed) at the request's
+    replicates, explained by :func:`tornado`, or :func:`city_tornado` for cities."""
+    if request is None:
+        return None
+    arms = [load(path, [*overrides, f"replicates={request['replicates']}"]) for path in paths]
+    explain = city_tornado if city else tornado
+    return explain(arms, labels, request["metric"], request["entries"], workers=workers, progress=progress)
+
+
 def city_tornado(arms: Sequence, labels: Sequence[str], metric: str, entries: Sequence, *,
                  workers: int | None = None, progress: bool = True) -> dict:
     """:func:`tornado` of cities (``sim.params.city.CityScenario``): each end of each entry is set in every county
