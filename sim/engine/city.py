@@ -18,12 +18,15 @@ Each day, in order:
 
 A city of one county steps its county exactly as ``HealthSystemModel.step`` does: the same numbers.
 
-With ``city.threads`` above 1 and counties that do not meet during their care halves (``tertiary_beds:
-separate``), the counties' halves run on a pool of threads: the care halves, then (after the city's rates) the
-settlement halves. A county's day reads and writes only its own model (its own random streams, arrays and books;
+With ``city.tertiary_clinics: shared``, county k's tertiary clinics are likewise lent every county's doctors
+there while it runs, less the clinic minutes the counties before it took that day.
+
+With ``city.threads`` above 1 and counties that do not meet during their care halves (``tertiary_beds`` and
+``tertiary_clinics`` separate), the counties' halves run on a pool of threads: the care halves, then (after the
+city's rates) the settlement halves. A county's day reads and writes only its own model (its own random streams, arrays and books;
 the condition catalogue it shares is read-only), so each county's numbers, and so the city's, are the same on any
-number of threads. Shared beds keep the counties one after another, as their bed rule needs (their settlement
-halves alone on threads were measured no faster).
+number of threads. Shared beds or clinics keep the counties one after another, as their rules need (their
+settlement halves alone on threads were measured no faster).
 """
 
 from __future__ import annotations
@@ -91,8 +94,9 @@ class City:
         # each county's own beds there (its slice), by hospital: the pool is their sum
         self.own_beds = np.array([m.facilities.beds[self.tertiary[n]] for n, m in self.models.items()])
         self.pool = self.own_beds.sum(axis=0) if self.shared_beds else None
-        # counties stepped at once (their halves on threads), no more than there are counties; shared beds: one
-        self.meet = self.shared_beds or self.shared_clinics  # counties meet during their care halves
+        # counties stepped at once (their halves on threads), no more than there are counties; one when they meet
+        # during their care halves (shared beds or clinics)
+        self.meet = self.shared_beds or self.shared_clinics
         self.threads = 1 if self.meet else min(scenario.city.threads, len(self.models))
         self._pool: ThreadPoolExecutor | None = None
         # the difference-in-differences' marks: each county's totals at the start and at the reform date
@@ -133,7 +137,7 @@ class City:
         n = len(self.names)
         order = [self.names[(self.day + i) % n] for i in range(n)] if n > 1 else self.names
         if self.meet:  # one after another: each county sees the beds and clinic minutes the ones before it took
-            taken = np.zeros(len(self.pool_doctors)) if self.shared_clinics else None
+            taken = np.zeros(len(self.tertiary[self.names[0]]))  # clinic minutes taken today, by hospital
             for name in order:
                 if self.shared_beds:
                     self._lend_pool(name)

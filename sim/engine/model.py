@@ -201,15 +201,13 @@ class HealthSystemModel(mesa.Model):
         self.rebuilt = (self.day, [level for level, level_name in enumerate(LEVELS)
                                    if getattr(before.facilities, level_name)
                                    != getattr(spec.facilities, level_name)])
-        if before.facilities != spec.facilities:
+        if self.rebuilt[1]:
             fresh = build_facilities(spec, self.geo)
             for name in ("doctors", "beds", "capability", "price_level", "identification_minutes", "clinic_hours",
-                         "consultation_minutes",
-                         "base_salary", "surplus_bonus_share"):
-                for level, level_name in enumerate(LEVELS):
-                    if getattr(before.facilities, level_name) != getattr(spec.facilities, level_name):
-                        at = self.facilities.level == level
-                        getattr(self.facilities, name)[at] = getattr(fresh, name)[at]
+                         "consultation_minutes", "base_salary", "surplus_bonus_share"):
+                for level in self.rebuilt[1]:
+                    at = self.facilities.level == level
+                    getattr(self.facilities, name)[at] = getattr(fresh, name)[at]
         # expected onsets per day by (condition, age band) in the condition's population
         self.onset_rate = (self.cat.incidence / 365.0 * self.pop.pool_size[self.cat.population]
                            * spec.case_mix.incidence_scale)
