@@ -25,8 +25,8 @@ With ``city.threads`` above 1 and counties that do not meet during their care ha
 ``tertiary_clinics`` separate), the counties' halves run on a pool of threads: the care halves, then (after the
 city's rates) the settlement halves. A county's day reads and writes only its own model (its own random streams,
 arrays and books; the condition catalogue it shares is read-only), so each county's numbers, and so the city's, are
-the same on any number of threads. Shared beds or clinics keep the counties one after another, as their rules need (their
-settlement halves alone on threads were measured no faster).
+the same on any number of threads. Shared beds or clinics keep the counties one after another, as their rules
+need (their settlement halves alone on threads were measured no faster).
 """
 
 from __future__ import annotations
